@@ -1,0 +1,66 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Dependencies point one way: edges (server, CLI) → services → store, reports, redemption
+// → ledger, rules → core. Only AyumiStore imports GRDB; only AyumiServer imports Hummingbird.
+let package = Package(
+    name: "ayumi",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "ayumi", targets: ["ayumi"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(name: "AyumiCore"),
+        .target(name: "AyumiRules", dependencies: [
+            "AyumiCore",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "AyumiLedger", dependencies: ["AyumiCore"]),
+        .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "AyumiRedemption", dependencies: [
+            "AyumiCore", "CQRencode", "CZlib",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "AyumiStore", dependencies: [
+            "AyumiCore", "AyumiRules", "AyumiLedger",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "AyumiReports", dependencies: ["AyumiCore", "AyumiRules", "AyumiStore"]),
+        .target(name: "AyumiServices", dependencies: [
+            "AyumiCore", "AyumiRules", "AyumiLedger", "AyumiStore", "AyumiRedemption", "AyumiReports",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "AyumiServer", dependencies: [
+            "AyumiServices", "AyumiCore", "AyumiStore", "AyumiRedemption",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "ayumi", dependencies: [
+            "AyumiServer", "AyumiServices", "AyumiCore", "AyumiRules", "AyumiStore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .testTarget(name: "AyumiCoreTests", dependencies: ["AyumiCore"]),
+        .testTarget(name: "AyumiRulesTests", dependencies: ["AyumiRules"]),
+        .testTarget(name: "AyumiLedgerTests", dependencies: ["AyumiLedger"]),
+        .testTarget(name: "AyumiStoreTests", dependencies: ["AyumiStore", "AyumiServices"]),
+        .testTarget(name: "AyumiRedemptionTests", dependencies: ["AyumiRedemption"]),
+        .testTarget(name: "AyumiServerTests", dependencies: [
+            "AyumiServer", "AyumiServices",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+    ]
+)

@@ -1,0 +1,60 @@
+/// Points one rule grants for one event, with who funds them and why. Produced by the rules engine,
+/// recorded by the ledger as one transfer from the sponsors to the resident.
+public struct Award: Sendable, Hashable {
+    public var ruleID: String
+    public var rulesetVersion: String
+    public var points: Int64
+    /// Points per sponsor; always sums to `points` (largest remainder split).
+    public var funding: [SponsorShare]
+    public var reason: LocalizedText
+    /// The counter period this award counts against for caps, such as `day:2026-11-25`.
+    public var periodKey: String
+
+    public init(ruleID: String, rulesetVersion: String, points: Int64, funding: [SponsorShare],
+                reason: LocalizedText, periodKey: String) {
+        precondition(points > 0, "an award of no points is not recorded")
+        precondition(funding.reduce(0) { $0 + $1.points } == points, "funding must add up to the award")
+        self.ruleID = ruleID
+        self.rulesetVersion = rulesetVersion
+        self.points = points
+        self.funding = funding
+        self.reason = reason
+        self.periodKey = periodKey
+    }
+}
+
+public struct SponsorShare: Sendable, Hashable, Codable {
+    public var sponsorID: String
+    public var points: Int64
+
+    public init(sponsorID: String, points: Int64) {
+        self.sponsorID = sponsorID
+        self.points = points
+    }
+}
+
+/// What one rule has already granted a resident in one period: the input for caps and for the
+/// walk difference (a later, larger step count for a day awards only what the earlier did not).
+public struct Counter: Sendable, Hashable {
+    public var points: Int64
+    public var count: Int64
+
+    public init(points: Int64 = 0, count: Int64 = 0) {
+        self.points = points
+        self.count = count
+    }
+
+    public static let zero = Counter()
+}
+
+public struct CounterKey: Sendable, Hashable {
+    public var residentID: String
+    public var ruleID: String
+    public var periodKey: String
+
+    public init(residentID: String, ruleID: String, periodKey: String) {
+        self.residentID = residentID
+        self.ruleID = ruleID
+        self.periodKey = periodKey
+    }
+}

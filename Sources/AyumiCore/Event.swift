@@ -1,0 +1,55 @@
+import Foundation
+
+/// What a source tells Ayumi happened. The id is chosen by the source; the same id twice is the
+/// same event, so retries of a batch never award twice.
+public struct Event: Sendable, Hashable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case walk
+        case transitTap = "transit_tap"
+        case visit
+    }
+
+    public enum Detail: Sendable, Hashable {
+        /// Steps of one local day, as a total for that day (not a delta): a later report of the same
+        /// day with more steps replaces the earlier count.
+        case walk(date: LocalDate, steps: Int64, source: String)
+        case transitTap(at: Date, mode: String, route: String, stop: String)
+        /// Presence in a zone, as the zone id only: coordinates never reach Ayumi's storage.
+        case visit(at: Date, zone: String)
+    }
+
+    public var id: String
+    public var residentID: String
+    public var detail: Detail
+
+    public init(id: String, residentID: String, detail: Detail) {
+        self.id = id
+        self.residentID = residentID
+        self.detail = detail
+    }
+
+    public var kind: Kind {
+        switch detail {
+        case .walk: .walk
+        case .transitTap: .transitTap
+        case .visit: .visit
+        }
+    }
+
+    /// The local day the event belongs to, in the program's time zone.
+    public func localDate(in timeZone: TimeZone) -> LocalDate {
+        switch detail {
+        case .walk(let date, _, _): date
+        case .transitTap(let at, _, _, _), .visit(let at, _): LocalDate(instant: at, timeZone: timeZone)
+        }
+    }
+}
+
+extension LocalDate {
+    public init(instant: Date, timeZone: TimeZone) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let parts = calendar.dateComponents([.year, .month, .day], from: instant)
+        self.init(year: parts.year!, month: parts.month!, day: parts.day!)!
+    }
+}

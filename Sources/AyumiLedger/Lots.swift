@@ -1,0 +1,44 @@
+import AyumiCore
+
+/// Points a resident received from one sponsor in one award, with the day they expire. Spending
+/// draws from lots, so every redeemed point is traced to the sponsor who funded it.
+public struct Lot: Sendable, Hashable {
+    public var id: Int64
+    public var sponsorID: String
+    public var pointsRemaining: Int64
+    public var expiresOn: LocalDate
+
+    public init(id: Int64, sponsorID: String, pointsRemaining: Int64, expiresOn: LocalDate) {
+        self.id = id
+        self.sponsorID = sponsorID
+        self.pointsRemaining = pointsRemaining
+        self.expiresOn = expiresOn
+    }
+}
+
+public struct LotDraw: Sendable, Hashable {
+    public var lotID: Int64
+    public var sponsorID: String
+    public var points: Int64
+}
+
+public enum Lots {
+    /// First to expire, first spent; among lots expiring the same day, the oldest first.
+    /// Returns nil when the lots hold fewer than `points`.
+    public static func draw(_ points: Int64, from lots: [Lot]) -> [LotDraw]? {
+        precondition(points > 0)
+        var left = points
+        var draws: [LotDraw] = []
+        for lot in lots.sorted(by: { ($0.expiresOn, $0.id) < ($1.expiresOn, $1.id) }) where left > 0 && lot.pointsRemaining > 0 {
+            let taken = min(left, lot.pointsRemaining)
+            draws.append(LotDraw(lotID: lot.id, sponsorID: lot.sponsorID, points: taken))
+            left -= taken
+        }
+        return left == 0 ? draws : nil
+    }
+
+    /// The day points earned on `earnedOn` expire: the last day they can still be spent.
+    public static func expiry(earnedOn: LocalDate, months: Int) -> LocalDate {
+        earnedOn.adding(months: months).adding(days: -1)
+    }
+}

@@ -1,0 +1,256 @@
+import AyumiCore
+import Crypto
+import Foundation
+
+/// Every problem found in a rules directory; `rules check` prints them all, not just the first.
+public struct RulesCheckFailure: Error, Sendable, CustomStringConvertible {
+    public var diagnostics: [RulesDiagnostic]
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
+
+/// Turns the text of the files in `Rules/` into a checked `Ruleset`. Pure: the caller reads the
+/// files, so tests feed text directly and the server and CLI share one reading path.
+public enum RulesParser {
+    public static let programFile = "program.yaml"
+    public static let sponsorsFile = "sponsors.yaml"
+    public static let zonesFile = "zones.geojson"
+
+    /// - Parameter files: file name (relative to the rules directory) → contents. Every `.yaml` file
+    ///   other than program and sponsors is one earning rule. `displayPrefix` is prepended to file
+    ///   names in diagnostics (such as `Rules/`).
+    public static func parse(files: [String: String], displayPrefix: String = "") throws(RulesCheckFailure) -> Ruleset {
+        var diagnostics: [RulesDiagnostic] = []
+        func attempt<T>(_ body: () throws(RulesDiagnostic) -> T) -> T? {
+            do { return try body() } catch { diagnostics.append(error); return nil }
+        }
+        func text(_ name: String) -> String? {
+            if let text = files[name] { return text }
+            diagnostics.append(RulesDiagnostic(file: displayPrefix + name, line: 1, column: 1, message: "file is missing"))
+            return nil
+        }
+
+        let program = text(programFile).flatMap { t in attempt { () throws(RulesDiagnostic) in try parseProgram(t, file: displayPrefix + programFile) } }
+        let sponsors = text(sponsorsFile).flatMap { t in attempt { () throws(RulesDiagnostic) in try parseSponsors(t, file: displayPrefix + sponsorsFile) } }
+        let zones = text(zonesFile).flatMap { t in attempt { () throws(RulesDiagnostic) in try parseZones(t, file: displayPrefix + zonesFile) } }
+        var rules: [EarningRule] = []
+        let ruleFiles = files.keys.filter { $0.hasSuffix(".yaml") && $0 != programFile && $0 != sponsorsFile }.sorted()
+        for name in ruleFiles {
+            let context = RuleContext(sponsorIDs: sponsors.map { Set($0.map(\.id)) }, zoneIDs: zones.map { Set($0.map(\.id)) })
+            if let rule = attempt({ () throws(RulesDiagnostic) in try parseRule(files[name]!, file: displayPrefix + name, context: context) }) {
+                if rules.contains(where: { $0.id == rule.id }) {
+                    diagnostics.append(RulesDiagnostic(file: displayPrefix + name, line: 1, column: 1,
+                                                       message: "rule id '\(rule.id)' is used by another file"))
+                } else {
+                    rules.append(rule)
+                }
+            }
+        }
+        if ruleFiles.isEmpty {
+            diagnostics.append(RulesDiagnostic(file: displayPrefix, line: 1, column: 1, message: "no earning rule files (*.yaml)"))
+        }
+        guard diagnostics.isEmpty, let program, let sponsors, let zones else {
+            throw RulesCheckFailure(diagnostics: diagnostics)
+        }
+        return make(program: program, sponsors: sponsors, zones: zones, rules: rules)
+    }
+
+    /// Reads `directory` and parses it. Diagnostics name files as `<directory>/<file>`.
+    public static func load(directory: String) throws(RulesCheckFailure) -> Ruleset {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw RulesCheckFailure(diagnostics: [RulesDiagnostic(file: directory, line: 1, column: 1,
+                                                                  message: "cannot read the rules directory")])
+        }
+        var files: [String: String] = [:]
+        for name in names where name.hasSuffix(".yaml") || name == zonesFile {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                throw RulesCheckFailure(diagnostics: [RulesDiagnostic(file: path, line: 1, column: 1, message: "not readable UTF-8 text")])
+            }
+            files[name] = text
+        }
+        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+        return try parse(files: files, displayPrefix: prefix)
+    }
+
+    /// The version is the SHA-256 of the canonical JSON of the parsed content (sorted keys), so
+    /// formatting and comments do not change it.
+    static func make(program: Program, sponsors: [Sponsor], zones: [Zone], rules: [EarningRule]) -> Ruleset {
+        var ruleset = Ruleset(program: program, sponsors: sponsors, zones: zones, rules: rules, version: "")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let canonical = try! encoder.encode(ruleset)
+        let digest = SHA256.hash(data: canonical)
+        ruleset.version = digest.prefix(6).map { String(format: "%02x", $0) }.joined()
+        return ruleset
+    }
+
+    // MARK: - Files
+
+    static func parseProgram(_ text: String, file: String) throws(RulesDiagnostic) -> Program {
+        var object = try YAMLObject(YAMLValue.parse(text, file: file))
+        let name = try localized(object.required("name"))
+        let zoneValue = try object.required("timeZone")
+        let timeZone = try zoneValue.string()
+        guard TimeZone(identifier: timeZone) != nil else { throw zoneValue.error("unknown time zone '\(timeZone)'") }
+        let program = Program(
+            name: name,
+            timeZone: timeZone,
+            yenPerPoint: try object.required("yenPerPoint").positiveInt(),
+            pointExpiryMonths: Int(try object.required("pointExpiryMonths").positiveInt()),
+            stepsPerDayMax: try object.required("stepsPerDayMax").positiveInt(),
+            redemptionCodeTTLSeconds: Int(try object.required("redemptionCodeTTLSeconds").positiveInt()),
+            reportGroupSizeMin: Int(try object.required("reportGroupSizeMin").positiveInt()))
+        try object.rejectUnknownKeys()
+        return program
+    }
+
+    static func parseSponsors(_ text: String, file: String) throws(RulesDiagnostic) -> [Sponsor] {
+        var root = try YAMLObject(YAMLValue.parse(text, file: file))
+        let list = try root.required("sponsors").sequence()
+        try root.rejectUnknownKeys()
+        var sponsors: [Sponsor] = []
+        for item in list {
+            var object = try YAMLObject(item)
+            let idValue = try object.required("id")
+            let id = try identifier(idValue)
+            guard !sponsors.contains(where: { $0.id == id }) else { throw idValue.error("duplicate sponsor id '\(id)'") }
+            let kindValue = try object.required("kind")
+            guard let kind = Sponsor.Kind(rawValue: try kindValue.string()) else {
+                throw kindValue.error("kind must be one of: \(Sponsor.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            sponsors.append(Sponsor(id: id, kind: kind, name: try localized(object.required("name"))))
+            try object.rejectUnknownKeys()
+        }
+        guard !sponsors.isEmpty else { throw root.value.error("at least one sponsor is needed") }
+        return sponsors
+    }
+
+    /// GeoJSON is JSON, and JSON is YAML, so the same reader gives line and column here too.
+    static func parseZones(_ text: String, file: String) throws(RulesDiagnostic) -> [Zone] {
+        var root = try YAMLObject(YAMLValue.parse(text, file: file))
+        let typeValue = try root.required("type")
+        guard try typeValue.string() == "FeatureCollection" else { throw typeValue.error("expected a GeoJSON FeatureCollection") }
+        let features = try root.required("features").sequence()
+        var zones: [Zone] = []
+        for feature in features {
+            var object = try YAMLObject(feature)
+            let idValue = try object.required("id")
+            let id = try identifier(idValue)
+            guard !zones.contains(where: { $0.id == id }) else { throw idValue.error("duplicate zone id '\(id)'") }
+            var properties = try YAMLObject(object.required("properties"))
+            let name = LocalizedText(ja: try properties.required("name_ja").string(), en: try properties.required("name_en").string())
+            var geometry = try YAMLObject(object.required("geometry"))
+            let geometryType = try geometry.required("type")
+            guard try geometryType.string() == "Polygon" else { throw geometryType.error("zone geometry must be a Polygon") }
+            let coordinates = try geometry.required("coordinates")
+            guard let exterior = try coordinates.sequence().first else { throw coordinates.error("a polygon needs a ring") }
+            var ring: [[Int64]] = []
+            for position in try exterior.sequence() {
+                let pair = try position.sequence()
+                guard pair.count == 2 else { throw position.error("a position is [longitude, latitude]") }
+                let longitude = try pair[0].double(), latitude = try pair[1].double()
+                guard (-180...180).contains(longitude), (-90...90).contains(latitude) else {
+                    throw position.error("longitude or latitude out of range")
+                }
+                ring.append([Int64((longitude * 1e7).rounded()), Int64((latitude * 1e7).rounded())])
+            }
+            guard ring.count >= 4, ring.first == ring.last else {
+                throw exterior.error("a linear ring has at least four positions and ends where it starts (RFC 7946 3.1.6)")
+            }
+            zones.append(Zone(id: id, name: name, ring: ring))
+            try geometry.rejectUnknownKeys()
+        }
+        return zones
+    }
+
+    struct RuleContext {
+        var sponsorIDs: Set<String>?
+        var zoneIDs: Set<String>?
+    }
+
+    static func parseRule(_ text: String, file: String, context: RuleContext) throws(RulesDiagnostic) -> EarningRule {
+        var object = try YAMLObject(YAMLValue.parse(text, file: file))
+        let id = try identifier(object.required("id"))
+        let eventValue = try object.required("event")
+        guard let event = Event.Kind(rawValue: try eventValue.string()) else {
+            throw eventValue.error("event must be one of: \(Event.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let name = try localized(object.required("name"))
+
+        var stepsMin: Int64?, modes: [String]?, zones: [String]?
+        if let conditionsValue = object.optional("conditions") {
+            var conditions = try YAMLObject(conditionsValue)
+            if let value = conditions.optional("stepsMin") {
+                guard event == .walk else { throw value.error("stepsMin applies to walk events only") }
+                stepsMin = try value.positiveInt()
+            }
+            if let value = conditions.optional("modes") {
+                guard event == .transitTap else { throw value.error("modes apply to transit_tap events only") }
+                modes = try value.sequence().map { v throws(RulesDiagnostic) in try v.string() }
+            }
+            if let value = conditions.optional("zones") {
+                guard event == .visit else { throw value.error("zones apply to visit events only") }
+                var ids: [String] = []
+                for item in try value.sequence() {
+                    let zone = try item.string()
+                    if let known = context.zoneIDs, !known.contains(zone) { throw item.error("unknown zone '\(zone)'") }
+                    ids.append(zone)
+                }
+                zones = ids
+            }
+            try conditions.rejectUnknownKeys()
+        }
+
+        var pointsObject = try YAMLObject(object.required("points"))
+        let points: EarningRule.Points
+        if let fixed = pointsObject.optional("fixed") {
+            points = .fixed(try fixed.positiveInt())
+        } else if let bandValue = pointsObject.optional("perBand") {
+            guard event == .walk else { throw bandValue.error("perBand applies to walk events only") }
+            var band = try YAMLObject(bandValue)
+            points = .perBand(steps: try band.required("steps").positiveInt(), points: try band.required("points").positiveInt())
+            try band.rejectUnknownKeys()
+        } else {
+            throw pointsObject.value.error("points needs 'fixed' or 'perBand'")
+        }
+        try pointsObject.rejectUnknownKeys()
+
+        var pointsPerDayMax: Int64?, countPerDayMax: Int64?
+        if let capsValue = object.optional("caps") {
+            var caps = try YAMLObject(capsValue)
+            pointsPerDayMax = try caps.optional("pointsPerDayMax")?.positiveInt()
+            countPerDayMax = try caps.optional("countPerDayMax")?.positiveInt()
+            try caps.rejectUnknownKeys()
+        }
+
+        var funding: [FundingWeight] = []
+        let fundingValue = try object.required("funding")
+        for (sponsorID, weightValue) in try fundingValue.mapping() {
+            if let known = context.sponsorIDs, !known.contains(sponsorID) {
+                throw weightValue.error("unknown sponsor '\(sponsorID)' (see sponsors.yaml)")
+            }
+            funding.append(FundingWeight(sponsorID: sponsorID, weight: try weightValue.positiveInt()))
+        }
+        guard !funding.isEmpty else { throw fundingValue.error("at least one sponsor must fund the rule") }
+        let reason = try localized(object.required("reason"))
+        try object.rejectUnknownKeys()
+        return EarningRule(id: id, event: event, name: name, stepsMin: stepsMin, modes: modes, zones: zones, points: points,
+                           pointsPerDayMax: pointsPerDayMax, countPerDayMax: countPerDayMax, funding: funding, reason: reason)
+    }
+
+    static func localized(_ value: YAMLValue) throws(RulesDiagnostic) -> LocalizedText {
+        var object = try YAMLObject(value)
+        let text = LocalizedText(ja: try object.required("ja").string(), en: try object.required("en").string())
+        try object.rejectUnknownKeys()
+        return text
+    }
+
+    static func identifier(_ value: YAMLValue) throws(RulesDiagnostic) -> String {
+        let id = try value.string()
+        guard Identifier.isValid(id) else { throw value.error("an id is 1-64 letters, digits or -_.:") }
+        return id
+    }
+}

@@ -1,0 +1,74 @@
+import AyumiCore
+
+/// The program as data: everything under `Rules/`, parsed and checked. `version` is a hash of the
+/// canonical content, so a comment or re-indentation does not change it, but any change of meaning
+/// does; every award records the version that produced it.
+public struct Ruleset: Sendable, Hashable, Codable {
+    public var program: Program
+    public var sponsors: [Sponsor]
+    public var zones: [Zone]
+    public var rules: [EarningRule]
+    public var version: String
+
+    public func sponsor(_ id: String) -> Sponsor? { sponsors.first { $0.id == id } }
+    public func zone(_ id: String) -> Zone? { zones.first { $0.id == id } }
+}
+
+public struct Program: Sendable, Hashable, Codable {
+    public var name: LocalizedText
+    /// IANA name; every "day" in Ayumi is a day in this zone.
+    public var timeZone: String
+    public var yenPerPoint: Int64
+    public var pointExpiryMonths: Int
+    /// Step counts above this are rejected as implausible (phone-swinging devices report millions).
+    public var stepsPerDayMax: Int64
+    public var redemptionCodeTTLSeconds: Int
+    /// Reports suppress groups with fewer residents than this.
+    public var reportGroupSizeMin: Int
+}
+
+public struct Sponsor: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case government, transit, merchants
+    }
+
+    public var id: String
+    public var kind: Kind
+    public var name: LocalizedText
+}
+
+/// A zone of the city (RFC 7946 polygon). Visits carry only the zone id.
+public struct Zone: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: LocalizedText
+    /// Exterior ring as [longitude, latitude] pairs in 1e-7 degrees (integers keep the hash exact).
+    public var ring: [[Int64]]
+}
+
+public struct EarningRule: Sendable, Hashable, Codable {
+    public enum Points: Sendable, Hashable, Codable {
+        /// The same points for every matching event.
+        case fixed(Int64)
+        /// `points` for each full band of `steps` (Yokohama: 1 point per 2,000 steps).
+        case perBand(steps: Int64, points: Int64)
+    }
+
+    public var id: String
+    public var event: Event.Kind
+    public var name: LocalizedText
+    public var stepsMin: Int64?
+    public var modes: [String]?
+    public var zones: [String]?
+    public var points: Points
+    public var pointsPerDayMax: Int64?
+    public var countPerDayMax: Int64?
+    /// Sponsor id → weight; points are split by these weights with the largest remainder.
+    public var funding: [FundingWeight]
+    /// Templates with `{steps}`, `{date}`, `{points}`, `{mode}`, `{route}`, `{stop}`, `{zone}`.
+    public var reason: LocalizedText
+}
+
+public struct FundingWeight: Sendable, Hashable, Codable {
+    public var sponsorID: String
+    public var weight: Int64
+}

@@ -1,0 +1,123 @@
+import Yams
+
+/// One problem in a rules file, located as `file:line:column` the way compilers print it.
+public struct RulesDiagnostic: Error, Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public var message: String
+
+    public var description: String { "\(file):\(line):\(column): error: \(message)" }
+}
+
+/// A typed view over a Yams node that remembers where it came from, so every semantic error
+/// (an unknown sponsor, a negative cap) names the file, line and column of the offending value.
+struct YAMLValue {
+    let node: Node
+    let file: String
+
+    static func parse(_ text: String, file: String) throws(RulesDiagnostic) -> YAMLValue {
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw RulesDiagnostic(file: file, line: 1, column: 1, message: "the file is empty")
+            }
+            return YAMLValue(node: node, file: file)
+        } catch let error as RulesDiagnostic {
+            throw error
+        } catch let error as YamlError {
+            throw Self.diagnostic(error, file: file)
+        } catch {
+            throw RulesDiagnostic(file: file, line: 1, column: 1, message: "\(error)")
+        }
+    }
+
+    private static func diagnostic(_ error: YamlError, file: String) -> RulesDiagnostic {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+             .composer(_, let problem, let mark, _):
+            RulesDiagnostic(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            RulesDiagnostic(file: file, line: context.mark.line, column: context.mark.column,
+                            message: "duplicate key \(duplicates.joined(separator: ", "))")
+        default:
+            RulesDiagnostic(file: file, line: 1, column: 1, message: "invalid YAML: \(error)")
+        }
+    }
+
+    func error(_ message: String) -> RulesDiagnostic {
+        RulesDiagnostic(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, message: message)
+    }
+
+    func mapping() throws(RulesDiagnostic) -> [(key: String, value: YAMLValue)] {
+        guard let mapping = node.mapping else { throw error("expected a mapping") }
+        var result: [(key: String, value: YAMLValue)] = []
+        for (key, value) in mapping {
+            guard let name = key.scalar?.string else { throw YAMLValue(node: key, file: file).error("expected a text key") }
+            result.append((name, YAMLValue(node: value, file: file)))
+        }
+        return result
+    }
+
+    func sequence() throws(RulesDiagnostic) -> [YAMLValue] {
+        guard let sequence = node.sequence else { throw error("expected a list") }
+        return sequence.map { YAMLValue(node: $0, file: file) }
+    }
+
+    func string() throws(RulesDiagnostic) -> String {
+        guard let scalar = node.scalar, !scalar.string.isEmpty else { throw error("expected a text value") }
+        return scalar.string
+    }
+
+    func int() throws(RulesDiagnostic) -> Int64 {
+        guard let scalar = node.scalar, let value = Int64(scalar.string.replacingUnderscores()) else {
+            throw error("expected a whole number")
+        }
+        return value
+    }
+
+    func positiveInt() throws(RulesDiagnostic) -> Int64 {
+        let value = try int()
+        guard value > 0 else { throw error("expected a number above zero") }
+        return value
+    }
+
+    func double() throws(RulesDiagnostic) -> Double {
+        guard let value = node.scalar.flatMap({ Double($0.string) }) else { throw error("expected a number") }
+        return value
+    }
+}
+
+/// Reads a mapping's keys one by one and reports unknown and missing keys at their place.
+struct YAMLObject {
+    let value: YAMLValue
+    private var entries: [(key: String, value: YAMLValue)]
+    private var used: Set<String> = []
+
+    init(_ value: YAMLValue) throws(RulesDiagnostic) {
+        self.value = value
+        self.entries = try value.mapping()
+    }
+
+    mutating func optional(_ key: String) -> YAMLValue? {
+        used.insert(key)
+        return entries.first { $0.key == key }?.value
+    }
+
+    mutating func required(_ key: String) throws(RulesDiagnostic) -> YAMLValue {
+        guard let found = optional(key) else { throw value.error("missing key '\(key)'") }
+        return found
+    }
+
+    /// Call last: a misspelt key ("pointsPerDayMx") must not silently mean "no cap".
+    func rejectUnknownKeys() throws(RulesDiagnostic) {
+        if let unknown = entries.first(where: { !used.contains($0.key) }) {
+            let keyNode = value.node.mapping!.first { $0.key.scalar?.string == unknown.key }!.key
+            throw YAMLValue(node: keyNode, file: value.file).error(
+                "unknown key '\(unknown.key)'; expected one of: \(used.sorted().joined(separator: ", "))")
+        }
+    }
+}
+
+extension String {
+    fileprivate func replacingUnderscores() -> String { String(filter { $0 != "_" }) }
+}

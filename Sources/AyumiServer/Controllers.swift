@@ -1,0 +1,201 @@
+import AyumiCore
+import AyumiRedemption
+import AyumiServices
+import AyumiStore
+import Foundation
+import Hummingbird
+
+struct ResidentController {
+    let ayumi: Ayumi
+    let auth: Authenticator
+
+    struct EnrolmentBody: Decodable { var resident: String; var birthYear: Int; var district: String }
+
+    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+        group.post(use: enrol)   // POST /v1/residents
+    }
+
+    @Sendable func enrol(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        _ = try await auth.principal(request, roles: [.admin])
+        let body = try await HTTP.decode(EnrolmentBody.self, from: request, bytesMax: 4_096)
+        let (resident, token) = try await ayumi.enrol(residentID: body.resident, birthYear: body.birthYear, district: body.district)
+        struct Answer: Encodable { var resident: String; var birthYear: Int; var district: String; var enrolledOn: String; var token: String }
+        return try HTTP.json(Answer(resident: resident.id, birthYear: resident.birthYear, district: resident.district,
+                                    enrolledOn: resident.enrolledOn.description, token: token), status: .created)
+    }
+}
+
+struct EventController {
+    let ayumi: Ayumi
+    let auth: Authenticator
+
+    /// ~1 KiB per event is far above any real event; the count limit is checked after decoding.
+    static let bodyBytesMax = 1_024 * Ayumi.eventsPerRequestMax
+
+    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+        group.post(use: ingest)   // POST /v1/events
+    }
+
+    @Sendable func ingest(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let principal = try await auth.principal(request, roles: [.ingest, .resident])
+        let inputs = try await HTTP.decode([EventInput].self, from: request, bytesMax: Self.bodyBytesMax)
+        guard inputs.count <= Ayumi.eventsPerRequestMax else {
+            throw AyumiError.tooManyEvents(count: inputs.count, max: Ayumi.eventsPerRequestMax)
+        }
+        guard !inputs.isEmpty else { throw AyumiError.invalidRequest("The body is an empty list; send 1 to \(Ayumi.eventsPerRequestMax) events.") }
+        let events = try inputs.enumerated().map { index, input in try input.event(index: index) }
+        let results = try await ayumi.ingest(events, by: principal)
+        let language = HTTP.language(request)
+        struct AwardAnswer: Encodable { var rule: String; var rulesetVersion: String; var points: Int64; var reason: String }
+        struct ResultAnswer: Encodable { var id: String; var status: String; var awards: [AwardAnswer]; var reason: String? }
+        struct Answer: Encodable { var results: [ResultAnswer] }
+        return try HTTP.json(Answer(results: results.map { result in
+            ResultAnswer(id: result.eventID, status: result.status.rawValue, awards: result.awards.map {
+                AwardAnswer(rule: $0.ruleID, rulesetVersion: $0.rulesetVersion, points: $0.points, reason: $0.reason.text(language))
+            }, reason: result.reason?.text(language))
+        }))
+    }
+}
+
+/// One event as sources send it. Structure is checked here (a malformed event rejects the whole
+/// request); meaning (known resident, plausible steps) is judged per event by the rules.
+struct EventInput: Decodable {
+    var id: String
+    var kind: String
+    var resident: String
+    var date: String?
+    var steps: Int64?
+    var source: String?
+    var at: String?
+    var mode: String?
+    var route: String?
+    var stop: String?
+    var zone: String?
+
+    func event(index: Int) throws -> Event {
+        func invalid(_ why: String) -> AyumiError { .invalidRequest("events[\(index)].\(why)") }
+        func identifier(_ value: String?, _ name: String) throws -> String {
+            guard let value else { throw invalid("\(name) is required for \(kind) events") }
+            guard Identifier.isValid(value) else { throw invalid("\(name): 1-64 letters, digits or -_.:") }
+            return value
+        }
+        func instant() throws -> Date {
+            guard let at else { throw invalid("at is required for \(kind) events") }
+            guard let date = try? Date(at, strategy: .iso8601) else { throw invalid("at: an RFC 3339 time with offset, such as 2026-11-25T08:10:00+09:00") }
+            return date
+        }
+        _ = try identifier(id, "id")
+        _ = try identifier(resident, "resident")
+        let detail: Event.Detail
+        switch Event.Kind(rawValue: kind) {
+        case .walk:
+            guard let text = date, let day = LocalDate(text) else { throw invalid("date: a local day as YYYY-MM-DD") }
+            guard let steps, steps >= 0 else { throw invalid("steps: a whole number of steps, 0 or more") }
+            detail = .walk(date: day, steps: steps, source: try identifier(source ?? "unknown", "source"))
+        case .transitTap:
+            detail = .transitTap(at: try instant(), mode: try identifier(mode, "mode"), route: try identifier(route, "route"),
+                                 stop: try identifier(stop, "stop"))
+        case .visit:
+            detail = .visit(at: try instant(), zone: try identifier(zone, "zone"))
+        case nil:
+            throw invalid("kind: one of walk, transit_tap, visit")
+        }
+        return Event(id: id, residentID: resident, detail: detail)
+    }
+}
+
+struct MeController {
+    let ayumi: Ayumi
+    let auth: Authenticator
+
+    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+        group.get("balance", use: balance)
+        group.get("history", use: history)
+        group.post("redemption-codes", use: issueCode)
+        group.get("redemption-codes/:code/qr.png", use: qrPNG)
+        group.get("redemption-codes/:code/qr.svg", use: qrSVG)
+    }
+
+    @Sendable func balance(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let residentID = try await auth.resident(request)
+        struct Answer: Encodable { var points: Int64 }
+        return try HTTP.json(Answer(points: try await ayumi.balance(residentID: residentID)))
+    }
+
+    @Sendable func history(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let residentID = try await auth.resident(request)
+        let query = request.uri.queryParameters
+        let limitText = query["limit"].map(String.init) ?? "20"
+        guard let limit = Int(limitText) else { throw AyumiError.invalidRequest("limit: a whole number") }
+        let (entries, next) = try await ayumi.history(residentID: residentID, cursor: query["cursor"].map(String.init), limit: limit)
+        let language = HTTP.language(request)
+        struct Entry: Encodable {
+            var id: String, kind: String, points: Int64, rule: String?, rulesetVersion: String?, merchant: String?
+            var reason: String, date: String, at: String
+        }
+        struct Answer: Encodable { var entries: [Entry]; var nextCursor: String? }
+        return try HTTP.json(Answer(entries: entries.map {
+            Entry(id: String($0.id), kind: $0.kind.rawValue, points: $0.points, rule: $0.ruleID, rulesetVersion: $0.rulesetVersion,
+                  merchant: $0.merchantID, reason: $0.reason.text(language), date: $0.localDate.description, at: HTTP.iso8601($0.createdAt))
+        }, nextCursor: next))
+    }
+
+    @Sendable func issueCode(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let residentID = try await auth.resident(request)
+        let issued = try ayumi.issueCode(residentID: residentID)
+        struct Answer: Encodable { var code: String, expiresAt: String, qrPng: String, qrSvg: String }
+        let base = "/v1/me/redemption-codes/\(issued.code)"
+        return try HTTP.json(Answer(code: issued.code, expiresAt: HTTP.iso8601(issued.expiresAt), qrPng: base + "/qr.png",
+                                    qrSvg: base + "/qr.svg"), status: .created)
+    }
+
+    @Sendable func qrPNG(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let qr = try await qrCode(request, context: context)
+        return Self.image(ByteBuffer(bytes: qr.png()), type: "image/png")
+    }
+
+    @Sendable func qrSVG(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let qr = try await qrCode(request, context: context)
+        return Self.image(ByteBuffer(string: qr.svg()), type: "image/svg+xml")
+    }
+
+    func qrCode(_ request: Request, context: BasicRequestContext) async throws -> QRCode {
+        let residentID = try await auth.resident(request)
+        guard let code = context.parameters.get("code") else { throw AyumiError.notFound("The code") }
+        return try ayumi.qrCode(code, residentID: residentID)
+    }
+
+    static func image(_ buffer: ByteBuffer, type: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        // A code is valid for two minutes and single-use: no cache may keep it.
+        headers[.cacheControl] = "no-store"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: buffer))
+    }
+}
+
+struct RedemptionController {
+    let ayumi: Ayumi
+    let auth: Authenticator
+
+    struct RedemptionBody: Decodable { var code: String; var points: Int64; var idempotencyKey: String }
+
+    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+        group.post(use: redeem)   // POST /v1/redemptions
+    }
+
+    @Sendable func redeem(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let merchantID = try await auth.principal(request, roles: [.merchant]).subject!
+        let body = try await HTTP.decode(RedemptionBody.self, from: request, bytesMax: 4_096)
+        let record = try await ayumi.redeem(merchantID: merchantID, code: body.code, points: body.points, idempotencyKey: body.idempotencyKey)
+        struct Share: Encodable { var sponsor: String; var points: Int64 }
+        struct Answer: Encodable {
+            var id: String, merchant: String, points: Int64, idempotencyKey: String, funding: [Share], at: String
+        }
+        // Neither the resident's id nor their balance is returned: the till needs the outcome only.
+        return try HTTP.json(Answer(id: String(record.id), merchant: record.merchantID, points: record.points,
+                                    idempotencyKey: record.idempotencyKey,
+                                    funding: record.funding.map { Share(sponsor: $0.sponsorID, points: $0.points) },
+                                    at: HTTP.iso8601(record.createdAt)), status: .created)
+    }
+}

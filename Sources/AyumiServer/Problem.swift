@@ -1,0 +1,102 @@
+import AyumiCore
+import AyumiServices
+import Foundation
+import Hummingbird
+import Logging
+
+/// An RFC 9457 problem detail. `type` is a stable URN per situation, so clients branch on it, not
+/// on the wording of `title` (which follows `Accept-Language`: Japanese or English).
+struct Problem: Error {
+    var slug: String
+    var status: HTTPResponse.Status
+    var title: LocalizedText
+    var detail: String
+
+    static let typePrefix = "urn:ayumi:problem:"
+
+    init(slug: String, status: HTTPResponse.Status, title: LocalizedText, detail: String) {
+        self.slug = slug
+        self.status = status
+        self.title = title
+        self.detail = detail
+    }
+
+    /// The one place where every error a request can meet becomes a problem.
+    init?(_ error: any Error) {
+        switch error {
+        case let problem as Problem:
+            self = problem
+        case let error as AyumiError:
+            self.init(error)
+        case let error as HTTPError:
+            switch error.status {
+            case .notFound:
+                self.init(slug: "not-found", status: .notFound, title: .init(ja: "見つかりません", en: "Not found"),
+                          detail: "No such resource or route.")
+            case .contentTooLarge:
+                self.init(slug: "body-too-large", status: .contentTooLarge, title: .init(ja: "リクエストが大きすぎます", en: "Request body too large"),
+                          detail: "The request body is larger than this endpoint accepts.")
+            case .methodNotAllowed:
+                self.init(slug: "method-not-allowed", status: .methodNotAllowed, title: .init(ja: "許可されていないメソッドです", en: "Method not allowed"),
+                          detail: "This route does not answer that method.")
+            default:
+                self.init(slug: "invalid-request", status: .badRequest, title: .init(ja: "不正なリクエストです", en: "Invalid request"),
+                          detail: error.body ?? "The request could not be understood.")
+            }
+        case is DecodingError:
+            self.init(slug: "malformed-body", status: .badRequest, title: .init(ja: "リクエスト本文の形式が不正です", en: "Malformed request body"),
+                      detail: "The body is not the JSON this endpoint expects.")
+        default:
+            return nil
+        }
+    }
+
+    init(_ error: AyumiError) {
+        let (slug, status, title): (String, HTTPResponse.Status, LocalizedText) = switch error {
+        case .unauthenticated: ("unauthenticated", .unauthorized, .init(ja: "認証が必要です", en: "Authentication required"))
+        case .forbidden: ("forbidden", .forbidden, .init(ja: "この操作は許可されていません", en: "Not allowed"))
+        case .invalidRequest: ("invalid-request", .badRequest, .init(ja: "不正なリクエストです", en: "Invalid request"))
+        case .tooManyEvents: ("too-many-events", .contentTooLarge, .init(ja: "イベントが多すぎます", en: "Too many events"))
+        case .residentExists: ("resident-exists", .conflict, .init(ja: "登録済みの利用者です", en: "Resident already enrolled"))
+        case .unknownResident: ("unknown-resident", .notFound, .init(ja: "未登録の利用者です", en: "Unknown resident"))
+        case .unknownMerchant: ("unknown-merchant", .notFound, .init(ja: "未登録の加盟店です", en: "Unknown merchant"))
+        case .notFound: ("not-found", .notFound, .init(ja: "見つかりません", en: "Not found"))
+        case .codeForged: ("code-forged", .unauthorized, .init(ja: "無効なコードです", en: "Code not issued by this service"))
+        case .codeExpired: ("code-expired", .unprocessableContent, .init(ja: "コードの有効期限が切れています", en: "Code expired"))
+        case .codeAlreadyUsed: ("code-already-used", .conflict, .init(ja: "使用済みのコードです", en: "Code already used"))
+        case .insufficientPoints: ("insufficient-points", .unprocessableContent, .init(ja: "ポイントが不足しています", en: "Not enough points"))
+        case .idempotencyKeyReused:
+            ("idempotency-key-reused", .unprocessableContent, .init(ja: "冪等キーが別の取引で使われています", en: "Idempotency key reused"))
+        }
+        self.init(slug: slug, status: status, title: title, detail: error.detail)
+    }
+
+    static let internalError = Problem(slug: "internal", status: .internalServerError,
+                                       title: .init(ja: "サーバー内部エラー", en: "Internal server error"),
+                                       detail: "The error was logged; please try again later.")
+
+    func response(language: Language) -> Response {
+        struct Body: Encodable { var type: String, title: String, status: Int, detail: String }
+        let body = Body(type: Self.typePrefix + slug, title: title.text(language), status: status.code, detail: detail)
+        let data = try! JSONEncoder().encode(body)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/problem+json"
+        headers[.contentLanguage] = language.rawValue
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Turns every error thrown below it into problem+json. An unexpected error is logged with its
+/// details and answered as a bare 500, so internals never leak to clients.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let language = Language(acceptLanguage: request.headers[.acceptLanguage])
+            if let problem = Problem(error) { return problem.response(language: language) }
+            context.logger.error("Request failed", metadata: ["error": "\(String(reflecting: error))", "http.path": "\(request.uri.path)"])
+            return Problem.internalError.response(language: language)
+        }
+    }
+}

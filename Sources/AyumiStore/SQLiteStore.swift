@@ -1,0 +1,485 @@
+import AyumiCore
+import AyumiLedger
+import AyumiRules
+import Foundation
+import GRDB
+
+/// The embedded default: one SQLite file in WAL mode behind a GRDB `DatabasePool`. Every business
+/// operation is one `write` transaction, so it is atomic and durable (synchronous=FULL) on return.
+public final class SQLiteStore: Store {
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // WAL with FULL: an acknowledged write survives power loss, not just a process crash.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    // MARK: Schema
+
+    /// Named migrations, never edited once released: add a new one instead.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-skeleton") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+                CREATE TABLE rulesets (
+                    version TEXT PRIMARY KEY NOT NULL, content TEXT NOT NULL, installed_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE merchants (
+                    id TEXT PRIMARY KEY NOT NULL, name_ja TEXT NOT NULL, name_en TEXT NOT NULL,
+                    category TEXT NOT NULL, zone_id TEXT NOT NULL, settlement_account TEXT NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE residents (
+                    id TEXT PRIMARY KEY NOT NULL, birth_year INTEGER NOT NULL, district TEXT NOT NULL,
+                    enrolled_on TEXT NOT NULL, created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE tokens (
+                    hash TEXT PRIMARY KEY NOT NULL,
+                    role TEXT NOT NULL CHECK (role IN ('admin', 'ingest', 'merchant', 'resident')),
+                    subject TEXT, created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE events (
+                    id TEXT PRIMARY KEY NOT NULL, resident_id TEXT NOT NULL REFERENCES residents(id),
+                    kind TEXT NOT NULL, local_date TEXT NOT NULL, detail TEXT NOT NULL, received_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE transfers (
+                    id INTEGER PRIMARY KEY,
+                    kind TEXT NOT NULL CHECK (kind IN ('award', 'redemption')),
+                    resident_id TEXT NOT NULL REFERENCES residents(id),
+                    points INTEGER NOT NULL CHECK (points > 0),
+                    rule_id TEXT, ruleset_version TEXT, event_id TEXT, merchant_id TEXT,
+                    reason_ja TEXT NOT NULL, reason_en TEXT NOT NULL,
+                    local_date TEXT NOT NULL, created_at INTEGER NOT NULL
+                );
+                CREATE INDEX transfers_by_resident ON transfers(resident_id, id);
+                CREATE INDEX transfers_by_date ON transfers(local_date);
+                CREATE TABLE postings (
+                    transfer_id INTEGER NOT NULL REFERENCES transfers(id),
+                    account TEXT NOT NULL, points INTEGER NOT NULL CHECK (points <> 0)
+                );
+                CREATE INDEX postings_by_transfer ON postings(transfer_id);
+                CREATE TABLE balances (account TEXT PRIMARY KEY NOT NULL, points INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE lots (
+                    id INTEGER PRIMARY KEY, resident_id TEXT NOT NULL, sponsor_id TEXT NOT NULL,
+                    transfer_id INTEGER NOT NULL REFERENCES transfers(id),
+                    points_original INTEGER NOT NULL CHECK (points_original > 0),
+                    points_remaining INTEGER NOT NULL CHECK (points_remaining >= 0 AND points_remaining <= points_original),
+                    expires_on TEXT NOT NULL
+                );
+                CREATE INDEX open_lots ON lots(resident_id, expires_on, id) WHERE points_remaining > 0;
+                CREATE TABLE counters (
+                    resident_id TEXT NOT NULL, rule_id TEXT NOT NULL, period_key TEXT NOT NULL,
+                    points INTEGER NOT NULL, count INTEGER NOT NULL,
+                    PRIMARY KEY (resident_id, rule_id, period_key)
+                ) WITHOUT ROWID;
+                CREATE TABLE redemptions (
+                    id INTEGER PRIMARY KEY, merchant_id TEXT NOT NULL REFERENCES merchants(id),
+                    idempotency_key TEXT NOT NULL, code_id TEXT NOT NULL UNIQUE,
+                    resident_id TEXT NOT NULL REFERENCES residents(id), points INTEGER NOT NULL CHECK (points > 0),
+                    transfer_id INTEGER NOT NULL REFERENCES transfers(id), balance_after INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    UNIQUE (merchant_id, idempotency_key)
+                );
+                CREATE TABLE redemption_draws (
+                    redemption_id INTEGER NOT NULL REFERENCES redemptions(id),
+                    lot_id INTEGER NOT NULL REFERENCES lots(id), sponsor_id TEXT NOT NULL,
+                    points INTEGER NOT NULL CHECK (points > 0)
+                );
+                CREATE INDEX draws_by_redemption ON redemption_draws(redemption_id);
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Setup
+
+    public func install(ruleset: Ruleset, merchants: [Merchant], at: Date) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let content = String(decoding: try encoder.encode(ruleset), as: UTF8.self)
+        try await pool.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO rulesets(version, content, installed_at) VALUES (?, ?, ?)",
+                           arguments: [ruleset.version, content, at.millisecondsSince1970])
+            try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('active_ruleset', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           arguments: [ruleset.version])
+            for merchant in merchants {
+                try db.execute(sql: """
+                    INSERT INTO merchants(id, name_ja, name_en, category, zone_id, settlement_account) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET name_ja = excluded.name_ja, name_en = excluded.name_en,
+                      category = excluded.category, zone_id = excluded.zone_id, settlement_account = excluded.settlement_account
+                    """, arguments: [merchant.id, merchant.name.ja, merchant.name.en, merchant.category, merchant.zoneID,
+                                     merchant.settlementAccount])
+            }
+        }
+    }
+
+    public func merchants() async throws -> [Merchant] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM merchants ORDER BY id").map { row in
+                Merchant(id: row["id"], name: LocalizedText(ja: row["name_ja"], en: row["name_en"]), category: row["category"],
+                         zoneID: row["zone_id"], settlementAccount: row["settlement_account"])
+            }
+        }
+    }
+
+    // MARK: Tokens and residents
+
+    public func insertToken(_ token: StoredToken) async throws {
+        try await pool.write { db in try Self.insert(token, db) }
+    }
+
+    static func insert(_ token: StoredToken, _ db: Database) throws {
+        try db.execute(sql: "INSERT INTO tokens(hash, role, subject, created_at) VALUES (?, ?, ?, ?)",
+                       arguments: [token.hash, token.role.rawValue, token.subject, token.createdAt.millisecondsSince1970])
+    }
+
+    public func token(hash: String) async throws -> StoredToken? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ?", arguments: [hash]).map { row in
+                StoredToken(hash: row["hash"], role: Role(rawValue: row["role"])!, subject: row["subject"],
+                            createdAt: Date(millisecondsSince1970: row["created_at"]))
+            }
+        }
+    }
+
+    public func tokenCount() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tokens")! }
+    }
+
+    public func enrol(_ resident: Resident, token: StoredToken) async throws {
+        try await pool.write { db in
+            guard try Self.resident(resident.id, db) == nil else { throw StoreError.residentExists }
+            try db.execute(sql: "INSERT INTO residents(id, birth_year, district, enrolled_on, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [resident.id, resident.birthYear, resident.district, resident.enrolledOn.description,
+                                       token.createdAt.millisecondsSince1970])
+            try Self.insert(token, db)
+        }
+    }
+
+    public func resident(_ id: String) async throws -> Resident? {
+        try await pool.read { db in try Self.resident(id, db) }
+    }
+
+    static func resident(_ id: String, _ db: Database) throws -> Resident? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM residents WHERE id = ?"), arguments: [id]).map { row in
+            Resident(id: row["id"], birthYear: row["birth_year"], district: row["district"],
+                     enrolledOn: LocalDate(row["enrolled_on"])!)
+        }
+    }
+
+    // MARK: Events
+
+    public func ingest(_ events: [Event], at: Date, counterKeys: @Sendable (Event) -> [CounterKey],
+                       decide: @Sendable (Event, Resident, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult] {
+        try await pool.write { db in
+            var writer = LedgerWriter(db: db, at: at)
+            var residents: [String: Resident?] = [:]
+            var seen: Set<String> = []
+            var results: [IngestResult] = []
+            results.reserveCapacity(events.count)
+            for event in events {
+                if try seen.contains(event.id) || writer.eventExists(event.id) {
+                    results.append(IngestResult(eventID: event.id, status: .duplicate, awards: [], reason: nil))
+                    continue
+                }
+                let resident: Resident?
+                if let cached = residents[event.residentID] {
+                    resident = cached
+                } else {
+                    resident = try Self.resident(event.residentID, db)
+                    residents[event.residentID] = resident
+                }
+                guard let resident else {
+                    results.append(IngestResult(eventID: event.id, status: .rejected, awards: [], reason: LocalizedText(
+                        ja: "未登録の利用者です", en: "Unknown resident")))
+                    continue
+                }
+                var counters: [CounterKey: Counter] = [:]
+                for key in counterKeys(event) { counters[key] = try writer.counter(key) }
+                let decision = decide(event, resident, counters)
+                switch decision.evaluation.outcome {
+                case .rejected(let reason):
+                    results.append(IngestResult(eventID: event.id, status: .rejected, awards: [], reason: reason))
+                case .accepted(let awards, let note):
+                    seen.insert(event.id)
+                    try writer.insertEvent(event, localDate: decision.localDate)
+                    for award in awards {
+                        try writer.record(award, event: event, localDate: decision.localDate, expiresOn: decision.expiresOn,
+                                          previous: counters[CounterKey(residentID: event.residentID, ruleID: award.ruleID,
+                                                                        periodKey: award.periodKey)] ?? .zero)
+                    }
+                    results.append(IngestResult(eventID: event.id, status: .accepted, awards: awards, reason: note))
+                }
+            }
+            return results
+        }
+    }
+
+    // MARK: Balance and history
+
+    public func balance(residentID: String) async throws -> Int64 {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT points FROM balances WHERE account = ?",
+                               arguments: [Account.resident(residentID).description]) ?? 0
+        }
+    }
+
+    public func history(residentID: String, beforeID: Int64?, limit: Int) async throws -> [HistoryEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM transfers WHERE resident_id = ? AND id < ? ORDER BY id DESC LIMIT ?
+                """, arguments: [residentID, beforeID ?? Int64.max, limit]).map { row in
+                let kind = Transfer.Kind(rawValue: row["kind"])!
+                let points: Int64 = row["points"]
+                return HistoryEntry(id: row["id"], kind: kind, points: kind == .award ? points : -points,
+                                    ruleID: row["rule_id"], rulesetVersion: row["ruleset_version"], merchantID: row["merchant_id"],
+                                    reason: LocalizedText(ja: row["reason_ja"], en: row["reason_en"]),
+                                    localDate: LocalDate(row["local_date"])!, createdAt: Date(millisecondsSince1970: row["created_at"]))
+            }
+        }
+    }
+
+    // MARK: Redemptions
+
+    public func redemption(merchantID: String, idempotencyKey: String) async throws -> RedemptionRecord? {
+        try await pool.read { db in try Self.redemption(merchantID: merchantID, idempotencyKey: idempotencyKey, db) }
+    }
+
+    static func redemption(merchantID: String, idempotencyKey: String, _ db: Database) throws -> RedemptionRecord? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM redemptions WHERE merchant_id = ? AND idempotency_key = ?",
+                                         arguments: [merchantID, idempotencyKey]) else { return nil }
+        let id: Int64 = row["id"]
+        let funding = try Row.fetchAll(db, sql: """
+            SELECT sponsor_id, SUM(points) AS points FROM redemption_draws WHERE redemption_id = ? GROUP BY sponsor_id ORDER BY sponsor_id
+            """, arguments: [id]).map { SponsorShare(sponsorID: $0["sponsor_id"], points: $0["points"]) }
+        return RedemptionRecord(id: id, merchantID: row["merchant_id"], idempotencyKey: row["idempotency_key"], codeID: row["code_id"],
+                                residentID: row["resident_id"], points: row["points"], funding: funding,
+                                balanceAfter: row["balance_after"], createdAt: Date(millisecondsSince1970: row["created_at"]))
+    }
+
+    public func redeem(_ request: RedemptionRequest) async throws -> RedemptionRecord {
+        try await pool.write { db in
+            // Checked again inside the write: two retries racing each other see one winner.
+            if let earlier = try Self.redemption(merchantID: request.merchantID, idempotencyKey: request.idempotencyKey, db) {
+                guard earlier.codeID == request.codeID, earlier.points == request.points else { throw StoreError.idempotencyKeyReused }
+                return earlier
+            }
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM merchants WHERE id = ?)", arguments: [request.merchantID])! else {
+                throw StoreError.unknownMerchant
+            }
+            guard try Self.resident(request.residentID, db) != nil else { throw StoreError.unknownResident }
+            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM redemptions WHERE code_id = ?)", arguments: [request.codeID])! {
+                throw StoreError.codeAlreadyUsed
+            }
+            let lots = try Row.fetchAll(db, sql: """
+                SELECT id, sponsor_id, points_remaining, expires_on FROM lots
+                WHERE resident_id = ? AND points_remaining > 0 ORDER BY expires_on, id
+                """, arguments: [request.residentID]).map { row in
+                Lot(id: row["id"], sponsorID: row["sponsor_id"], pointsRemaining: row["points_remaining"],
+                    expiresOn: LocalDate(row["expires_on"])!)
+            }
+            let balance = try Int64.fetchOne(db, sql: "SELECT points FROM balances WHERE account = ?",
+                                             arguments: [Account.resident(request.residentID).description]) ?? 0
+            guard balance >= request.points, let draws = Lots.draw(request.points, from: lots) else {
+                throw StoreError.insufficientPoints(balance: balance)
+            }
+            let writer = LedgerWriter(db: db, at: request.at)
+            let transferID = try writer.insert(
+                Transfer.redemption(residentID: request.residentID, merchantID: request.merchantID, points: request.points),
+                residentID: request.residentID, points: request.points, ruleID: nil, rulesetVersion: nil, eventID: nil,
+                merchantID: request.merchantID, reason: request.reason, localDate: request.localDate)
+            try db.execute(sql: """
+                INSERT INTO redemptions(merchant_id, idempotency_key, code_id, resident_id, points, transfer_id, balance_after, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [request.merchantID, request.idempotencyKey, request.codeID, request.residentID, request.points,
+                                 transferID, balance - request.points, request.at.millisecondsSince1970])
+            let redemptionID = db.lastInsertedRowID
+            for draw in draws {
+                try db.execute(sql: "UPDATE lots SET points_remaining = points_remaining - ? WHERE id = ?", arguments: [draw.points, draw.lotID])
+                try db.execute(sql: "INSERT INTO redemption_draws(redemption_id, lot_id, sponsor_id, points) VALUES (?, ?, ?, ?)",
+                               arguments: [redemptionID, draw.lotID, draw.sponsorID, draw.points])
+            }
+            return try Self.redemption(merchantID: request.merchantID, idempotencyKey: request.idempotencyKey, db)!
+        }
+    }
+
+    // MARK: Reports and audit
+
+    public func beneficiaryFacts(from: LocalDate, to: LocalDate) async throws -> BeneficiaryFacts {
+        let range: StatementArguments = [from.description, to.description]
+        return try await pool.read { db in
+            let awarded = try Row.fetchAll(db, sql: """
+                SELECT substr(p.account, 9) AS sponsor_id, -SUM(p.points) AS points, COUNT(DISTINCT t.resident_id) AS residents
+                FROM transfers t JOIN postings p ON p.transfer_id = t.id
+                WHERE t.kind = 'award' AND p.account LIKE 'sponsor:%' AND t.local_date BETWEEN ? AND ?
+                GROUP BY sponsor_id
+                """, arguments: range)
+            let redeemedBySponsor = try Row.fetchAll(db, sql: """
+                SELECT d.sponsor_id, SUM(d.points) AS points
+                FROM redemption_draws d JOIN redemptions r ON r.id = d.redemption_id JOIN transfers t ON t.id = r.transfer_id
+                WHERE t.local_date BETWEEN ? AND ? GROUP BY d.sponsor_id
+                """, arguments: range)
+            var sponsors: [String: BeneficiaryFacts.SponsorRow] = [:]
+            for row in awarded {
+                let id: String = row["sponsor_id"]
+                sponsors[id] = .init(sponsorID: id, pointsAwarded: row["points"], pointsRedeemed: 0, residents: row["residents"])
+            }
+            for row in redeemedBySponsor {
+                let id: String = row["sponsor_id"]
+                sponsors[id, default: .init(sponsorID: id, pointsAwarded: 0, pointsRedeemed: 0, residents: 0)].pointsRedeemed = row["points"]
+            }
+            let merchants = try Row.fetchAll(db, sql: """
+                SELECT t.merchant_id, SUM(t.points) AS points, COUNT(*) AS redemptions, COUNT(DISTINCT t.resident_id) AS residents
+                FROM transfers t WHERE t.kind = 'redemption' AND t.local_date BETWEEN ? AND ?
+                GROUP BY t.merchant_id ORDER BY t.merchant_id
+                """, arguments: range).map {
+                BeneficiaryFacts.MerchantRow(merchantID: $0["merchant_id"], pointsRedeemed: $0["points"],
+                                             redemptions: $0["redemptions"], residents: $0["residents"])
+            }
+            let rules = try Row.fetchAll(db, sql: """
+                SELECT rule_id, SUM(points) AS points, COUNT(*) AS awards, COUNT(DISTINCT resident_id) AS residents
+                FROM transfers WHERE kind = 'award' AND local_date BETWEEN ? AND ? GROUP BY rule_id ORDER BY rule_id
+                """, arguments: range).map {
+                BeneficiaryFacts.RuleRow(ruleID: $0["rule_id"], pointsAwarded: $0["points"], awards: $0["awards"], residents: $0["residents"])
+            }
+            let reached = try Int64.fetchOne(db, sql: """
+                SELECT COUNT(DISTINCT resident_id) FROM transfers WHERE kind = 'award' AND local_date BETWEEN ? AND ?
+                """, arguments: range)!
+            let enrolled = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM residents WHERE enrolled_on <= ?", arguments: [to.description])!
+            return BeneficiaryFacts(sponsors: sponsors.values.sorted { $0.sponsorID < $1.sponsorID }, merchants: merchants,
+                                    rules: rules, residentsReached: reached, residentsEnrolled: enrolled)
+        }
+    }
+
+    public func audit() async throws -> LedgerAudit {
+        try await pool.read { db in
+            let transferCount = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM transfers")!
+            let unbalanced = try Row.fetchAll(db, sql: """
+                SELECT t.id, COALESCE(SUM(p.points), 0) AS total FROM transfers t LEFT JOIN postings p ON p.transfer_id = t.id
+                GROUP BY t.id HAVING total <> 0 OR COUNT(p.transfer_id) = 0 LIMIT 100
+                """).map { ($0["id"] as Int64, $0["total"] as Int64) }
+            let mismatches = try Row.fetchAll(db, sql: """
+                SELECT account, SUM(balance) AS balance, SUM(posted) AS posted FROM (
+                    SELECT account, points AS balance, 0 AS posted FROM balances
+                    UNION ALL SELECT account, 0, points FROM postings
+                ) GROUP BY account HAVING SUM(balance) <> SUM(posted) ORDER BY account LIMIT 100
+                """).map { ($0["account"] as String, $0["balance"] as Int64, $0["posted"] as Int64) }
+            let negative = try Row.fetchAll(db, sql: """
+                SELECT account, points FROM balances WHERE account LIKE 'resident:%' AND points < 0 ORDER BY account LIMIT 100
+                """).map { ($0["account"] as String, $0["points"] as Int64) }
+            let lotMismatches = try Row.fetchAll(db, sql: """
+                SELECT b.account, b.points AS balance, COALESCE(l.remaining, 0) AS remaining FROM balances b
+                LEFT JOIN (SELECT 'resident:' || resident_id AS account, SUM(points_remaining) AS remaining FROM lots GROUP BY resident_id) l
+                  ON l.account = b.account
+                WHERE b.account LIKE 'resident:%' AND b.points <> COALESCE(l.remaining, 0) ORDER BY b.account LIMIT 100
+                """).map { ($0["account"] as String, $0["balance"] as Int64, $0["remaining"] as Int64) }
+            return LedgerAudit(transferCount: transferCount, unbalancedTransfers: unbalanced, balanceMismatches: mismatches,
+                               negativeResidentBalances: negative, lotMismatches: lotMismatches)
+        }
+    }
+
+    public func meta(_ key: String) async throws -> String? {
+        try await pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+    }
+
+    public func metaSetIfAbsent(_ key: String, _ value: String) async throws -> String {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
+            return try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])!
+        }
+    }
+}
+
+/// Writes ledger rows inside one open transaction with cached statements: the hot path of ingest.
+/// It never reads back what it already knows (row ids come from `lastInsertedRowID`).
+struct LedgerWriter {
+    let db: Database
+    let atMilliseconds: Int64
+
+    init(db: Database, at: Date) {
+        self.db = db
+        self.atMilliseconds = at.millisecondsSince1970
+    }
+
+    func eventExists(_ id: String) throws -> Bool {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM events WHERE id = ?"), arguments: [id]) != nil
+    }
+
+    func counter(_ key: CounterKey) throws -> Counter {
+        let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT points, count FROM counters WHERE resident_id = ? AND rule_id = ? AND period_key = ?
+            """), arguments: [key.residentID, key.ruleID, key.periodKey])
+        return row.map { Counter(points: $0[0], count: $0[1]) } ?? .zero
+    }
+
+    func insertEvent(_ event: Event, localDate: LocalDate) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO events(id, resident_id, kind, local_date, detail, received_at) VALUES (?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [event.id, event.residentID, event.kind.rawValue, localDate.description,
+                                     event.storedDetail, atMilliseconds])
+    }
+
+    mutating func record(_ award: Award, event: Event, localDate: LocalDate, expiresOn: LocalDate, previous: Counter) throws {
+        let transferID = try insert(Transfer.award(award, residentID: event.residentID), residentID: event.residentID,
+                                    points: award.points, ruleID: award.ruleID, rulesetVersion: award.rulesetVersion,
+                                    eventID: event.id, merchantID: nil, reason: award.reason, localDate: localDate)
+        for share in award.funding {
+            try db.cachedStatement(sql: """
+                INSERT INTO lots(resident_id, sponsor_id, transfer_id, points_original, points_remaining, expires_on)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [event.residentID, share.sponsorID, transferID, share.points, share.points,
+                                         expiresOn.description])
+        }
+        try db.cachedStatement(sql: """
+            INSERT INTO counters(resident_id, rule_id, period_key, points, count) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT(resident_id, rule_id, period_key) DO UPDATE SET points = excluded.points, count = excluded.count
+            """).execute(arguments: [event.residentID, award.ruleID, award.periodKey, previous.points + award.points,
+                                     previous.count + 1])
+    }
+
+    /// Inserts the transfer, its postings and the balance changes; returns the transfer id.
+    func insert(_ transfer: Transfer, residentID: String, points: Int64, ruleID: String?, rulesetVersion: String?,
+                eventID: String?, merchantID: String?, reason: LocalizedText, localDate: LocalDate) throws -> Int64 {
+        try db.cachedStatement(sql: """
+            INSERT INTO transfers(kind, resident_id, points, rule_id, ruleset_version, event_id, merchant_id,
+              reason_ja, reason_en, local_date, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [transfer.kind.rawValue, residentID, points, ruleID, rulesetVersion, eventID, merchantID,
+                                     reason.ja, reason.en, localDate.description, atMilliseconds])
+        let transferID = db.lastInsertedRowID
+        for posting in transfer.postings {
+            let account = posting.account.description
+            try db.cachedStatement(sql: "INSERT INTO postings(transfer_id, account, points) VALUES (?, ?, ?)")
+                .execute(arguments: [transferID, account, posting.points])
+            try db.cachedStatement(sql: """
+                INSERT INTO balances(account, points) VALUES (?, ?)
+                ON CONFLICT(account) DO UPDATE SET points = points + excluded.points
+                """).execute(arguments: [account, posting.points])
+        }
+        return transferID
+    }
+}
+
+extension Event {
+    /// What is kept of an event for replay and backtests: its content without the resident (stored
+    /// in its own column) and, for visits, only the zone id.
+    var storedDetail: String {
+        switch detail {
+        case .walk(_, let steps, let source): #"{"steps":\#(steps),"source":"\#(source)"}"#
+        case .transitTap(let at, let mode, let route, let stop):
+            #"{"at":\#(at.millisecondsSince1970),"mode":"\#(mode)","route":"\#(route)","stop":"\#(stop)"}"#
+        case .visit(let at, let zone): #"{"at":\#(at.millisecondsSince1970),"zone":"\#(zone)"}"#
+        }
+    }
+}
+
+extension Date {
+    var millisecondsSince1970: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+    init(millisecondsSince1970: Int64) { self.init(timeIntervalSince1970: Double(millisecondsSince1970) / 1000) }
+}

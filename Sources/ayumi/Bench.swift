@@ -1,0 +1,121 @@
+import ArgumentParser
+import AyumiCore
+import AyumiServices
+import AyumiStore
+import Foundation
+import Logging
+import Synchronization
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure throughput on a fresh temporary database.",
+                                                    subcommands: [Ingest.self])
+
+    struct Ingest: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ingest synthetic events in batches through the same use case as POST /v1/events.",
+            discussion: """
+                Enrols --residents residents, then sends --events events (60% walks, 30% transit taps, 10% downtown \
+                visits over 28 local days) in batches of --batch, one transaction each, and prints events per second \
+                and the 50th and 99th percentile batch latency. The database is created in a temporary directory and \
+                deleted afterwards. The event stream is the same for the same --seed.
+                """)
+
+        @Option(help: "Residents to enrol.") var residents = 10_000
+        @Option(help: "Events to ingest.") var events = 200_000
+        @Option(help: "Events per batch (at most 1,000, as over HTTP).") var batch = 1_000
+        @Option(help: "Seed of the event stream.") var seed: UInt64 = 1
+        @Option(name: .customLong("rules"), help: "Rules directory.") var rulesDirectory = "Rules"
+        @Option(name: .customLong("merchants"), help: "Merchant registry.") var merchantsFile = "Merchants/merchants.yaml"
+
+        func validate() throws {
+            guard residents > 0, events > 0 else { throw ValidationError("--residents and --events must be above zero") }
+            guard (1...Ayumi.eventsPerRequestMax).contains(batch) else {
+                throw ValidationError("--batch must be between 1 and \(Ayumi.eventsPerRequestMax)")
+            }
+        }
+
+        func run() async throws {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-bench-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            // Residents enrol on day 0; the events fall on days 0-27 and are ingested "on" day 28.
+            let enrolment = Date(timeIntervalSince1970: 1_790_000_000)
+            let clock = Mutex(enrolment)
+            let environment = AyumiEnvironment(now: { clock.withLock { $0 } }, randomBytes: AyumiEnvironment.live.randomBytes)
+            let ayumi = try await Ayumi.open(dataDirectory: directory, rulesDirectory: rulesDirectory, merchantsFile: merchantsFile,
+                                             environment: environment, logger: .init(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+            let residentIDs = (0..<residents).map { "bench-\($0)" }
+            let setupStart = ContinuousClock.now
+            for id in residentIDs { _ = try await ayumi.enrol(residentID: id, birthYear: 1950 + id.count, district: "14101") }
+            print("enrolled \(residents) residents in \(ContinuousClock.now - setupStart)")
+            clock.withLock { $0 = enrolment.addingTimeInterval(28 * 86_400) }
+
+            var generator = SplitMix64(seed: seed)
+            let timeZone = ayumi.evaluator.timeZone
+            let firstDay = LocalDate(instant: enrolment, timeZone: timeZone)
+            let principal = Principal(role: .ingest, subject: nil)
+            var latencies: [Duration] = []
+            var accepted = 0, awarded: Int64 = 0
+            let start = ContinuousClock.now
+            var sent = 0
+            while sent < events {
+                let count = min(batch, events - sent)
+                let batchEvents = (0..<count).map { offset in
+                    Self.event(number: sent + offset, residentIDs: residentIDs, firstDay: firstDay, enrolment: enrolment, using: &generator)
+                }
+                let batchStart = ContinuousClock.now
+                let results = try await ayumi.ingest(batchEvents, by: principal)
+                latencies.append(ContinuousClock.now - batchStart)
+                for result in results where result.status == IngestResult.Status.accepted {
+                    accepted += 1
+                    for award in result.awards { awarded += award.points }
+                }
+                sent += count
+            }
+            let elapsed = ContinuousClock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            latencies.sort()
+            func percentile(_ p: Double) -> String {
+                let value = latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)]
+                return String(format: "%.1f ms", Double(value.components.attoseconds) / 1e15 + Double(value.components.seconds) * 1000)
+            }
+            print("""
+                ingested \(events) events (\(accepted) accepted, \(awarded) points awarded) in \(latencies.count) batches of \(batch)
+                throughput: \(Int(Double(events) / seconds)) events/s over \(String(format: "%.2f", seconds)) s on \(ProcessInfo.processInfo.activeProcessorCount) cores
+                batch latency: p50 \(percentile(0.50)), p99 \(percentile(0.99))
+                """)
+            let audit = try await ayumi.verifyLedger()
+            guard audit.violations.isEmpty else { throw CLIFailure("ledger invariants broken after the bench: \(audit.violations)") }
+        }
+
+        static func event(number: Int, residentIDs: [String], firstDay: LocalDate, enrolment: Date,
+                          using generator: inout SplitMix64) -> Event {
+            let resident = residentIDs[Int(generator.next() % UInt64(residentIDs.count))]
+            let day = Int(generator.next() % 28)
+            let instant = enrolment.addingTimeInterval(Double(day * 86_400) + Double(generator.next() % 36_000))
+            let id = "e-\(number)"
+            switch generator.next() % 10 {
+            case 0..<6:
+                return Event(id: id, residentID: resident,
+                             detail: .walk(date: firstDay.adding(days: day), steps: Int64(generator.next() % 14_000), source: "phone"))
+            case 6..<9:
+                return Event(id: id, residentID: resident,
+                             detail: .transitTap(at: instant, mode: "bus", route: "route-\(generator.next() % 12)", stop: "stop-\(generator.next() % 80)"))
+            default:
+                return Event(id: id, residentID: resident, detail: .visit(at: instant, zone: "downtown"))
+            }
+        }
+    }
+}
+
+/// A tiny deterministic generator so the bench's stream is the same on every run.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

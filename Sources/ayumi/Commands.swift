@@ -1,0 +1,115 @@
+import ArgumentParser
+import AyumiCore
+import AyumiRules
+import AyumiServices
+import Foundation
+
+struct RulesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rules", abstract: "Work with the rules files.",
+                                                    subcommands: [Check.self])
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a rules directory and the merchant registry.",
+            discussion: "Prints each problem as FILE:LINE:COLUMN: error: MESSAGE and exits 1 if there is any.")
+
+        @Argument(help: "The rules directory (default: Rules, or $AYUMI_RULES_DIR).")
+        var directory: String?
+
+        @Option(name: .customLong("merchants"), help: "Merchant registry to check against the rules (default Merchants/merchants.yaml).")
+        var merchantsFile: String?
+
+        func run() async throws {
+            let directory = self.directory ?? env("AYUMI_RULES_DIR") ?? "Rules"
+            let merchantsFile = self.merchantsFile ?? env("AYUMI_MERCHANTS_FILE") ?? "Merchants/merchants.yaml"
+            do {
+                let ruleset = try RulesParser.load(directory: directory)
+                let merchants = try MerchantsParser.load(path: merchantsFile, ruleset: ruleset)
+                print("ok: \(directory) version \(ruleset.version): \(ruleset.rules.count) rules, \(ruleset.sponsors.count) sponsors, "
+                      + "\(ruleset.zones.count) zones; \(merchants.count) merchants")
+            } catch {
+                for diagnostic in error.diagnostics { printError(diagnostic.description) }
+                throw ExitCode.failure
+            }
+        }
+    }
+}
+
+struct LedgerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ledger", abstract: "Inspect the ledger.",
+                                                    subcommands: [Verify.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the ledger invariants.",
+            discussion: """
+                Each transfer sums to zero, no resident balance is negative, every balance equals the sum of its \
+                postings, and each resident's open lots add up to their balance. Exits 1 and lists what is wrong.
+                """)
+
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            try await reportingFailures {
+                let audit = try await common.open().verifyLedger()
+                let violations = audit.violations
+                guard violations.isEmpty else {
+                    throw CLIFailure((violations.map { "error: \($0)" } + ["\(violations.count) invariant violations"]).joined(separator: "\n"))
+                }
+                print("ok: \(audit.transferCount) transfers; every invariant holds")
+            }
+        }
+    }
+}
+
+struct Report: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Export reports.", subcommands: [Beneficiaries.self])
+
+    enum Format: String, ExpressibleByArgument { case csv, json }
+
+    struct Beneficiaries: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Points awarded and redeemed per sponsor, rule and merchant, and residents reached.",
+            discussion: """
+                Days are local days of the program's time zone, both ends included. Resident counts below the \
+                program's reportGroupSizeMin are shown as suppressed. The same ledger and period always give \
+                byte-identical output.
+                """)
+
+        @OptionGroup var common: CommonOptions
+
+        @Option(help: "First local day, YYYY-MM-DD.")
+        var from: String
+
+        @Option(help: "Last local day, YYYY-MM-DD.")
+        var to: String
+
+        @Option(help: "csv or json.")
+        var format: Format = .csv
+
+        @Option(help: "Header and name language for CSV: ja or en.")
+        var language: Language = .en
+
+        @Option(help: "Write to this file instead of standard output.")
+        var output: String?
+
+        func run() async throws {
+            try await reportingFailures {
+                guard let from = LocalDate(from) else { throw CLIFailure("error: --from: expected YYYY-MM-DD, got '\(from)'") }
+                guard let to = LocalDate(to) else { throw CLIFailure("error: --to: expected YYYY-MM-DD, got '\(to)'") }
+                let report = try await common.open().beneficiaryReport(from: from, to: to)
+                let data = switch format {
+                case .csv: Data(report.csv(language: language).utf8)
+                case .json: report.json()
+                }
+                if let output {
+                    guard FileManager.default.createFile(atPath: output, contents: data) else { throw CLIFailure("error: cannot write \(output)") }
+                } else {
+                    FileHandle.standardOutput.write(data)
+                }
+            }
+        }
+    }
+}
+
+extension Language: ExpressibleByArgument {}
