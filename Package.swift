@@ -53,13 +53,17 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // Shared by the test targets only: a fixture over a temporary database and a test clock.
+        .target(name: "AyumiTestSupport", dependencies: [
+            "AyumiCore", "AyumiServices", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "AyumiCoreTests", dependencies: ["AyumiCore"]),
         .testTarget(name: "AyumiRulesTests", dependencies: ["AyumiRules"]),
         .testTarget(name: "AyumiLedgerTests", dependencies: ["AyumiLedger"]),
-        .testTarget(name: "AyumiStoreTests", dependencies: ["AyumiStore", "AyumiServices"]),
+        .testTarget(name: "AyumiStoreTests", dependencies: ["AyumiStore", "AyumiServices", "AyumiTestSupport"]),
         .testTarget(name: "AyumiRedemptionTests", dependencies: ["AyumiRedemption"]),
         .testTarget(name: "AyumiServerTests", dependencies: [
-            "AyumiServer", "AyumiServices",
+            "AyumiServer", "AyumiServices", "AyumiTestSupport", "AyumiCore",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ]

@@ -20,6 +20,12 @@ public struct LotDraw: Sendable, Hashable {
     public var lotID: Int64
     public var sponsorID: String
     public var points: Int64
+
+    public init(lotID: Int64, sponsorID: String, points: Int64) {
+        self.lotID = lotID
+        self.sponsorID = sponsorID
+        self.points = points
+    }
 }
 
 public enum Lots {

@@ -1,0 +1,76 @@
+import AyumiCore
+import AyumiServices
+import Foundation
+import Logging
+import Synchronization
+
+/// A settable clock for tests: time moves only when a test moves it.
+public final class TestClock: Sendable {
+    private let instant: Mutex<Date>
+
+    public init(_ start: Date) { instant = Mutex(start) }
+
+    public var now: Date { instant.withLock { $0 } }
+
+    public func advance(seconds: TimeInterval) { instant.withLock { $0 = $0.addingTimeInterval(seconds) } }
+}
+
+/// An Ayumi over a fresh temporary database, the repository's `Rules/` and `Merchants/`, a test
+/// clock and a seeded random source, so every run is the same.
+public struct Fixture: Sendable {
+    public let ayumi: Ayumi
+    public let clock: TestClock
+    public let directory: String
+
+    /// 2026-11-25 12:00 in Tokyo.
+    public static let noon = Date(timeIntervalSince1970: 1_795_575_600)
+
+    public static var repositoryRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    public static func make(start: Date = noon, rulesDirectory: String? = nil) async throws -> Fixture {
+        let clock = TestClock(start)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-test-\(UUID().uuidString)").path
+        let counter = Mutex<UInt64>(0)
+        let environment = AyumiEnvironment(now: { clock.now }, randomBytes: { count in
+            counter.withLock { state in
+                (0..<count).map { _ in
+                    state &+= 0x9E37_79B9_7F4A_7C15
+                    var z = state
+                    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                    return UInt8(truncatingIfNeeded: (z ^ (z >> 31)) >> 56)
+                }
+            }
+        })
+        let ayumi = try await Ayumi.open(
+            dataDirectory: directory, rulesDirectory: rulesDirectory ?? repositoryRoot + "/Rules",
+            merchantsFile: repositoryRoot + "/Merchants/merchants.yaml", environment: environment,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        return Fixture(ayumi: ayumi, clock: clock, directory: directory)
+    }
+
+    /// Enrols a resident and returns their token.
+    @discardableResult
+    public func enrol(_ id: String, birthYear: Int = 1950) async throws -> String {
+        try await ayumi.enrol(residentID: id, birthYear: birthYear, district: "14101").token
+    }
+
+    public var today: LocalDate { ayumi.today }
+
+    public func walk(_ id: String, _ resident: String, steps: Int64, on date: LocalDate? = nil) -> Event {
+        Event(id: id, residentID: resident, detail: .walk(date: date ?? today, steps: steps, source: "phone"))
+    }
+
+    public func tap(_ id: String, _ resident: String, minutesAgo: Double = 10) -> Event {
+        Event(id: id, residentID: resident, detail: .transitTap(at: clock.now.addingTimeInterval(-minutesAgo * 60),
+                                                                mode: "bus", route: "route-10", stop: "stop-3"))
+    }
+
+    public func visit(_ id: String, _ resident: String, zone: String = "downtown") -> Event {
+        Event(id: id, residentID: resident, detail: .visit(at: clock.now.addingTimeInterval(-60), zone: zone))
+    }
+
+    public static let ingest = Principal(role: .ingest, subject: nil)
+}

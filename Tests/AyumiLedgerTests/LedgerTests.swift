@@ -1,0 +1,55 @@
+import AyumiCore
+import AyumiLedger
+import Testing
+
+@Suite("Ledger model")
+struct LedgerTests {
+    func lot(_ id: Int64, _ sponsor: String, _ points: Int64, _ expires: String) -> Lot {
+        Lot(id: id, sponsorID: sponsor, pointsRemaining: points, expiresOn: LocalDate(expires)!)
+    }
+
+    @Test("spending draws the lot that expires first, then the oldest")
+    func firstToExpireFirst() {
+        let lots = [lot(1, "city", 3, "2027-03-01"), lot(2, "transit", 2, "2027-01-01"), lot(3, "shop", 4, "2027-01-01")]
+        let draws = Lots.draw(6, from: lots)!
+        #expect(draws.map(\.lotID) == [2, 3])
+        #expect(draws.map(\.points) == [2, 4])
+        #expect(Lots.draw(7, from: lots)!.last == LotDraw(lotID: 1, sponsorID: "city", points: 1))
+    }
+
+    @Test("spending more than the lots hold draws nothing")
+    func insufficient() {
+        #expect(Lots.draw(10, from: [lot(1, "city", 9, "2027-01-01")]) == nil)
+        #expect(Lots.draw(1, from: []) == nil)
+    }
+
+    @Test("points earned on a day expire the day before the same date N months later")
+    func expiry() {
+        #expect(Lots.expiry(earnedOn: LocalDate("2026-11-25")!, months: 12) == LocalDate("2027-11-24"))
+    }
+
+    @Test("an award moves points from each sponsor to the resident and sums to zero")
+    func awardTransfer() {
+        let award = Award(ruleID: "transit", rulesetVersion: "v", points: 3,
+                          funding: [SponsorShare(sponsorID: "city", points: 2), SponsorShare(sponsorID: "bus", points: 1)],
+                          reason: LocalizedText(ja: "", en: ""), periodKey: "day:2026-11-25")
+        let transfer = Transfer.award(award, residentID: "r-1")
+        #expect(transfer.postings.reduce(0) { $0 + $1.points } == 0)
+        #expect(transfer.postings.last == Posting(account: .resident("r-1"), points: 3))
+        #expect(transfer.postings.first == Posting(account: .sponsor("city"), points: -2))
+    }
+
+    @Test("accounts round-trip through their stored form", arguments: [
+        Account.sponsor("city-health"), .resident("r-123"), .merchant("m-001"),
+    ])
+    func accounts(account: Account) {
+        #expect(Account(account.description) == account)
+    }
+
+    @Test("an audit with findings lists each of them")
+    func auditViolations() {
+        let audit = LedgerAudit(transferCount: 3, unbalancedTransfers: [(7, 1)], balanceMismatches: [],
+                                negativeResidentBalances: [("resident:r-1", -2)], lotMismatches: [])
+        #expect(audit.violations == ["transfer 7 sums to 1, not 0", "resident:r-1: negative balance -2"])
+    }
+}

@@ -1,0 +1,221 @@
+import AyumiCore
+import AyumiRules
+import Foundation
+import Testing
+
+let rulesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Rules").path
+
+func demoFiles() throws -> [String: String] {
+    var files: [String: String] = [:]
+    for name in try FileManager.default.contentsOfDirectory(atPath: rulesDirectory) {
+        files[name] = try String(contentsOfFile: rulesDirectory + "/" + name, encoding: .utf8)
+    }
+    return files
+}
+
+/// 2026-11-25 12:00 in Tokyo.
+let noon = Date(timeIntervalSince1970: 1_795_575_600)
+let today = LocalDate("2026-11-25")!
+let resident = Resident(id: "r-1", birthYear: 1950, district: "14101", enrolledOn: LocalDate("2026-11-01")!)
+
+func demoEvaluator() throws -> Evaluator { Evaluator(ruleset: try RulesParser.load(directory: rulesDirectory)) }
+
+func awards(_ evaluation: Evaluation) -> [Award] {
+    if case .accepted(let awards, _) = evaluation.outcome { return awards }
+    return []
+}
+
+func walkCounter(_ points: Int64) -> [CounterKey: Counter] {
+    [CounterKey(residentID: "r-1", ruleID: "walk-steps", periodKey: "day:2026-11-25"): Counter(points: points, count: points > 0 ? 1 : 0)]
+}
+
+@Suite("Rules evaluation")
+struct EvaluationTests {
+    @Test("walking points follow the 2,000-step bands up to 5 a day", arguments: [
+        (Int64(0), Int64(0)), (1_999, 0), (2_000, 1), (9_999, 4), (10_000, 5), (25_000, 5), (100_000, 5),
+    ])
+    func walkingBands(steps: Int64, points: Int64) throws {
+        let evaluation = try demoEvaluator().evaluate(
+            Event(id: "w", residentID: "r-1", detail: .walk(date: today, steps: steps, source: "phone")),
+            resident: resident, counters: [:], now: noon)
+        #expect(awards(evaluation).reduce(0) { $0 + $1.points } == points)
+    }
+
+    @Test("a later, larger count for the same day awards only the difference", arguments: [
+        (Int64(4), Int64(8_000), Int64(0)), (2, 8_000, 2), (4, 10_500, 1), (5, 30_000, 0), (0, 6_000, 3),
+    ])
+    func walkDifference(alreadyAwarded: Int64, steps: Int64, expected: Int64) throws {
+        let evaluation = try demoEvaluator().evaluate(
+            Event(id: "w2", residentID: "r-1", detail: .walk(date: today, steps: steps, source: "watch")),
+            resident: resident, counters: walkCounter(alreadyAwarded), now: noon)
+        #expect(awards(evaluation).reduce(0) { $0 + $1.points } == expected)
+    }
+
+    @Test("transit taps earn 1 point each until 4 a day, split between city and operator")
+    func transitCap() throws {
+        let evaluator = try demoEvaluator()
+        let key = CounterKey(residentID: "r-1", ruleID: "transit-ride", periodKey: "day:2026-11-25")
+        for (count, expected) in [(Int64(0), Int64(1)), (3, 1), (4, 0), (9, 0)] {
+            let event = Event(id: "t-\(count)", residentID: "r-1",
+                              detail: .transitTap(at: noon.addingTimeInterval(-60), mode: "bus", route: "r10", stop: "s1"))
+            let result = awards(evaluator.evaluate(event, resident: resident, counters: [key: Counter(points: count, count: count)], now: noon))
+            #expect(result.reduce(0) { $0 + $1.points } == expected)
+            for award in result {
+                #expect(award.funding.reduce(0) { $0 + $1.points } == award.points)
+                #expect(Set(award.funding.map(\.sponsorID)).isSubset(of: ["city-health", "minato-transit"]))
+            }
+        }
+    }
+
+    @Test("a ferry tap matches no rule and says so")
+    func unmatchedMode() throws {
+        let event = Event(id: "t", residentID: "r-1", detail: .transitTap(at: noon, mode: "ferry", route: "f1", stop: "pier"))
+        let evaluation = try demoEvaluator().evaluate(event, resident: resident, counters: [:], now: noon)
+        guard case .accepted(let awards, let note) = evaluation.outcome else { Issue.record("expected accepted"); return }
+        #expect(awards.isEmpty)
+        #expect(note?.en.contains("no rule") == true)
+    }
+
+    @Test("a downtown visit earns 2 points once a day from the shopping street")
+    func visit() throws {
+        let evaluator = try demoEvaluator()
+        let event = Event(id: "v", residentID: "r-1", detail: .visit(at: noon, zone: "downtown"))
+        let first = awards(evaluator.evaluate(event, resident: resident, counters: [:], now: noon))
+        #expect(first.map(\.points) == [2])
+        #expect(first.first?.funding == [SponsorShare(sponsorID: "shotengai", points: 2)])
+        #expect(first.first?.reason.en == "Visit to Downtown on 2026-11-25")
+        #expect(first.first?.reason.ja == "2026-11-25に中心市街地を訪問")
+        let key = CounterKey(residentID: "r-1", ruleID: "downtown-visit", periodKey: "day:2026-11-25")
+        #expect(awards(evaluator.evaluate(event, resident: resident, counters: [key: Counter(points: 2, count: 1)], now: noon)).isEmpty)
+    }
+
+    @Test("implausible or impossible events are rejected", arguments: [
+        ("steps", "More steps than the daily maximum of 100000"),
+        ("future", "The day has not begun yet in the program's time zone"),
+        ("before", "The activity happened before enrolment"),
+        ("zone", "Unknown zone 'harbour'"),
+        ("tap", "The event is stamped in the future"),
+    ])
+    func rejections(kind: String, reason: String) throws {
+        let detail: Event.Detail = switch kind {
+        case "steps": .walk(date: today, steps: 100_001, source: "phone")
+        case "future": .walk(date: today.adding(days: 1), steps: 5_000, source: "phone")
+        case "before": .walk(date: LocalDate("2026-10-31")!, steps: 5_000, source: "phone")
+        case "zone": .visit(at: noon, zone: "harbour")
+        default: .transitTap(at: noon.addingTimeInterval(3_600), mode: "bus", route: "r", stop: "s")
+        }
+        let evaluation = try demoEvaluator().evaluate(Event(id: "x", residentID: "r-1", detail: detail),
+                                                      resident: resident, counters: [:], now: noon)
+        #expect(evaluation.outcome == .rejected(LocalizedText(ja: evaluation.rejectionJa, en: reason)))
+    }
+
+    @Test("every award records the ruleset version and a reason in both languages")
+    func awardRecordsVersion() throws {
+        let evaluator = try demoEvaluator()
+        let award = awards(evaluator.evaluate(Event(id: "w", residentID: "r-1", detail: .walk(date: today, steps: 8_000, source: "p")),
+                                              resident: resident, counters: [:], now: noon)).first
+        #expect(award?.rulesetVersion == evaluator.ruleset.version)
+        #expect(award?.reason.en == "8000 steps on 2026-11-25 (1 point per 2,000 steps, up to 5 a day)")
+        #expect(award?.reason.ja.contains("8000歩") == true)
+    }
+}
+
+extension Evaluation {
+    var rejectionJa: String {
+        if case .rejected(let text) = outcome { return text.ja }
+        return ""
+    }
+}
+
+@Suite("Rules files")
+struct RulesFileTests {
+    func diagnostics(_ files: [String: String]) -> [String] {
+        do {
+            _ = try RulesParser.parse(files: files, displayPrefix: "Rules/")
+            return []
+        } catch {
+            return error.diagnostics.map(\.description)
+        }
+    }
+
+    @Test("the demo city's rules load: 3 rules, 3 sponsors, the downtown zone")
+    func demo() throws {
+        let ruleset = try RulesParser.load(directory: rulesDirectory)
+        #expect(ruleset.rules.map(\.id).sorted() == ["downtown-visit", "transit-ride", "walk-steps"])
+        #expect(ruleset.sponsors.count == 3)
+        #expect(ruleset.zone("downtown") != nil)
+        #expect(ruleset.version.count == 12)
+    }
+
+    @Test("comments and layout do not change the version; a changed cap does")
+    func version() throws {
+        var files = try demoFiles()
+        let base = try RulesParser.parse(files: files).version
+        files["walk.yaml"] = "# a new comment\n" + files["walk.yaml"]!.replacingOccurrences(of: "  pointsPerDayMax: 5", with: "  pointsPerDayMax:   5")
+        #expect(try RulesParser.parse(files: files).version == base)
+        files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "pointsPerDayMax:   5", with: "pointsPerDayMax: 6")
+        #expect(try RulesParser.parse(files: files).version != base)
+    }
+
+    @Test("an unknown sponsor is reported at its line and column")
+    func unknownSponsor() throws {
+        var files = try demoFiles()
+        files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "  city-health: 1", with: "  city-wealth: 1")
+        let line = files["walk.yaml"]!.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("city-wealth") }! + 1
+        #expect(diagnostics(files) == ["Rules/walk.yaml:\(line):16: error: unknown sponsor 'city-wealth' (see sponsors.yaml)"])
+    }
+
+    @Test("a misspelt key is an error, not a silently missing cap")
+    func misspeltKey() throws {
+        var files = try demoFiles()
+        files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "pointsPerDayMax", with: "pointsPerDayMx")
+        let found = diagnostics(files)
+        #expect(found.count == 1)
+        #expect(found.first?.hasPrefix("Rules/walk.yaml:") == true)
+        #expect(found.first?.contains("unknown key 'pointsPerDayMx'") == true)
+    }
+
+    @Test("broken YAML names the file, line and column", arguments: [
+        ("id: walk\nevent: [walk\n", "Rules/walk.yaml:3:1: error: invalid YAML"),
+        ("id: walk\nevent: run\n", "Rules/walk.yaml:2:8: error: event must be one of: walk, transit_tap, visit"),
+        ("id: walk\nevent: walk\n", "Rules/walk.yaml:1:1: error: missing key 'name'"),
+    ])
+    func brokenYAML(text: String, prefix: String) throws {
+        var files = try demoFiles()
+        files["walk.yaml"] = text
+        let found = diagnostics(files)
+        #expect(found.count == 1)
+        #expect(found.first?.hasPrefix(prefix) == true, "\(found)")
+    }
+
+    @Test("problems in several files are all reported")
+    func several() throws {
+        var files = try demoFiles()
+        files["program.yaml"] = files["program.yaml"]!.replacingOccurrences(of: "Asia/Tokyo", with: "Asia/Tokio")
+        files["transit.yaml"] = files["transit.yaml"]!.replacingOccurrences(of: "fixed: 1", with: "fixed: -1")
+        let found = diagnostics(files)
+        #expect(found.count == 2)
+        #expect(found.contains { $0.hasPrefix("Rules/program.yaml:5:11: error: unknown time zone 'Asia/Tokio'") })
+        #expect(found.contains { $0.hasPrefix("Rules/transit.yaml:") && $0.contains("above zero") })
+    }
+
+    @Test("a zone ring that does not close is rejected (RFC 7946)")
+    func openRing() throws {
+        var files = try demoFiles()
+        files["zones.geojson"] = files["zones.geojson"]!.replacingOccurrences(of: "[139.6310, 35.4500], [139.6310, 35.4420]", with: "[139.6310, 35.4500]")
+        #expect(diagnostics(files).first?.contains("linear ring") == true)
+    }
+
+    @Test("merchants must sit in a known zone")
+    func merchants() throws {
+        let ruleset = try RulesParser.load(directory: rulesDirectory)
+        let text = "merchants:\n  - id: m-1\n    name: {ja: 店, en: Shop}\n    category: cafe\n    zone: harbour\n    settlementAccount: S-1\n"
+        #expect(throws: RulesCheckFailure.self) { try MerchantsParser.parse(text, file: "Merchants/merchants.yaml", ruleset: ruleset) }
+        do {
+            _ = try MerchantsParser.parse(text, file: "Merchants/merchants.yaml", ruleset: ruleset)
+        } catch {
+            #expect(error.description == "Merchants/merchants.yaml:5:11: error: unknown zone 'harbour' (see zones.geojson)")
+        }
+    }
+}
