@@ -1,0 +1,318 @@
+import AyumiCore
+import AyumiServer
+import AyumiServices
+import AyumiTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+/// Runs `body` against the real router over a fresh database, with an admin, an ingest and a
+/// merchant (m-001) token already minted.
+func withServer(_ body: @Sendable (TestContext) async throws -> Void) async throws {
+    let fixture = try await Fixture.make()
+    let context = TestContext(
+        fixture: fixture,
+        admin: try await fixture.ayumi.createToken(role: .admin, subject: nil),
+        ingest: try await fixture.ayumi.createToken(role: .ingest, subject: nil),
+        merchant: try await fixture.ayumi.createToken(role: .merchant, subject: "m-001"))
+    let app = buildApplication(ayumi: fixture.ayumi, host: "127.0.0.1", port: 0, logger: Logger(label: "test"))
+    try await app.test(.router) { client in
+        try await body(context.with(client: client))
+    }
+}
+
+struct TestContext: Sendable {
+    let fixture: Fixture
+    let admin: String
+    let ingest: String
+    let merchant: String
+    var client: (any TestClientProtocol)?
+
+    func with(client: any TestClientProtocol) -> TestContext {
+        var copy = self
+        copy.client = client
+        return copy
+    }
+
+    struct Answer {
+        let status: HTTPResponse.Status
+        let headers: HTTPFields
+        let body: Data
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+        var problemType: String? { json["type"] as? String }
+    }
+
+    @discardableResult
+    func call(_ method: HTTPRequest.Method, _ uri: String, token: String?, json: String? = nil,
+              language: String? = nil) async throws -> Answer {
+        var headers = HTTPFields()
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if let language { headers[.acceptLanguage] = language }
+        if json != nil { headers[.contentType] = "application/json" }
+        return try await client!.execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) }) { response in
+            Answer(status: response.status, headers: response.headers, body: Data(buffer: response.body))
+        }
+    }
+
+    /// Enrols `id` over HTTP and returns the resident's token.
+    func enrol(_ id: String) async throws -> String {
+        let answer = try await call(.post, "/v1/residents", token: admin, json: #"{"resident":"\#(id)","birthYear":1950,"district":"14101"}"#)
+        #expect(answer.status == .created)
+        return answer.json["token"] as! String
+    }
+
+    func walk(_ id: String, _ resident: String, steps: Int) -> String {
+        #"{"id":"\#(id)","kind":"walk","resident":"\#(resident)","date":"2026-11-25","steps":\#(steps),"source":"phone"}"#
+    }
+}
+
+@Suite("HTTP API")
+struct HTTPTests {
+    @Test("the tour works end to end: enrol, walk, balance, history, code, QR, redeem")
+    func tour() async throws {
+        try await withServer { server in
+            let resident = try await server.enrol("r-123")
+            let events = try await server.call(.post, "/v1/events", token: resident, json: "[\(server.walk("w-1", "r-123", steps: 8_000))]")
+            #expect(events.status == .ok)
+            let result = (events.json["results"] as! [[String: Any]])[0]
+            #expect(result["status"] as? String == "accepted")
+            let award = (result["awards"] as! [[String: Any]])[0]
+            #expect(award["points"] as? Int == 4)
+            #expect(award["rule"] as? String == "walk-steps")
+            #expect(award["reason"] as? String == "8000 steps on 2026-11-25 (1 point per 2,000 steps, up to 5 a day)")
+
+            let balance = try await server.call(.get, "/v1/me/balance", token: resident)
+            #expect(balance.json["points"] as? Int == 4)
+
+            let history = try await server.call(.get, "/v1/me/history", token: resident, language: "ja")
+            let entry = (history.json["entries"] as! [[String: Any]])[0]
+            #expect(entry["rulesetVersion"] as? String == server.fixture.ayumi.ruleset.version)
+            #expect((entry["reason"] as? String)?.contains("8000歩") == true)
+
+            let issued = try await server.call(.post, "/v1/me/redemption-codes", token: resident)
+            #expect(issued.status == .created)
+            let code = issued.json["code"] as! String
+            #expect(issued.json["expiresAt"] as? String == "2026-11-25T03:02:00Z")
+
+            let png = try await server.call(.get, issued.json["qrPng"] as! String, token: resident)
+            #expect(png.headers[.contentType] == "image/png")
+            #expect(try decodeQR(png.body) == code)
+            let svg = try await server.call(.get, issued.json["qrSvg"] as! String, token: resident)
+            #expect(svg.headers[.contentType] == "image/svg+xml")
+            #expect(String(decoding: svg.body, as: UTF8.self).hasPrefix("<svg"))
+
+            let redemption = try await server.call(.post, "/v1/redemptions", token: server.merchant,
+                                                   json: #"{"code":"\#(code)","points":3,"idempotencyKey":"till-1"}"#)
+            #expect(redemption.status == .created)
+            #expect(redemption.json["points"] as? Int == 3)
+            #expect(redemption.json["resident"] == nil)
+            let after = try await server.call(.get, "/v1/me/balance", token: resident)
+            #expect(after.json["points"] as? Int == 1)
+        }
+    }
+
+    @Test("a retried redemption answers the same; a reused code is 409, an expired one 422, a forged one 401")
+    func redemptionErrors() async throws {
+        try await withServer { server in
+            let resident = try await server.enrol("r-1")
+            try await server.call(.post, "/v1/events", token: server.ingest, json: "[\(server.walk("w-1", "r-1", steps: 10_000))]")
+            let code = try await server.call(.post, "/v1/me/redemption-codes", token: resident).json["code"] as! String
+            let body = #"{"code":"\#(code)","points":2,"idempotencyKey":"k-1"}"#
+            let first = try await server.call(.post, "/v1/redemptions", token: server.merchant, json: body)
+            let retry = try await server.call(.post, "/v1/redemptions", token: server.merchant, json: body)
+            #expect(first.body == retry.body)
+            #expect(try await server.call(.get, "/v1/me/balance", token: resident).json["points"] as? Int == 3)
+
+            let reused = try await server.call(.post, "/v1/redemptions", token: server.merchant,
+                                               json: #"{"code":"\#(code)","points":1,"idempotencyKey":"k-2"}"#)
+            #expect(reused.status == .conflict)
+            #expect(reused.problemType == "urn:ayumi:problem:code-already-used")
+            #expect(reused.headers[.contentType] == "application/problem+json")
+
+            let overdraw = try await server.call(.post, "/v1/me/redemption-codes", token: resident).json["code"] as! String
+            let tooMuch = try await server.call(.post, "/v1/redemptions", token: server.merchant,
+                                                json: #"{"code":"\#(overdraw)","points":4,"idempotencyKey":"k-3"}"#, language: "ja")
+            #expect(tooMuch.status == .unprocessableContent)
+            #expect(tooMuch.problemType == "urn:ayumi:problem:insufficient-points")
+            #expect(tooMuch.json["title"] as? String == "ポイントが不足しています")
+
+            let forged = try await server.call(.post, "/v1/redemptions", token: server.merchant,
+                                               json: #"{"code":"\#(overdraw.dropLast(2))AA","points":1,"idempotencyKey":"k-4"}"#)
+            #expect(forged.status == .unauthorized)
+            #expect(forged.problemType == "urn:ayumi:problem:code-forged")
+
+            server.fixture.clock.advance(seconds: 121)
+            let expired = try await server.call(.post, "/v1/redemptions", token: server.merchant,
+                                                json: #"{"code":"\#(overdraw)","points":1,"idempotencyKey":"k-5"}"#)
+            #expect(expired.status == .unprocessableContent)
+            #expect(expired.problemType == "urn:ayumi:problem:code-expired")
+            #expect(try await server.call(.get, "/v1/me/balance", token: resident).json["points"] as? Int == 3)
+        }
+    }
+
+    @Test("events: duplicates award nothing, the walk difference, per-event rejections")
+    func events() async throws {
+        try await withServer { server in
+            _ = try await server.enrol("r-1")
+            let batch = "[\(server.walk("w-1", "r-1", steps: 4_000)),\(server.walk("w-2", "r-1", steps: 9_500)),\(server.walk("w-1", "r-1", steps: 4_000)),\(server.walk("w-3", "r-2", steps: 4_000)),\(server.walk("w-4", "r-1", steps: 500_000))]"
+            let answer = try await server.call(.post, "/v1/events", token: server.ingest, json: batch)
+            let results = answer.json["results"] as! [[String: Any]]
+            #expect(results.map { $0["status"] as! String } == ["accepted", "accepted", "duplicate", "rejected", "rejected"])
+            #expect(results.map { ($0["awards"] as! [[String: Any]]).reduce(0) { $0 + ($1["points"] as! Int) } } == [2, 2, 0, 0, 0])
+            #expect(results[3]["reason"] as? String == "Unknown resident")
+        }
+    }
+
+    @Test("a malformed or oversized body is refused whole with a problem", arguments: [
+        ("{\"not\":\"a list\"}", HTTPResponse.Status.badRequest, "invalid-request"),
+        ("[{\"id\":\"x\",\"kind\":\"walk\",\"resident\":\"r-1\",\"date\":\"2026-11-25\"}]", .badRequest, "invalid-request"),
+        ("[{\"id\":\"x\",\"kind\":\"jog\",\"resident\":\"r-1\"}]", .badRequest, "invalid-request"),
+        ("[{\"id\":\"x\",\"kind\":\"visit\",\"resident\":\"r-1\",\"at\":\"yesterday\",\"zone\":\"downtown\"}]", .badRequest, "invalid-request"),
+        ("[]", .badRequest, "invalid-request"),
+        ("not json", .badRequest, "invalid-request"),
+    ])
+    func malformed(body: String, status: HTTPResponse.Status, type: String) async throws {
+        try await withServer { server in
+            _ = try await server.enrol("r-1")
+            let valid = server.walk("ok-1", "r-1", steps: 5_000)
+            let answer = try await server.call(.post, "/v1/events", token: server.ingest,
+                                               json: body.hasPrefix("[{") ? "[\(valid)," + body.dropFirst() : body)
+            #expect(answer.status == status)
+            #expect(answer.problemType == "urn:ayumi:problem:" + type)
+            #expect(try await server.fixture.ayumi.balance(residentID: "r-1") == 0)
+        }
+    }
+
+    @Test("more than 1,000 events in one request are refused whole")
+    func tooManyEvents() async throws {
+        try await withServer { server in
+            _ = try await server.enrol("r-1")
+            let events = (0...1_000).map { #"{"id":"v-\#($0)","kind":"visit","resident":"r-1","at":"2026-11-25T11:00:00+09:00","zone":"downtown"}"# }
+            let answer = try await server.call(.post, "/v1/events", token: server.ingest, json: "[\(events.joined(separator: ","))]")
+            #expect(answer.status == .contentTooLarge)
+            #expect(answer.problemType == "urn:ayumi:problem:too-many-events")
+            #expect(try await server.fixture.ayumi.balance(residentID: "r-1") == 0)
+        }
+    }
+
+    @Test("tokens: missing is 401, the wrong role is 403, another resident's events are 403")
+    func authorization() async throws {
+        try await withServer { server in
+            let resident = try await server.enrol("r-1")
+            _ = try await server.enrol("r-2")
+            let missing = try await server.call(.get, "/v1/me/balance", token: nil)
+            #expect(missing.status == .unauthorized)
+            #expect(missing.problemType == "urn:ayumi:problem:unauthenticated")
+            #expect(try await server.call(.get, "/v1/me/balance", token: "ayumi_resident_nonsense").status == .unauthorized)
+            let wrongRole = try await server.call(.post, "/v1/residents", token: server.merchant,
+                                                  json: #"{"resident":"r-9","birthYear":1950,"district":"14101"}"#)
+            #expect(wrongRole.status == .forbidden)
+            #expect(try await server.call(.post, "/v1/redemptions", token: resident, json: "{}").status == .forbidden)
+            let other = try await server.call(.post, "/v1/events", token: resident, json: "[\(server.walk("w-1", "r-2", steps: 5_000))]")
+            #expect(other.status == .forbidden)
+            #expect(try await server.call(.get, "/v1/me/balance", token: server.admin).status == .forbidden)
+        }
+    }
+
+    @Test("enrolment: the same id twice is 409, bad attributes are 400")
+    func enrolment() async throws {
+        try await withServer { server in
+            _ = try await server.enrol("r-1")
+            let again = try await server.call(.post, "/v1/residents", token: server.admin,
+                                              json: #"{"resident":"r-1","birthYear":1950,"district":"14101"}"#)
+            #expect(again.status == .conflict)
+            #expect(again.problemType == "urn:ayumi:problem:resident-exists")
+            for body in [#"{"resident":"r 2","birthYear":1950,"district":"14101"}"#,
+                         #"{"resident":"r-2","birthYear":1850,"district":"14101"}"#,
+                         #"{"resident":"r-2","birthYear":1950,"district":"Minato-ku"}"#,
+                         #"{"resident":"r-2","birthYear":"1950","district":"14101"}"#] {
+                let answer = try await server.call(.post, "/v1/residents", token: server.admin, json: body)
+                #expect(answer.status == .badRequest, "\(body)")
+                #expect(answer.problemType == "urn:ayumi:problem:invalid-request")
+            }
+        }
+    }
+
+    @Test("history pages newest first with a cursor")
+    func historyPages() async throws {
+        try await withServer { server in
+            let resident = try await server.enrol("r-1")
+            let taps = (0..<3).map { #"{"id":"t-\#($0)","kind":"transit_tap","resident":"r-1","at":"2026-11-25T0\#($0 + 7):00:00+09:00","mode":"bus","route":"r10","stop":"s\#($0)"}"# }
+            try await server.call(.post, "/v1/events", token: server.ingest, json: "[\(taps.joined(separator: ","))]")
+            let first = try await server.call(.get, "/v1/me/history?limit=2", token: resident)
+            let entries = first.json["entries"] as! [[String: Any]]
+            #expect(entries.map { $0["reason"] as! String } == ["Ride on r10 at s2 on 2026-11-25", "Ride on r10 at s1 on 2026-11-25"])
+            let cursor = first.json["nextCursor"] as! String
+            let second = try await server.call(.get, "/v1/me/history?limit=2&cursor=\(cursor)", token: resident)
+            #expect((second.json["entries"] as! [[String: Any]]).map { $0["reason"] as! String } == ["Ride on r10 at s0 on 2026-11-25"])
+            #expect(second.json["nextCursor"] == nil)
+            let bad = try await server.call(.get, "/v1/me/history?cursor=abc", token: resident)
+            #expect(bad.status == .badRequest)
+            #expect(try await server.call(.get, "/v1/me/history?limit=500", token: resident).status == .badRequest)
+        }
+    }
+
+    @Test("a QR image is served only for the resident's own, genuine codes")
+    func qrOwnCodesOnly() async throws {
+        try await withServer { server in
+            let resident = try await server.enrol("r-1")
+            let other = try await server.enrol("r-2")
+            let path = try await server.call(.post, "/v1/me/redemption-codes", token: resident).json["qrPng"] as! String
+            #expect(try await server.call(.get, path, token: other).status == .notFound)
+            #expect(try await server.call(.get, "/v1/me/redemption-codes/forged.code/qr.svg", token: resident).status == .notFound)
+        }
+    }
+
+    @Test("health, unknown routes and problem titles in Japanese")
+    func health() async throws {
+        try await withServer { server in
+            let health = try await server.call(.get, "/healthz", token: nil)
+            #expect(health.json["status"] as? String == "ok")
+            let missing = try await server.call(.get, "/v1/nothing", token: nil, language: "ja")
+            #expect(missing.status == .notFound)
+            #expect(missing.problemType == "urn:ayumi:problem:not-found")
+            #expect(missing.json["title"] as? String == "見つかりません")
+        }
+    }
+
+    @Test("every route of the router is described in openapi.yaml")
+    func openAPICoversRoutes() async throws {
+        let fixture = try await Fixture.make()
+        let router = buildRouter(ayumi: fixture.ayumi)
+        let spec = try String(contentsOfFile: Fixture.repositoryRoot + "/openapi.yaml", encoding: .utf8)
+        var documented: Set<String> = []
+        var path: String?
+        for line in spec.split(separator: "\n") {
+            if line.hasPrefix("  /") { path = String(line.dropFirst(2).dropLast()) }
+            else if let path, line.hasPrefix("    "), !line.hasPrefix("     "), let method = line.split(separator: ":").first,
+                    ["get", "post", "put", "delete", "patch"].contains(method.trimmingCharacters(in: .whitespaces)) {
+                documented.insert("\(method.trimmingCharacters(in: .whitespaces).uppercased()) \(path)")
+            } else if !line.hasPrefix(" ") { path = nil }
+        }
+        let served = Set(router.routes.map { route in
+            let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+            return "\(route.method) /" + path.joined(separator: "/")
+        })
+        #expect(served == documented)
+        #expect(served.count == 9)
+    }
+}
+
+/// Decodes a PNG with zbarimg, as a till's scanner would.
+func decodeQR(_ png: Data) throws -> String {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-qr-\(UUID().uuidString).png")
+    try png.write(to: file)
+    defer { try? FileManager.default.removeItem(at: file) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/zbarimg")
+    process.arguments = ["--quiet", "--raw", file.path]
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
