@@ -17,6 +17,7 @@ public func buildRouter(ayumi: Ayumi) -> Router<BasicRequestContext> {
     EventController(ayumi: ayumi, auth: auth).addRoutes(to: router.group("v1/events"))
     MeController(ayumi: ayumi, auth: auth).addRoutes(to: router.group("v1/me"))
     RedemptionController(ayumi: ayumi, auth: auth).addRoutes(to: router.group("v1/redemptions"))
+    ReportController(ayumi: ayumi, auth: auth).addRoutes(to: router.group("v1/reports"))
     return router
 }
 

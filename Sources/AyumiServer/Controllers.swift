@@ -199,3 +199,33 @@ struct RedemptionController {
                                     at: HTTP.iso8601(record.createdAt)), status: .created)
     }
 }
+
+struct ReportController {
+    let ayumi: Ayumi
+    let auth: Authenticator
+
+    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+        group.get("beneficiaries", use: beneficiaries)   // GET /v1/reports/beneficiaries
+    }
+
+    /// The same report as `ayumi report beneficiaries`, for the city's staff (admin token).
+    @Sendable func beneficiaries(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        _ = try await auth.principal(request, roles: [.admin])
+        let query = request.uri.queryParameters
+        guard let from = query["from"].flatMap({ LocalDate(String($0)) }) else { throw AyumiError.invalidRequest("from: a local day as YYYY-MM-DD") }
+        guard let to = query["to"].flatMap({ LocalDate(String($0)) }) else { throw AyumiError.invalidRequest("to: a local day as YYYY-MM-DD") }
+        let report = try await ayumi.beneficiaryReport(from: from, to: to)
+        var headers = HTTPFields()
+        switch query["format"].map(String.init) ?? "csv" {
+        case "csv":
+            headers[.contentType] = "text/csv; charset=utf-8"
+            return Response(status: .ok, headers: headers,
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: report.csv(language: HTTP.language(request)))))
+        case "json":
+            headers[.contentType] = "application/json; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: report.json())))
+        default:
+            throw AyumiError.invalidRequest("format: csv or json")
+        }
+    }
+}

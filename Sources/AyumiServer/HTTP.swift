@@ -10,7 +10,9 @@ enum HTTP {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+        // A trailing newline keeps a terminal prompt off the answer when people try the API with curl.
+        let data = try encoder.encode(value) + Data("\n".utf8)
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     /// Decodes a JSON body of at most `bytesMax` bytes; anything else is a 400 `malformed-body`.

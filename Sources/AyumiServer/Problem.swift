@@ -78,7 +78,7 @@ struct Problem: Error {
     func response(language: Language) -> Response {
         struct Body: Encodable { var type: String, title: String, status: Int, detail: String }
         let body = Body(type: Self.typePrefix + slug, title: title.text(language), status: status.code, detail: detail)
-        let data = try! JSONEncoder().encode(body)
+        let data = try! JSONEncoder().encode(body) + Data("\n".utf8)
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
         headers[.contentLanguage] = language.rawValue

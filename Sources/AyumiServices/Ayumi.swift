@@ -243,7 +243,7 @@ public struct Ayumi: Sendable {
     // MARK: Reports and audit
 
     public func beneficiaryReport(from: LocalDate, to: LocalDate) async throws -> BeneficiaryReport {
-        guard from <= to else { throw AyumiError.invalidRequest("--from must not be after --to") }
+        guard from <= to else { throw AyumiError.invalidRequest("from must not be after to") }
         let facts = try await store.beneficiaryFacts(from: from, to: to)
         return BeneficiaryReport(facts: facts, ruleset: ruleset, merchants: merchants.values.sorted { $0.id < $1.id },
                                  from: from, to: to)

@@ -265,6 +265,25 @@ struct HTTPTests {
         }
     }
 
+    @Test("the beneficiary report over HTTP matches the CLI's, for admins only")
+    func report() async throws {
+        try await withServer { server in
+            _ = try await server.enrol("r-1")
+            try await server.call(.post, "/v1/events", token: server.ingest, json: "[\(server.walk("w-1", "r-1", steps: 6_000))]")
+            let csv = try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-01&to=2026-11-30", token: server.admin)
+            #expect(csv.headers[.contentType] == "text/csv; charset=utf-8")
+            let expected = try await server.fixture.ayumi.beneficiaryReport(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!)
+            #expect(String(decoding: csv.body, as: UTF8.self) == expected.csv(language: .en))
+            #expect(String(decoding: csv.body, as: UTF8.self).contains("rule,walk-steps,Walking,3,0,3,0,<10"))
+            let json = try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-01&to=2026-11-30&format=json", token: server.admin)
+            #expect(json.body == expected.json())
+            #expect(try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-01&to=2026-11-30", token: server.ingest).status == .forbidden)
+            let backwards = try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-30&to=2026-11-01", token: server.admin)
+            #expect(backwards.problemType == "urn:ayumi:problem:invalid-request")
+            #expect(try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-01", token: server.admin).status == .badRequest)
+        }
+    }
+
     @Test("health, unknown routes and problem titles in Japanese")
     func health() async throws {
         try await withServer { server in
@@ -296,7 +315,7 @@ struct HTTPTests {
             return "\(route.method) /" + path.joined(separator: "/")
         })
         #expect(served == documented)
-        #expect(served.count == 9)
+        #expect(served.count == 10)
     }
 }
 
