@@ -46,10 +46,11 @@ public struct Event: Sendable, Hashable {
 }
 
 extension LocalDate {
+    /// The local day of an instant. Day arithmetic on the zone's offset at that instant: a
+    /// `Calendar` per call cost more than the whole ledger write of an event.
     public init(instant: Date, timeZone: TimeZone) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        let parts = calendar.dateComponents([.year, .month, .day], from: instant)
-        self.init(year: parts.year!, month: parts.month!, day: parts.day!)!
+        let seconds = Int64(instant.timeIntervalSince1970.rounded(.down)) + Int64(timeZone.secondsFromGMT(for: instant))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        self.init(dayNumber: Int(days))
     }
 }

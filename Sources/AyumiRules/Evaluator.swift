@@ -19,9 +19,14 @@ public struct Evaluator: Sendable {
     /// Events stamped later than `now` plus this are rejected (device clocks drift a little).
     public static let clockSkewSecondsMax: TimeInterval = 300
 
+    let reasons: [String: (ja: ReasonTemplate, en: ReasonTemplate)]
+
     public init(ruleset: Ruleset) {
         self.ruleset = ruleset
         self.timeZone = TimeZone(identifier: ruleset.program.timeZone)!
+        self.reasons = Dictionary(uniqueKeysWithValues: ruleset.rules.map {
+            ($0.id, (ja: ReasonTemplate($0.reason.ja), en: ReasonTemplate($0.reason.en)))
+        })
     }
 
     /// Counter keys the evaluation of `event` reads; the store loads exactly these.
@@ -127,20 +132,20 @@ public struct Evaluator: Sendable {
     }
 
     func reason(_ rule: EarningRule, event: Event, date: LocalDate, points: Int64) -> LocalizedText {
-        var values = ["date": date.description, "points": String(points)]
-        switch event.detail {
-        case .walk(_, let steps, _): values["steps"] = String(steps)
-        case .transitTap(_, let mode, let route, let stop): values["mode"] = mode; values["route"] = route; values["stop"] = stop
-        case .visit(_, let zone):
-            values["zone"] = zone
-            if let name = ruleset.zone(zone)?.name { values["zoneName_ja"] = name.ja; values["zoneName_en"] = name.en }
+        let templates = reasons[rule.id]!
+        func value(_ key: String, _ language: Language) -> String? {
+            switch (key, event.detail) {
+            case ("date", _): date.description
+            case ("points", _): String(points)
+            case ("steps", .walk(_, let steps, _)): String(steps)
+            case ("mode", .transitTap(_, let mode, _, _)): mode
+            case ("route", .transitTap(_, _, let route, _)): route
+            case ("stop", .transitTap(_, _, _, let stop)): stop
+            case ("zone", .visit(_, let zone)): zone
+            case ("zoneName", .visit(_, let zone)): ruleset.zone(zone)?.name.text(language)
+            default: nil
+            }
         }
-        func render(_ template: String, _ language: Language) -> String {
-            var text = template
-            for (key, value) in values { text = text.replacingOccurrences(of: "{\(key)}", with: value) }
-            text = text.replacingOccurrences(of: "{zoneName}", with: values["zoneName_\(language.rawValue)"] ?? "")
-            return text
-        }
-        return LocalizedText(ja: render(rule.reason.ja, .ja), en: render(rule.reason.en, .en))
+        return LocalizedText(ja: templates.ja.render { value($0, .ja) }, en: templates.en.render { value($0, .en) })
     }
 }

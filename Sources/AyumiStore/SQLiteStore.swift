@@ -16,6 +16,9 @@ public final class SQLiteStore: Store {
         configuration.prepareDatabase { db in
             // WAL with FULL: an acknowledged write survives power loss, not just a process crash.
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // 64 MiB of page cache per connection (SQLite's default is 2 MiB): the indexes of a city's
+            // ledger stay in memory, and ingest no longer slows down as the file grows.
+            try db.execute(sql: "PRAGMA cache_size = -65536")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
@@ -211,13 +214,12 @@ public final class SQLiteStore: Store {
                     seen.insert(event.id)
                     try writer.insertEvent(event, localDate: decision.localDate)
                     for award in awards {
-                        try writer.record(award, event: event, localDate: decision.localDate, expiresOn: decision.expiresOn,
-                                          previous: counters[CounterKey(residentID: event.residentID, ruleID: award.ruleID,
-                                                                        periodKey: award.periodKey)] ?? .zero)
+                        try writer.record(award, event: event, localDate: decision.localDate, expiresOn: decision.expiresOn)
                     }
                     results.append(IngestResult(eventID: event.id, status: .accepted, awards: awards, reason: note))
                 }
             }
+            try writer.flush()
             return results
         }
     }
@@ -290,7 +292,7 @@ public final class SQLiteStore: Store {
             guard balance >= request.points, let draws = Lots.draw(request.points, from: lots) else {
                 throw StoreError.insufficientPoints(balance: balance)
             }
-            let writer = LedgerWriter(db: db, at: request.at)
+            var writer = LedgerWriter(db: db, at: request.at)
             let transferID = try writer.insert(
                 Transfer.redemption(residentID: request.residentID, merchantID: request.merchantID, points: request.points),
                 residentID: request.residentID, points: request.points, ruleID: nil, rulesetVersion: nil, eventID: nil,
@@ -306,6 +308,7 @@ public final class SQLiteStore: Store {
                 try db.execute(sql: "INSERT INTO redemption_draws(redemption_id, lot_id, sponsor_id, points) VALUES (?, ?, ?, ?)",
                                arguments: [redemptionID, draw.lotID, draw.sponsorID, draw.points])
             }
+            try writer.flush()
             return try Self.redemption(merchantID: request.merchantID, idempotencyKey: request.idempotencyKey, db)!
         }
     }
@@ -398,10 +401,15 @@ public final class SQLiteStore: Store {
 }
 
 /// Writes ledger rows inside one open transaction with cached statements: the hot path of ingest.
-/// It never reads back what it already knows (row ids come from `lastInsertedRowID`).
+/// It never reads back what it already knows (row ids come from `lastInsertedRowID`), keeps the
+/// counters it has read or changed in memory, and sums balance changes per account so a batch of
+/// 1,000 awards updates each sponsor's balance once, in `flush()`, not 1,000 times.
 struct LedgerWriter {
     let db: Database
     let atMilliseconds: Int64
+    private var counters: [CounterKey: Counter] = [:]
+    private var changedCounters: Set<CounterKey> = []
+    private var balanceChanges: [String: Int64] = [:]
 
     init(db: Database, at: Date) {
         self.db = db
@@ -412,11 +420,14 @@ struct LedgerWriter {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM events WHERE id = ?"), arguments: [id]) != nil
     }
 
-    func counter(_ key: CounterKey) throws -> Counter {
+    mutating func counter(_ key: CounterKey) throws -> Counter {
+        if let known = counters[key] { return known }
         let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT points, count FROM counters WHERE resident_id = ? AND rule_id = ? AND period_key = ?
             """), arguments: [key.residentID, key.ruleID, key.periodKey])
-        return row.map { Counter(points: $0[0], count: $0[1]) } ?? .zero
+        let counter = row.map { Counter(points: $0[0], count: $0[1]) } ?? .zero
+        counters[key] = counter
+        return counter
     }
 
     func insertEvent(_ event: Event, localDate: LocalDate) throws {
@@ -426,7 +437,7 @@ struct LedgerWriter {
                                      event.storedDetail, atMilliseconds])
     }
 
-    mutating func record(_ award: Award, event: Event, localDate: LocalDate, expiresOn: LocalDate, previous: Counter) throws {
+    mutating func record(_ award: Award, event: Event, localDate: LocalDate, expiresOn: LocalDate) throws {
         let transferID = try insert(Transfer.award(award, residentID: event.residentID), residentID: event.residentID,
                                     points: award.points, ruleID: award.ruleID, rulesetVersion: award.rulesetVersion,
                                     eventID: event.id, merchantID: nil, reason: award.reason, localDate: localDate)
@@ -437,16 +448,15 @@ struct LedgerWriter {
                 """).execute(arguments: [event.residentID, share.sponsorID, transferID, share.points, share.points,
                                          expiresOn.description])
         }
-        try db.cachedStatement(sql: """
-            INSERT INTO counters(resident_id, rule_id, period_key, points, count) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT(resident_id, rule_id, period_key) DO UPDATE SET points = excluded.points, count = excluded.count
-            """).execute(arguments: [event.residentID, award.ruleID, award.periodKey, previous.points + award.points,
-                                     previous.count + 1])
+        let key = CounterKey(residentID: event.residentID, ruleID: award.ruleID, periodKey: award.periodKey)
+        let previous = try counter(key)
+        counters[key] = Counter(points: previous.points + award.points, count: previous.count + 1)
+        changedCounters.insert(key)
     }
 
-    /// Inserts the transfer, its postings and the balance changes; returns the transfer id.
-    func insert(_ transfer: Transfer, residentID: String, points: Int64, ruleID: String?, rulesetVersion: String?,
-                eventID: String?, merchantID: String?, reason: LocalizedText, localDate: LocalDate) throws -> Int64 {
+    /// Inserts the transfer and its postings; returns the transfer id. Balances change in `flush()`.
+    mutating func insert(_ transfer: Transfer, residentID: String, points: Int64, ruleID: String?, rulesetVersion: String?,
+                         eventID: String?, merchantID: String?, reason: LocalizedText, localDate: LocalDate) throws -> Int64 {
         try db.cachedStatement(sql: """
             INSERT INTO transfers(kind, resident_id, points, rule_id, ruleset_version, event_id, merchant_id,
               reason_ja, reason_en, local_date, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -457,12 +467,29 @@ struct LedgerWriter {
             let account = posting.account.description
             try db.cachedStatement(sql: "INSERT INTO postings(transfer_id, account, points) VALUES (?, ?, ?)")
                 .execute(arguments: [transferID, account, posting.points])
+            balanceChanges[account, default: 0] += posting.points
+        }
+        return transferID
+    }
+
+    /// Writes the summed balance changes and the changed counters. Call once, before the
+    /// transaction commits.
+    mutating func flush() throws {
+        for (account, points) in balanceChanges.sorted(by: { $0.key < $1.key }) where points != 0 {
             try db.cachedStatement(sql: """
                 INSERT INTO balances(account, points) VALUES (?, ?)
                 ON CONFLICT(account) DO UPDATE SET points = points + excluded.points
-                """).execute(arguments: [account, posting.points])
+                """).execute(arguments: [account, points])
         }
-        return transferID
+        for key in changedCounters {
+            let counter = counters[key]!
+            try db.cachedStatement(sql: """
+                INSERT INTO counters(resident_id, rule_id, period_key, points, count) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(resident_id, rule_id, period_key) DO UPDATE SET points = excluded.points, count = excluded.count
+                """).execute(arguments: [key.residentID, key.ruleID, key.periodKey, counter.points, counter.count])
+        }
+        balanceChanges.removeAll()
+        changedCounters.removeAll()
     }
 }
 

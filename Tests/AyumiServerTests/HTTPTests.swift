@@ -138,8 +138,10 @@ struct HTTPTests {
             #expect(tooMuch.problemType == "urn:ayumi:problem:insufficient-points")
             #expect(tooMuch.json["title"] as? String == "ポイントが不足しています")
 
+            var tampered = Array(overdraw)   // one character of the signature changed
+            tampered[tampered.count - 20] = tampered[tampered.count - 20] == "A" ? "B" : "A"
             let forged = try await server.call(.post, "/v1/redemptions", token: server.merchant,
-                                               json: #"{"code":"\#(overdraw.dropLast(2))AA","points":1,"idempotencyKey":"k-4"}"#)
+                                               json: #"{"code":"\#(String(tampered))","points":1,"idempotencyKey":"k-4"}"#)
             #expect(forged.status == .unauthorized)
             #expect(forged.problemType == "urn:ayumi:problem:code-forged")
 
