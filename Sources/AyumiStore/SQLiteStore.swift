@@ -495,15 +495,30 @@ struct LedgerWriter {
 
 extension Event {
     /// What is kept of an event for replay and backtests: its content without the resident (stored
-    /// in its own column) and, for visits, only the zone id.
+    /// in its own column) and, for visits, only the zone id. Written by hand, not with JSONEncoder:
+    /// this runs once per event on the hot path.
     var storedDetail: String {
         switch detail {
-        case .walk(_, let steps, let source): #"{"steps":\#(steps),"source":"\#(source)"}"#
+        case .walk(_, let steps, let source): #"{"steps":\#(steps),"source":\#(jsonString(source))}"#
         case .transitTap(let at, let mode, let route, let stop):
-            #"{"at":\#(at.millisecondsSince1970),"mode":"\#(mode)","route":"\#(route)","stop":"\#(stop)"}"#
-        case .visit(let at, let zone): #"{"at":\#(at.millisecondsSince1970),"zone":"\#(zone)"}"#
+            #"{"at":\#(at.millisecondsSince1970),"mode":\#(jsonString(mode)),"route":\#(jsonString(route)),"stop":\#(jsonString(stop))}"#
+        case .visit(let at, let zone): #"{"at":\#(at.millisecondsSince1970),"zone":\#(jsonString(zone))}"#
         }
     }
+}
+
+/// A JSON string literal (RFC 8259 section 7) for any text.
+func jsonString(_ text: String) -> String {
+    var result = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": result += "\\\""
+        case "\\": result += "\\\\"
+        case _ where scalar.value < 0x20: result += String(format: "\\u%04x", scalar.value)
+        default: result.unicodeScalars.append(scalar)
+        }
+    }
+    return result + "\""
 }
 
 extension Date {

@@ -32,17 +32,9 @@ public struct Fixture: Sendable {
     public static func make(start: Date = noon, rulesDirectory: String? = nil) async throws -> Fixture {
         let clock = TestClock(start)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-test-\(UUID().uuidString)").path
-        let counter = Mutex<UInt64>(0)
+        let random = Mutex(SplitMix64(seed: 1))
         let environment = AyumiEnvironment(now: { clock.now }, randomBytes: { count in
-            counter.withLock { state in
-                (0..<count).map { _ in
-                    state &+= 0x9E37_79B9_7F4A_7C15
-                    var z = state
-                    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                    return UInt8(truncatingIfNeeded: (z ^ (z >> 31)) >> 56)
-                }
-            }
+            random.withLock { generator in (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next() >> 56) } }
         })
         let ayumi = try await Ayumi.open(
             dataDirectory: directory, rulesDirectory: rulesDirectory ?? repositoryRoot + "/Rules",

@@ -24,6 +24,8 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "Events to ingest.") var events = 200_000
         @Option(help: "Events per batch (at most 1,000, as over HTTP).") var batch = 1_000
         @Option(help: "Seed of the event stream.") var seed: UInt64 = 1
+        @Option(name: .customLong("data-dir"), help: "Where to create the temporary database (default: the system's temporary directory); the disk decides fsync latency.")
+        var dataDirectory: String?
         @Option(name: .customLong("rules"), help: "Rules directory.") var rulesDirectory = "Rules"
         @Option(name: .customLong("merchants"), help: "Merchant registry.") var merchantsFile = "Merchants/merchants.yaml"
 
@@ -35,7 +37,8 @@ struct Bench: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-bench-\(UUID().uuidString)").path
+            let parent = dataDirectory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
+            let directory = parent.appendingPathComponent("ayumi-bench-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: directory) }
             // Residents enrol on day 0; the events fall on days 0-27 and are ingested "on" day 28.
             let enrolment = Date(timeIntervalSince1970: 1_790_000_000)
@@ -104,18 +107,5 @@ struct Bench: AsyncParsableCommand {
                 return Event(id: id, residentID: resident, detail: .visit(at: instant, zone: "downtown"))
             }
         }
-    }
-}
-
-/// A tiny deterministic generator so the bench's stream is the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

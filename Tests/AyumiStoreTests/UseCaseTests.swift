@@ -183,7 +183,7 @@ struct RedemptionTests {
     @Test("ledger invariants hold after a random sequence of awards and redemptions", arguments: [UInt64(1), 2, 3])
     func randomized(seed: UInt64) async throws {
         let fixture = try await Fixture.make()
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let residents = (0..<8).map { "r-\($0)" }
         for id in residents { try await fixture.enrol(id) }
         var redeemed: Int64 = 0
@@ -248,17 +248,5 @@ struct ReportTests {
         let again = try await fixture.ayumi.beneficiaryReport(from: fixture.today, to: fixture.today)
         #expect(again.csv(language: .en) == csv)
         #expect(again.json() == report.json())
-    }
-}
-
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
