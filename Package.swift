@@ -60,8 +60,11 @@ let package = Package(
         .testTarget(name: "AyumiCoreTests", dependencies: ["AyumiCore"]),
         .testTarget(name: "AyumiRulesTests", dependencies: ["AyumiRules"]),
         .testTarget(name: "AyumiLedgerTests", dependencies: ["AyumiLedger"]),
-        .testTarget(name: "AyumiStoreTests", dependencies: ["AyumiStore", "AyumiServices", "AyumiTestSupport"]),
-        .testTarget(name: "AyumiRedemptionTests", dependencies: ["AyumiRedemption"]),
+        .testTarget(name: "AyumiStoreTests", dependencies: [
+            "AyumiStore", "AyumiServices", "AyumiTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .testTarget(name: "AyumiRedemptionTests", dependencies: ["AyumiRedemption", "AyumiTestSupport"]),
+        .testTarget(name: "ayumiTests", dependencies: ["AyumiTestSupport"]),
         .testTarget(name: "AyumiServerTests", dependencies: [
             "AyumiServer", "AyumiServices", "AyumiTestSupport", "AyumiCore",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -95,7 +95,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             let language = Language(acceptLanguage: request.headers[.acceptLanguage])
             if let problem = Problem(error) { return problem.response(language: language) }
-            context.logger.error("Request failed", metadata: ["error": "\(String(reflecting: error))", "http.path": "\(request.uri.path)"])
+            // The path is not logged: it can hold a redemption code.
+            context.logger.error("Request failed", metadata: ["error": "\(String(reflecting: error))", "http.method": "\(request.method)"])
             return Problem.internalError.response(language: language)
         }
     }

@@ -98,7 +98,7 @@ struct HTTPTests {
 
             let png = try await server.call(.get, issued.json["qrPng"] as! String, token: resident)
             #expect(png.headers[.contentType] == "image/png")
-            #expect(try decodeQR(png.body) == code)
+            #expect(try decodeQRCode(png: png.body) == code)
             let svg = try await server.call(.get, issued.json["qrSvg"] as! String, token: resident)
             #expect(svg.headers[.contentType] == "image/svg+xml")
             #expect(String(decoding: svg.body, as: UTF8.self).hasPrefix("<svg"))
@@ -319,21 +319,4 @@ struct HTTPTests {
         #expect(served == documented)
         #expect(served.count == 10)
     }
-}
-
-/// Decodes a PNG with zbarimg, as a till's scanner would.
-func decodeQR(_ png: Data) throws -> String {
-    let file = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-qr-\(UUID().uuidString).png")
-    try png.write(to: file)
-    defer { try? FileManager.default.removeItem(at: file) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/zbarimg")
-    process.arguments = ["--quiet", "--raw", file.path]
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
 }
