@@ -3,10 +3,13 @@ import Foundation
 
 /// A short-lived, single-use code a resident shows as a QR to pay with points.
 ///
-/// Text form: `<payload>.<signature>`, both base64url without padding, where the payload is
-/// `1|<residentID>|<codeID>|<expiresAt epoch seconds>` and the signature is Ed25519 over the payload
-/// bytes. Verification needs no database read, so forged codes are turned away before any work;
-/// single use is enforced by the store's unique index on `codeID`.
+/// Text form: `<payload>.<signature>`, both base64url without padding. The payload is
+/// `2|<codeID>|<expiresAt epoch seconds>|<sealed resident id>` and the signature is Ed25519 over
+/// the payload bytes, so verification needs no database read and forged codes are turned away
+/// before any work. The resident id is sealed with ChaCha20-Poly1305 under a key derived from the
+/// signing key: whoever sees the QR (the shop, a bystander's camera) learns nothing about who is
+/// paying, and two codes of the same resident cannot be linked. Single use is enforced by the
+/// store's unique index on `codeID`.
 public struct RedemptionCode: Sendable, Hashable {
     public var residentID: String
     /// 128 random bits, base64url: the code's own identity for single use.
@@ -20,8 +23,6 @@ public struct RedemptionCode: Sendable, Hashable {
         self.codeID = codeID
         self.expiresAt = expiresAt
     }
-
-    var payload: String { "1|\(residentID)|\(codeID)|\(Int64(expiresAt.timeIntervalSince1970))" }
 }
 
 public enum RedemptionCodeError: Error, Sendable, Equatable {
@@ -30,20 +31,28 @@ public enum RedemptionCodeError: Error, Sendable, Equatable {
     case expired
 }
 
-/// Signs and verifies codes with the program's Ed25519 key.
+/// Signs and verifies codes with the program's Ed25519 key, and seals the resident id inside them.
 public struct CodeSigner: Sendable {
     let privateKey: Curve25519.Signing.PrivateKey
+    let sealingKey: SymmetricKey
 
     /// - Parameter rawKey: the 32-byte private key, kept in the database's meta table.
     public init(rawKey: Data) throws {
         privateKey = try Curve25519.Signing.PrivateKey(rawRepresentation: rawKey)
+        sealingKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: rawKey),
+                                            info: Data("ayumi redemption code resident v2".utf8), outputByteCount: 32)
     }
 
     public static func newRawKey() -> Data { Curve25519.Signing.PrivateKey().rawRepresentation }
 
+    /// The nonce is derived from the code id, which is random and used once.
+    static func nonce(codeID: String) throws -> ChaChaPoly.Nonce {
+        try ChaChaPoly.Nonce(data: Data(SHA256.hash(data: Data(codeID.utf8)).prefix(12)))
+    }
+
     public func issue(residentID: String, codeID: String, expiresAt: Date) throws -> String {
-        let code = RedemptionCode(residentID: residentID, codeID: codeID, expiresAt: Date(timeIntervalSince1970: expiresAt.timeIntervalSince1970.rounded(.down)))
-        let payload = Data(code.payload.utf8)
+        let sealed = try ChaChaPoly.seal(Data(residentID.utf8), using: sealingKey, nonce: Self.nonce(codeID: codeID))
+        let payload = Data("2|\(codeID)|\(Int64(expiresAt.timeIntervalSince1970))|\(Base64URL.encode(sealed.ciphertext + sealed.tag))".utf8)
         let signature = try privateKey.signature(for: payload)
         return Base64URL.encode(payload) + "." + Base64URL.encode(signature)
     }
@@ -55,8 +64,12 @@ public struct CodeSigner: Sendable {
         guard parts.count == 2, let payload = Base64URL.decode(String(parts[0])), let signature = Base64URL.decode(String(parts[1])),
               privateKey.publicKey.isValidSignature(signature, for: payload) else { throw .forged }
         let fields = String(decoding: payload, as: UTF8.self).split(separator: "|", omittingEmptySubsequences: false)
-        guard fields.count == 4, fields[0] == "1", let expires = Int64(fields[3]) else { throw .forged }
-        let code = RedemptionCode(residentID: String(fields[1]), codeID: String(fields[2]),
+        guard fields.count == 4, fields[0] == "2", let expires = Int64(fields[2]),
+              let sealed = Base64URL.decode(String(fields[3])), sealed.count > 16,
+              let box = try? ChaChaPoly.SealedBox(nonce: Self.nonce(codeID: String(fields[1])), ciphertext: sealed.dropLast(16),
+                                                  tag: sealed.suffix(16)),
+              let resident = try? ChaChaPoly.open(box, using: sealingKey) else { throw .forged }
+        let code = RedemptionCode(residentID: String(decoding: resident, as: UTF8.self), codeID: String(fields[1]),
                                   expiresAt: Date(timeIntervalSince1970: TimeInterval(expires)))
         guard now < code.expiresAt else { throw .expired }
         return code

@@ -20,12 +20,26 @@ struct RedemptionCodeTests {
     func forged() throws {
         let text = try signer.issue(residentID: "r-1", codeID: "c-1", expiresAt: now.addingTimeInterval(120))
         let parts = text.split(separator: ".").map(String.init)
-        let otherPayload = Base64URL.encode(Data("1|r-2|c-1|\(Int(now.timeIntervalSince1970) + 120)".utf8))
+        let payload = String(decoding: Base64URL.decode(parts[0])!, as: UTF8.self)
+        let otherPayload = Base64URL.encode(Data(payload.replacingOccurrences(of: "|c-1|", with: "|c-2|").utf8))
         let other = try CodeSigner(rawKey: Data(repeating: 8, count: 32))
         let foreign = try other.issue(residentID: "r-1", codeID: "c-1", expiresAt: now.addingTimeInterval(120))
         for candidate in [otherPayload + "." + parts[1], foreign, "", "abc", "a.b.c", String(repeating: "A", count: 600)] {
             #expect(throws: RedemptionCodeError.forged) { try signer.verify(candidate, now: now) }
         }
+    }
+
+    @Test("the code does not show who is paying, and two codes of one resident cannot be linked")
+    func residentSealed() throws {
+        let first = try signer.issue(residentID: "r-123", codeID: "c-1", expiresAt: now.addingTimeInterval(120))
+        let second = try signer.issue(residentID: "r-123", codeID: "c-2", expiresAt: now.addingTimeInterval(120))
+        for text in [first, second] {
+            let payload = String(decoding: Base64URL.decode(String(text.split(separator: ".")[0]))!, as: UTF8.self)
+            #expect(!payload.contains("r-123"))
+        }
+        let sealed = [first, second].map { String(decoding: Base64URL.decode(String($0.split(separator: ".")[0]))!, as: UTF8.self).split(separator: "|")[3] }
+        #expect(sealed[0] != sealed[1])
+        #expect(try signer.verify(second, now: now).residentID == "r-123")
     }
 
     @Test("the key survives a round trip through its raw bytes")
