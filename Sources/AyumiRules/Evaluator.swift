@@ -9,6 +9,10 @@ public struct Evaluation: Sendable, Hashable {
     }
 
     public var outcome: Outcome
+
+    public init(outcome: Outcome) {
+        self.outcome = outcome
+    }
 }
 
 /// The rules engine. Pure: the clock reading (`now`) and the counters are passed in, so a disputed

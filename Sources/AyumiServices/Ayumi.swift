@@ -137,8 +137,9 @@ public struct Ayumi: Sendable {
         let expiryMonths = ruleset.program.pointExpiryMonths
         return try await store.ingest(events, at: now, counterKeys: { evaluator.counterKeys(for: $0) }, decide: { event, resident, counters in
             let date = event.localDate(in: evaluator.timeZone)
-            return IngestDecision(evaluation: evaluator.evaluate(event, resident: resident, counters: counters, now: now),
-                                  localDate: date, expiresOn: Lots.expiry(earnedOn: date, months: expiryMonths))
+            let evaluation = resident.map { evaluator.evaluate(event, resident: $0, counters: counters, now: now) }
+                ?? Evaluation(outcome: .rejected(LocalizedText(ja: "未登録の利用者です", en: "Unknown resident")))
+            return IngestDecision(evaluation: evaluation, localDate: date, expiresOn: Lots.expiry(earnedOn: date, months: expiryMonths))
         })
     }
 

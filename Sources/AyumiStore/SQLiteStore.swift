@@ -180,7 +180,7 @@ public final class SQLiteStore: Store {
     // MARK: Events
 
     public func ingest(_ events: [Event], at: Date, counterKeys: @Sendable (Event) -> [CounterKey],
-                       decide: @Sendable (Event, Resident, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult] {
+                       decide: @Sendable (Event, Resident?, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult] {
         try await pool.write { db in
             var writer = LedgerWriter(db: db, at: at)
             var residents: [String: Resident?] = [:]
@@ -199,13 +199,10 @@ public final class SQLiteStore: Store {
                     resident = try Self.resident(event.residentID, db)
                     residents[event.residentID] = resident
                 }
-                guard let resident else {
-                    results.append(IngestResult(eventID: event.id, status: .rejected, awards: [], reason: LocalizedText(
-                        ja: "未登録の利用者です", en: "Unknown resident")))
-                    continue
-                }
                 var counters: [CounterKey: Counter] = [:]
-                for key in counterKeys(event) { counters[key] = try writer.counter(key) }
+                if resident != nil {
+                    for key in counterKeys(event) { counters[key] = try writer.counter(key) }
+                }
                 let decision = decide(event, resident, counters)
                 switch decision.evaluation.outcome {
                 case .rejected(let reason):

@@ -19,10 +19,11 @@ public protocol Store: Sendable {
     func resident(_ id: String) async throws -> Resident?
 
     /// Writes a batch of events in one transaction. For each event not seen before, the store loads
-    /// the resident and the counters it needs, calls `decide` (the pure rules engine, run inside the
-    /// transaction so caps hold under concurrent batches) and records what it returns.
+    /// the resident (nil if not enrolled) and the counters it needs, calls `decide` (the pure rules
+    /// engine, run inside the transaction so caps hold under concurrent batches) and records what it
+    /// returns.
     func ingest(_ events: [Event], at: Date, counterKeys: @Sendable (Event) -> [CounterKey],
-                decide: @Sendable (Event, Resident, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult]
+                decide: @Sendable (Event, Resident?, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult]
 
     func balance(residentID: String) async throws -> Int64
     /// Newest first; `beforeID` is the cursor (exclusive).
