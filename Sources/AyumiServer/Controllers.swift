@@ -29,7 +29,7 @@ struct EventController {
     let ayumi: Ayumi
     let auth: Authenticator
 
-    /// ~1 KiB per event is far above any real event; the count limit is checked after decoding.
+    /// ~1 KiB per event is far above any real event; `Ayumi.ingest` checks the count.
     static let bodyBytesMax = 1_024 * Ayumi.eventsPerRequestMax
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
@@ -39,9 +39,6 @@ struct EventController {
     @Sendable func ingest(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let principal = try await auth.principal(request, roles: [.ingest, .resident])
         let inputs = try await HTTP.decode([EventInput].self, from: request, bytesMax: Self.bodyBytesMax)
-        guard inputs.count <= Ayumi.eventsPerRequestMax else {
-            throw AyumiError.tooManyEvents(count: inputs.count, max: Ayumi.eventsPerRequestMax)
-        }
         guard !inputs.isEmpty else { throw AyumiError.invalidRequest("The body is an empty list; send 1 to \(Ayumi.eventsPerRequestMax) events.") }
         let events = try inputs.enumerated().map { index, input in try input.event(index: index) }
         let results = try await ayumi.ingest(events, by: principal)
