@@ -7,6 +7,7 @@ import Logging
 /// and a fixed clock.
 public func buildRouter(ayumi: Ayumi) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ProblemMiddleware())
     let auth = Authenticator(ayumi: ayumi)
     router.get("healthz") { _, _ in

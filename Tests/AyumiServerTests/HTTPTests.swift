@@ -10,14 +10,14 @@ import Testing
 
 /// Runs `body` against the real router over a fresh database, with an admin, an ingest and a
 /// merchant (m-001) token already minted.
-func withServer(_ body: @Sendable (TestContext) async throws -> Void) async throws {
+func withServer(logger: Logger = Logger(label: "test"), _ body: @Sendable (TestContext) async throws -> Void) async throws {
     let fixture = try await Fixture.make()
     let context = TestContext(
         fixture: fixture,
         admin: try await fixture.ayumi.createToken(role: .admin, subject: nil),
         ingest: try await fixture.ayumi.createToken(role: .ingest, subject: nil),
         merchant: try await fixture.ayumi.createToken(role: .merchant, subject: "m-001"))
-    let app = buildApplication(ayumi: fixture.ayumi, host: "127.0.0.1", port: 0, logger: Logger(label: "test"))
+    let app = buildApplication(ayumi: fixture.ayumi, host: "127.0.0.1", port: 0, logger: logger)
     try await app.test(.router) { client in
         try await body(context.with(client: client))
     }
@@ -286,6 +286,25 @@ struct HTTPTests {
         }
     }
 
+    @Test("each request is logged with its route template; no token, code, birth year or district reaches the log")
+    func requestLog() async throws {
+        let recorder = LogRecorder()
+        try await withServer(logger: Logger(label: "test", factory: { _ in recorder })) { server in
+            let resident = try await server.enrol("r-secret-7")
+            let issued = try await server.call(.post, "/v1/me/redemption-codes", token: resident)
+            let code = issued.json["code"] as! String
+            try await server.call(.get, issued.json["qrPng"] as! String, token: resident)
+            try await server.call(.post, "/v1/redemptions", token: server.merchant,
+                                  json: #"{"code":"\#(code)","points":99,"idempotencyKey":"k-1"}"#)
+            let lines = recorder.lines
+            #expect(lines.contains { $0.contains("http.route=/v1/me/redemption-codes/{code}/qr.png") && $0.contains("http.status=200") })
+            #expect(lines.contains { $0.contains("http.route=/v1/redemptions") && $0.contains("http.status=422") })
+            for secret in [code, resident, server.merchant, server.admin, "1950", "14101"] {
+                #expect(!lines.contains { $0.contains(secret) }, "\(secret) was logged")
+            }
+        }
+    }
+
     @Test("health, unknown routes and problem titles in Japanese")
     func health() async throws {
         try await withServer { server in
@@ -318,5 +337,26 @@ struct HTTPTests {
         })
         #expect(served == documented)
         #expect(served.count == 10)
+    }
+}
+
+/// Keeps every log line (message and metadata) so a test can read what an operator would see.
+final class LogRecorder: LogHandler, @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [String] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    var lines: [String] { lock.withLock { recorded } }
+
+    func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        let line = "\(event.message) " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        lock.withLock { recorded.append(line) }
     }
 }
