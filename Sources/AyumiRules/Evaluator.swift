@@ -105,6 +105,10 @@ public struct Evaluator: Sendable {
         if date < resident.enrolledOn {
             return LocalizedText(ja: "登録日より前の活動は対象外です", en: "The activity happened before enrolment")
         }
+        if date.dayNumber < today.dayNumber - ruleset.program.eventAgeDaysMax {
+            return LocalizedText(ja: "\(ruleset.program.eventAgeDaysMax)日より前の活動は対象外です",
+                                 en: "The activity is more than \(ruleset.program.eventAgeDaysMax) days old")
+        }
         return nil
     }
 

@@ -101,6 +101,7 @@ public enum RulesParser {
             yenPerPoint: try object.required("yenPerPoint").positiveInt(),
             pointExpiryMonths: Int(try object.required("pointExpiryMonths").positiveInt()),
             stepsPerDayMax: try object.required("stepsPerDayMax").positiveInt(),
+            eventAgeDaysMax: Int(try object.required("eventAgeDaysMax").positiveInt()),
             redemptionCodeTTLSeconds: Int(try object.required("redemptionCodeTTLSeconds").positiveInt()),
             reportGroupSizeMin: Int(try object.required("reportGroupSizeMin").positiveInt()))
         try object.rejectUnknownKeys()

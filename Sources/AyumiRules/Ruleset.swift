@@ -22,6 +22,9 @@ public struct Program: Sendable, Hashable, Codable {
     public var pointExpiryMonths: Int
     /// Step counts above this are rejected as implausible (phone-swinging devices report millions).
     public var stepsPerDayMax: Int64
+    /// Events from local days further back than this are rejected: late data must not earn points
+    /// that would already have expired, nor reopen closed statements.
+    public var eventAgeDaysMax: Int
     public var redemptionCodeTTLSeconds: Int
     /// Reports suppress groups with fewer residents than this.
     public var reportGroupSizeMin: Int

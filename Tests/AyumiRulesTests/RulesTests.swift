@@ -17,7 +17,7 @@ func demoFiles() throws -> [String: String] {
 /// 2026-11-25 12:00 in Tokyo.
 let noon = Date(timeIntervalSince1970: 1_795_575_600)
 let today = LocalDate("2026-11-25")!
-let resident = Resident(id: "r-1", birthYear: 1950, district: "14101", enrolledOn: LocalDate("2026-11-01")!)
+let resident = Resident(id: "r-1", birthYear: 1950, district: "14101", enrolledOn: LocalDate("2026-01-01")!)
 
 func demoEvaluator() throws -> Evaluator { Evaluator(ruleset: try RulesParser.load(directory: rulesDirectory)) }
 
@@ -96,13 +96,15 @@ struct EvaluationTests {
         ("before", "The activity happened before enrolment"),
         ("zone", "Unknown zone 'harbour'"),
         ("tap", "The event is stamped in the future"),
+        ("old", "The activity is more than 31 days old"),
     ])
     func rejections(kind: String, reason: String) throws {
         let detail: Event.Detail = switch kind {
         case "steps": .walk(date: today, steps: 100_001, source: "phone")
         case "future": .walk(date: today.adding(days: 1), steps: 5_000, source: "phone")
-        case "before": .walk(date: LocalDate("2026-10-31")!, steps: 5_000, source: "phone")
+        case "before": .walk(date: LocalDate("2025-12-31")!, steps: 5_000, source: "phone")
         case "zone": .visit(at: noon, zone: "harbour")
+        case "old": .visit(at: noon.addingTimeInterval(-32 * 86_400), zone: "downtown")
         default: .transitTap(at: noon.addingTimeInterval(3_600), mode: "bus", route: "r", stop: "s")
         }
         let evaluation = try demoEvaluator().evaluate(Event(id: "x", residentID: "r-1", detail: detail),
