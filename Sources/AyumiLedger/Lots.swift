@@ -29,13 +29,20 @@ public struct LotDraw: Sendable, Hashable {
 }
 
 public enum Lots {
-    /// First to expire, first spent; among lots expiring the same day, the oldest first.
-    /// Returns nil when the lots hold fewer than `points`.
-    public static func draw(_ points: Int64, from lots: [Lot]) -> [LotDraw]? {
+    /// Points that can still be spent on `day`: lots whose last day is `day` or later.
+    public static func spendable(_ lots: [Lot], on day: LocalDate) -> Int64 {
+        lots.filter { $0.expiresOn >= day }.reduce(0) { $0 + $1.pointsRemaining }
+    }
+
+    /// First to expire, first spent; among lots expiring the same day, the oldest first. Lots
+    /// past their last day are not spent, even before the expiry job has returned them.
+    /// Returns nil when the spendable lots hold fewer than `points`.
+    public static func draw(_ points: Int64, from lots: [Lot], on day: LocalDate) -> [LotDraw]? {
         precondition(points > 0)
         var left = points
         var draws: [LotDraw] = []
-        for lot in lots.sorted(by: { ($0.expiresOn, $0.id) < ($1.expiresOn, $1.id) }) where left > 0 && lot.pointsRemaining > 0 {
+        for lot in lots.sorted(by: { ($0.expiresOn, $0.id) < ($1.expiresOn, $1.id) })
+        where left > 0 && lot.pointsRemaining > 0 && lot.expiresOn >= day {
             let taken = min(left, lot.pointsRemaining)
             draws.append(LotDraw(lotID: lot.id, sponsorID: lot.sponsorID, points: taken))
             left -= taken

@@ -286,8 +286,8 @@ public final class SQLiteStore: Store {
             }
             let balance = try Int64.fetchOne(db, sql: "SELECT points FROM balances WHERE account = ?",
                                              arguments: [Account.resident(request.residentID).description]) ?? 0
-            guard balance >= request.points, let draws = Lots.draw(request.points, from: lots) else {
-                throw StoreError.insufficientPoints(balance: balance)
+            guard let draws = Lots.draw(request.points, from: lots, on: request.localDate) else {
+                throw StoreError.insufficientPoints(balance: Lots.spendable(lots, on: request.localDate))
             }
             var writer = LedgerWriter(db: db, at: request.at)
             let transferID = try writer.insert(

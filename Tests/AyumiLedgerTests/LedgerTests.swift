@@ -4,6 +4,8 @@ import Testing
 
 @Suite("Ledger model")
 struct LedgerTests {
+    let today = LocalDate("2026-11-25")!
+
     func lot(_ id: Int64, _ sponsor: String, _ points: Int64, _ expires: String) -> Lot {
         Lot(id: id, sponsorID: sponsor, pointsRemaining: points, expiresOn: LocalDate(expires)!)
     }
@@ -11,16 +13,24 @@ struct LedgerTests {
     @Test("spending draws the lot that expires first, then the oldest")
     func firstToExpireFirst() {
         let lots = [lot(1, "city", 3, "2027-03-01"), lot(2, "transit", 2, "2027-01-01"), lot(3, "shop", 4, "2027-01-01")]
-        let draws = Lots.draw(6, from: lots)!
+        let draws = Lots.draw(6, from: lots, on: today)!
         #expect(draws.map(\.lotID) == [2, 3])
         #expect(draws.map(\.points) == [2, 4])
-        #expect(Lots.draw(7, from: lots)!.last == LotDraw(lotID: 1, sponsorID: "city", points: 1))
+        #expect(Lots.draw(7, from: lots, on: today)!.last == LotDraw(lotID: 1, sponsorID: "city", points: 1))
     }
 
     @Test("spending more than the lots hold draws nothing")
     func insufficient() {
-        #expect(Lots.draw(10, from: [lot(1, "city", 9, "2027-01-01")]) == nil)
-        #expect(Lots.draw(1, from: []) == nil)
+        #expect(Lots.draw(10, from: [lot(1, "city", 9, "2027-01-01")], on: today) == nil)
+        #expect(Lots.draw(1, from: [], on: today) == nil)
+    }
+
+    @Test("points past their last day are not spent, even before the expiry job runs")
+    func expiredLots() {
+        let lots = [lot(1, "city", 3, "2026-11-24"), lot(2, "shop", 2, "2026-11-25")]
+        #expect(Lots.spendable(lots, on: today) == 2)
+        #expect(Lots.draw(2, from: lots, on: today) == [LotDraw(lotID: 2, sponsorID: "shop", points: 2)])
+        #expect(Lots.draw(3, from: lots, on: today) == nil)
     }
 
     @Test("points earned on a day expire the day before the same date N months later")

@@ -163,6 +163,17 @@ struct RedemptionTests {
         #expect(try await fixture.ayumi.balance(residentID: "r-1") == 7)
     }
 
+    @Test("points are not spendable after their last day")
+    func expired() async throws {
+        let fixture = try await Fixture.make()
+        _ = try await funded(fixture) // 7 points, last day 2027-11-24
+        fixture.clock.advance(seconds: 365 * 86_400)
+        let code = try fixture.ayumi.issueCode(residentID: "r-1").code
+        await #expect(throws: AyumiError.insufficientPoints(balance: 0, requested: 1)) {
+            try await fixture.ayumi.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-1")
+        }
+    }
+
     @Test("two spends racing against one balance: exactly one succeeds")
     func doubleSpend() async throws {
         let fixture = try await Fixture.make()
@@ -210,11 +221,25 @@ struct RedemptionTests {
         #expect(audit.violations.isEmpty, "\(audit.violations)")
         #expect(redeemed > 0)
         var total: Int64 = 0
+        let dailyPointsMax = ["walk-steps": Int64(5), "transit-ride": 4, "downtown-visit": 2]
         for id in residents {
             let balance = try await fixture.ayumi.balance(residentID: id)
             #expect(balance >= 0)
-            let (history, _) = try await fixture.ayumi.history(residentID: id, cursor: nil, limit: 100)
+            var history: [HistoryEntry] = []
+            var cursor: String?
+            repeat {
+                let (page, next) = try await fixture.ayumi.history(residentID: id, cursor: cursor, limit: 7)
+                history += page
+                cursor = next
+            } while cursor != nil
             #expect(history.reduce(0) { $0 + $1.points } == balance)
+            #expect(Set(history.map(\.id)).count == history.count, "pages neither overlap nor repeat")
+            // The caps are laws: no rule ever grants more in a day than its daily maximum.
+            let perRuleAndDay = Dictionary(grouping: history.filter { $0.kind == .award }) { "\($0.ruleID!) \($0.localDate)" }
+            for (key, entries) in perRuleAndDay {
+                let rule = String(key.split(separator: " ")[0])
+                #expect(entries.reduce(0) { $0 + $1.points } <= dailyPointsMax[rule]!, "\(id) \(key)")
+            }
             total += balance
         }
         let report = try await fixture.ayumi.beneficiaryReport(from: fixture.today.adding(days: -5), to: fixture.today)
