@@ -1,4 +1,4 @@
-/// A rule's reason text with `{placeholders}`, split once when the rules load: rendering it per
+/// A rule's reason text with `{name}` slots, split once when the rules load: rendering it per
 /// award by search-and-replace cost more than the whole ledger write of an event.
 struct ReasonTemplate: Sendable {
     enum Segment: Sendable {
@@ -20,7 +20,7 @@ struct ReasonTemplate: Sendable {
         self.segments = segments
     }
 
-    /// Unknown placeholders are kept as written, so a typo shows in the text instead of vanishing.
+    /// Unknown slot names are kept as written, so a typo shows in the text instead of vanishing.
     func render(_ value: (String) -> String?) -> String {
         var result = ""
         for segment in segments {
