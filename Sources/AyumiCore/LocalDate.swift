@@ -5,6 +5,14 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
     public let month: Int
     public let day: Int
 
+    /// Arithmetic may leave the years that parsing accepts (a fuzzer's year-9999 walk plus a year of
+    /// expiry); only parsing is range-checked, arithmetic never traps.
+    private init(unchecked year: Int, _ month: Int, _ day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
     public init?(year: Int, month: Int, day: Int) {
         guard (1900...9999).contains(year), (1...12).contains(month),
               (1...LocalDate.daysIn(month: month, year: year)).contains(day) else { return nil }
@@ -62,7 +70,7 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         let index = year * 12 + (month - 1) + months
         let newYear = index / 12, newMonth = index % 12 + 1
         let newDay = min(day, LocalDate.daysIn(month: newMonth, year: newYear))
-        return LocalDate(year: newYear, month: newMonth, day: newDay)!
+        return LocalDate(dayNumber: LocalDate(unchecked: newYear, newMonth, newDay).dayNumber)
     }
 
     /// 0 = Sunday … 6 = Saturday.

@@ -8,7 +8,8 @@ import Logging
 public func buildRouter(ayumi: Ayumi) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
-    router.add(middleware: ProblemMiddleware())
+    let routes = RouteTable()
+    router.add(middleware: ProblemMiddleware(routes: routes))
     let auth = Authenticator(ayumi: ayumi)
     router.get("healthz") { _, _ in
         _ = try await ayumi.store.tokenCount()   // proves the database answers
@@ -19,6 +20,7 @@ public func buildRouter(ayumi: Ayumi) -> Router<BasicRequestContext> {
     MeController(ayumi: ayumi, auth: auth).addRoutes(to: router.group("v1/me"))
     RedemptionController(ayumi: ayumi, auth: auth).addRoutes(to: router.group("v1/redemptions"))
     ReportController(ayumi: ayumi, auth: auth).addRoutes(to: router.group("v1/reports"))
+    routes.register(router.routes)
     return router
 }
 

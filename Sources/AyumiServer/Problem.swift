@@ -11,6 +11,7 @@ struct Problem: Error {
     var status: HTTPResponse.Status
     var title: LocalizedText
     var detail: String
+    var headers = HTTPFields()
 
     static let typePrefix = "urn:ayumi:problem:"
 
@@ -56,7 +57,7 @@ struct Problem: Error {
         case .unauthenticated: ("unauthenticated", .unauthorized, .init(ja: "認証が必要です", en: "Authentication required"))
         case .forbidden: ("forbidden", .forbidden, .init(ja: "この操作は許可されていません", en: "Not allowed"))
         case .invalidRequest: ("invalid-request", .badRequest, .init(ja: "不正なリクエストです", en: "Invalid request"))
-        case .tooManyEvents: ("too-many-events", .contentTooLarge, .init(ja: "イベントが多すぎます", en: "Too many events"))
+        case .tooManyEvents: ("too-many-events", .badRequest, .init(ja: "イベントが多すぎます", en: "Too many events"))
         case .residentExists: ("resident-exists", .conflict, .init(ja: "登録済みの利用者です", en: "Resident already enrolled"))
         case .unknownResident: ("unknown-resident", .notFound, .init(ja: "未登録の利用者です", en: "Unknown resident"))
         case .unknownMerchant: ("unknown-merchant", .notFound, .init(ja: "未登録の加盟店です", en: "Unknown merchant"))
@@ -79,7 +80,7 @@ struct Problem: Error {
         struct Body: Encodable { var type: String, title: String, status: Int, detail: String }
         let body = Body(type: Self.typePrefix + slug, title: title.text(language), status: status.code, detail: detail)
         let data = try! JSONEncoder().encode(body) + Data("\n".utf8)
-        var headers = HTTPFields()
+        var headers = self.headers
         headers[.contentType] = "application/problem+json"
         headers[.contentLanguage] = language.rawValue
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
@@ -89,11 +90,23 @@ struct Problem: Error {
 /// Turns every error thrown below it into problem+json. An unexpected error is logged with its
 /// details and answered as a bare 500, so internals never leak to clients.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    let routes: RouteTable
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
             let language = Language(acceptLanguage: request.headers[.acceptLanguage])
+            if let error = error as? HTTPError, error.status == .notFound {
+                let allowed = routes.methods(at: request.uri.path)
+                if !allowed.isEmpty {
+                    var problem = Problem(slug: "method-not-allowed", status: .methodNotAllowed,
+                                          title: .init(ja: "許可されていないメソッドです", en: "Method not allowed"),
+                                          detail: "This route answers \(allowed.joined(separator: ", ")).")
+                    problem.headers[.allow] = allowed.joined(separator: ", ")
+                    return problem.response(language: language)
+                }
+            }
             if let problem = Problem(error) { return problem.response(language: language) }
             // The path is not logged: it can hold a redemption code.
             context.logger.error("Request failed", metadata: ["error": "\(String(reflecting: error))", "http.method": "\(request.method)"])

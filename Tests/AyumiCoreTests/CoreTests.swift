@@ -27,6 +27,14 @@ struct LocalDateTests {
         #expect(LocalDate("2026-11-25")!.adding(months: 12) == LocalDate("2027-11-25"))
     }
 
+    @Test("arithmetic past the parsable years does not trap")
+    func farDates() {
+        let last = LocalDate("9999-12-31")!
+        #expect(last.adding(months: 12).description == "10000-12-31")
+        #expect(last.adding(months: 12).adding(days: -1).dayNumber == last.dayNumber + 365)
+        #expect(LocalDate(dayNumber: -800_000).adding(months: 1).year < 0)
+    }
+
     @Test("a day is cut at local midnight, not UTC midnight")
     func localMidnight() {
         let tokyo = TimeZone(identifier: "Asia/Tokyo")!
