@@ -19,7 +19,7 @@ final class RouteTable: Sendable {
         return routes.withLock { table in
             table.filter { route in
                 route.segments.count == segments.count
-                    && zip(route.segments, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+                    && zip(route.segments, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
             }.map(\.method.rawValue)
         }.sorted()
     }

@@ -332,6 +332,10 @@ struct HTTPTests {
             #expect(missing.status == .notFound)
             #expect(missing.problemType == "urn:ayumi:problem:not-found")
             #expect(missing.json["title"] as? String == "見つかりません")
+            let wrongMethod = try await server.call(.delete, "/v1/me/redemption-codes/abc/qr.png", token: nil)
+            #expect(wrongMethod.status == .methodNotAllowed)
+            #expect(wrongMethod.headers[.allow] == "GET")
+            #expect(wrongMethod.problemType == "urn:ayumi:problem:method-not-allowed")
         }
     }
 
@@ -350,8 +354,7 @@ struct HTTPTests {
             } else if !line.hasPrefix(" ") { path = nil }
         }
         let served = Set(router.routes.map { route in
-            let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
-            return "\(route.method) /" + path.joined(separator: "/")
+            "\(route.method) \(route.path.description)"
         })
         #expect(served == documented)
         #expect(served.count == 10)
