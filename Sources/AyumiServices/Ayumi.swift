@@ -251,4 +251,14 @@ public struct Ayumi: Sendable {
     }
 
     public func verifyLedger() async throws -> LedgerAudit { try await store.audit() }
+
+    /// Copies the whole database (ledger, residents, token hashes, the signing key) to a new file.
+    /// An existing file is never overwritten: a backup must not destroy an older one.
+    public func backup(toPath path: String) async throws {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw AyumiError.invalidRequest("\(path) exists; a backup never overwrites a file")
+        }
+        try await store.backup(toPath: path)
+        logger.info("Backup written")
+    }
 }

@@ -385,6 +385,13 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// SQLite's online backup: a consistent snapshot, taken page by page without stopping writers.
+    public func backup(toPath path: String) async throws {
+        let destination = try DatabaseQueue(path: path)
+        try pool.backup(to: destination)
+        try destination.close()
+    }
+
     public func meta(_ key: String) async throws -> String? {
         try await pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
     }

@@ -38,6 +38,9 @@ public protocol Store: Sendable {
     func beneficiaryFacts(from: LocalDate, to: LocalDate) async throws -> BeneficiaryFacts
     func audit() async throws -> LedgerAudit
 
+    /// Writes a consistent copy of the whole database to a new file at `path`, while writers go on.
+    func backup(toPath path: String) async throws
+
     func meta(_ key: String) async throws -> String?
     /// Sets the value only if the key has none yet; returns the value now stored.
     func metaSetIfAbsent(_ key: String, _ value: String) async throws -> String

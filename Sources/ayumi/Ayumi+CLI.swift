@@ -15,7 +15,7 @@ struct AyumiCommand: AsyncParsableCommand {
             at local shops with a QR code. Every command works on the database in --data-dir (default: var, \
             or $AYUMI_DATA_DIR) with the program in --rules (default: Rules) and the shops in --merchants.
             """,
-        subcommands: [Serve.self, Tokens.self, RulesCommand.self, LedgerCommand.self, Report.self, Bench.self])
+        subcommands: [Serve.self, Tokens.self, RulesCommand.self, LedgerCommand.self, Report.self, Backup.self, Bench.self])
 }
 
 /// Options every command that opens the database shares. Each falls back to an `AYUMI_*` variable.

@@ -62,6 +62,28 @@ struct LedgerCommand: AsyncParsableCommand {
     }
 }
 
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a consistent copy of the database to a new file, while the server runs.",
+        discussion: """
+            Uses SQLite's online backup, so serving goes on. The copy holds everything, the redemption \
+            signing key and token hashes included: keep it as safe as the database. To restore, stop the \
+            server and put the copy in place as <data-dir>/ayumi.sqlite.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "The new file to write (never overwritten).")
+    var output: String
+
+    func run() async throws {
+        try await reportingFailures {
+            try await common.open().backup(toPath: output)
+            print("ok: backup written to \(output)")
+        }
+    }
+}
+
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Export reports.", subcommands: [Beneficiaries.self])
 

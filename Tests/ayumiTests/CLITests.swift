@@ -90,6 +90,20 @@ struct CLITests {
                                  "--data-dir", data])
         #expect(again.output == csv)
 
+        let backup = data + "/copy.sqlite"
+        let backedUp = try CLI.run(["backup", "--output", backup, "--data-dir", data])
+        #expect(backedUp.status == 0)
+        #expect(backedUp.output == "ok: backup written to \(backup)\n")
+        let restored = CLI.temporaryDirectory()
+        try FileManager.default.copyItem(atPath: backup, toPath: restored + "/ayumi.sqlite")
+        let verifyRestored = try CLI.run(["ledger", "verify", "--data-dir", restored])
+        #expect(verifyRestored.status == 0)
+        let tokenInCopy = try CLI.run(["tokens", "create", "--role", "admin", "--data-dir", restored])
+        #expect(tokenInCopy.status == 0)
+        let again2 = try CLI.run(["backup", "--output", backup, "--data-dir", data])
+        #expect(again2.status == 1)
+        #expect(again2.error == "error: \(backup) exists; a backup never overwrites a file\n")
+
         let badDate = try CLI.run(["report", "beneficiaries", "--from", "2026-11-31", "--to", "2026-11-30", "--data-dir", data])
         #expect(badDate.status == 1)
         #expect(badDate.error == "error: --from: expected YYYY-MM-DD, got '2026-11-31'\n")
