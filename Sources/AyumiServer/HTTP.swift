@@ -15,7 +15,8 @@ enum HTTP {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    /// Decodes a JSON body of at most `bytesMax` bytes; anything else is a 400 `malformed-body`.
+    /// Decodes a JSON body of at most `bytesMax` bytes; anything else is a 400 `invalid-request`
+    /// saying where the body went wrong, and a larger body a 413 `body-too-large`.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, bytesMax: Int) async throws -> T {
         let buffer = try await request.body.collect(upTo: bytesMax)
         do {

@@ -44,9 +44,6 @@ struct Problem: Error {
                 self.init(slug: "invalid-request", status: .badRequest, title: .init(ja: "不正なリクエストです", en: "Invalid request"),
                           detail: error.body ?? "The request could not be understood.")
             }
-        case is DecodingError:
-            self.init(slug: "malformed-body", status: .badRequest, title: .init(ja: "リクエスト本文の形式が不正です", en: "Malformed request body"),
-                      detail: "The body is not the JSON this endpoint expects.")
         default:
             return nil
         }

@@ -23,7 +23,7 @@ public struct Principal: Sendable, Hashable {
 /// checks its input, asks the pure core for decisions and lets the store record them in one
 /// transaction.
 public struct Ayumi: Sendable {
-    public let store: any Store
+    let store: any Store
     public let ruleset: Ruleset
     public let evaluator: Evaluator
     public let merchants: [String: Merchant]
@@ -92,6 +92,9 @@ public struct Ayumi: Sendable {
     }
 
     public func hasTokens() async throws -> Bool { try await store.tokenCount() > 0 }
+
+    /// Throws unless the database answers a read; what `/healthz` reports.
+    public func checkHealth() async throws { _ = try await store.tokenCount() }
 
     // MARK: Residents
 

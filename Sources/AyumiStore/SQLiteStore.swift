@@ -86,7 +86,7 @@ public final class SQLiteStore: Store {
                     id INTEGER PRIMARY KEY, merchant_id TEXT NOT NULL REFERENCES merchants(id),
                     idempotency_key TEXT NOT NULL, code_id TEXT NOT NULL UNIQUE,
                     resident_id TEXT NOT NULL REFERENCES residents(id), points INTEGER NOT NULL CHECK (points > 0),
-                    transfer_id INTEGER NOT NULL REFERENCES transfers(id), balance_after INTEGER NOT NULL,
+                    transfer_id INTEGER NOT NULL REFERENCES transfers(id),
                     created_at INTEGER NOT NULL,
                     UNIQUE (merchant_id, idempotency_key)
                 );
@@ -259,8 +259,7 @@ public final class SQLiteStore: Store {
             SELECT sponsor_id, SUM(points) AS points FROM redemption_draws WHERE redemption_id = ? GROUP BY sponsor_id ORDER BY sponsor_id
             """, arguments: [id]).map { SponsorShare(sponsorID: $0["sponsor_id"], points: $0["points"]) }
         return RedemptionRecord(id: id, merchantID: row["merchant_id"], idempotencyKey: row["idempotency_key"], codeID: row["code_id"],
-                                residentID: row["resident_id"], points: row["points"], funding: funding,
-                                balanceAfter: row["balance_after"], createdAt: Date(millisecondsSince1970: row["created_at"]))
+                                residentID: row["resident_id"], points: row["points"], funding: funding, createdAt: Date(millisecondsSince1970: row["created_at"]))
     }
 
     public func redeem(_ request: RedemptionRequest) async throws -> RedemptionRecord {
@@ -284,8 +283,6 @@ public final class SQLiteStore: Store {
                 Lot(id: row["id"], sponsorID: row["sponsor_id"], pointsRemaining: row["points_remaining"],
                     expiresOn: LocalDate(row["expires_on"])!)
             }
-            let balance = try Int64.fetchOne(db, sql: "SELECT points FROM balances WHERE account = ?",
-                                             arguments: [Account.resident(request.residentID).description]) ?? 0
             guard let draws = Lots.draw(request.points, from: lots, on: request.localDate) else {
                 throw StoreError.insufficientPoints(balance: Lots.spendable(lots, on: request.localDate))
             }
@@ -295,10 +292,10 @@ public final class SQLiteStore: Store {
                 residentID: request.residentID, points: request.points, ruleID: nil, rulesetVersion: nil, eventID: nil,
                 merchantID: request.merchantID, reason: request.reason, localDate: request.localDate)
             try db.execute(sql: """
-                INSERT INTO redemptions(merchant_id, idempotency_key, code_id, resident_id, points, transfer_id, balance_after, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO redemptions(merchant_id, idempotency_key, code_id, resident_id, points, transfer_id, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [request.merchantID, request.idempotencyKey, request.codeID, request.residentID, request.points,
-                                 transferID, balance - request.points, request.at.millisecondsSince1970])
+                                 transferID, request.at.millisecondsSince1970])
             let redemptionID = db.lastInsertedRowID
             for draw in draws {
                 try db.execute(sql: "UPDATE lots SET points_remaining = points_remaining - ? WHERE id = ?", arguments: [draw.points, draw.lotID])
@@ -306,7 +303,13 @@ public final class SQLiteStore: Store {
                                arguments: [redemptionID, draw.lotID, draw.sponsorID, draw.points])
             }
             try writer.flush()
-            return try Self.redemption(merchantID: request.merchantID, idempotencyKey: request.idempotencyKey, db)!
+            // Built from what is in hand, the way `redemption(merchantID:idempotencyKey:_:)` reads it
+            // back for a retry: funding summed per sponsor in sponsor order, time in milliseconds.
+            let funding = Dictionary(draws.map { ($0.sponsorID, $0.points) }, uniquingKeysWith: +)
+                .sorted { $0.key < $1.key }.map { SponsorShare(sponsorID: $0.key, points: $0.value) }
+            return RedemptionRecord(id: redemptionID, merchantID: request.merchantID, idempotencyKey: request.idempotencyKey,
+                                    codeID: request.codeID, residentID: request.residentID, points: request.points, funding: funding,
+                                    createdAt: Date(millisecondsSince1970: request.at.millisecondsSince1970))
         }
     }
 
@@ -352,9 +355,8 @@ public final class SQLiteStore: Store {
             let reached = try Int64.fetchOne(db, sql: """
                 SELECT COUNT(DISTINCT resident_id) FROM transfers WHERE kind = 'award' AND local_date BETWEEN ? AND ?
                 """, arguments: range)!
-            let enrolled = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM residents WHERE enrolled_on <= ?", arguments: [to.description])!
             return BeneficiaryFacts(sponsors: sponsors.values.sorted { $0.sponsorID < $1.sponsorID }, merchants: merchants,
-                                    rules: rules, residentsReached: reached, residentsEnrolled: enrolled)
+                                    rules: rules, residentsReached: reached)
         }
     }
 
@@ -390,10 +392,6 @@ public final class SQLiteStore: Store {
         let destination = try DatabaseQueue(path: path)
         try pool.backup(to: destination)
         try destination.close()
-    }
-
-    public func meta(_ key: String) async throws -> String? {
-        try await pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
     }
 
     public func metaSetIfAbsent(_ key: String, _ value: String) async throws -> String {

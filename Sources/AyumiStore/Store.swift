@@ -41,7 +41,6 @@ public protocol Store: Sendable {
     /// Writes a consistent copy of the whole database to a new file at `path`, while writers go on.
     func backup(toPath path: String) async throws
 
-    func meta(_ key: String) async throws -> String?
     /// Sets the value only if the key has none yet; returns the value now stored.
     func metaSetIfAbsent(_ key: String, _ value: String) async throws -> String
 }
@@ -147,7 +146,6 @@ public struct RedemptionRecord: Sendable, Hashable {
     public var points: Int64
     /// Points per funding sponsor, traced through the lots the redemption drew from.
     public var funding: [SponsorShare]
-    public var balanceAfter: Int64
     public var createdAt: Date
 }
 
@@ -178,5 +176,4 @@ public struct BeneficiaryFacts: Sendable, Hashable {
     public var merchants: [MerchantRow]
     public var rules: [RuleRow]
     public var residentsReached: Int64
-    public var residentsEnrolled: Int64
 }

@@ -1,6 +1,6 @@
+@testable import AyumiServices
 @testable import AyumiStore
 import AyumiCore
-import AyumiServices
 import AyumiTestSupport
 import Foundation
 import GRDB
