@@ -61,10 +61,10 @@ let package = Package(
         .testTarget(name: "AyumiRulesTests", dependencies: ["AyumiRules"]),
         .testTarget(name: "AyumiLedgerTests", dependencies: ["AyumiLedger"]),
         .testTarget(name: "AyumiStoreTests", dependencies: [
-            "AyumiStore", "AyumiServices", "AyumiTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            "AyumiStore", "AyumiServices", "AyumiReports", "AyumiTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "AyumiRedemptionTests", dependencies: ["AyumiRedemption", "AyumiTestSupport"]),
-        .testTarget(name: "ayumiTests", dependencies: ["AyumiTestSupport"]),
+        .testTarget(name: "ayumiTests", dependencies: ["AyumiTestSupport", "AyumiServices"]),
         .testTarget(name: "AyumiServerTests", dependencies: [
             "AyumiServer", "AyumiServices", "AyumiTestSupport", "AyumiCore",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -45,6 +45,24 @@ public struct Event: Sendable, Hashable {
     }
 }
 
+/// Who told Ayumi an event happened: the resident's own app, or a named ingest feed (a transit
+/// operator's tap records, the shops' check-in scanners). Event ids are unique per submitter only,
+/// so one source can never claim, by accident or on purpose, an id another source will send.
+public enum Submitter: Sendable, Hashable, CustomStringConvertible {
+    case resident(String)
+    case feed(String)
+
+    /// The stored form, the first half of an event's idempotency key: `resident:r-123`, `feed:transit-operator`.
+    public var source: String {
+        switch self {
+        case .resident(let id): "resident:\(id)"
+        case .feed(let name): "feed:\(name)"
+        }
+    }
+
+    public var description: String { source }
+}
+
 extension LocalDate {
     /// The local day of an instant. Day arithmetic on the zone's offset at that instant: a
     /// `Calendar` per call cost more than the whole ledger write of an event.

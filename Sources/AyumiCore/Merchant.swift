@@ -6,13 +6,17 @@ public struct Merchant: Sendable, Hashable, Codable {
     public var category: String
     public var zoneID: String
     public var settlementAccount: String
+    /// An inactive merchant (marked `active: false`, or removed from the registry) redeems nothing
+    /// and its tokens stop working; its past redemptions stay in the ledger and the reports.
+    public var active: Bool
 
-    public init(id: String, name: LocalizedText, category: String, zoneID: String, settlementAccount: String) {
+    public init(id: String, name: LocalizedText, category: String, zoneID: String, settlementAccount: String, active: Bool = true) {
         self.id = id
         self.name = name
         self.category = category
         self.zoneID = zoneID
         self.settlementAccount = settlementAccount
+        self.active = active
     }
 }
 
@@ -20,7 +24,8 @@ public struct Merchant: Sendable, Hashable, Codable {
 public enum Role: String, Sendable, Codable, CaseIterable {
     /// The city's administrators: enrol residents, read reports.
     case admin
-    /// A trusted feed (transit operator, step-data gateway): submits anyone's events.
+    /// A named feed (transit operator, shops' check-in scanners, a step-data gateway): submits
+    /// anyone's events, of the kinds `Rules/program.yaml` lets ingest feeds (or that feed) submit.
     case ingest
     /// One shop's till: redeems codes for that merchant.
     case merchant

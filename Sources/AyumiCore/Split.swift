@@ -3,9 +3,13 @@
 /// caller derives from the event id: a stream of 1-point awards funded half and half then lands on
 /// both sponsors evenly instead of always on the first one listed, and the same event always
 /// splits the same way.
+///
+/// The products `points × weight` are overflow-checked: `splitFits` is what the rules check asks
+/// of every rule's largest award, so a program that could overflow here never loads, and an
+/// overflow at run time is a programmer error that stops the write, not a wrong split.
 public func largestRemainderSplit(points: Int64, weights: [Int64], tieBreak: [UInt64]) -> [Int64] {
     precondition(points >= 0 && !weights.isEmpty && weights.count == tieBreak.count)
-    precondition(weights.allSatisfy { $0 > 0 })
+    precondition(splitFits(pointsMax: points, weights: weights), "the rules check bounds points and weights")
     let total = weights.reduce(0, +)
     var parts = weights.map { points * $0 / total }
     let remainders = weights.map { points * $0 % total }
@@ -17,6 +21,20 @@ public func largestRemainderSplit(points: Int64, weights: [Int64], tieBreak: [UI
     }
     precondition(parts.reduce(0, +) == points)
     return parts
+}
+
+/// Whether splitting up to `pointsMax` points by `weights` stays within `Int64`: every weight is
+/// positive, their sum does not overflow, and neither does `pointsMax × weight`.
+public func splitFits(pointsMax: Int64, weights: [Int64]) -> Bool {
+    guard pointsMax >= 0, !weights.isEmpty, weights.allSatisfy({ $0 > 0 }) else { return false }
+    var total: Int64 = 0
+    for weight in weights {
+        let (sum, sumOverflow) = total.addingReportingOverflow(weight)
+        let (_, productOverflow) = pointsMax.multipliedReportingOverflow(by: weight)
+        guard !sumOverflow, !productOverflow else { return false }
+        total = sum
+    }
+    return true
 }
 
 /// FNV-1a: a stable hash (Swift's `Hasher` is seeded per process, so it cannot be used for results

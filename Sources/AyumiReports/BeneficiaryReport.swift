@@ -1,28 +1,47 @@
 import AyumiCore
-import AyumiRules
 import AyumiStore
 import Foundation
 
-/// Who gained what in a period: points (and their yen value) funded by each sponsor and redeemed
-/// at each merchant, and how many residents each reached. A first version of the guidebook's
-/// "clarify beneficiaries" table; benefit coefficients join it in a later issue.
+/// Who gained what in a period: points (and their yen value) funded by each sponsor, earned under
+/// each rule and redeemed at each merchant, with the residents behind each figure. A first version
+/// of the guidebook's "clarify beneficiaries" table; benefit coefficients join it in a later issue.
 ///
 /// Reproducible: the same ledger and period give byte-identical output (fixed row order, no
-/// generation timestamp). Private: any resident count below the program's group size minimum is
-/// shown as suppressed, never as the number.
+/// generation timestamp).
+///
+/// Private: a figure drawn from fewer than `groupSizeMin` residents is suppressed, its points and
+/// yen as well as its count, and every section still adds up to the program total: the suppressed
+/// figures of a section are shown only as their sum, in a row of their own (`*`). When that sum
+/// would single out one figure (one suppressed row, or fewer than `groupSizeMin` residents behind
+/// the sum), the smallest shown figure of the section is suppressed with it, so no figure can be
+/// recovered by subtracting the others from the total. Rows are what the ledger holds for the
+/// period, including rules and sponsors that have since left the program.
 public struct BeneficiaryReport: Sendable, Hashable {
-    public struct Row: Sendable, Hashable {
-        public enum Section: String, Sendable { case program, sponsor, rule, merchant }
-        public var section: Section
-        public var id: String
-        public var name: LocalizedText
-        public var pointsAwarded: Int64
-        public var pointsRedeemed: Int64
-        public var yenAwarded: Int64
-        public var yenRedeemed: Int64
-        /// nil when suppressed.
+    public typealias Measure = BeneficiaryFacts.Measure
+    public typealias Section = BeneficiaryFacts.Section
+
+    /// One measure of one row. nil fields are suppressed.
+    public struct Figures: Sendable, Hashable {
+        public var points: Int64?
+        public var yen: Int64?
+        /// nil when fewer than `groupSizeMin` residents (and more than none) are behind the figure.
         public var residents: Int64?
     }
+
+    public struct Row: Sendable, Hashable {
+        public enum Kind: String, Sendable { case program, sponsor, rule, merchant }
+        public var kind: Kind
+        public var id: String
+        public var name: LocalizedText
+        /// nil where the measure does not apply (merchants award nothing).
+        public var awarded: Figures?
+        public var redeemed: Figures?
+
+        public func figures(_ measure: Measure) -> Figures? { measure == .awarded ? awarded : redeemed }
+    }
+
+    /// Id of the row holding a section's suppressed figures combined; never a valid identifier.
+    public static let suppressedRowID = "*"
 
     public var from: LocalDate
     public var to: LocalDate
@@ -30,50 +49,91 @@ public struct BeneficiaryReport: Sendable, Hashable {
     public var groupSizeMin: Int
     public var rows: [Row]
 
-    public init(facts: BeneficiaryFacts, ruleset: Ruleset, merchants: [Merchant], from: LocalDate, to: LocalDate) {
-        let yen = ruleset.program.yenPerPoint
-        let k = Int64(ruleset.program.reportGroupSizeMin)
-        func shown(_ residents: Int64) -> Int64? { residents >= k ? residents : nil }
-        var rows: [Row] = []
-        let awardedTotal = facts.rules.reduce(0) { $0 + $1.pointsAwarded }
-        let redeemedTotal = facts.merchants.reduce(0) { $0 + $1.pointsRedeemed }
-        rows.append(Row(section: .program, id: "all", name: ruleset.program.name, pointsAwarded: awardedTotal,
-                        pointsRedeemed: redeemedTotal, yenAwarded: awardedTotal * yen, yenRedeemed: redeemedTotal * yen,
-                        residents: shown(facts.residentsReached)))
-        for sponsor in ruleset.sponsors {
-            let fact = facts.sponsors.first { $0.sponsorID == sponsor.id }
-            let awarded = fact?.pointsAwarded ?? 0, redeemed = fact?.pointsRedeemed ?? 0
-            rows.append(Row(section: .sponsor, id: sponsor.id, name: sponsor.name, pointsAwarded: awarded, pointsRedeemed: redeemed,
-                            yenAwarded: awarded * yen, yenRedeemed: redeemed * yen, residents: shown(fact?.residents ?? 0)))
+    /// - Parameters:
+    ///   - listed: the rows each section always shows (the program's sponsors and rules, the active
+    ///     merchants), in order. Ids that hold figures in `facts` but are not listed follow, sorted,
+    ///     named from `pastNames` (or by their id).
+    ///   - residentCount: distinct residents behind a set of rows of one measure and section (the
+    ///     store counts them; counts of rows overlap and cannot be summed).
+    public static func make(facts: BeneficiaryFacts, listed: [Section: [(id: String, name: LocalizedText)]],
+                            pastNames: [Section: [String: LocalizedText]], programName: LocalizedText,
+                            rulesetVersion: String, yenPerPoint: Int64, groupSizeMin: Int, from: LocalDate, to: LocalDate,
+                            residentCount: (Measure, Section, [String]) async throws -> Int64) async rethrows -> BeneficiaryReport {
+        let k = Int64(groupSizeMin)
+        func figures(_ cell: BeneficiaryFacts.Cell, suppressed: Bool) -> Figures {
+            let small = cell.residents > 0 && cell.residents < k
+            return Figures(points: suppressed ? nil : cell.points, yen: suppressed ? nil : cell.points * yenPerPoint,
+                           residents: small ? nil : cell.residents)
         }
-        for rule in ruleset.rules {
-            let fact = facts.rules.first { $0.ruleID == rule.id }
-            let awarded = fact?.pointsAwarded ?? 0
-            rows.append(Row(section: .rule, id: rule.id, name: rule.name, pointsAwarded: awarded, pointsRedeemed: 0,
-                            yenAwarded: awarded * yen, yenRedeemed: 0, residents: shown(fact?.residents ?? 0)))
+        let totals = Dictionary(uniqueKeysWithValues: Measure.allCases.map { measure in
+            let total = facts.totals[measure] ?? .zero
+            return (measure, figures(total, suppressed: total.residents > 0 && total.residents < k))
+        })
+        var rows = [Row(kind: .program, id: "all", name: programName, awarded: totals[.awarded], redeemed: totals[.redeemed])]
+        for section in Section.allCases {
+            let shown = listed[section] ?? []
+            var known = Set<String>()
+            for measure in Measure.allCases { known.formUnion(facts.cells[measure]?[section].map { Array($0.keys) } ?? []) }
+            let order = shown + known.subtracting(shown.map(\.id)).sorted().map {
+                (id: $0, name: pastNames[section]?[$0] ?? LocalizedText(ja: $0, en: $0))
+            }
+
+            var sectionRows = order.map { Row(kind: Row.Kind(rawValue: section.rawValue)!, id: $0.id, name: $0.name) }
+            var remainder = Row(kind: Row.Kind(rawValue: section.rawValue)!, id: suppressedRowID,
+                                name: LocalizedText(ja: "秘匿区分の合計（\(groupSizeMin)人未満を含む）",
+                                                    en: "Suppressed groups combined (under \(groupSizeMin) residents)"))
+            var anySuppressed = false
+            for measure in Measure.allCases where BeneficiaryFacts.applies(measure, to: section) {
+                let cells = facts.cells[measure]?[section] ?? [:]
+                let suppressed = try await suppression(cells, groupSizeMin: k, totalIsSmall: totals[measure]?.points == nil) {
+                    try await residentCount(measure, section, $0.sorted())
+                }
+                for index in sectionRows.indices {
+                    let cell = cells[sectionRows[index].id] ?? .zero
+                    let value = figures(cell, suppressed: suppressed.ids.contains(sectionRows[index].id))
+                    if measure == .awarded { sectionRows[index].awarded = value } else { sectionRows[index].redeemed = value }
+                }
+                let sum = suppressed.ids.reduce(Int64(0)) { $0 + (cells[$1]?.points ?? 0) }
+                let combined = figures(.init(points: sum, residents: suppressed.residents), suppressed: totals[measure]?.points == nil)
+                if measure == .awarded { remainder.awarded = combined } else { remainder.redeemed = combined }
+                anySuppressed = anySuppressed || !suppressed.ids.isEmpty
+            }
+            rows += sectionRows
+            if anySuppressed { rows.append(remainder) }
         }
-        for merchant in merchants {
-            let fact = facts.merchants.first { $0.merchantID == merchant.id }
-            let redeemed = fact?.pointsRedeemed ?? 0
-            rows.append(Row(section: .merchant, id: merchant.id, name: merchant.name, pointsAwarded: 0, pointsRedeemed: redeemed,
-                            yenAwarded: 0, yenRedeemed: redeemed * yen, residents: shown(fact?.residents ?? 0)))
+        return BeneficiaryReport(from: from, to: to, rulesetVersion: rulesetVersion, groupSizeMin: groupSizeMin, rows: rows)
+    }
+
+    /// The ids of one section and measure whose figures are suppressed, and the distinct residents
+    /// behind them together. Primary: every figure from 1 to k−1 residents. Complementary: while
+    /// the suppressed figures are a single one, or fewer than k residents together, the smallest
+    /// shown figure joins them, so their sum (the `*` row) never reveals one of them. When the
+    /// whole measure comes from fewer than k residents (`totalIsSmall`) every figure is suppressed.
+    static func suppression(_ cells: [String: BeneficiaryFacts.Cell], groupSizeMin k: Int64, totalIsSmall: Bool,
+                            residentCount: (Set<String>) async throws -> Int64) async rethrows -> (ids: Set<String>, residents: Int64) {
+        let nonzero = cells.filter { $0.value.residents > 0 }
+        var ids = Set(nonzero.filter { totalIsSmall || $0.value.residents < k }.keys)
+        guard !ids.isEmpty else { return ([], 0) }
+        var residents = try await residentCount(ids)
+        let candidates = nonzero.filter { !ids.contains($0.key) }
+            .sorted { ($0.value.residents, $0.value.points, $0.key) < ($1.value.residents, $1.value.points, $1.key) }
+        for candidate in candidates where ids.count < 2 || residents < k {
+            ids.insert(candidate.key)
+            residents = try await residentCount(ids)
         }
-        self.from = from
-        self.to = to
-        self.rulesetVersion = ruleset.version
-        self.groupSizeMin = Int(k)
-        self.rows = rows
+        return (ids, residents)
     }
 
     static let headers: [LocalizedText] = [
         LocalizedText(ja: "区分", en: "section"), LocalizedText(ja: "ID", en: "id"), LocalizedText(ja: "名称", en: "name"),
-        LocalizedText(ja: "付与ポイント", en: "points_awarded"), LocalizedText(ja: "利用ポイント", en: "points_redeemed"),
-        LocalizedText(ja: "付与額（円）", en: "yen_awarded"), LocalizedText(ja: "利用額（円）", en: "yen_redeemed"),
-        LocalizedText(ja: "対象住民数", en: "residents"),
+        LocalizedText(ja: "付与ポイント", en: "points_awarded"), LocalizedText(ja: "付与額（円）", en: "yen_awarded"),
+        LocalizedText(ja: "付与対象住民数", en: "residents_awarded"),
+        LocalizedText(ja: "利用ポイント", en: "points_redeemed"), LocalizedText(ja: "利用額（円）", en: "yen_redeemed"),
+        LocalizedText(ja: "利用住民数", en: "residents_redeemed"),
     ]
 
-    static func sectionName(_ section: Row.Section) -> LocalizedText {
-        switch section {
+    static func kindName(_ kind: Row.Kind) -> LocalizedText {
+        switch kind {
         case .program: LocalizedText(ja: "事業全体", en: "program")
         case .sponsor: LocalizedText(ja: "負担者", en: "sponsor")
         case .rule: LocalizedText(ja: "付与ルール", en: "rule")
@@ -81,14 +141,21 @@ public struct BeneficiaryReport: Sendable, Hashable {
         }
     }
 
-    /// RFC 4180 CSV with CRLF line ends; a suppressed count reads `<k` (such as `<10`).
+    /// The cell text of a suppressed amount, as Japanese official statistics mark confidential cells.
+    public static let suppressedCell = "X"
+
+    /// RFC 4180 CSV with CRLF line ends. A suppressed amount reads `X`, a resident count under the
+    /// minimum `<10`, and a measure that does not apply to the row (merchants award nothing) is empty.
     public func csv(language: Language) -> String {
+        func cells(_ figures: Figures?) -> [String] {
+            guard let figures else { return ["", "", ""] }
+            return [figures.points.map(String.init) ?? Self.suppressedCell, figures.yen.map(String.init) ?? Self.suppressedCell,
+                    figures.residents.map(String.init) ?? "<\(groupSizeMin)"]
+        }
         var lines = [Self.headers.map { $0.text(language) }.joined(separator: ",")]
         for row in rows {
-            let cells = [Self.sectionName(row.section).text(language), row.id, row.name.text(language),
-                         String(row.pointsAwarded), String(row.pointsRedeemed), String(row.yenAwarded), String(row.yenRedeemed),
-                         row.residents.map(String.init) ?? "<\(groupSizeMin)"]
-            lines.append(cells.map(Self.csvCell).joined(separator: ","))
+            let line = [Self.kindName(row.kind).text(language), row.id, row.name.text(language)] + cells(row.awarded) + cells(row.redeemed)
+            lines.append(line.map(Self.csvCell).joined(separator: ","))
         }
         return lines.joined(separator: "\r\n") + "\r\n"
     }
@@ -103,19 +170,24 @@ public struct BeneficiaryReport: Sendable, Hashable {
             var from: String, to: String, rulesetVersion: String, groupSizeMin: Int
             var rows: [OutputRow]
         }
+        struct OutputFigures: Encodable {
+            var points: Int64?, yen: Int64?, residents: Int64?
+            var suppressed: Bool, residentsSuppressed: Bool
+        }
         struct OutputRow: Encodable {
             var section: String, id: String, name: LocalizedText
-            var pointsAwarded: Int64, pointsRedeemed: Int64, yenAwarded: Int64, yenRedeemed: Int64
-            var residents: Int64?, residentsSuppressed: Bool
+            var awarded: OutputFigures?, redeemed: OutputFigures?
         }
-        let output = Output(from: from.description, to: to.description, rulesetVersion: rulesetVersion, groupSizeMin: groupSizeMin,
-                            rows: rows.map {
-            OutputRow(section: $0.section.rawValue, id: $0.id, name: $0.name, pointsAwarded: $0.pointsAwarded,
-                      pointsRedeemed: $0.pointsRedeemed, yenAwarded: $0.yenAwarded, yenRedeemed: $0.yenRedeemed,
-                      residents: $0.residents, residentsSuppressed: $0.residents == nil)
+        func output(_ figures: Figures?) -> OutputFigures? {
+            figures.map { OutputFigures(points: $0.points, yen: $0.yen, residents: $0.residents, suppressed: $0.points == nil,
+                                        residentsSuppressed: $0.residents == nil) }
+        }
+        let value = Output(from: from.description, to: to.description, rulesetVersion: rulesetVersion, groupSizeMin: groupSizeMin,
+                           rows: rows.map {
+            OutputRow(section: $0.kind.rawValue, id: $0.id, name: $0.name, awarded: output($0.awarded), redeemed: output($0.redeemed))
         })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        return try! encoder.encode(output) + Data("\n".utf8)
+        return try! encoder.encode(value) + Data("\n".utf8)
     }
 }

@@ -43,9 +43,10 @@ public struct Evaluator: Sendable {
 
     public static func periodKey(_ date: LocalDate) -> String { "day:\(date)" }
 
-    public func evaluate(_ event: Event, resident: Resident, counters: [CounterKey: Counter], now: Date) -> Evaluation {
+    public func evaluate(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
+                         now: Date) -> Evaluation {
         let date = event.localDate(in: timeZone)
-        if let rejection = rejection(event, resident: resident, date: date, now: now) {
+        if let rejection = rejection(event, from: submitter, resident: resident, date: date, now: now) {
             return Evaluation(outcome: .rejected(rejection))
         }
         var awards: [Award] = []
@@ -83,7 +84,13 @@ public struct Evaluator: Sendable {
     }
 
     /// Events that cannot be true, or may not earn: they are answered `rejected` and change nothing.
-    func rejection(_ event: Event, resident: Resident, date: LocalDate, now: Date) -> LocalizedText? {
+    func rejection(_ event: Event, from submitter: Submitter, resident: Resident, date: LocalDate, now: Date) -> LocalizedText? {
+        if !ruleset.program.permits(event.kind, from: submitter) {
+            let permissions = ruleset.program.submitters[event.kind.rawValue] ?? []
+            let allowed = permissions.isEmpty ? "-" : permissions.map(\.description).joined(separator: ", ")
+            return LocalizedText(ja: "この送信元（\(submitter.source)）からは\(event.kind.rawValue)イベントを受け付けていません（受付: \(allowed)）",
+                                 en: "\(event.kind.rawValue) events are not accepted from \(submitter.source) (accepted from: \(allowed))")
+        }
         let today = LocalDate(instant: now, timeZone: timeZone)
         switch event.detail {
         case .walk(_, let steps, _):

@@ -21,8 +21,9 @@ public enum MerchantsParser {
                 let zone = try zoneValue.string()
                 guard ruleset.zone(zone) != nil else { throw zoneValue.error("unknown zone '\(zone)' (see zones.geojson)") }
                 let account = try object.required("settlementAccount").string()
+                let active = try object.optional("active")?.bool() ?? true
                 try object.rejectUnknownKeys()
-                merchants.append(Merchant(id: id, name: name, category: category, zoneID: zone, settlementAccount: account))
+                merchants.append(Merchant(id: id, name: name, category: category, zoneID: zone, settlementAccount: account, active: active))
             }
             return merchants
         } catch {

@@ -35,7 +35,8 @@ public enum RulesParser {
         var rules: [EarningRule] = []
         let ruleFiles = files.keys.filter { $0.hasSuffix(".yaml") && $0 != programFile && $0 != sponsorsFile }.sorted()
         for name in ruleFiles {
-            let context = RuleContext(sponsorIDs: sponsors.map { Set($0.map(\.id)) }, zoneIDs: zones.map { Set($0.map(\.id)) })
+            let context = RuleContext(sponsorIDs: sponsors.map { Set($0.map(\.id)) }, zoneIDs: zones.map { Set($0.map(\.id)) },
+                                      stepsPerDayMax: program?.stepsPerDayMax ?? Bounds.stepsPerDay.upperBound)
             if let rule = attempt({ () throws(RulesDiagnostic) in try parseRule(files[name]!, file: displayPrefix + name, context: context) }) {
                 if rules.contains(where: { $0.id == rule.id }) {
                     diagnostics.append(RulesDiagnostic(file: displayPrefix + name, line: 1, column: 1,
@@ -98,14 +99,33 @@ public enum RulesParser {
         let program = Program(
             name: name,
             timeZone: timeZone,
-            yenPerPoint: try object.required("yenPerPoint").positiveInt(),
-            pointExpiryMonths: Int(try object.required("pointExpiryMonths").positiveInt()),
-            stepsPerDayMax: try object.required("stepsPerDayMax").positiveInt(),
-            eventAgeDaysMax: Int(try object.required("eventAgeDaysMax").positiveInt()),
-            redemptionCodeTTLSeconds: Int(try object.required("redemptionCodeTTLSeconds").positiveInt()),
-            reportGroupSizeMin: Int(try object.required("reportGroupSizeMin").positiveInt()))
+            yenPerPoint: try object.required("yenPerPoint").int(in: Bounds.yenPerPoint),
+            pointExpiryMonths: Int(try object.required("pointExpiryMonths").int(in: Bounds.pointExpiryMonths)),
+            stepsPerDayMax: try object.required("stepsPerDayMax").int(in: Bounds.stepsPerDay),
+            eventAgeDaysMax: Int(try object.required("eventAgeDaysMax").int(in: Bounds.eventAgeDays)),
+            redemptionCodeTTLSeconds: Int(try object.required("redemptionCodeTTLSeconds").int(in: Bounds.redemptionCodeTTLSeconds)),
+            reportGroupSizeMin: Int(try object.required("reportGroupSizeMin").int(in: Bounds.reportGroupSize)),
+            submitters: try parseSubmitters(object.required("submitters")))
         try object.rejectUnknownKeys()
         return program
+    }
+
+    /// Every event kind must be named: a program says who reports each kind, it does not default.
+    static func parseSubmitters(_ value: YAMLValue) throws(RulesDiagnostic) -> [String: [SubmitterPermission]] {
+        var object = try YAMLObject(value)
+        var result: [String: [SubmitterPermission]] = [:]
+        for kind in Event.Kind.allCases {
+            var permissions: [SubmitterPermission] = []
+            for item in try object.required(kind.rawValue).sequence() {
+                guard let permission = SubmitterPermission(try item.string()) else {
+                    throw item.error("expected resident, ingest or ingest:FEED-NAME")
+                }
+                permissions.append(permission)
+            }
+            result[kind.rawValue] = permissions
+        }
+        try object.rejectUnknownKeys()
+        return result
     }
 
     static func parseSponsors(_ text: String, file: String) throws(RulesDiagnostic) -> [Sponsor] {
@@ -170,6 +190,9 @@ public enum RulesParser {
     struct RuleContext {
         var sponsorIDs: Set<String>?
         var zoneIDs: Set<String>?
+        /// The program's plausibility limit (or its upper bound when program.yaml is broken): the
+        /// longest walk a banded rule is ever evaluated for.
+        var stepsPerDayMax: Int64
     }
 
     static func parseRule(_ text: String, file: String, context: RuleContext) throws(RulesDiagnostic) -> EarningRule {
@@ -186,7 +209,7 @@ public enum RulesParser {
             var conditions = try YAMLObject(conditionsValue)
             if let value = conditions.optional("stepsMin") {
                 guard event == .walk else { throw value.error("stepsMin applies to walk events only") }
-                stepsMin = try value.positiveInt()
+                stepsMin = try value.int(in: Bounds.stepsPerDay)
             }
             if let value = conditions.optional("modes") {
                 guard event == .transitTap else { throw value.error("modes apply to transit_tap events only") }
@@ -205,14 +228,16 @@ public enum RulesParser {
             try conditions.rejectUnknownKeys()
         }
 
-        var pointsObject = try YAMLObject(object.required("points"))
+        let pointsValue = try object.required("points")
+        var pointsObject = try YAMLObject(pointsValue)
         let points: EarningRule.Points
         if let fixed = pointsObject.optional("fixed") {
-            points = .fixed(try fixed.positiveInt())
+            points = .fixed(try fixed.int(in: Bounds.fixedPoints))
         } else if let bandValue = pointsObject.optional("perBand") {
             guard event == .walk else { throw bandValue.error("perBand applies to walk events only") }
             var band = try YAMLObject(bandValue)
-            points = .perBand(steps: try band.required("steps").positiveInt(), points: try band.required("points").positiveInt())
+            points = .perBand(steps: try band.required("steps").int(in: Bounds.stepsPerDay),
+                              points: try band.required("points").int(in: Bounds.bandPoints))
             try band.rejectUnknownKeys()
         } else {
             throw pointsObject.value.error("points needs 'fixed' or 'perBand'")
@@ -222,8 +247,8 @@ public enum RulesParser {
         var pointsPerDayMax: Int64?, countPerDayMax: Int64?
         if let capsValue = object.optional("caps") {
             var caps = try YAMLObject(capsValue)
-            pointsPerDayMax = try caps.optional("pointsPerDayMax")?.positiveInt()
-            countPerDayMax = try caps.optional("countPerDayMax")?.positiveInt()
+            pointsPerDayMax = try caps.optional("pointsPerDayMax")?.int(in: Bounds.pointsPerDay)
+            countPerDayMax = try caps.optional("countPerDayMax")?.int(in: Bounds.countPerDay)
             try caps.rejectUnknownKeys()
         }
 
@@ -233,13 +258,40 @@ public enum RulesParser {
             if let known = context.sponsorIDs, !known.contains(sponsorID) {
                 throw weightValue.error("unknown sponsor '\(sponsorID)' (see sponsors.yaml)")
             }
-            funding.append(FundingWeight(sponsorID: sponsorID, weight: try weightValue.positiveInt()))
+            funding.append(FundingWeight(sponsorID: sponsorID, weight: try weightValue.int(in: Bounds.fundingWeight)))
         }
         guard !funding.isEmpty else { throw fundingValue.error("at least one sponsor must fund the rule") }
+        guard funding.count <= Bounds.sponsorsPerRuleMax else {
+            throw fundingValue.error("at most \(Bounds.sponsorsPerRuleMax) sponsors fund one rule")
+        }
+        let awardMax = largestAward(points, pointsPerDayMax: pointsPerDayMax, stepsPerDayMax: context.stepsPerDayMax)
+        guard awardMax <= Bounds.pointsPerAwardMax else {
+            throw pointsValue.error("one event could earn \(grouped(awardMax)) points under this rule (a walk of \(grouped(context.stepsPerDayMax)) "
+                                    + "steps); at most \(grouped(Bounds.pointsPerAwardMax)): lower the points or add caps.pointsPerDayMax")
+        }
+        guard splitFits(pointsMax: awardMax, weights: funding.map(\.weight)) else {
+            throw fundingValue.error("splitting \(grouped(awardMax)) points by these weights would overflow")
+        }
         let reason = try localized(object.required("reason"))
         try object.rejectUnknownKeys()
         return EarningRule(id: id, event: event, name: name, stepsMin: stepsMin, modes: modes, zones: zones, points: points,
                            pointsPerDayMax: pointsPerDayMax, countPerDayMax: countPerDayMax, funding: funding, reason: reason)
+    }
+
+    /// The most one event can earn under a rule: a banded walk of the program's step maximum, or the
+    /// fixed points, each under the daily points cap. Overflow-checked, since the inputs are what is
+    /// being checked.
+    static func largestAward(_ points: EarningRule.Points, pointsPerDayMax: Int64?, stepsPerDayMax: Int64) -> Int64 {
+        var largest: Int64
+        switch points {
+        case .fixed(let fixed):
+            largest = fixed
+        case .perBand(let steps, let bandPoints):
+            let (product, overflow) = (stepsPerDayMax / steps).multipliedReportingOverflow(by: bandPoints)
+            largest = overflow ? .max : product
+        }
+        if let pointsPerDayMax { largest = min(largest, pointsPerDayMax) }
+        return largest
     }
 
     static func localized(_ value: YAMLValue) throws(RulesDiagnostic) -> LocalizedText {

@@ -28,6 +28,48 @@ public struct Program: Sendable, Hashable, Codable {
     public var redemptionCodeTTLSeconds: Int
     /// Reports suppress groups with fewer residents than this.
     public var reportGroupSizeMin: Int
+    /// Event kind (`walk`, `transit_tap`, `visit`) → who may report it. A resident's app reporting
+    /// its own transit taps would mint points a transit operator pays for, with no evidence.
+    public var submitters: [String: [SubmitterPermission]]
+
+    /// Whether `submitter` may report events of `kind`.
+    public func permits(_ kind: Event.Kind, from submitter: Submitter) -> Bool {
+        (submitters[kind.rawValue] ?? []).contains { $0.admits(submitter) }
+    }
+}
+
+/// One entry of `submitters` in `program.yaml`: `resident` (the resident's own app), `ingest` (any
+/// ingest feed) or `ingest:NAME` (only the feed whose tokens carry `--source NAME`).
+public enum SubmitterPermission: Sendable, Hashable, Codable, CustomStringConvertible {
+    case resident
+    case anyFeed
+    case feed(String)
+
+    public init?(_ text: String) {
+        switch text {
+        case "resident": self = .resident
+        case "ingest": self = .anyFeed
+        case _ where text.hasPrefix("ingest:") && Identifier.isValid(String(text.dropFirst("ingest:".count))):
+            self = .feed(String(text.dropFirst("ingest:".count)))
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .resident: "resident"
+        case .anyFeed: "ingest"
+        case .feed(let name): "ingest:\(name)"
+        }
+    }
+
+    func admits(_ submitter: Submitter) -> Bool {
+        switch (self, submitter) {
+        case (.resident, .resident), (.anyFeed, .feed): true
+        case (.feed(let allowed), .feed(let name)): allowed == name
+        default: false
+        }
+    }
 }
 
 public struct Sponsor: Sendable, Hashable, Codable {

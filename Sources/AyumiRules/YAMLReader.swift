@@ -75,10 +75,22 @@ struct YAMLValue {
         return value
     }
 
-    func positiveInt() throws(RulesDiagnostic) -> Int64 {
+    /// A whole number within `bounds`: every number in `Rules/` and `Merchants/` has an upper bound, so
+    /// no arithmetic on it can overflow inside a write.
+    func int(in bounds: ClosedRange<Int64>) throws(RulesDiagnostic) -> Int64 {
         let value = try int()
-        guard value > 0 else { throw error("expected a number above zero") }
+        guard bounds.contains(value) else {
+            throw error("expected a whole number from \(grouped(bounds.lowerBound)) to \(grouped(bounds.upperBound))")
+        }
         return value
+    }
+
+    func bool() throws(RulesDiagnostic) -> Bool {
+        switch node.scalar?.string {
+        case "true": return true
+        case "false": return false
+        default: throw error("expected true or false")
+        }
     }
 
     func double() throws(RulesDiagnostic) -> Double {
@@ -116,6 +128,17 @@ struct YAMLObject {
                 "unknown key '\(unknown.key)'; expected one of: \(used.sorted().joined(separator: ", "))")
         }
     }
+}
+
+/// 1000000 → "1,000,000", as the README's table of bounds writes them.
+func grouped(_ value: Int64) -> String {
+    let digits = String(value.magnitude)
+    var result = ""
+    for (index, digit) in digits.enumerated() {
+        if index > 0, (digits.count - index) % 3 == 0 { result.append(",") }
+        result.append(digit)
+    }
+    return (value < 0 ? "-" : "") + result
 }
 
 extension String {

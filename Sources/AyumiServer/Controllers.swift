@@ -115,8 +115,9 @@ struct MeController {
 
     @Sendable func balance(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let residentID = try await auth.resident(request)
-        struct Answer: Encodable { var points: Int64 }
-        return try HTTP.json(Answer(points: try await ayumi.balance(residentID: residentID)))
+        struct Answer: Encodable { var points: Int64; var expiredPoints: Int64 }
+        let balance = try await ayumi.balance(residentID: residentID)
+        return try HTTP.json(Answer(points: balance.spendable, expiredPoints: balance.pastExpiry))
     }
 
     @Sendable func history(_ request: Request, context: BasicRequestContext) async throws -> Response {

@@ -49,9 +49,9 @@ struct Authenticator: Sendable {
     let ayumi: Ayumi
 
     func principal(_ request: Request, roles: Set<Role>) async throws -> Principal {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-              let principal = try await ayumi.authenticate(token: String(header.dropFirst("Bearer ".count))) else {
-            throw AyumiError.unauthenticated
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { throw AyumiError.unauthenticated }
+        guard let principal = try await ayumi.authenticate(token: String(header.dropFirst("Bearer ".count))) else {
+            throw AyumiError.invalidToken
         }
         guard roles.contains(principal.role) else {
             throw AyumiError.forbidden("This endpoint is for \(roles.map(\.rawValue).sorted().joined(separator: " or ")) tokens.")

@@ -51,7 +51,7 @@ struct Problem: Error {
 
     init(_ error: AyumiError) {
         let (slug, status, title): (String, HTTPResponse.Status, LocalizedText) = switch error {
-        case .unauthenticated: ("unauthenticated", .unauthorized, .init(ja: "認証が必要です", en: "Authentication required"))
+        case .unauthenticated, .invalidToken: ("unauthenticated", .unauthorized, .init(ja: "認証が必要です", en: "Authentication required"))
         case .forbidden: ("forbidden", .forbidden, .init(ja: "この操作は許可されていません", en: "Not allowed"))
         case .invalidRequest: ("invalid-request", .badRequest, .init(ja: "不正なリクエストです", en: "Invalid request"))
         case .tooManyEvents: ("too-many-events", .badRequest, .init(ja: "イベントが多すぎます", en: "Too many events"))
@@ -59,14 +59,26 @@ struct Problem: Error {
         case .unknownResident: ("unknown-resident", .notFound, .init(ja: "未登録の利用者です", en: "Unknown resident"))
         case .unknownMerchant: ("unknown-merchant", .notFound, .init(ja: "未登録の加盟店です", en: "Unknown merchant"))
         case .notFound: ("not-found", .notFound, .init(ja: "見つかりません", en: "Not found"))
-        case .codeForged: ("code-forged", .unauthorized, .init(ja: "無効なコードです", en: "Code not issued by this service"))
+        // 422, not 401: the till's own credentials are fine; it is the code that cannot be used.
+        case .codeForged: ("code-forged", .unprocessableContent, .init(ja: "無効なコードです", en: "Code unreadable or not issued by this service"))
         case .codeExpired: ("code-expired", .unprocessableContent, .init(ja: "コードの有効期限が切れています", en: "Code expired"))
         case .codeAlreadyUsed: ("code-already-used", .conflict, .init(ja: "使用済みのコードです", en: "Code already used"))
         case .insufficientPoints: ("insufficient-points", .unprocessableContent, .init(ja: "ポイントが不足しています", en: "Not enough points"))
         case .idempotencyKeyReused:
             ("idempotency-key-reused", .unprocessableContent, .init(ja: "冪等キーが別の取引で使われています", en: "Idempotency key reused"))
+        case .databaseMissing, .databaseNeedsMigration:
+            // Only maintenance commands open a database that may be missing; the server created its own.
+            (Problem.internalError.slug, Problem.internalError.status, Problem.internalError.title)
         }
-        self.init(slug: slug, status: status, title: title, detail: error.detail)
+        self.init(slug: slug, status: status, title: title,
+                  detail: status == .internalServerError ? Problem.internalError.detail : error.detail)
+        // RFC 9110 section 11.6.1: every 401 names the scheme; RFC 6750 section 3.1 adds the error
+        // when a token was presented but is not valid.
+        switch error {
+        case .unauthenticated: headers[.wwwAuthenticate] = #"Bearer realm="ayumi""#
+        case .invalidToken: headers[.wwwAuthenticate] = #"Bearer realm="ayumi", error="invalid_token""#
+        default: break
+        }
     }
 
     static let internalError = Problem(slug: "internal", status: .internalServerError,

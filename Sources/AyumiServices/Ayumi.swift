@@ -11,11 +11,24 @@ import Logging
 /// Who made a request, from the bearer token they presented.
 public struct Principal: Sendable, Hashable {
     public var role: Role
+    /// The resident or merchant the token speaks for.
     public var subject: String?
+    /// The feed name of an ingest token.
+    public var feed: String?
 
-    public init(role: Role, subject: String?) {
+    public init(role: Role, subject: String?, feed: String? = nil) {
         self.role = role
         self.subject = subject
+        self.feed = feed
+    }
+
+    /// Who events sent with this token come from; nil for roles that submit no events.
+    public var submitter: Submitter? {
+        switch role {
+        case .resident: subject.map(Submitter.resident)
+        case .ingest: feed.map(Submitter.feed)
+        case .admin, .merchant: nil
+        }
     }
 }
 
@@ -26,6 +39,7 @@ public struct Ayumi: Sendable {
     let store: any Store
     public let ruleset: Ruleset
     public let evaluator: Evaluator
+    /// Every merchant ever registered, by id; inactive ones redeem nothing.
     public let merchants: [String: Merchant]
     public let environment: AyumiEnvironment
     let signer: CodeSigner
@@ -35,21 +49,46 @@ public struct Ayumi: Sendable {
     public static let historyPageSizeMax = 100
     public static let redemptionPointsMax: Int64 = 1_000_000
     public static let signingKeyMetaKey = "redemption_signing_key"
+    public static let databaseFileName = "ayumi.sqlite"
+    /// The longest lifetime `--expires-in` gives a token: ten years.
+    public static let tokenLifetimeSecondsMax: Int64 = 3_650 * 86_400
 
-    /// Opens the database in `dataDirectory` (creating it), installs the rules and merchants and
-    /// loads the redemption signing key (creating it on first start).
+    /// For the server: opens the database in `dataDirectory` (creating the directory, readable by
+    /// the owner only, and the database), installs the rules and merchants and loads the
+    /// redemption signing key (creating it on first start).
     public static func open(dataDirectory: String, rulesDirectory: String, merchantsFile: String,
                             environment: AyumiEnvironment = .live, logger: Logger) async throws -> Ayumi {
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-        let store = try SQLiteStore(path: (dataDirectory as NSString).appendingPathComponent("ayumi.sqlite"))
         let ruleset = try RulesParser.load(directory: rulesDirectory)
         let merchants = try MerchantsParser.load(path: merchantsFile, ruleset: ruleset)
-        return try await open(store: store, ruleset: ruleset, merchants: merchants, environment: environment, logger: logger)
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let store = try SQLiteStore(path: databasePath(dataDirectory), mode: .createOrMigrate)
+        try await store.install(ruleset: ruleset, merchants: merchants, at: environment.now())
+        return try await open(store: store, ruleset: ruleset, environment: environment, logger: logger)
     }
 
-    public static func open(store: any Store, ruleset: Ruleset, merchants: [Merchant], environment: AyumiEnvironment,
-                            logger: Logger) async throws -> Ayumi {
-        try await store.install(ruleset: ruleset, merchants: merchants, at: environment.now())
+    /// For maintenance commands (`ledger verify`, `backup`, `report`, `tokens`): opens the database
+    /// the server created, with the ruleset and merchants it installed. It never creates a database,
+    /// never migrates one and never changes the active ruleset, and needs no `Rules/` directory.
+    public static func openExisting(dataDirectory: String, environment: AyumiEnvironment = .live, logger: Logger) async throws -> Ayumi {
+        let path = databasePath(dataDirectory)
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(path: path, mode: .existing)
+        } catch StoreError.databaseMissing {
+            throw AyumiError.databaseMissing(path: path)
+        } catch StoreError.databaseNeedsMigration {
+            throw AyumiError.databaseNeedsMigration(path: path)
+        }
+        guard let ruleset = try await store.activeRuleset() else { throw AyumiError.databaseNeedsMigration(path: path) }
+        return try await open(store: store, ruleset: ruleset, environment: environment, logger: logger)
+    }
+
+    public static func databasePath(_ dataDirectory: String) -> String {
+        (dataDirectory as NSString).appendingPathComponent(databaseFileName)
+    }
+
+    static func open(store: any Store, ruleset: Ruleset, environment: AyumiEnvironment, logger: Logger) async throws -> Ayumi {
         let keyText = try await store.metaSetIfAbsent(signingKeyMetaKey, Data(CodeSigner.newRawKey()).base64EncodedString())
         let signer = try CodeSigner(rawKey: Data(base64Encoded: keyText)!)
         let registered = try await store.merchants()
@@ -63,35 +102,94 @@ public struct Ayumi: Sendable {
     // MARK: Tokens
 
     /// Mints a bearer token and stores only its SHA-256 hash; the token itself is shown once.
-    public func createToken(role: Role, subject: String?) async throws -> String {
+    /// Merchant tokens need an active merchant, resident tokens an enrolled resident, ingest tokens
+    /// a feed name (`transit-operator`): the source their events' ids are unique within.
+    public func createToken(role: Role, subject: String?, feed: String? = nil, lifetimeSeconds: Int64? = nil) async throws -> String {
+        let (token, stored) = try await newToken(role: role, subject: subject, feed: feed, lifetimeSeconds: lifetimeSeconds)
+        try await store.insertTokens([stored])
+        logger.info("Token created", metadata: ["token.role": "\(role.rawValue)"])
+        return token
+    }
+
+    func newToken(role: Role, subject: String?, feed: String?, lifetimeSeconds: Int64?) async throws -> (String, StoredToken) {
         switch role {
         case .merchant:
-            guard let subject, merchants[subject] != nil else { throw AyumiError.unknownMerchant(subject ?? "") }
+            guard let subject, merchants[subject]?.active == true else { throw AyumiError.unknownMerchant(subject ?? "") }
         case .resident:
             guard let subject, try await store.resident(subject) != nil else { throw AyumiError.unknownResident(subject ?? "") }
         case .admin, .ingest:
             guard subject == nil else { throw AyumiError.invalidRequest("\(role.rawValue) tokens speak for no one in particular") }
         }
-        let (token, stored) = mintToken(role: role, subject: subject)
-        try await store.insertToken(stored)
-        return token
-    }
-
-    func mintToken(role: Role, subject: String?) -> (String, StoredToken) {
+        if role == .ingest {
+            guard let feed, Identifier.isValid(feed) else {
+                throw AyumiError.invalidRequest("an ingest token needs a source: the feed's name, 1-64 letters, digits or -_.: (such as transit-operator)")
+            }
+        } else if feed != nil {
+            throw AyumiError.invalidRequest("only ingest tokens have a source")
+        }
+        if let lifetimeSeconds {
+            guard (1...Self.tokenLifetimeSecondsMax).contains(lifetimeSeconds) else {
+                throw AyumiError.invalidRequest("a token lives from 1 second to \(Self.tokenLifetimeSecondsMax / 86_400) days")
+            }
+        }
+        let now = environment.now()
         let token = "ayumi_\(role.rawValue)_" + Base64URL.encode(Data(environment.randomBytes(32)))
-        return (token, StoredToken(hash: Self.hash(token), role: role, subject: subject, createdAt: environment.now()))
+        return (token, StoredToken(hash: Self.hash(token), role: role, subject: subject, feed: feed, createdAt: now,
+                                   expiresAt: lifetimeSeconds.map { now.addingTimeInterval(TimeInterval($0)) }))
     }
 
     static func hash(_ token: String) -> String {
         SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
+    /// The principal of a token that is known, neither revoked nor expired, and (for a merchant)
+    /// speaks for an active merchant; nil otherwise. Read from the database on every request, so a
+    /// revocation takes effect at once.
     public func authenticate(token: String) async throws -> Principal? {
-        guard token.utf8.count <= 128 else { return nil }
-        return try await store.token(hash: Self.hash(token)).map { Principal(role: $0.role, subject: $0.subject) }
+        guard token.utf8.count <= 128, let stored = try await store.token(hash: Self.hash(token)),
+              stored.isValid(at: environment.now()) else { return nil }
+        if stored.role == .merchant, merchants[stored.subject ?? ""]?.active != true { return nil }
+        return Principal(role: stored.role, subject: stored.subject, feed: stored.feed)
+    }
+
+    /// Every token, or those of one role, oldest first; only hashes are stored, so none can be shown.
+    public func tokens(role: Role?) async throws -> [StoredToken] { try await store.tokens(role: role) }
+
+    /// Revokes a token at once (idempotent); throws `notFound` for an unknown id.
+    public func revokeToken(id: Int64) async throws -> StoredToken {
+        guard let token = try await store.revokeToken(id: id, at: environment.now()) else { throw AyumiError.notFound("Token \(id)") }
+        logger.info("Token revoked", metadata: ["token.id": "\(id)"])
+        return token
     }
 
     public func hasTokens() async throws -> Bool { try await store.tokenCount() > 0 }
+
+    public struct FirstStartTokens: Sendable {
+        public var admin: String
+        public var ingest: String
+        public var ingestFeed: String
+        public var merchant: String
+        public var merchantID: String
+    }
+
+    /// The feed name of the ingest token minted on first start.
+    public static let firstStartFeed = "default"
+
+    /// Mints an admin, an ingest (feed `default`) and a merchant token (the first active merchant),
+    /// hands them to `keep` (which writes them where the operator will find them) and only then
+    /// stores their hashes: if `keep` fails, nothing is stored and the next start tries again.
+    public func createFirstStartTokens(keep: (FirstStartTokens) throws -> Void) async throws {
+        guard let merchantID = merchants.values.filter(\.active).map(\.id).sorted().first else {
+            throw AyumiError.invalidRequest("no active merchant is registered")
+        }
+        let admin = try await newToken(role: .admin, subject: nil, feed: nil, lifetimeSeconds: nil)
+        let ingest = try await newToken(role: .ingest, subject: nil, feed: Self.firstStartFeed, lifetimeSeconds: nil)
+        let merchant = try await newToken(role: .merchant, subject: merchantID, feed: nil, lifetimeSeconds: nil)
+        try keep(FirstStartTokens(admin: admin.0, ingest: ingest.0, ingestFeed: Self.firstStartFeed, merchant: merchant.0,
+                                  merchantID: merchantID))
+        try await store.insertTokens([admin.1, ingest.1, merchant.1])
+        logger.info("First-start tokens created")
+    }
 
     /// Throws unless the database answers a read; what `/healthz` reports.
     public func checkHealth() async throws { _ = try await store.tokenCount() }
@@ -109,7 +207,8 @@ public struct Ayumi: Sendable {
             throw AyumiError.invalidRequest("district: a numeric district code such as 14101")
         }
         let resident = Resident(id: residentID, birthYear: birthYear, district: district, enrolledOn: today)
-        let (token, stored) = mintToken(role: .resident, subject: residentID)
+        let token = "ayumi_resident_" + Base64URL.encode(Data(environment.randomBytes(32)))
+        let stored = StoredToken(hash: Self.hash(token), role: .resident, subject: residentID, createdAt: environment.now())
         do {
             try await store.enrol(resident, token: stored)
         } catch StoreError.residentExists {
@@ -126,21 +225,19 @@ public struct Ayumi: Sendable {
         guard events.count <= Self.eventsPerRequestMax else {
             throw AyumiError.tooManyEvents(count: events.count, max: Self.eventsPerRequestMax)
         }
-        switch principal.role {
-        case .ingest: break
-        case .resident:
-            if let other = events.first(where: { $0.residentID != principal.subject }) {
-                throw AyumiError.forbidden("A resident token can submit only its own events; event '\(other.id)' is for another resident.")
-            }
-        case .admin, .merchant:
+        guard let submitter = principal.submitter else {
             throw AyumiError.forbidden("Events are submitted with an ingest token or the resident's own token.")
+        }
+        if principal.role == .resident, let other = events.first(where: { $0.residentID != principal.subject }) {
+            throw AyumiError.forbidden("A resident token can submit only its own events; event '\(other.id)' is for another resident.")
         }
         let now = environment.now()
         let evaluator = self.evaluator
         let expiryMonths = ruleset.program.pointExpiryMonths
-        return try await store.ingest(events, at: now, counterKeys: { evaluator.counterKeys(for: $0) }, decide: { event, resident, counters in
+        return try await store.ingest(events, source: submitter.source, at: now, counterKeys: { evaluator.counterKeys(for: $0) },
+                                      decide: { event, resident, counters in
             let date = event.localDate(in: evaluator.timeZone)
-            let evaluation = resident.map { evaluator.evaluate(event, resident: $0, counters: counters, now: now) }
+            let evaluation = resident.map { evaluator.evaluate(event, from: submitter, resident: $0, counters: counters, now: now) }
                 ?? Evaluation(outcome: .rejected(LocalizedText(ja: "未登録の利用者です", en: "Unknown resident")))
             return IngestDecision(evaluation: evaluation, localDate: date, expiresOn: Lots.expiry(earnedOn: date, months: expiryMonths))
         })
@@ -148,8 +245,10 @@ public struct Ayumi: Sendable {
 
     // MARK: Balance and history
 
-    public func balance(residentID: String) async throws -> Int64 {
-        try await store.balance(residentID: residentID)
+    /// What the resident can spend today, and what is past its last day but not yet expired: the
+    /// same lots a redemption draws from, so the balance and `insufficient-points` never disagree.
+    public func balance(residentID: String) async throws -> Balance {
+        try await store.balance(residentID: residentID, on: today)
     }
 
     /// A page of history, newest first, and the cursor of the next page (nil on the last page).
@@ -201,7 +300,7 @@ public struct Ayumi: Sendable {
         guard (1...Self.redemptionPointsMax).contains(points) else {
             throw AyumiError.invalidRequest("points: between 1 and \(Self.redemptionPointsMax)")
         }
-        guard let merchant = merchants[merchantID] else { throw AyumiError.unknownMerchant(merchantID) }
+        guard let merchant = merchants[merchantID], merchant.active else { throw AyumiError.unknownMerchant(merchantID) }
         // A retry with the same key answers as the first time, even after the code has expired.
         if let earlier = try await store.redemption(merchantID: merchantID, idempotencyKey: idempotencyKey) {
             return try sameRequest(earlier, code: text, points: points)
@@ -241,6 +340,8 @@ public struct Ayumi: Sendable {
         case .idempotencyKeyReused: .idempotencyKeyReused
         case .unknownMerchant: .unknownMerchant(request.merchantID)
         case .unknownResident, .residentExists: .unknownResident(request.residentID)
+        case .databaseMissing(let path): .databaseMissing(path: path)
+        case .databaseNeedsMigration(let path): .databaseNeedsMigration(path: path)
         }
     }
 
@@ -249,17 +350,41 @@ public struct Ayumi: Sendable {
     public func beneficiaryReport(from: LocalDate, to: LocalDate) async throws -> BeneficiaryReport {
         guard from <= to else { throw AyumiError.invalidRequest("from must not be after to") }
         let facts = try await store.beneficiaryFacts(from: from, to: to)
-        return BeneficiaryReport(facts: facts, ruleset: ruleset, merchants: merchants.values.sorted { $0.id < $1.id },
-                                 from: from, to: to)
+        // Listed: what the program has now. Rules and sponsors that left it, and inactive merchants,
+        // appear only when they hold figures for the period, named as their last ruleset named them.
+        var pastNames: [BeneficiaryFacts.Section: [String: LocalizedText]] = [.merchant: merchants.mapValues(\.name)]
+        for labels in try await store.rulesetLabels().reversed() {
+            for label in labels.sponsors { pastNames[.sponsor, default: [:]][label.id] = label.name }
+            for label in labels.rules { pastNames[.rule, default: [:]][label.id] = label.name }
+        }
+        let listed: [BeneficiaryFacts.Section: [(id: String, name: LocalizedText)]] = [
+            .sponsor: ruleset.sponsors.map { ($0.id, $0.name) },
+            .rule: ruleset.rules.map { ($0.id, $0.name) },
+            .merchant: merchants.values.filter(\.active).sorted { $0.id < $1.id }.map { ($0.id, $0.name) },
+        ]
+        let store = self.store
+        return try await BeneficiaryReport.make(
+            facts: facts, listed: listed, pastNames: pastNames, programName: ruleset.program.name, rulesetVersion: ruleset.version,
+            yenPerPoint: ruleset.program.yenPerPoint, groupSizeMin: ruleset.program.reportGroupSizeMin, from: from, to: to) { measure, section, ids in
+            try await store.residentCount(measure, section, ids: ids, from: from, to: to)
+        }
     }
 
     public func verifyLedger() async throws -> LedgerAudit { try await store.audit() }
 
-    /// Copies the whole database (ledger, residents, token hashes, the signing key) to a new file.
-    /// An existing file is never overwritten: a backup must not destroy an older one.
-    public func backup(toPath path: String) async throws {
+    /// Copies the whole database (ledger, residents, token hashes, the signing key) to a new file,
+    /// whichever version of Ayumi wrote it, while the server runs. An existing file is never
+    /// overwritten: a backup must not destroy an older one.
+    public static func backup(dataDirectory: String, toPath path: String, logger: Logger) async throws {
         guard !FileManager.default.fileExists(atPath: path) else {
             throw AyumiError.invalidRequest("\(path) exists; a backup never overwrites a file")
+        }
+        let source = databasePath(dataDirectory)
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(path: source, mode: .existingAnyVersion)
+        } catch StoreError.databaseMissing {
+            throw AyumiError.databaseMissing(path: source)
         }
         try await store.backup(toPath: path)
         logger.info("Backup written")

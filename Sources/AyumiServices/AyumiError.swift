@@ -1,7 +1,10 @@
 /// Every way a use case can refuse a request. The HTTP edge maps each case to one problem `type`;
 /// the CLI prints `detail`.
 public enum AyumiError: Error, Sendable, Equatable {
+    /// No bearer token was presented.
     case unauthenticated
+    /// A token was presented that is unknown, revoked, expired, or of a merchant no longer active.
+    case invalidToken
     case forbidden(String)
     case invalidRequest(String)
     case tooManyEvents(count: Int, max: Int)
@@ -14,10 +17,13 @@ public enum AyumiError: Error, Sendable, Equatable {
     case codeAlreadyUsed
     case insufficientPoints(balance: Int64, requested: Int64)
     case idempotencyKeyReused
+    case databaseMissing(path: String)
+    case databaseNeedsMigration(path: String)
 
     public var detail: String {
         switch self {
         case .unauthenticated: "A valid bearer token is required."
+        case .invalidToken: "The bearer token is not valid: unknown, revoked or expired."
         case .forbidden(let why): why
         case .invalidRequest(let why): why
         case .tooManyEvents(let count, let max): "\(count) events in one request; at most \(max) are accepted."
@@ -25,11 +31,15 @@ public enum AyumiError: Error, Sendable, Equatable {
         case .unknownResident(let id): "No resident '\(id)' is enrolled."
         case .unknownMerchant(let id): "No merchant '\(id)' is registered."
         case .notFound(let what): "\(what) was not found."
-        case .codeForged: "The code was not issued by this service."
+        case .codeForged: "The code is unreadable or was not issued by this service; ask the resident to show it again."
         case .codeExpired: "The code has expired; ask the resident to show a new one."
         case .codeAlreadyUsed: "The code was already used for another redemption."
         case .insufficientPoints(let balance, let requested): "The resident has \(balance) points; \(requested) were requested."
         case .idempotencyKeyReused: "The idempotency key was already used for a different redemption."
+        case .databaseMissing(let path):
+            "No database at \(path). Check --data-dir (or AYUMI_DATA_DIR); `ayumi serve` creates the database on its first start."
+        case .databaseNeedsMigration(let path):
+            "The database at \(path) was written by an older Ayumi; back it up (`ayumi backup`), then start `ayumi serve` once to upgrade it."
         }
     }
 }

@@ -9,8 +9,18 @@ import GRDB
 public final class SQLiteStore: Store {
     let pool: DatabasePool
 
-    /// Opens (creating if needed) the database at `path` and applies pending migrations.
-    public init(path: String) throws {
+    public enum OpenMode: Sendable {
+        /// The server: creates the file if there is none and applies pending migrations.
+        case createOrMigrate
+        /// Maintenance commands: the file must exist and be migrated already; nothing is created or
+        /// changed on opening, so a mistyped path fails instead of verifying an empty new database.
+        case existing
+        /// Backups: the file must exist, whatever version of Ayumi wrote it (a backup comes before an upgrade).
+        case existingAnyVersion
+    }
+
+    public init(path: String, mode: OpenMode) throws {
+        if mode != .createOrMigrate, !FileManager.default.fileExists(atPath: path) { throw StoreError.databaseMissing(path: path) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -21,7 +31,15 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "PRAGMA cache_size = -65536")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator.migrate(pool)
+        switch mode {
+        case .createOrMigrate:
+            try Self.migrator.migrate(pool)
+        case .existing:
+            let migrated = try pool.read { db in try Self.migrator.hasCompletedMigrations(db) }
+            guard migrated else { throw StoreError.databaseNeedsMigration(path: path) }
+        case .existingAnyVersion:
+            break
+        }
     }
 
     // MARK: Schema
@@ -98,6 +116,38 @@ public final class SQLiteStore: Store {
                 CREATE INDEX draws_by_redemption ON redemption_draws(redemption_id);
                 """)
         }
+        // Tokens get an id to list and revoke them by, an expiry, a revocation time and (for ingest
+        // feeds) a source name; merchants an active flag; events are keyed by (source, id), so one
+        // source can no longer claim an id another will send. Events of the skeleton did not record
+        // their submitter: they keep source 'legacy'.
+        migrator.registerMigration("v2-review-fixes") { db in
+            try db.execute(sql: """
+                CREATE TABLE tokens_v2 (
+                    id INTEGER PRIMARY KEY,
+                    hash TEXT NOT NULL UNIQUE,
+                    role TEXT NOT NULL CHECK (role IN ('admin', 'ingest', 'merchant', 'resident')),
+                    subject TEXT,
+                    feed TEXT CHECK ((role = 'ingest') = (feed IS NOT NULL)),
+                    created_at INTEGER NOT NULL, expires_at INTEGER, revoked_at INTEGER
+                );
+                INSERT INTO tokens_v2(hash, role, subject, feed, created_at)
+                  SELECT hash, role, subject, CASE role WHEN 'ingest' THEN 'default' END, created_at FROM tokens ORDER BY created_at, hash;
+                DROP TABLE tokens;
+                ALTER TABLE tokens_v2 RENAME TO tokens;
+                CREATE INDEX tokens_by_role ON tokens(role, id);
+                ALTER TABLE merchants ADD COLUMN active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1));
+                CREATE TABLE events_v2 (
+                    source TEXT NOT NULL, id TEXT NOT NULL, resident_id TEXT NOT NULL REFERENCES residents(id),
+                    kind TEXT NOT NULL, local_date TEXT NOT NULL, detail TEXT NOT NULL, received_at INTEGER NOT NULL,
+                    PRIMARY KEY (source, id)
+                ) WITHOUT ROWID;
+                INSERT INTO events_v2 SELECT 'legacy', id, resident_id, kind, local_date, detail, received_at FROM events;
+                DROP TABLE events;
+                ALTER TABLE events_v2 RENAME TO events;
+                ALTER TABLE transfers ADD COLUMN event_source TEXT;
+                UPDATE transfers SET event_source = 'legacy' WHERE event_id IS NOT NULL;
+                """)
+        }
         return migrator
     }
 
@@ -112,13 +162,34 @@ public final class SQLiteStore: Store {
                            arguments: [ruleset.version, content, at.millisecondsSince1970])
             try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('active_ruleset', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                            arguments: [ruleset.version])
+            // A merchant missing from the registry is kept for its past redemptions, but inactive.
+            try db.execute(sql: "UPDATE merchants SET active = 0")
             for merchant in merchants {
                 try db.execute(sql: """
-                    INSERT INTO merchants(id, name_ja, name_en, category, zone_id, settlement_account) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(id) DO UPDATE SET name_ja = excluded.name_ja, name_en = excluded.name_en,
-                      category = excluded.category, zone_id = excluded.zone_id, settlement_account = excluded.settlement_account
+                    INSERT INTO merchants(id, name_ja, name_en, category, zone_id, settlement_account, active) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET name_ja = excluded.name_ja, name_en = excluded.name_en, category = excluded.category,
+                      zone_id = excluded.zone_id, settlement_account = excluded.settlement_account, active = excluded.active
                     """, arguments: [merchant.id, merchant.name.ja, merchant.name.en, merchant.category, merchant.zoneID,
-                                     merchant.settlementAccount])
+                                     merchant.settlementAccount, merchant.active])
+            }
+        }
+    }
+
+    public func activeRuleset() async throws -> Ruleset? {
+        try await pool.read { db in
+            guard let content = try String.fetchOne(db, sql: """
+                SELECT content FROM rulesets WHERE version = (SELECT value FROM meta WHERE key = 'active_ruleset')
+                """) else { return nil }
+            return try JSONDecoder().decode(Ruleset.self, from: Data(content.utf8))
+        }
+    }
+
+    public func rulesetLabels() async throws -> [RulesetLabels] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT version, content FROM rulesets ORDER BY installed_at DESC, version").map { row in
+                var labels = try JSONDecoder().decode(RulesetLabels.self, from: Data((row["content"] as String).utf8))
+                labels.version = row["version"]
+                return labels
             }
         }
     }
@@ -127,28 +198,51 @@ public final class SQLiteStore: Store {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM merchants ORDER BY id").map { row in
                 Merchant(id: row["id"], name: LocalizedText(ja: row["name_ja"], en: row["name_en"]), category: row["category"],
-                         zoneID: row["zone_id"], settlementAccount: row["settlement_account"])
+                         zoneID: row["zone_id"], settlementAccount: row["settlement_account"], active: row["active"])
             }
         }
     }
 
     // MARK: Tokens and residents
 
-    public func insertToken(_ token: StoredToken) async throws {
-        try await pool.write { db in try Self.insert(token, db) }
+    public func insertTokens(_ tokens: [StoredToken]) async throws {
+        try await pool.write { db in
+            for token in tokens { try Self.insert(token, db) }
+        }
     }
 
     static func insert(_ token: StoredToken, _ db: Database) throws {
-        try db.execute(sql: "INSERT INTO tokens(hash, role, subject, created_at) VALUES (?, ?, ?, ?)",
-                       arguments: [token.hash, token.role.rawValue, token.subject, token.createdAt.millisecondsSince1970])
+        try db.execute(sql: """
+            INSERT INTO tokens(hash, role, subject, feed, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [token.hash, token.role.rawValue, token.subject, token.feed, token.createdAt.millisecondsSince1970,
+                             token.expiresAt?.millisecondsSince1970, token.revokedAt?.millisecondsSince1970])
+    }
+
+    static func token(_ row: Row) -> StoredToken {
+        StoredToken(id: row["id"], hash: row["hash"], role: Role(rawValue: row["role"])!, subject: row["subject"], feed: row["feed"],
+                    createdAt: Date(millisecondsSince1970: row["created_at"]),
+                    expiresAt: (row["expires_at"] as Int64?).map(Date.init(millisecondsSince1970:)),
+                    revokedAt: (row["revoked_at"] as Int64?).map(Date.init(millisecondsSince1970:)))
     }
 
     public func token(hash: String) async throws -> StoredToken? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ?", arguments: [hash]).map { row in
-                StoredToken(hash: row["hash"], role: Role(rawValue: row["role"])!, subject: row["subject"],
-                            createdAt: Date(millisecondsSince1970: row["created_at"]))
-            }
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE hash = ?"), arguments: [hash]).map(Self.token)
+        }
+    }
+
+    public func tokens(role: Role?) async throws -> [StoredToken] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM tokens WHERE ?1 IS NULL OR role = ?1 ORDER BY id", arguments: [role?.rawValue])
+                .map(Self.token)
+        }
+    }
+
+    public func revokeToken(id: Int64, at: Date) async throws -> StoredToken? {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                           arguments: [at.millisecondsSince1970, id])
+            return try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]).map(Self.token)
         }
     }
 
@@ -179,10 +273,10 @@ public final class SQLiteStore: Store {
 
     // MARK: Events
 
-    public func ingest(_ events: [Event], at: Date, counterKeys: @Sendable (Event) -> [CounterKey],
+    public func ingest(_ events: [Event], source: String, at: Date, counterKeys: @Sendable (Event) -> [CounterKey],
                        decide: @Sendable (Event, Resident?, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult] {
         try await pool.write { db in
-            var writer = LedgerWriter(db: db, at: at)
+            var writer = LedgerWriter(db: db, at: at, source: source)
             var residents: [String: Resident?] = [:]
             var seen: Set<String> = []
             var results: [IngestResult] = []
@@ -223,10 +317,14 @@ public final class SQLiteStore: Store {
 
     // MARK: Balance and history
 
-    public func balance(residentID: String) async throws -> Int64 {
+    public func balance(residentID: String, on day: LocalDate) async throws -> Balance {
         try await pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT points FROM balances WHERE account = ?",
-                               arguments: [Account.resident(residentID).description]) ?? 0
+            let row = try Row.fetchOne(db, sql: """
+                SELECT COALESCE(SUM(CASE WHEN expires_on >= ?1 THEN points_remaining END), 0) AS spendable,
+                       COALESCE(SUM(CASE WHEN expires_on < ?1 THEN points_remaining END), 0) AS past_expiry
+                FROM lots WHERE resident_id = ?2 AND points_remaining > 0
+                """, arguments: [day.description, residentID])!
+            return Balance(spendable: row["spendable"], pastExpiry: row["past_expiry"])
         }
     }
 
@@ -269,7 +367,8 @@ public final class SQLiteStore: Store {
                 guard earlier.codeID == request.codeID, earlier.points == request.points else { throw StoreError.idempotencyKeyReused }
                 return earlier
             }
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM merchants WHERE id = ?)", arguments: [request.merchantID])! else {
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM merchants WHERE id = ? AND active = 1)",
+                                    arguments: [request.merchantID])! else {
                 throw StoreError.unknownMerchant
             }
             guard try Self.resident(request.residentID, db) != nil else { throw StoreError.unknownResident }
@@ -286,7 +385,7 @@ public final class SQLiteStore: Store {
             guard let draws = Lots.draw(request.points, from: lots, on: request.localDate) else {
                 throw StoreError.insufficientPoints(balance: Lots.spendable(lots, on: request.localDate))
             }
-            var writer = LedgerWriter(db: db, at: request.at)
+            var writer = LedgerWriter(db: db, at: request.at, source: nil)
             let transferID = try writer.insert(
                 Transfer.redemption(residentID: request.residentID, merchantID: request.merchantID, points: request.points),
                 residentID: request.residentID, points: request.points, ruleID: nil, rulesetVersion: nil, eventID: nil,
@@ -315,48 +414,71 @@ public final class SQLiteStore: Store {
 
     // MARK: Reports and audit
 
+    /// (key, resident_id, points) rows of one measure and section for the local days ?1 to ?2: the one
+    /// definition both the report's rows and the combined row of suppressed groups are counted from.
+    /// Sponsor and rule figures of redemptions follow the lots each redemption drew from.
+    static func factSource(_ measure: BeneficiaryFacts.Measure, _ section: BeneficiaryFacts.Section) -> String {
+        switch (measure, section) {
+        case (.awarded, .rule):
+            "SELECT rule_id AS key, resident_id, points FROM transfers WHERE kind = 'award' AND local_date BETWEEN ?1 AND ?2"
+        case (.awarded, .sponsor):
+            """
+            SELECT l.sponsor_id AS key, l.resident_id, l.points_original AS points
+            FROM lots l JOIN transfers t ON t.id = l.transfer_id WHERE t.local_date BETWEEN ?1 AND ?2
+            """
+        case (.awarded, .merchant):
+            preconditionFailure("merchants award nothing")
+        case (.redeemed, .merchant):
+            "SELECT merchant_id AS key, resident_id, points FROM transfers WHERE kind = 'redemption' AND local_date BETWEEN ?1 AND ?2"
+        case (.redeemed, .sponsor):
+            """
+            SELECT d.sponsor_id AS key, r.resident_id, d.points
+            FROM redemption_draws d JOIN redemptions r ON r.id = d.redemption_id JOIN transfers t ON t.id = r.transfer_id
+            WHERE t.local_date BETWEEN ?1 AND ?2
+            """
+        case (.redeemed, .rule):
+            """
+            SELECT a.rule_id AS key, r.resident_id, d.points
+            FROM redemption_draws d JOIN redemptions r ON r.id = d.redemption_id JOIN transfers t ON t.id = r.transfer_id
+              JOIN lots l ON l.id = d.lot_id JOIN transfers a ON a.id = l.transfer_id
+            WHERE t.local_date BETWEEN ?1 AND ?2
+            """
+        }
+    }
+
     public func beneficiaryFacts(from: LocalDate, to: LocalDate) async throws -> BeneficiaryFacts {
         let range: StatementArguments = [from.description, to.description]
         return try await pool.read { db in
-            let awarded = try Row.fetchAll(db, sql: """
-                SELECT substr(p.account, 9) AS sponsor_id, -SUM(p.points) AS points, COUNT(DISTINCT t.resident_id) AS residents
-                FROM transfers t JOIN postings p ON p.transfer_id = t.id
-                WHERE t.kind = 'award' AND p.account LIKE 'sponsor:%' AND t.local_date BETWEEN ? AND ?
-                GROUP BY sponsor_id
-                """, arguments: range)
-            let redeemedBySponsor = try Row.fetchAll(db, sql: """
-                SELECT d.sponsor_id, SUM(d.points) AS points
-                FROM redemption_draws d JOIN redemptions r ON r.id = d.redemption_id JOIN transfers t ON t.id = r.transfer_id
-                WHERE t.local_date BETWEEN ? AND ? GROUP BY d.sponsor_id
-                """, arguments: range)
-            var sponsors: [String: BeneficiaryFacts.SponsorRow] = [:]
-            for row in awarded {
-                let id: String = row["sponsor_id"]
-                sponsors[id] = .init(sponsorID: id, pointsAwarded: row["points"], pointsRedeemed: 0, residents: row["residents"])
+            var totals: [BeneficiaryFacts.Measure: BeneficiaryFacts.Cell] = [:]
+            var cells: [BeneficiaryFacts.Measure: [BeneficiaryFacts.Section: [String: BeneficiaryFacts.Cell]]] = [:]
+            for measure in BeneficiaryFacts.Measure.allCases {
+                // Every resident behind a measure appears in its rule section (each award has a rule,
+                // each draw a lot of an award), so the totals count from there.
+                let total = try Row.fetchOne(db, sql: """
+                    SELECT COALESCE(SUM(points), 0) AS points, COUNT(DISTINCT resident_id) AS residents FROM (\(Self.factSource(measure, .rule)))
+                    """, arguments: range)!
+                totals[measure] = .init(points: total["points"], residents: total["residents"])
+                for section in BeneficiaryFacts.Section.allCases where BeneficiaryFacts.applies(measure, to: section) {
+                    let rows = try Row.fetchAll(db, sql: """
+                        SELECT key, SUM(points) AS points, COUNT(DISTINCT resident_id) AS residents FROM (\(Self.factSource(measure, section)))
+                        GROUP BY key
+                        """, arguments: range)
+                    cells[measure, default: [:]][section] = Dictionary(uniqueKeysWithValues: rows.map {
+                        ($0["key"] as String, BeneficiaryFacts.Cell(points: $0["points"], residents: $0["residents"]))
+                    })
+                }
             }
-            for row in redeemedBySponsor {
-                let id: String = row["sponsor_id"]
-                sponsors[id, default: .init(sponsorID: id, pointsAwarded: 0, pointsRedeemed: 0, residents: 0)].pointsRedeemed = row["points"]
-            }
-            let merchants = try Row.fetchAll(db, sql: """
-                SELECT t.merchant_id, SUM(t.points) AS points, COUNT(*) AS redemptions, COUNT(DISTINCT t.resident_id) AS residents
-                FROM transfers t WHERE t.kind = 'redemption' AND t.local_date BETWEEN ? AND ?
-                GROUP BY t.merchant_id ORDER BY t.merchant_id
-                """, arguments: range).map {
-                BeneficiaryFacts.MerchantRow(merchantID: $0["merchant_id"], pointsRedeemed: $0["points"],
-                                             redemptions: $0["redemptions"], residents: $0["residents"])
-            }
-            let rules = try Row.fetchAll(db, sql: """
-                SELECT rule_id, SUM(points) AS points, COUNT(*) AS awards, COUNT(DISTINCT resident_id) AS residents
-                FROM transfers WHERE kind = 'award' AND local_date BETWEEN ? AND ? GROUP BY rule_id ORDER BY rule_id
-                """, arguments: range).map {
-                BeneficiaryFacts.RuleRow(ruleID: $0["rule_id"], pointsAwarded: $0["points"], awards: $0["awards"], residents: $0["residents"])
-            }
-            let reached = try Int64.fetchOne(db, sql: """
-                SELECT COUNT(DISTINCT resident_id) FROM transfers WHERE kind = 'award' AND local_date BETWEEN ? AND ?
-                """, arguments: range)!
-            return BeneficiaryFacts(sponsors: sponsors.values.sorted { $0.sponsorID < $1.sponsorID }, merchants: merchants,
-                                    rules: rules, residentsReached: reached)
+            return BeneficiaryFacts(totals: totals, cells: cells)
+        }
+    }
+
+    public func residentCount(_ measure: BeneficiaryFacts.Measure, _ section: BeneficiaryFacts.Section, ids: [String],
+                              from: LocalDate, to: LocalDate) async throws -> Int64 {
+        let list = String(decoding: try JSONEncoder().encode(ids), as: UTF8.self)
+        return try await pool.read { db in
+            try Int64.fetchOne(db, sql: """
+                SELECT COUNT(DISTINCT resident_id) FROM (\(Self.factSource(measure, section))) WHERE key IN (SELECT value FROM json_each(?3))
+                """, arguments: [from.description, to.description, list])!
         }
     }
 
@@ -382,8 +504,24 @@ public final class SQLiteStore: Store {
                   ON l.account = b.account
                 WHERE b.account LIKE 'resident:%' AND b.points <> COALESCE(l.remaining, 0) ORDER BY b.account LIMIT 100
                 """).map { ($0["account"] as String, $0["balance"] as Int64, $0["remaining"] as Int64) }
+            let awardLots = try Row.fetchAll(db, sql: """
+                SELECT t.id, t.points, COALESCE(l.total, 0) AS lots FROM transfers t
+                LEFT JOIN (SELECT transfer_id, SUM(points_original) AS total FROM lots GROUP BY transfer_id) l ON l.transfer_id = t.id
+                WHERE t.kind = 'award' AND t.points <> COALESCE(l.total, 0) ORDER BY t.id LIMIT 100
+                """).map { ($0["id"] as Int64, $0["points"] as Int64, $0["lots"] as Int64) }
+            let draws = try Row.fetchAll(db, sql: """
+                SELECT r.id, r.points, COALESCE(d.total, 0) AS drawn FROM redemptions r
+                LEFT JOIN (SELECT redemption_id, SUM(points) AS total FROM redemption_draws GROUP BY redemption_id) d ON d.redemption_id = r.id
+                WHERE r.points <> COALESCE(d.total, 0) ORDER BY r.id LIMIT 100
+                """).map { ($0["id"] as Int64, $0["points"] as Int64, $0["drawn"] as Int64) }
+            let pastExpiry = try Row.fetchAll(db, sql: """
+                SELECT r.id, d.lot_id, t.local_date, l.expires_on FROM redemption_draws d
+                JOIN redemptions r ON r.id = d.redemption_id JOIN transfers t ON t.id = r.transfer_id JOIN lots l ON l.id = d.lot_id
+                WHERE t.local_date > l.expires_on ORDER BY r.id, d.lot_id LIMIT 100
+                """).map { ($0["id"] as Int64, $0["lot_id"] as Int64, $0["local_date"] as String, $0["expires_on"] as String) }
             return LedgerAudit(transferCount: transferCount, unbalancedTransfers: unbalanced, balanceMismatches: mismatches,
-                               negativeResidentBalances: negative, lotMismatches: lotMismatches)
+                               negativeResidentBalances: negative, lotMismatches: lotMismatches, awardLotMismatches: awardLots,
+                               redemptionDrawMismatches: draws, drawsPastExpiry: pastExpiry)
         }
     }
 
@@ -409,17 +547,20 @@ public final class SQLiteStore: Store {
 struct LedgerWriter {
     let db: Database
     let atMilliseconds: Int64
+    /// The submitter of the events being written (nil for redemptions).
+    let source: String?
     private var counters: [CounterKey: Counter] = [:]
     private var changedCounters: Set<CounterKey> = []
     private var balanceChanges: [String: Int64] = [:]
 
-    init(db: Database, at: Date) {
+    init(db: Database, at: Date, source: String?) {
         self.db = db
         self.atMilliseconds = at.millisecondsSince1970
+        self.source = source
     }
 
     func eventExists(_ id: String) throws -> Bool {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM events WHERE id = ?"), arguments: [id]) != nil
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM events WHERE source = ? AND id = ?"), arguments: [source, id]) != nil
     }
 
     mutating func counter(_ key: CounterKey) throws -> Counter {
@@ -434,8 +575,8 @@ struct LedgerWriter {
 
     func insertEvent(_ event: Event, localDate: LocalDate) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO events(id, resident_id, kind, local_date, detail, received_at) VALUES (?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [event.id, event.residentID, event.kind.rawValue, localDate.description,
+            INSERT INTO events(source, id, resident_id, kind, local_date, detail, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [source, event.id, event.residentID, event.kind.rawValue, localDate.description,
                                      event.storedDetail, atMilliseconds])
     }
 
@@ -460,9 +601,10 @@ struct LedgerWriter {
     mutating func insert(_ transfer: Transfer, residentID: String, points: Int64, ruleID: String?, rulesetVersion: String?,
                          eventID: String?, merchantID: String?, reason: LocalizedText, localDate: LocalDate) throws -> Int64 {
         try db.cachedStatement(sql: """
-            INSERT INTO transfers(kind, resident_id, points, rule_id, ruleset_version, event_id, merchant_id,
-              reason_ja, reason_en, local_date, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [transfer.kind.rawValue, residentID, points, ruleID, rulesetVersion, eventID, merchantID,
+            INSERT INTO transfers(kind, resident_id, points, rule_id, ruleset_version, event_source, event_id, merchant_id,
+              reason_ja, reason_en, local_date, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [transfer.kind.rawValue, residentID, points, ruleID, rulesetVersion, eventID.map { _ in source },
+                                     eventID, merchantID,
                                      reason.ja, reason.en, localDate.description, atMilliseconds])
         let transferID = db.lastInsertedRowID
         for posting in transfer.postings {

@@ -6,26 +6,42 @@ import Foundation
 /// The one storage protocol. Each method is one business operation and one database transaction:
 /// it either happens whole or not at all, and it is durable when it returns.
 public protocol Store: Sendable {
-    /// Records the ruleset (by version) as active and upserts the merchants. Idempotent.
+    /// Records the ruleset (by version; every version is kept) as active, and makes `merchants` the
+    /// registry: merchants not in the list are kept (their past redemptions stay) but marked inactive.
+    /// Idempotent.
     func install(ruleset: Ruleset, merchants: [Merchant], at: Date) async throws
+    /// The ruleset the server last installed; nil in a database no server has started on.
+    func activeRuleset() async throws -> Ruleset?
+    /// The names of rules and sponsors in every ruleset version ever installed, newest first: those
+    /// that left the program still label their past awards in reports.
+    func rulesetLabels() async throws -> [RulesetLabels]
+    /// Every merchant ever registered, active or not, by id.
     func merchants() async throws -> [Merchant]
 
-    func insertToken(_ token: StoredToken) async throws
+    /// Stores new tokens (hashes only) in one transaction.
+    func insertTokens(_ tokens: [StoredToken]) async throws
     func token(hash: String) async throws -> StoredToken?
+    /// Every token, or those of one role, oldest first.
+    func tokens(role: Role?) async throws -> [StoredToken]
+    /// Marks the token revoked at `at` unless it already is; returns it as stored now, nil if unknown.
+    func revokeToken(id: Int64, at: Date) async throws -> StoredToken?
     func tokenCount() async throws -> Int
 
     /// Creates the resident with its first token; throws `StoreError.residentExists` if the id is taken.
     func enrol(_ resident: Resident, token: StoredToken) async throws
     func resident(_ id: String) async throws -> Resident?
 
-    /// Writes a batch of events in one transaction. For each event not seen before, the store loads
-    /// the resident (nil if not enrolled) and the counters it needs, calls `decide` (the pure rules
-    /// engine, run inside the transaction so caps hold under concurrent batches) and records what it
-    /// returns.
-    func ingest(_ events: [Event], at: Date, counterKeys: @Sendable (Event) -> [CounterKey],
+    /// Writes a batch of events from one submitter in one transaction. An event is a duplicate when
+    /// the same source already sent its id (ids are unique per source, not globally). For each event
+    /// not seen before, the store loads the resident (nil if not enrolled) and the counters it needs,
+    /// calls `decide` (the pure rules engine, run inside the transaction so caps hold under
+    /// concurrent batches) and records what it returns.
+    func ingest(_ events: [Event], source: String, at: Date, counterKeys: @Sendable (Event) -> [CounterKey],
                 decide: @Sendable (Event, Resident?, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult]
 
-    func balance(residentID: String) async throws -> Int64
+    /// The resident's points that can be spent on `day`, and those past their last day that the
+    /// expiry job has not yet returned to their sponsors.
+    func balance(residentID: String, on day: LocalDate) async throws -> Balance
     /// Newest first; `beforeID` is the cursor (exclusive).
     func history(residentID: String, beforeID: Int64?, limit: Int) async throws -> [HistoryEntry]
 
@@ -35,7 +51,13 @@ public protocol Store: Sendable {
     /// earlier record when the idempotency key was already used with the same code and points.
     func redeem(_ request: RedemptionRequest) async throws -> RedemptionRecord
 
+    /// Points and residents per sponsor, rule and merchant for a period of local days, from what the
+    /// ledger holds (rules and sponsors no longer in the ruleset included).
     func beneficiaryFacts(from: LocalDate, to: LocalDate) async throws -> BeneficiaryFacts
+    /// Distinct residents behind the given rows of one section and measure, for the combined row of
+    /// suppressed groups (resident counts of rows overlap, so they cannot be summed).
+    func residentCount(_ measure: BeneficiaryFacts.Measure, _ section: BeneficiaryFacts.Section, ids: [String],
+                       from: LocalDate, to: LocalDate) async throws -> Int64
     func audit() async throws -> LedgerAudit
 
     /// Writes a consistent copy of the whole database to a new file at `path`, while writers go on.
@@ -52,20 +74,64 @@ public enum StoreError: Error, Sendable, Equatable {
     case idempotencyKeyReused
     case unknownMerchant
     case unknownResident
+    /// A maintenance command found no database where it looked (it never creates one).
+    case databaseMissing(path: String)
+    /// The database was written by an older Ayumi; `ayumi serve` migrates it (after a backup).
+    case databaseNeedsMigration(path: String)
 }
 
 public struct StoredToken: Sendable, Hashable {
+    /// Assigned by the store; shown by `tokens list` and used by `tokens revoke`. 0 until stored.
+    public var id: Int64
     public var hash: String
     public var role: Role
     /// The resident or merchant id the token speaks for; nil for admin and ingest.
     public var subject: String?
+    /// The feed name of an ingest token: the source half of its events' idempotency keys.
+    public var feed: String?
     public var createdAt: Date
+    public var expiresAt: Date?
+    public var revokedAt: Date?
 
-    public init(hash: String, role: Role, subject: String?, createdAt: Date) {
+    public init(id: Int64 = 0, hash: String, role: Role, subject: String?, feed: String? = nil, createdAt: Date,
+                expiresAt: Date? = nil, revokedAt: Date? = nil) {
+        self.id = id
         self.hash = hash
         self.role = role
         self.subject = subject
+        self.feed = feed
         self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+    }
+
+    /// Neither revoked nor past its expiry at `now`.
+    public func isValid(at now: Date) -> Bool {
+        revokedAt == nil && expiresAt.map { now < $0 } ?? true
+    }
+}
+
+public struct RulesetLabels: Sendable, Hashable, Decodable {
+    public struct Label: Sendable, Hashable, Decodable {
+        public var id: String
+        public var name: LocalizedText
+    }
+
+    public var version: String
+    public var rules: [Label]
+    public var sponsors: [Label]
+}
+
+/// Points a resident holds, as the till will see them.
+public struct Balance: Sendable, Hashable {
+    /// What can be redeemed today.
+    public var spendable: Int64
+    /// Past their last day, no longer spendable, not yet returned to their sponsors by the expiry job.
+    public var pastExpiry: Int64
+
+    public init(spendable: Int64, pastExpiry: Int64) {
+        self.spendable = spendable
+        self.pastExpiry = pastExpiry
     }
 }
 
@@ -149,31 +215,38 @@ public struct RedemptionRecord: Sendable, Hashable {
     public var createdAt: Date
 }
 
-/// The raw figures behind the beneficiary report for a period of local days.
+/// The raw figures behind the beneficiary report for a period of local days, per measure (points
+/// awarded, points redeemed) and section (sponsor, rule, merchant), each with the distinct residents
+/// behind it. Sponsor and rule figures of redemptions are traced through the lots they drew from.
 public struct BeneficiaryFacts: Sendable, Hashable {
-    public struct SponsorRow: Sendable, Hashable {
-        public var sponsorID: String
-        public var pointsAwarded: Int64
-        public var pointsRedeemed: Int64
+    public enum Measure: String, Sendable, Hashable, CaseIterable { case awarded, redeemed }
+    public enum Section: String, Sendable, Hashable, CaseIterable { case sponsor, rule, merchant }
+
+    public struct Cell: Sendable, Hashable {
+        public var points: Int64
+        /// Distinct residents behind the points.
         public var residents: Int64
+
+        public init(points: Int64, residents: Int64) {
+            self.points = points
+            self.residents = residents
+        }
+
+        public static let zero = Cell(points: 0, residents: 0)
     }
 
-    public struct MerchantRow: Sendable, Hashable {
-        public var merchantID: String
-        public var pointsRedeemed: Int64
-        public var redemptions: Int64
-        public var residents: Int64
+    /// Per measure: the program total.
+    public var totals: [Measure: Cell]
+    /// Per measure and section: row id → its cell. Only rows with points appear.
+    public var cells: [Measure: [Section: [String: Cell]]]
+
+    public init(totals: [Measure: Cell], cells: [Measure: [Section: [String: Cell]]]) {
+        self.totals = totals
+        self.cells = cells
     }
 
-    public struct RuleRow: Sendable, Hashable {
-        public var ruleID: String
-        public var pointsAwarded: Int64
-        public var awards: Int64
-        public var residents: Int64
+    /// Merchants award nothing: that measure does not apply to that section.
+    public static func applies(_ measure: Measure, to section: Section) -> Bool {
+        !(measure == .awarded && section == .merchant)
     }
-
-    public var sponsors: [SponsorRow]
-    public var merchants: [MerchantRow]
-    public var rules: [RuleRow]
-    public var residentsReached: Int64
 }

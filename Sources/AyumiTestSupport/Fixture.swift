@@ -29,7 +29,9 @@ public struct Fixture: Sendable {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     }
 
-    public static func make(start: Date = noon, rulesDirectory: String? = nil) async throws -> Fixture {
+    /// - Parameter logger: what the use cases log to (a test that checks the logs passes a recorder).
+    public static func make(start: Date = noon, rulesDirectory: String? = nil, merchantsFile: String? = nil,
+                            logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })) async throws -> Fixture {
         let clock = TestClock(start)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-test-\(UUID().uuidString)").path
         let random = Mutex(SplitMix64(seed: 1))
@@ -38,8 +40,7 @@ public struct Fixture: Sendable {
         })
         let ayumi = try await Ayumi.open(
             dataDirectory: directory, rulesDirectory: rulesDirectory ?? repositoryRoot + "/Rules",
-            merchantsFile: repositoryRoot + "/Merchants/merchants.yaml", environment: environment,
-            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            merchantsFile: merchantsFile ?? repositoryRoot + "/Merchants/merchants.yaml", environment: environment, logger: logger)
         return Fixture(ayumi: ayumi, clock: clock, directory: directory)
     }
 
@@ -50,6 +51,11 @@ public struct Fixture: Sendable {
     }
 
     public var today: LocalDate { ayumi.today }
+
+    /// The points `resident` can spend today.
+    public func points(_ resident: String) async throws -> Int64 {
+        try await ayumi.balance(residentID: resident).spendable
+    }
 
     public func walk(_ id: String, _ resident: String, steps: Int64, on date: LocalDate? = nil) -> Event {
         Event(id: id, residentID: resident, detail: .walk(date: date ?? today, steps: steps, source: "phone"))
@@ -64,5 +70,6 @@ public struct Fixture: Sendable {
         Event(id: id, residentID: resident, detail: .visit(at: clock.now.addingTimeInterval(-60), zone: zone))
     }
 
-    public static let ingest = Principal(role: .ingest, subject: nil)
+    /// An ingest feed's principal, as a token created with `--source test-feed` authenticates.
+    public static let ingest = Principal(role: .ingest, subject: nil, feed: "test-feed")
 }

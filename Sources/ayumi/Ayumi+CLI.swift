@@ -12,35 +12,38 @@ struct AyumiCommand: AsyncParsableCommand {
         abstract: "Ayumi (歩み): a city's wellbeing point service.",
         discussion: """
             Residents earn points for walking, riding public transport and visiting downtown, and spend them \
-            at local shops with a QR code. Every command works on the database in --data-dir (default: var, \
-            or $AYUMI_DATA_DIR) with the program in --rules (default: Rules) and the shops in --merchants.
+            at local shops with a QR code. `ayumi serve` creates the database in --data-dir (default: var, or \
+            $AYUMI_DATA_DIR) and installs the program from --rules (default: Rules) and the shops from --merchants \
+            at every start. The maintenance commands (tokens, ledger, report, backup) open that database and never \
+            create one; they read the program the server installed and need no Rules/ directory.
             """,
         subcommands: [Serve.self, Tokens.self, RulesCommand.self, LedgerCommand.self, Report.self, Backup.self, Bench.self])
 }
 
-/// Options every command that opens the database shares. Each falls back to an `AYUMI_*` variable.
-struct CommonOptions: ParsableArguments {
+/// Where the database lives: every command that opens it takes this option.
+struct DataOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "Directory holding ayumi.sqlite (env AYUMI_DATA_DIR; default var).")
     var dataDirectory: String?
 
+    var resolvedDataDirectory: String { dataDirectory ?? env("AYUMI_DATA_DIR") ?? "var" }
+
+    /// Opens the database a server created, with the ruleset and merchants it installed; never
+    /// creates one (a mistyped --data-dir fails and names the path it looked for).
+    func openExisting() async throws -> Ayumi {
+        try await Ayumi.openExisting(dataDirectory: resolvedDataDirectory, logger: makeLogger())
+    }
+}
+
+/// The program files the server installs at every start.
+struct ProgramOptions: ParsableArguments {
     @Option(name: .customLong("rules"), help: "Rules directory (env AYUMI_RULES_DIR; default Rules).")
     var rulesDirectory: String?
 
     @Option(name: .customLong("merchants"), help: "Merchant registry file (env AYUMI_MERCHANTS_FILE; default Merchants/merchants.yaml).")
     var merchantsFile: String?
 
-    var resolvedDataDirectory: String { dataDirectory ?? env("AYUMI_DATA_DIR") ?? "var" }
     var resolvedRulesDirectory: String { rulesDirectory ?? env("AYUMI_RULES_DIR") ?? "Rules" }
     var resolvedMerchantsFile: String { merchantsFile ?? env("AYUMI_MERCHANTS_FILE") ?? "Merchants/merchants.yaml" }
-
-    func open(environment: AyumiEnvironment = .live) async throws -> Ayumi {
-        do {
-            return try await Ayumi.open(dataDirectory: resolvedDataDirectory, rulesDirectory: resolvedRulesDirectory,
-                                        merchantsFile: resolvedMerchantsFile, environment: environment, logger: makeLogger())
-        } catch let failure as RulesCheckFailure {
-            throw CLIFailure(failure.description)
-        }
-    }
 }
 
 func env(_ name: String) -> String? {
@@ -76,6 +79,9 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
         throw ExitCode.failure
     } catch let error as AyumiError {
         printError(error.cli.description)
+        throw ExitCode.failure
+    } catch let failure as RulesCheckFailure {
+        printError(failure.description)
         throw ExitCode.failure
     }
 }

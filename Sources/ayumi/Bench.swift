@@ -55,7 +55,7 @@ struct Bench: AsyncParsableCommand {
             var generator = SplitMix64(seed: seed)
             let timeZone = ayumi.evaluator.timeZone
             let firstDay = LocalDate(instant: enrolment, timeZone: timeZone)
-            let principal = Principal(role: .ingest, subject: nil)
+            let principal = Principal(role: .ingest, subject: nil, feed: "bench")
             var latencies: [Duration] = []
             var accepted = 0, awarded: Int64 = 0
             let start = ContinuousClock.now

@@ -44,14 +44,17 @@ struct LedgerCommand: AsyncParsableCommand {
             abstract: "Check the ledger invariants.",
             discussion: """
                 Each transfer sums to zero, no resident balance is negative, every balance equals the sum of its \
-                postings, and each resident's open lots add up to their balance. Exits 1 and lists what is wrong.
+                postings, each resident's open lots add up to their balance, each award's lots hold its points, \
+                each redemption's lot draws add up to its points, and no lot was drawn after its last day. Exits 1 \
+                and lists what is wrong. It opens the existing database in --data-dir and never \
+                creates one, and exits 1 naming the path when there is none.
                 """)
 
-        @OptionGroup var common: CommonOptions
+        @OptionGroup var data: DataOptions
 
         func run() async throws {
             try await reportingFailures {
-                let audit = try await common.open().verifyLedger()
+                let audit = try await data.openExisting().verifyLedger()
                 let violations = audit.violations
                 guard violations.isEmpty else {
                     throw CLIFailure((violations.map { "error: \($0)" } + ["\(violations.count) invariant violations"]).joined(separator: "\n"))
@@ -68,17 +71,18 @@ struct Backup: AsyncParsableCommand {
         discussion: """
             Uses SQLite's online backup, so serving goes on. The copy holds everything, the redemption \
             signing key and token hashes included: keep it as safe as the database. To restore, stop the \
-            server and put the copy in place as <data-dir>/ayumi.sqlite.
+            server and put the copy in place as <data-dir>/ayumi.sqlite. Works on a database of any Ayumi \
+            version (take one before an upgrade); never creates a database.
             """)
 
-    @OptionGroup var common: CommonOptions
+    @OptionGroup var data: DataOptions
 
     @Option(help: "The new file to write (never overwritten).")
     var output: String
 
     func run() async throws {
         try await reportingFailures {
-            try await common.open().backup(toPath: output)
+            try await Ayumi.backup(dataDirectory: data.resolvedDataDirectory, toPath: output, logger: makeLogger())
             print("ok: backup written to \(output)")
         }
     }
@@ -91,14 +95,17 @@ struct Report: AsyncParsableCommand {
 
     struct Beneficiaries: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Points awarded and redeemed per sponsor, rule and merchant, and residents reached.",
+            abstract: "Points awarded and redeemed per sponsor, rule and merchant, and the residents behind them.",
             discussion: """
-                Days are local days of the program's time zone, both ends included. Resident counts below the \
-                program's reportGroupSizeMin are shown as suppressed. The same ledger and period always give \
-                byte-identical output.
+                Days are local days of the program's time zone, both ends included. A figure drawn from fewer \
+                residents than the program's reportGroupSizeMin is suppressed (points and yen read X, the count \
+                <10); each section's suppressed figures are shown only as their sum in a row with id *, so the \
+                sections still add up to the program total. The same ledger and period always give \
+                byte-identical output. Reads the existing database in --data-dir and the program the server \
+                installed; never creates a database.
                 """)
 
-        @OptionGroup var common: CommonOptions
+        @OptionGroup var data: DataOptions
 
         @Option(help: "First local day, YYYY-MM-DD.")
         var from: String
@@ -119,7 +126,7 @@ struct Report: AsyncParsableCommand {
             try await reportingFailures {
                 guard let from = LocalDate(from) else { throw CLIFailure("error: --from: expected YYYY-MM-DD, got '\(from)'") }
                 guard let to = LocalDate(to) else { throw CLIFailure("error: --to: expected YYYY-MM-DD, got '\(to)'") }
-                let report = try await common.open().beneficiaryReport(from: from, to: to)
+                let report = try await data.openExisting().beneficiaryReport(from: from, to: to)
                 let data = switch format {
                 case .csv: Data(report.csv(language: language).utf8)
                 case .json: report.json()

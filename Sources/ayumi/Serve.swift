@@ -2,6 +2,7 @@ import ArgumentParser
 import AyumiCore
 import AyumiServer
 import AyumiServices
+import AyumiStore
 import Foundation
 import Logging
 
@@ -9,12 +10,16 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the HTTP API.",
         discussion: """
-            On the first start with an empty database it mints an admin, an ingest and a merchant token (for \
-            the first merchant) and prints them once as shell lines; only their hashes are stored. Later \
-            tokens come from `ayumi tokens create`.
+            Creates the database in --data-dir if there is none, applies pending migrations, and installs the \
+            program from --rules and the shops from --merchants (a shop missing from the file, or marked \
+            active: false, redeems nothing from this start on). On the first start with an empty database it \
+            mints an admin, an ingest (feed 'default') and a merchant token (the first active merchant) and \
+            writes them, as shell lines, to <data-dir>/first-start-tokens.sh, readable by the owner only; \
+            only their hashes are stored. Later tokens come from `ayumi tokens create`.
             """)
 
-    @OptionGroup var common: CommonOptions
+    @OptionGroup var data: DataOptions
+    @OptionGroup var program: ProgramOptions
 
     @Option(help: "Address to listen on (env AYUMI_HOST; default 127.0.0.1).")
     var host: String?
@@ -22,45 +27,73 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (env AYUMI_PORT; default 8080).")
     var port: Int?
 
+    static let firstStartTokensFile = "first-start-tokens.sh"
+
     func run() async throws {
         try await reportingFailures {
             LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
-            let ayumi = try await common.open()
+            let ayumi = try await Ayumi.open(dataDirectory: data.resolvedDataDirectory, rulesDirectory: program.resolvedRulesDirectory,
+                                             merchantsFile: program.resolvedMerchantsFile, logger: makeLogger())
             let host = self.host ?? env("AYUMI_HOST") ?? "127.0.0.1"
             let port = self.port ?? env("AYUMI_PORT").flatMap(Int.init) ?? 8080
             if try await !ayumi.hasTokens() {
-                try await printFirstTokens(ayumi, host: host, port: port)
+                let path = (data.resolvedDataDirectory as NSString).appendingPathComponent(Self.firstStartTokensFile)
+                try await ayumi.createFirstStartTokens { tokens in
+                    try Self.writePrivately(path: path, text: """
+                        # Ayumi first-start tokens, shown nowhere else; only their hashes are stored.
+                        # Load them with: . \(path)
+                        export AYUMI_URL=http://\(host):\(port)
+                        export AYUMI_ADMIN_TOKEN=\(tokens.admin)
+                        export AYUMI_INGEST_TOKEN=\(tokens.ingest)   # ingest feed '\(tokens.ingestFeed)'
+                        export AYUMI_MERCHANT_TOKEN=\(tokens.merchant)   # merchant \(tokens.merchantID)
+
+                        """)
+                }
+                // Written straight to the file handle: stdout may be a pipe, and the server runs on after this.
+                FileHandle.standardOutput.write(Data("""
+                    First start: an admin, an ingest and a merchant token were written to \(path) (readable by you only).
+                    Load them into your shell with:  . \(path)
+
+                    """.utf8))
             }
             let app = buildApplication(ayumi: ayumi, host: host, port: port, logger: makeLogger())
             try await app.runService()
         }
     }
 
-    func printFirstTokens(_ ayumi: Ayumi, host: String, port: Int) async throws {
-        let admin = try await ayumi.createToken(role: .admin, subject: nil)
-        let ingest = try await ayumi.createToken(role: .ingest, subject: nil)
-        guard let merchant = ayumi.merchants.keys.sorted().first else { throw CLIFailure("error: no merchant is registered") }
-        let merchantToken = try await ayumi.createToken(role: .merchant, subject: merchant)
-        // Written straight to the file handle: stdout may be a pipe, and the server runs on after this.
-        FileHandle.standardOutput.write(Data("""
-            # First start: these tokens are shown once and stored only as hashes. Paste them into your shell:
-            export AYUMI_URL=http://\(host):\(port)
-            export AYUMI_ADMIN_TOKEN=\(admin)
-            export AYUMI_INGEST_TOKEN=\(ingest)
-            export AYUMI_MERCHANT_TOKEN=\(merchantToken)   # merchant \(merchant)
-
-            """.utf8))
+    /// Writes a new file that only the owner can read: created with mode 0600 from the start (never
+    /// readable by others for a moment), replacing a stale file left by an earlier database.
+    static func writePrivately(path: String, text: String) throws {
+        try? FileManager.default.removeItem(atPath: path)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw CLIFailure("error: cannot create \(path): \(String(cString: strerror(errno)))") }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        try handle.write(contentsOf: Data(text.utf8))
+        try handle.synchronize()
     }
 }
 
 struct Tokens: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage bearer tokens.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Manage bearer tokens: create, list, revoke.",
+        discussion: """
+            Tokens are stored only as SHA-256 hashes: a token is shown once, when it is created, and never again. \
+            A revoked or expired token is refused (401) at once, without a restart. These commands open the \
+            existing database in --data-dir and never create one.
+            """,
+        subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Mint a token and print only the token (its hash is stored).")
+            abstract: "Mint a token and print only the token (its hash is stored).",
+            discussion: """
+                --role merchant needs --merchant (an active merchant), --role resident needs --resident (an enrolled \
+                resident), --role ingest needs --source: the feed's name, such as transit-operator. Event ids are \
+                unique per source, so every token of one feed should carry the same source (to rotate a feed's \
+                token, create a new one with the same --source, then revoke the old one).
+                """)
 
-        @OptionGroup var common: CommonOptions
+        @OptionGroup var data: DataOptions
 
         @Option(help: "admin, ingest, merchant or resident.")
         var role: Role
@@ -71,10 +104,88 @@ struct Tokens: AsyncParsableCommand {
         @Option(help: "The resident id, for --role resident.")
         var resident: String?
 
+        @Option(help: "The feed name, for --role ingest (such as transit-operator).")
+        var source: String?
+
+        @Option(name: .customLong("expires-in"), help: "Lifetime, such as 90d, 12h, 30m or 3600s (default: until revoked).")
+        var expiresIn: String?
+
         func run() async throws {
             try await reportingFailures {
-                let ayumi = try await common.open()
-                print(try await ayumi.createToken(role: role, subject: merchant ?? resident))
+                let lifetime = try expiresIn.map(Self.seconds)
+                let ayumi = try await data.openExisting()
+                print(try await ayumi.createToken(role: role, subject: merchant ?? resident, feed: source, lifetimeSeconds: lifetime))
+            }
+        }
+
+        /// `90d`, `12h`, `30m`, `3600s`.
+        static func seconds(_ text: String) throws -> Int64 {
+            let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400]
+            guard let unit = text.last.flatMap({ units[$0] }), let count = Int64(text.dropLast()), count > 0,
+                  !count.multipliedReportingOverflow(by: unit).overflow else {
+                throw CLIFailure("error: --expires-in: expected a number and a unit (s, m, h or d), such as 90d; got '\(text)'")
+            }
+            return count * unit
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List tokens (never the tokens themselves): id, role, who they speak for, dates, status.",
+            discussion: "Times are UTC. Status is active, expired or revoked.")
+
+        @OptionGroup var data: DataOptions
+
+        @Option(help: "Only tokens of this role.")
+        var role: Role?
+
+        func run() async throws {
+            try await reportingFailures {
+                let ayumi = try await data.openExisting()
+                let now = ayumi.environment.now()
+                let rows = try await ayumi.tokens(role: role).map { token -> [String] in
+                    let speaksFor = switch token.role {
+                    case .ingest: "feed:\(token.feed ?? "")"
+                    case .merchant: "merchant:\(token.subject ?? "")"
+                    case .resident: "resident:\(token.subject ?? "")"
+                    case .admin: "-"
+                    }
+                    let status = token.revokedAt != nil ? "revoked" : token.isValid(at: now) ? "active" : "expired"
+                    return [String(token.id), token.role.rawValue, speaksFor, Self.utc(token.createdAt),
+                            token.expiresAt.map(Self.utc) ?? "-", token.revokedAt.map(Self.utc) ?? "-", status]
+                }
+                print(Self.table([["ID", "ROLE", "FOR", "CREATED", "EXPIRES", "REVOKED", "STATUS"]] + rows), terminator: "")
+            }
+        }
+
+        static func utc(_ date: Date) -> String {
+            date.formatted(Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!))
+        }
+
+        /// Columns padded to their widest cell, two spaces apart.
+        static func table(_ rows: [[String]]) -> String {
+            let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max()! }
+            return rows.map { row in
+                row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                    .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+            }.joined(separator: "\n") + "\n"
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a token by its id (see `tokens list`); it is refused at once, no restart needed.",
+            discussion: "Revoking a revoked token again changes nothing and succeeds.")
+
+        @OptionGroup var data: DataOptions
+
+        @Argument(help: "The token's id, as `tokens list` shows it.")
+        var id: Int64
+
+        func run() async throws {
+            try await reportingFailures {
+                let token = try await data.openExisting().revokeToken(id: id)
+                print("ok: token \(token.id) (\(token.role.rawValue)) revoked at \(List.utc(token.revokedAt!))")
             }
         }
     }

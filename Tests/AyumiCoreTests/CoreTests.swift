@@ -71,10 +71,26 @@ struct SplitTests {
         #expect((400...600).contains(first))
     }
 
-    @Test("the same event splits the same way every time")
-    func deterministic() {
-        #expect(stableHash("transit-1") == stableHash("transit-1"))
-        #expect(stableHash("a") != stableHash("b"))
+    @Test("the tie-break hash is FNV-1a, the same in every process and on every machine", arguments: [
+        ("", UInt64(0xcbf2_9ce4_8422_2325)), ("a", 0xaf63_dc4c_8601_ec8c), ("foobar", 0x8594_4171_f739_67e8),
+    ])
+    func stableHashVectors(text: String, hash: UInt64) {
+        #expect(stableHash(text) == hash)
+    }
+
+    static let pinnedSplits: [(String, [Int64])] = [("e-0", [0, 1]), ("e-1", [0, 1]), ("e-2", [1, 0]), ("e-3", [1, 0]), ("e-4", [0, 1])]
+
+    @Test("the same event splits the same way every time: pinned splits of 1-point half-and-half awards", arguments: pinnedSplits)
+    func deterministic(eventID: String, parts: [Int64]) {
+        let tie = [stableHash(eventID + "\u{0}a"), stableHash(eventID + "\u{0}b")]
+        #expect(largestRemainderSplit(points: 1, weights: [1, 1], tieBreak: tie) == parts)
+    }
+
+    static let remainderCases: [(Int64, [Int64], [Int64])] = [(7, [2, 1], [5, 2]), (10, [1, 1, 1], [4, 3, 3]), (5, [3, 3, 1], [2, 2, 1])]
+
+    @Test("the largest remainder goes to the largest fraction", arguments: remainderCases)
+    func remainders(points: Int64, weights: [Int64], parts: [Int64]) {
+        #expect(largestRemainderSplit(points: points, weights: weights, tieBreak: weights.indices.map { UInt64($0) }) == parts)
     }
 }
 

@@ -18,6 +18,7 @@ func demoFiles() throws -> [String: String] {
 let noon = Date(timeIntervalSince1970: 1_795_575_600)
 let today = LocalDate("2026-11-25")!
 let resident = Resident(id: "r-1", birthYear: 1950, district: "14101", enrolledOn: LocalDate("2026-01-01")!)
+let feed = Submitter.feed("test-feed")
 
 func demoEvaluator() throws -> Evaluator { Evaluator(ruleset: try RulesParser.load(directory: rulesDirectory)) }
 
@@ -38,7 +39,7 @@ struct EvaluationTests {
     func walkingBands(steps: Int64, points: Int64) throws {
         let evaluation = try demoEvaluator().evaluate(
             Event(id: "w", residentID: "r-1", detail: .walk(date: today, steps: steps, source: "phone")),
-            resident: resident, counters: [:], now: noon)
+            from: feed, resident: resident, counters: [:], now: noon)
         #expect(awards(evaluation).reduce(0) { $0 + $1.points } == points)
     }
 
@@ -48,7 +49,7 @@ struct EvaluationTests {
     func walkDifference(alreadyAwarded: Int64, steps: Int64, expected: Int64) throws {
         let evaluation = try demoEvaluator().evaluate(
             Event(id: "w2", residentID: "r-1", detail: .walk(date: today, steps: steps, source: "watch")),
-            resident: resident, counters: walkCounter(alreadyAwarded), now: noon)
+            from: feed, resident: resident, counters: walkCounter(alreadyAwarded), now: noon)
         #expect(awards(evaluation).reduce(0) { $0 + $1.points } == expected)
     }
 
@@ -59,7 +60,7 @@ struct EvaluationTests {
         for (count, expected) in [(Int64(0), Int64(1)), (3, 1), (4, 0), (9, 0)] {
             let event = Event(id: "t-\(count)", residentID: "r-1",
                               detail: .transitTap(at: noon.addingTimeInterval(-60), mode: "bus", route: "r10", stop: "s1"))
-            let result = awards(evaluator.evaluate(event, resident: resident, counters: [key: Counter(points: count, count: count)], now: noon))
+            let result = awards(evaluator.evaluate(event, from: feed, resident: resident, counters: [key: Counter(points: count, count: count)], now: noon))
             #expect(result.reduce(0) { $0 + $1.points } == expected)
             for award in result {
                 #expect(award.funding.reduce(0) { $0 + $1.points } == award.points)
@@ -71,7 +72,7 @@ struct EvaluationTests {
     @Test("a ferry tap matches no rule and says so")
     func unmatchedMode() throws {
         let event = Event(id: "t", residentID: "r-1", detail: .transitTap(at: noon, mode: "ferry", route: "f1", stop: "pier"))
-        let evaluation = try demoEvaluator().evaluate(event, resident: resident, counters: [:], now: noon)
+        let evaluation = try demoEvaluator().evaluate(event, from: feed, resident: resident, counters: [:], now: noon)
         guard case .accepted(let awards, let note) = evaluation.outcome else { Issue.record("expected accepted"); return }
         #expect(awards.isEmpty)
         #expect(note?.en.contains("no rule") == true)
@@ -81,24 +82,24 @@ struct EvaluationTests {
     func visit() throws {
         let evaluator = try demoEvaluator()
         let event = Event(id: "v", residentID: "r-1", detail: .visit(at: noon, zone: "downtown"))
-        let first = awards(evaluator.evaluate(event, resident: resident, counters: [:], now: noon))
+        let first = awards(evaluator.evaluate(event, from: feed, resident: resident, counters: [:], now: noon))
         #expect(first.map(\.points) == [2])
         #expect(first.first?.funding == [SponsorShare(sponsorID: "shotengai", points: 2)])
         #expect(first.first?.reason.en == "Visit to Downtown on 2026-11-25")
         #expect(first.first?.reason.ja == "2026-11-25に中心市街地を訪問")
         let key = CounterKey(residentID: "r-1", ruleID: "downtown-visit", periodKey: "day:2026-11-25")
-        #expect(awards(evaluator.evaluate(event, resident: resident, counters: [key: Counter(points: 2, count: 1)], now: noon)).isEmpty)
+        #expect(awards(evaluator.evaluate(event, from: feed, resident: resident, counters: [key: Counter(points: 2, count: 1)], now: noon)).isEmpty)
     }
 
-    @Test("implausible or impossible events are rejected", arguments: [
-        ("steps", "More steps than the daily maximum of 100000"),
-        ("future", "The day has not begun yet in the program's time zone"),
-        ("before", "The activity happened before enrolment"),
-        ("zone", "Unknown zone 'harbour'"),
-        ("tap", "The event is stamped in the future"),
-        ("old", "The activity is more than 31 days old"),
+    @Test("implausible or impossible events are rejected, with the reason in both languages", arguments: [
+        ("steps", "1日の歩数が上限（100000歩）を超えています", "More steps than the daily maximum of 100000"),
+        ("future", "未来の日付の歩数です", "The day has not begun yet in the program's time zone"),
+        ("before", "登録日より前の活動は対象外です", "The activity happened before enrolment"),
+        ("zone", "不明なゾーン「harbour」です", "Unknown zone 'harbour'"),
+        ("tap", "未来の時刻のイベントです", "The event is stamped in the future"),
+        ("old", "31日より前の活動は対象外です", "The activity is more than 31 days old"),
     ])
-    func rejections(kind: String, reason: String) throws {
+    func rejections(kind: String, ja: String, en: String) throws {
         let detail: Event.Detail = switch kind {
         case "steps": .walk(date: today, steps: 100_001, source: "phone")
         case "future": .walk(date: today.adding(days: 1), steps: 5_000, source: "phone")
@@ -108,15 +109,50 @@ struct EvaluationTests {
         default: .transitTap(at: noon.addingTimeInterval(3_600), mode: "bus", route: "r", stop: "s")
         }
         let evaluation = try demoEvaluator().evaluate(Event(id: "x", residentID: "r-1", detail: detail),
+                                                      from: feed, resident: resident, counters: [:], now: noon)
+        #expect(evaluation.outcome == .rejected(LocalizedText(ja: ja, en: en)))
+    }
+
+    @Test("who may report what is program data: a resident's app reports walks, only feeds report taps and visits", arguments: [
+        (Event.Kind.walk, Submitter.resident("r-1"), true), (.walk, .feed("step-gateway"), true),
+        (.transitTap, .resident("r-1"), false), (.transitTap, .feed("transit-operator"), true),
+        (.visit, .resident("r-1"), false), (.visit, .feed("shop-checkin"), true),
+    ])
+    func submitters(kind: Event.Kind, submitter: Submitter, allowed: Bool) throws {
+        let detail: Event.Detail = switch kind {
+        case .walk: .walk(date: today, steps: 8_000, source: "phone")
+        case .transitTap: .transitTap(at: noon, mode: "bus", route: "r10", stop: "s1")
+        case .visit: .visit(at: noon, zone: "downtown")
+        }
+        let evaluation = try demoEvaluator().evaluate(Event(id: "x", residentID: "r-1", detail: detail), from: submitter,
                                                       resident: resident, counters: [:], now: noon)
-        #expect(evaluation.outcome == .rejected(LocalizedText(ja: evaluation.rejectionJa, en: reason)))
+        if allowed {
+            #expect(awards(evaluation).count == 1)
+        } else {
+            #expect(evaluation.outcome == .rejected(LocalizedText(
+                ja: "この送信元（resident:r-1）からは\(kind.rawValue)イベントを受け付けていません（受付: ingest）",
+                en: "\(kind.rawValue) events are not accepted from resident:r-1 (accepted from: ingest)")))
+        }
+    }
+
+    @Test("ingest:NAME admits that feed only")
+    func namedFeed() throws {
+        var files = try demoFiles()
+        files["program.yaml"] = files["program.yaml"]!.replacingOccurrences(of: "transit_tap: [ingest]", with: "transit_tap: [ingest:transit-operator]")
+        let evaluator = Evaluator(ruleset: try RulesParser.parse(files: files))
+        let tap = Event(id: "t", residentID: "r-1", detail: .transitTap(at: noon, mode: "bus", route: "r10", stop: "s1"))
+        #expect(awards(evaluator.evaluate(tap, from: .feed("transit-operator"), resident: resident, counters: [:], now: noon)).count == 1)
+        let other = evaluator.evaluate(tap, from: .feed("step-gateway"), resident: resident, counters: [:], now: noon)
+        #expect(other.outcome == .rejected(LocalizedText(
+            ja: "この送信元（feed:step-gateway）からはtransit_tapイベントを受け付けていません（受付: ingest:transit-operator）",
+            en: "transit_tap events are not accepted from feed:step-gateway (accepted from: ingest:transit-operator)")))
     }
 
     @Test("every award records the ruleset version and a reason in both languages")
     func awardRecordsVersion() throws {
         let evaluator = try demoEvaluator()
         let award = awards(evaluator.evaluate(Event(id: "w", residentID: "r-1", detail: .walk(date: today, steps: 8_000, source: "p")),
-                                              resident: resident, counters: [:], now: noon)).first
+                                              from: feed, resident: resident, counters: [:], now: noon)).first
         #expect(award?.rulesetVersion == evaluator.ruleset.version)
         #expect(award?.reason.en == "8000 steps on 2026-11-25 (1 point per 2,000 steps, up to 5 a day)")
         #expect(award?.reason.ja.contains("8000歩") == true)
@@ -199,7 +235,7 @@ struct RulesFileTests {
         let found = diagnostics(files)
         #expect(found.count == 2)
         #expect(found.contains { $0.hasPrefix("Rules/program.yaml:5:11: error: unknown time zone 'Asia/Tokio'") })
-        #expect(found.contains { $0.hasPrefix("Rules/transit.yaml:") && $0.contains("above zero") })
+        #expect(found.contains { $0.hasPrefix("Rules/transit.yaml:") && $0.hasSuffix("error: expected a whole number from 1 to 10,000") })
     }
 
     @Test("a zone ring that does not close is rejected (RFC 7946)")
@@ -213,11 +249,78 @@ struct RulesFileTests {
     func merchants() throws {
         let ruleset = try RulesParser.load(directory: rulesDirectory)
         let text = "merchants:\n  - id: m-1\n    name: {ja: 店, en: Shop}\n    category: cafe\n    zone: harbour\n    settlementAccount: S-1\n"
-        #expect(throws: RulesCheckFailure.self) { try MerchantsParser.parse(text, file: "Merchants/merchants.yaml", ruleset: ruleset) }
-        do {
-            _ = try MerchantsParser.parse(text, file: "Merchants/merchants.yaml", ruleset: ruleset)
-        } catch {
-            #expect(error.description == "Merchants/merchants.yaml:5:11: error: unknown zone 'harbour' (see zones.geojson)")
+        let failure = try #require(throws: RulesCheckFailure.self) {
+            try MerchantsParser.parse(text, file: "Merchants/merchants.yaml", ruleset: ruleset)
         }
+        #expect(failure.description == "Merchants/merchants.yaml:5:11: error: unknown zone 'harbour' (see zones.geojson)")
+    }
+
+    @Test("a merchant is active unless marked active: false")
+    func inactiveMerchant() throws {
+        let ruleset = try RulesParser.load(directory: rulesDirectory)
+        let text = "merchants:\n  - id: m-1\n    name: {ja: 店, en: Shop}\n    category: cafe\n    zone: downtown\n    settlementAccount: S-1\n"
+            + "  - id: m-2\n    name: {ja: 店, en: Shop}\n    category: cafe\n    zone: downtown\n    settlementAccount: S-2\n    active: false\n"
+        let merchants = try MerchantsParser.parse(text, file: "Merchants/merchants.yaml", ruleset: ruleset)
+        #expect(merchants.map(\.active) == [true, false])
+        let broken = text.replacingOccurrences(of: "active: false", with: "active: no")
+        let failure = try #require(throws: RulesCheckFailure.self) {
+            try MerchantsParser.parse(broken, file: "Merchants/merchants.yaml", ruleset: ruleset)
+        }
+        #expect(failure.description == "Merchants/merchants.yaml:12:13: error: expected true or false")
+    }
+}
+
+@Suite("Bounds of rule numbers")
+struct BoundsTests {
+    func diagnostics(_ files: [String: String]) -> [String] {
+        do {
+            _ = try RulesParser.parse(files: files, displayPrefix: "Rules/")
+            return []
+        } catch {
+            return error.diagnostics.map(\.description)
+        }
+    }
+
+    func line(of text: String, in file: String) -> Int {
+        file.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains(text) }! + 1
+    }
+
+    @Test("every number one above its bound fails the check at its line and column", arguments: [
+        ("program.yaml", "yenPerPoint: 1", "yenPerPoint: 1_001", "1 to 1,000"),
+        ("program.yaml", "pointExpiryMonths: 12", "pointExpiryMonths: 121", "1 to 120"),
+        ("program.yaml", "stepsPerDayMax: 100_000", "stepsPerDayMax: 1_000_001", "1 to 1,000,000"),
+        ("program.yaml", "eventAgeDaysMax: 31", "eventAgeDaysMax: 367", "1 to 366"),
+        ("program.yaml", "redemptionCodeTTLSeconds: 120", "redemptionCodeTTLSeconds: 3601", "30 to 3,600"),
+        ("program.yaml", "reportGroupSizeMin: 10", "reportGroupSizeMin: 1", "2 to 1,000"),
+        ("transit.yaml", "fixed: 1", "fixed: 10001", "1 to 10,000"),
+        ("transit.yaml", "countPerDayMax: 4", "countPerDayMax: 10001", "1 to 10,000"),
+        ("transit.yaml", "minato-transit: 1", "minato-transit: 1000001", "1 to 1,000,000"),
+        ("walk.yaml", "pointsPerDayMax: 5", "pointsPerDayMax: 100001", "1 to 100,000"),
+        ("walk.yaml", "    points: 1", "    points: 10001", "1 to 10,000"),
+        ("walk.yaml", "stepsMin: 2_000", "stepsMin: 9223372036854775807", "1 to 1,000,000"),
+    ])
+    func aboveBound(file: String, original: String, replacement: String, range: String) throws {
+        var files = try demoFiles()
+        files[file] = files[file]!.replacingOccurrences(of: original, with: replacement)
+        let text = files[file]!.split(separator: "\n").first { $0.contains(replacement) }!
+        let column = text.firstIndex(of: ":")!.utf16Offset(in: text) + 3
+        #expect(diagnostics(files) == ["Rules/\(file):\(line(of: replacement, in: files[file]!)):\(column): error: expected a whole number from \(range)"])
+    }
+
+    @Test("a banded rule that could award more than 100,000 points for one walk fails the check")
+    func uncappedBand() throws {
+        var files = try demoFiles()
+        files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "caps:\n  pointsPerDayMax: 5\n", with: "")
+            .replacingOccurrences(of: "    steps: 2_000\n    points: 1", with: "    steps: 1\n    points: 2")
+        #expect(diagnostics(files) == ["Rules/walk.yaml:\(line(of: "perBand", in: files["walk.yaml"]!)):3: error: one event could earn 200,000 "
+                                       + "points under this rule (a walk of 100,000 steps); at most 100,000: lower the points or add caps.pointsPerDayMax"])
+    }
+
+    @Test("the split check uses overflow-checked arithmetic")
+    func splitOverflow() {
+        #expect(splitFits(pointsMax: Bounds.pointsPerAwardMax, weights: Array(repeating: Bounds.fundingWeight.upperBound, count: Bounds.sponsorsPerRuleMax)))
+        #expect(!splitFits(pointsMax: Int64.max / 2, weights: [3]))
+        #expect(!splitFits(pointsMax: 1, weights: [Int64.max, 1]))
+        #expect(!splitFits(pointsMax: 1, weights: [0]))
     }
 }

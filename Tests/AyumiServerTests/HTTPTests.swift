@@ -10,12 +10,13 @@ import Testing
 
 /// Runs `body` against the real router over a fresh database, with an admin, an ingest and a
 /// merchant (m-001) token already minted.
+/// `logger` receives both the server's request log and what the use cases log.
 func withServer(logger: Logger = Logger(label: "test"), _ body: @Sendable (TestContext) async throws -> Void) async throws {
-    let fixture = try await Fixture.make()
+    let fixture = try await Fixture.make(logger: logger)
     let context = TestContext(
         fixture: fixture,
         admin: try await fixture.ayumi.createToken(role: .admin, subject: nil),
-        ingest: try await fixture.ayumi.createToken(role: .ingest, subject: nil),
+        ingest: try await fixture.ayumi.createToken(role: .ingest, subject: nil, feed: "test-feed"),
         merchant: try await fixture.ayumi.createToken(role: .merchant, subject: "m-001"))
     let app = buildApplication(ayumi: fixture.ayumi, host: "127.0.0.1", port: 0, logger: logger)
     try await app.test(.router) { client in
@@ -84,7 +85,7 @@ struct HTTPTests {
             #expect(award["reason"] as? String == "8000 steps on 2026-11-25 (1 point per 2,000 steps, up to 5 a day)")
 
             let balance = try await server.call(.get, "/v1/me/balance", token: resident)
-            #expect(balance.json["points"] as? Int == 4)
+            #expect(String(decoding: balance.body, as: UTF8.self) == #"{"expiredPoints":0,"points":4}"# + "\n")
 
             let history = try await server.call(.get, "/v1/me/history", token: resident, language: "ja")
             let entry = (history.json["entries"] as! [[String: Any]])[0]
@@ -113,7 +114,7 @@ struct HTTPTests {
         }
     }
 
-    @Test("a retried redemption answers the same; a reused code is 409, an expired one 422, a forged one 401")
+    @Test("a retried redemption answers the same; a reused code is 409, an expired or forged one 422")
     func redemptionErrors() async throws {
         try await withServer { server in
             let resident = try await server.enrol("r-1")
@@ -142,8 +143,14 @@ struct HTTPTests {
             tampered[tampered.count - 20] = tampered[tampered.count - 20] == "A" ? "B" : "A"
             let forged = try await server.call(.post, "/v1/redemptions", token: server.merchant,
                                                json: #"{"code":"\#(String(tampered))","points":1,"idempotencyKey":"k-4"}"#)
-            #expect(forged.status == .unauthorized)
+            // The till's own credentials are fine: a bad code is 422, not 401.
+            #expect(forged.status == .unprocessableContent)
             #expect(forged.problemType == "urn:ayumi:problem:code-forged")
+            #expect(forged.headers[.wwwAuthenticate] == nil)
+            let unreadable = try await server.call(.post, "/v1/redemptions", token: server.merchant,
+                                                   json: #"{"code":"not a code","points":1,"idempotencyKey":"k-6"}"#)
+            #expect(unreadable.status == .unprocessableContent)
+            #expect(unreadable.problemType == "urn:ayumi:problem:code-forged")
 
             server.fixture.clock.advance(seconds: 121)
             let expired = try await server.call(.post, "/v1/redemptions", token: server.merchant,
@@ -167,6 +174,34 @@ struct HTTPTests {
         }
     }
 
+    @Test("a resident's app reporting its own transit tap gets it rejected; the same id from the feed is accepted")
+    func submitters() async throws {
+        try await withServer { server in
+            let resident = try await server.enrol("r-1")
+            let tap = #"[{"id":"t-1","kind":"transit_tap","resident":"r-1","at":"2026-11-25T11:00:00+09:00","mode":"bus","route":"r10","stop":"s1"}]"#
+            let own = try await server.call(.post, "/v1/events", token: resident, json: tap)
+            let result = (own.json["results"] as! [[String: Any]])[0]
+            #expect(result["status"] as? String == "rejected")
+            #expect(result["reason"] as? String == "transit_tap events are not accepted from resident:r-1 (accepted from: ingest)")
+            let fed = try await server.call(.post, "/v1/events", token: server.ingest, json: tap)
+            #expect((fed.json["results"] as! [[String: Any]])[0]["status"] as? String == "accepted")
+            #expect(try await server.fixture.points("r-1") == 1)
+        }
+    }
+
+    @Test("a revoked token answers 401 on its next request, without a restart")
+    func revokedToken() async throws {
+        try await withServer { server in
+            #expect(try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-01&to=2026-11-30", token: server.admin).status == .ok)
+            let admin = try #require(try await server.fixture.ayumi.tokens(role: .admin).first)
+            _ = try await server.fixture.ayumi.revokeToken(id: admin.id)
+            let refused = try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-01&to=2026-11-30", token: server.admin)
+            #expect(refused.status == .unauthorized)
+            #expect(refused.problemType == "urn:ayumi:problem:unauthenticated")
+            #expect(refused.headers[.wwwAuthenticate] == #"Bearer realm="ayumi", error="invalid_token""#)
+        }
+    }
+
     @Test("a malformed or oversized body is refused whole with a problem", arguments: [
         ("{\"not\":\"a list\"}", HTTPResponse.Status.badRequest, "invalid-request"),
         ("[{\"id\":\"x\",\"kind\":\"walk\",\"resident\":\"r-1\",\"date\":\"2026-11-25\"}]", .badRequest, "invalid-request"),
@@ -184,7 +219,7 @@ struct HTTPTests {
                                                json: body.hasPrefix("[{") ? "[\(valid)," + body.dropFirst() : body)
             #expect(answer.status == status)
             #expect(answer.problemType == "urn:ayumi:problem:" + type)
-            #expect(try await server.fixture.ayumi.balance(residentID: "r-1") == 0)
+            #expect(try await server.fixture.points("r-1") == 0)
         }
     }
 
@@ -213,7 +248,7 @@ struct HTTPTests {
             let answer = try await server.call(.post, "/v1/events", token: server.ingest, json: "[\(events.joined(separator: ","))]")
             #expect(answer.status == .badRequest)
             #expect(answer.problemType == "urn:ayumi:problem:too-many-events")
-            #expect(try await server.fixture.ayumi.balance(residentID: "r-1") == 0)
+            #expect(try await server.fixture.points("r-1") == 0)
         }
     }
 
@@ -225,7 +260,10 @@ struct HTTPTests {
             let missing = try await server.call(.get, "/v1/me/balance", token: nil)
             #expect(missing.status == .unauthorized)
             #expect(missing.problemType == "urn:ayumi:problem:unauthenticated")
-            #expect(try await server.call(.get, "/v1/me/balance", token: "ayumi_resident_nonsense").status == .unauthorized)
+            #expect(missing.headers[.wwwAuthenticate] == #"Bearer realm="ayumi""#)
+            let unknown = try await server.call(.get, "/v1/me/balance", token: "ayumi_resident_nonsense")
+            #expect(unknown.status == .unauthorized)
+            #expect(unknown.headers[.wwwAuthenticate] == #"Bearer realm="ayumi", error="invalid_token""#)
             let wrongRole = try await server.call(.post, "/v1/residents", token: server.merchant,
                                                   json: #"{"resident":"r-9","birthYear":1950,"district":"14101"}"#)
             #expect(wrongRole.status == .forbidden)
@@ -294,7 +332,8 @@ struct HTTPTests {
             #expect(csv.headers[.contentType] == "text/csv; charset=utf-8")
             let expected = try await server.fixture.ayumi.beneficiaryReport(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!)
             #expect(String(decoding: csv.body, as: UTF8.self) == expected.csv(language: .en))
-            #expect(String(decoding: csv.body, as: UTF8.self).contains("rule,walk-steps,Walking,3,0,3,0,<10"))
+            // One resident: the figures are suppressed, not only the count.
+            #expect(String(decoding: csv.body, as: UTF8.self).contains("rule,walk-steps,Walking,X,X,<10,0,0,0\r\n"))
             let json = try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-01&to=2026-11-30&format=json", token: server.admin)
             #expect(json.body == expected.json())
             #expect(try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-01&to=2026-11-30", token: server.ingest).status == .forbidden)
@@ -317,7 +356,9 @@ struct HTTPTests {
             let lines = recorder.lines
             #expect(lines.contains { $0.contains("http.route=/v1/me/redemption-codes/{code}/qr.png") && $0.contains("http.status=200") })
             #expect(lines.contains { $0.contains("http.route=/v1/redemptions") && $0.contains("http.status=422") })
-            for secret in [code, resident, server.merchant, server.admin, "1950", "14101"] {
+            #expect(lines.contains { $0.hasPrefix("Resident enrolled") }, "the use cases' log is captured too")
+            #expect(lines.contains { $0.hasPrefix("Token created") })
+            for secret in [code, resident, server.merchant, server.admin, server.ingest, "1950", "14101"] {
                 #expect(!lines.contains { $0.contains(secret) }, "\(secret) was logged")
             }
         }

@@ -1,5 +1,6 @@
+@testable import AyumiServices
 import AyumiCore
-import AyumiServices
+import AyumiReports
 import AyumiStore
 import AyumiTestSupport
 import Foundation
@@ -18,7 +19,7 @@ struct IngestTests {
         let again = try await fixture.ayumi.ingest([walk], by: Fixture.ingest)
         #expect(again.map(\.status) == [.duplicate])
         #expect(again.first?.awards.isEmpty == true)
-        #expect(try await fixture.ayumi.balance(residentID: "r-1") == 4)
+        #expect(try await fixture.points("r-1") == 4)
     }
 
     @Test("a later walk for the same day with more steps awards only the difference")
@@ -33,7 +34,7 @@ struct IngestTests {
         #expect(lower.first?.awards.isEmpty == true)
         let more = try await fixture.ayumi.ingest([fixture.walk("w-4", "r-1", steps: 40_000)], by: Fixture.ingest)
         #expect(more.first?.awards.map(\.points) == [1])
-        #expect(try await fixture.ayumi.balance(residentID: "r-1") == 5)
+        #expect(try await fixture.points("r-1") == 5)
     }
 
     @Test("the daily transit cap holds inside one batch")
@@ -44,7 +45,7 @@ struct IngestTests {
         let results = try await fixture.ayumi.ingest(taps, by: Fixture.ingest)
         #expect(results.map { $0.awards.reduce(0) { $0 + $1.points } } == [1, 1, 1, 1, 0, 0])
         #expect(results[5].reason?.en == "No points: today's limit for this activity is already reached")
-        #expect(try await fixture.ayumi.balance(residentID: "r-1") == 4)
+        #expect(try await fixture.points("r-1") == 4)
     }
 
     @Test("a rejected event changes nothing and its id can be sent again once corrected")
@@ -53,7 +54,7 @@ struct IngestTests {
         try await fixture.enrol("r-1")
         let rejected = try await fixture.ayumi.ingest([fixture.walk("w-1", "r-1", steps: 2_000_000)], by: Fixture.ingest)
         #expect(rejected.first?.status == .rejected)
-        #expect(try await fixture.ayumi.balance(residentID: "r-1") == 0)
+        #expect(try await fixture.points("r-1") == 0)
         let unknown = try await fixture.ayumi.ingest([fixture.walk("w-2", "r-404", steps: 5_000)], by: Fixture.ingest)
         #expect(unknown.first?.status == .rejected)
         #expect(unknown.first?.reason?.en == "Unknown resident")
@@ -69,7 +70,7 @@ struct IngestTests {
         await #expect(throws: AyumiError.tooManyEvents(count: 1_001, max: 1_000)) {
             try await fixture.ayumi.ingest(events, by: Fixture.ingest)
         }
-        #expect(try await fixture.ayumi.balance(residentID: "r-1") == 0)
+        #expect(try await fixture.points("r-1") == 0)
     }
 
     @Test("a resident's token submits only that resident's events")
@@ -77,44 +78,146 @@ struct IngestTests {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
         try await fixture.enrol("r-2")
-        await #expect(throws: AyumiError.self) {
+        await #expect(throws: AyumiError.forbidden("A resident token can submit only its own events; event 'w-2' is for another resident.")) {
             try await fixture.ayumi.ingest([fixture.walk("w-1", "r-1", steps: 5_000), fixture.walk("w-2", "r-2", steps: 5_000)],
                                            by: Principal(role: .resident, subject: "r-1"))
         }
-        #expect(try await fixture.ayumi.balance(residentID: "r-1") == 0)
+        #expect(try await fixture.points("r-1") == 0)
     }
 
-    @Test("a backup holds the same ledger and can be opened on its own")
+    @Test("event ids are unique per source: two sources may send the same id, one source sending it twice is a duplicate")
+    func idsPerSource() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-1")
+        let operatorFeed = Principal(role: .ingest, subject: nil, feed: "transit-operator")
+        let buggyFeed = Principal(role: .ingest, subject: nil, feed: "step-gateway")
+        let tap = fixture.tap("shared-id", "r-1")
+        #expect(try await fixture.ayumi.ingest([tap], by: buggyFeed).map(\.status) == [.accepted])
+        #expect(try await fixture.ayumi.ingest([tap], by: operatorFeed).map(\.status) == [.accepted])
+        #expect(try await fixture.ayumi.ingest([tap], by: operatorFeed).map(\.status) == [.duplicate])
+        let walk = fixture.walk("shared-id", "r-1", steps: 4_000)
+        #expect(try await fixture.ayumi.ingest([walk], by: Principal(role: .resident, subject: "r-1")).map(\.status) == [.accepted])
+        #expect(try await fixture.points("r-1") == 1 + 1 + 2)
+    }
+
+    @Test("a resident's own token cannot report transit taps or visits: rejected, nothing stored, nothing awarded")
+    func residentCannotReportSponsoredActivity() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-1")
+        let resident = Principal(role: .resident, subject: "r-1")
+        let results = try await fixture.ayumi.ingest([fixture.tap("t-1", "r-1"), fixture.visit("v-1", "r-1")], by: resident)
+        #expect(results.map(\.status) == [.rejected, .rejected])
+        #expect(results[0].reason?.en == "transit_tap events are not accepted from resident:r-1 (accepted from: ingest)")
+        #expect(results[1].reason?.ja == "この送信元（resident:r-1）からはvisitイベントを受け付けていません（受付: ingest）")
+        #expect(try await fixture.points("r-1") == 0)
+        // Nothing was stored: the same ids from the resident are rejected again, not duplicates.
+        #expect(try await fixture.ayumi.ingest([fixture.tap("t-1", "r-1")], by: resident).map(\.status) == [.rejected])
+    }
+
+    @Test("a backup holds the same ledger and can be opened on its own; it never overwrites a file")
     func backup() async throws {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
         _ = try await fixture.ayumi.ingest([fixture.walk("w-1", "r-1", steps: 6_000), fixture.visit("v-1", "r-1")], by: Fixture.ingest)
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-backup-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
-        try await fixture.ayumi.backup(toPath: copy + "/ayumi.sqlite")
-        let restored = try await Ayumi.open(dataDirectory: copy, rulesDirectory: Fixture.repositoryRoot + "/Rules",
-                                            merchantsFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml",
-                                            environment: fixture.ayumi.environment, logger: .init(label: "test"))
-        #expect(try await restored.balance(residentID: "r-1") == 5)
+        let file = copy + "/ayumi.sqlite"
+        try await Ayumi.backup(dataDirectory: fixture.directory, toPath: file, logger: .init(label: "test"))
+        let restored = try await Ayumi.openExisting(dataDirectory: copy, environment: fixture.ayumi.environment, logger: .init(label: "test"))
+        #expect(try await restored.balance(residentID: "r-1").spendable == 5)
         #expect(try await restored.verifyLedger().violations.isEmpty)
         // The signing key came along: a code issued before the backup still verifies after a restore.
         let code = try fixture.ayumi.issueCode(residentID: "r-1").code
         _ = try await restored.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-1")
-        await #expect(throws: AyumiError.self) { try await fixture.ayumi.backup(toPath: copy + "/ayumi.sqlite") }
+        await #expect(throws: AyumiError.invalidRequest("\(file) exists; a backup never overwrites a file")) {
+            try await Ayumi.backup(dataDirectory: fixture.directory, toPath: file, logger: .init(label: "test"))
+        }
     }
 
-    @Test("acknowledged awards survive closing and reopening the database")
-    func durable() async throws {
+    @Test("maintenance opens never create a database: a mistyped directory is named, and stays empty")
+    func openExistingOnly() async throws {
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-missing-\(UUID().uuidString)").path
+        await #expect(throws: AyumiError.databaseMissing(path: missing + "/ayumi.sqlite")) {
+            try await Ayumi.openExisting(dataDirectory: missing, logger: .init(label: "test"))
+        }
+        await #expect(throws: AyumiError.databaseMissing(path: missing + "/ayumi.sqlite")) {
+            try await Ayumi.backup(dataDirectory: missing, toPath: missing + "-copy.sqlite", logger: .init(label: "test"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: missing))
+        #expect(!FileManager.default.fileExists(atPath: missing + "-copy.sqlite"))
+    }
+}
+
+@Suite("Tokens")
+struct TokenTests {
+    @Test("a revoked token is refused at once; revoking again changes nothing")
+    func revoke() async throws {
+        let fixture = try await Fixture.make()
+        let token = try await fixture.ayumi.createToken(role: .ingest, subject: nil, feed: "transit-operator")
+        #expect(try await fixture.ayumi.authenticate(token: token) == Principal(role: .ingest, subject: nil, feed: "transit-operator"))
+        let listed = try #require(try await fixture.ayumi.tokens(role: .ingest).first)
+        #expect(listed.feed == "transit-operator")
+        #expect(listed.revokedAt == nil)
+        fixture.clock.advance(seconds: 60)
+        let revoked = try await fixture.ayumi.revokeToken(id: listed.id)
+        #expect(revoked.revokedAt == fixture.clock.now)
+        #expect(try await fixture.ayumi.authenticate(token: token) == nil)
+        fixture.clock.advance(seconds: 60)
+        #expect(try await fixture.ayumi.revokeToken(id: listed.id).revokedAt == revoked.revokedAt)
+        await #expect(throws: AyumiError.notFound("Token 999")) { try await fixture.ayumi.revokeToken(id: 999) }
+    }
+
+    @Test("a token given a lifetime is refused from the moment it expires")
+    func expiry() async throws {
+        let fixture = try await Fixture.make()
+        let token = try await fixture.ayumi.createToken(role: .admin, subject: nil, lifetimeSeconds: 3_600)
+        fixture.clock.advance(seconds: 3_599)
+        #expect(try await fixture.ayumi.authenticate(token: token)?.role == .admin)
+        fixture.clock.advance(seconds: 1)
+        #expect(try await fixture.ayumi.authenticate(token: token) == nil)
+    }
+
+    @Test("an ingest token needs a feed name; other roles have none", arguments: [
+        (Role.ingest, String?.none, "an ingest token needs a source: the feed's name, 1-64 letters, digits or -_.: (such as transit-operator)"),
+        (.ingest, "bad name", "an ingest token needs a source: the feed's name, 1-64 letters, digits or -_.: (such as transit-operator)"),
+        (.admin, "transit-operator", "only ingest tokens have a source"),
+    ])
+    func feedNames(role: Role, feed: String?, message: String) async throws {
+        let fixture = try await Fixture.make()
+        await #expect(throws: AyumiError.invalidRequest(message)) {
+            try await fixture.ayumi.createToken(role: role, subject: nil, feed: feed)
+        }
+        #expect(try await fixture.ayumi.tokens(role: nil).isEmpty)
+    }
+
+    @Test("a merchant removed from the registry stops redeeming and its token stops working; its past redemptions stay")
+    func removedMerchant() async throws {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
-        _ = try await fixture.ayumi.ingest([fixture.walk("w-1", "r-1", steps: 6_000)], by: Fixture.ingest)
-        let reopened = try await Ayumi.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.repositoryRoot + "/Rules",
-                                            merchantsFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml",
-                                            environment: fixture.ayumi.environment, logger: .init(label: "test"))
-        #expect(try await reopened.balance(residentID: "r-1") == 3)
-        let (history, _) = try await reopened.history(residentID: "r-1", cursor: nil, limit: 10)
-        #expect(history.first?.ruleID == "walk-steps")
-        #expect(history.first?.rulesetVersion == reopened.ruleset.version)
+        _ = try await fixture.ayumi.ingest([fixture.walk("w-1", "r-1", steps: 10_000)], by: Fixture.ingest)
+        let token = try await fixture.ayumi.createToken(role: .merchant, subject: "m-002")
+        let code = try fixture.ayumi.issueCode(residentID: "r-1").code
+        _ = try await fixture.ayumi.redeem(merchantID: "m-002", code: code, points: 2, idempotencyKey: "k-1")
+
+        // The next start reads a registry without m-002, over the same database.
+        let registry = try String(contentsOfFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml", encoding: .utf8)
+        let start = registry.range(of: "  - id: m-002")!.lowerBound, end = registry.range(of: "  - id: m-003")!.lowerBound
+        let file = fixture.directory + "/merchants-without-m-002.yaml"
+        try registry.replacingCharacters(in: start..<end, with: "").write(toFile: file, atomically: true, encoding: .utf8)
+        let restarted = try await Ayumi.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.repositoryRoot + "/Rules",
+                                             merchantsFile: file, environment: fixture.ayumi.environment, logger: .init(label: "test"))
+        #expect(try await restarted.authenticate(token: token) == nil)
+        let another = try restarted.issueCode(residentID: "r-1").code
+        await #expect(throws: AyumiError.unknownMerchant("m-002")) {
+            try await restarted.redeem(merchantID: "m-002", code: another, points: 1, idempotencyKey: "k-2")
+        }
+        await #expect(throws: AyumiError.unknownMerchant("m-002")) {
+            try await restarted.createToken(role: .merchant, subject: "m-002")
+        }
+        #expect(restarted.merchants["m-002"]?.active == false)
+        #expect(try await restarted.balance(residentID: "r-1").spendable == 3)
+        let report = try await restarted.beneficiaryReport(from: fixture.today, to: fixture.today)
+        #expect(report.rows.contains { $0.kind == .merchant && $0.id == "m-002" && $0.name.en == "Chuo Greengrocer" })
     }
 }
 
@@ -134,7 +237,7 @@ struct RedemptionTests {
         #expect(record.points == 6)
         #expect(record.funding.reduce(0) { $0 + $1.points } == 6)
         #expect(Set(record.funding.map(\.sponsorID)) == ["city-health", "shotengai"])
-        #expect(try await fixture.ayumi.balance(residentID: "r-1") == 1)
+        #expect(try await fixture.points("r-1") == 1)
         #expect(try await fixture.ayumi.verifyLedger().violations.isEmpty)
     }
 
@@ -146,7 +249,7 @@ struct RedemptionTests {
         fixture.clock.advance(seconds: 600) // a retry after the code expired still gets its answer
         let retry = try await fixture.ayumi.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1")
         #expect(retry == first)
-        #expect(try await fixture.ayumi.balance(residentID: "r-1") == 4)
+        #expect(try await fixture.points("r-1") == 4)
         await #expect(throws: AyumiError.idempotencyKeyReused) {
             try await fixture.ayumi.redeem(merchantID: "m-001", code: code, points: 4, idempotencyKey: "k-1")
         }
@@ -160,7 +263,7 @@ struct RedemptionTests {
         await #expect(throws: AyumiError.codeAlreadyUsed) {
             try await fixture.ayumi.redeem(merchantID: "m-002", code: code, points: 1, idempotencyKey: "k-2")
         }
-        #expect(try await fixture.ayumi.balance(residentID: "r-1") == 6)
+        #expect(try await fixture.points("r-1") == 6)
     }
 
     @Test("expired, forged and overdrawn codes fail and change nothing")
@@ -179,14 +282,18 @@ struct RedemptionTests {
         await #expect(throws: AyumiError.codeExpired) {
             try await fixture.ayumi.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-3")
         }
-        #expect(try await fixture.ayumi.balance(residentID: "r-1") == 7)
+        #expect(try await fixture.points("r-1") == 7)
     }
 
     @Test("points are not spendable after their last day")
     func expired() async throws {
         let fixture = try await Fixture.make()
         _ = try await funded(fixture) // 7 points, last day 2027-11-24
-        fixture.clock.advance(seconds: 365 * 86_400)
+        fixture.clock.advance(seconds: 364 * 86_400)
+        #expect(try await fixture.ayumi.balance(residentID: "r-1") == Balance(spendable: 7, pastExpiry: 0))
+        fixture.clock.advance(seconds: 86_400)
+        // The balance says what the till will find: nothing to spend, 7 past their last day.
+        #expect(try await fixture.ayumi.balance(residentID: "r-1") == Balance(spendable: 0, pastExpiry: 7))
         let code = try fixture.ayumi.issueCode(residentID: "r-1").code
         await #expect(throws: AyumiError.insufficientPoints(balance: 0, requested: 1)) {
             try await fixture.ayumi.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-1")
@@ -207,7 +314,7 @@ struct RedemptionTests {
             return await group.reduce(into: [Bool]()) { $0.append($1) }
         }
         #expect(outcomes.filter { $0 }.count == 1)
-        #expect(try await fixture.ayumi.balance(residentID: "r-1") == 2)
+        #expect(try await fixture.points("r-1") == 2)
     }
 
     @Test("ledger invariants hold after a random sequence of awards and redemptions", arguments: [UInt64(1), 2, 3])
@@ -239,10 +346,10 @@ struct RedemptionTests {
         let audit = try await fixture.ayumi.verifyLedger()
         #expect(audit.violations.isEmpty, "\(audit.violations)")
         #expect(redeemed > 0)
-        var total: Int64 = 0
+        var redeemedInHistories: Int64 = 0
         let dailyPointsMax = ["walk-steps": Int64(5), "transit-ride": 4, "downtown-visit": 2]
         for id in residents {
-            let balance = try await fixture.ayumi.balance(residentID: id)
+            let balance = try await fixture.ayumi.balance(residentID: id).spendable
             #expect(balance >= 0)
             var history: [HistoryEntry] = []
             var cursor: String?
@@ -259,38 +366,181 @@ struct RedemptionTests {
                 let rule = String(key.split(separator: " ")[0])
                 #expect(entries.reduce(0) { $0 + $1.points } <= dailyPointsMax[rule]!, "\(id) \(key)")
             }
-            total += balance
+            redeemedInHistories -= history.filter { $0.kind == .redemption }.reduce(0) { $0 + $1.points }
         }
-        let report = try await fixture.ayumi.beneficiaryReport(from: fixture.today.adding(days: -5), to: fixture.today)
-        let program = report.rows.first!
-        #expect(program.pointsAwarded - program.pointsRedeemed == total)
-        #expect(program.pointsRedeemed == redeemed)
+        #expect(redeemedInHistories == redeemed, "every accepted redemption, and only those, debited a resident")
     }
 }
 
-@Suite("Beneficiary report")
+@Suite("Beneficiary report over the ledger")
 struct ReportTests {
-    @Test("counts per sponsor, rule and merchant, with groups under 10 residents suppressed")
-    func report() async throws {
+    /// 24 residents walk, 12 of them ride, 3 visit downtown; 2 redeem at m-003 and 11 at m-001.
+    func city() async throws -> Fixture {
         let fixture = try await Fixture.make()
-        for index in 0..<12 {
+        for index in 0..<24 {
             try await fixture.enrol("r-\(index)")
-            _ = try await fixture.ayumi.ingest([fixture.walk("w-\(index)", "r-\(index)", steps: 4_000)], by: Fixture.ingest)
+            var events = [fixture.walk("w-\(index)", "r-\(index)", steps: 4_000)]
+            if index < 12 { events.append(fixture.tap("t-\(index)", "r-\(index)")) }
+            if index < 3 { events.append(fixture.visit("v-\(index)", "r-\(index)")) }
+            _ = try await fixture.ayumi.ingest(events, by: Fixture.ingest)
         }
-        _ = try await fixture.ayumi.ingest([fixture.visit("v-1", "r-1"), fixture.tap("t-1", "r-1")], by: Fixture.ingest)
-        let code = try fixture.ayumi.issueCode(residentID: "r-1").code
-        _ = try await fixture.ayumi.redeem(merchantID: "m-003", code: code, points: 3, idempotencyKey: "k")
+        for index in 0..<13 {
+            let code = try fixture.ayumi.issueCode(residentID: "r-\(index)").code
+            _ = try await fixture.ayumi.redeem(merchantID: index < 2 ? "m-003" : "m-001", code: code, points: 2, idempotencyKey: "k-\(index)")
+        }
+        return fixture
+    }
+
+    @Test("rows come from the ledger: figures of 10 or more residents are shown, smaller ones only as a combined row")
+    func report() async throws {
+        let fixture = try await city()
         let report = try await fixture.ayumi.beneficiaryReport(from: fixture.today, to: fixture.today)
-        let csv = report.csv(language: .en)
-        let lines = csv.split(separator: "\r\n").map(String.init)
-        #expect(lines[0] == "section,id,name,points_awarded,points_redeemed,yen_awarded,yen_redeemed,residents")
-        #expect(lines[1] == "program,all,Ayumi Points (Minato demo city),27,3,27,3,12")
-        #expect(lines.contains("rule,walk-steps,Walking,24,0,24,0,12"))
-        #expect(lines.contains("rule,downtown-visit,Downtown visit,2,0,2,0,<10"))
-        #expect(lines.contains("merchant,m-003,Cafe Ayumi,0,3,0,3,<10"))
-        #expect(report.csv(language: .ja).hasPrefix("区分,ID,名称,付与ポイント"))
+        let lines = report.csv(language: .en).split(separator: "\r\n").map(String.init)
+        #expect(lines[0] == "section,id,name,points_awarded,yen_awarded,residents_awarded,points_redeemed,yen_redeemed,residents_redeemed")
+        #expect(lines[1] == "program,all,Ayumi Points (Minato demo city),66,66,24,26,26,13")
+        // Redemptions are traced to the rule that funded each point: the walks' lots were drawn first.
+        #expect(lines.contains("rule,walk-steps,Walking,48,48,24,26,26,13"))
+        // The visit (3 residents) is suppressed, and so is the transit rule (12) with it: alone, the
+        // combined row would be the visit's own figure.
+        #expect(lines.contains("rule,downtown-visit,Downtown visit,X,X,<10,0,0,0"))
+        #expect(lines.contains("rule,transit-ride,Public transport ride,X,X,12,0,0,0"))
+        #expect(lines.contains("rule,*,Suppressed groups combined (under 10 residents),18,18,12,0,0,0"))
+        #expect(lines.contains("merchant,m-001,Minato Bakery,,,,X,X,11"))
+        #expect(lines.contains("merchant,m-003,Cafe Ayumi,,,,X,X,<10"))
+        #expect(lines.contains("merchant,*,Suppressed groups combined (under 10 residents),,,,26,26,13"))
+        #expect(lines.contains("merchant,m-002,Chuo Greengrocer,,,,0,0,0"))
+        #expect(report.csv(language: .ja).hasPrefix("区分,ID,名称,付与ポイント,付与額（円）,付与対象住民数,利用ポイント"))
         let again = try await fixture.ayumi.beneficiaryReport(from: fixture.today, to: fixture.today)
-        #expect(again.csv(language: .en) == csv)
+        #expect(again.csv(language: .en) == report.csv(language: .en))
         #expect(again.json() == report.json())
+    }
+
+    @Test("every section adds up to the program total, and no suppressed figure can be recovered from the others")
+    func noRecovery() async throws {
+        let fixture = try await city()
+        let report = try await fixture.ayumi.beneficiaryReport(from: fixture.today, to: fixture.today)
+        let program = try #require(report.rows.first)
+        for measure in BeneficiaryFacts.Measure.allCases {
+            let total = try #require(program.figures(measure)?.points)
+            for kind in [BeneficiaryReport.Row.Kind.sponsor, .rule, .merchant] {
+                let rows = report.rows.filter { $0.kind == kind }
+                guard rows.contains(where: { $0.figures(measure) != nil }) else { continue }
+                let shown = rows.filter { $0.id != BeneficiaryReport.suppressedRowID }.compactMap { $0.figures(measure)?.points }
+                let combined = rows.first { $0.id == BeneficiaryReport.suppressedRowID }?.figures(measure)?.points ?? 0
+                #expect(shown.reduce(0, +) + combined == total, "\(kind) \(measure) adds up")
+                // The attack: subtract every visible figure from the total. What is left is the sum of
+                // the suppressed figures; it must not be any single one of them.
+                let hidden = rows.filter { $0.id != BeneficiaryReport.suppressedRowID && $0.figures(measure)?.points == nil }
+                if hidden.isEmpty { continue }
+                #expect(hidden.count >= 2, "\(kind) \(measure): a lone suppressed figure equals total minus the rest")
+                let left = total - shown.reduce(0, +)
+                for row in hidden {
+                    let truth = try await truePoints(fixture, measure, kind, row.id)
+                    #expect(truth > 0 && truth < left, "\(kind) \(row.id) \(measure) is recoverable")
+                }
+            }
+        }
+        // And nothing under 10 residents is printed as a number.
+        for row in report.rows {
+            for figures in [row.awarded, row.redeemed].compactMap({ $0 }) where figures.points != nil && figures.points != 0 {
+                #expect((figures.residents ?? 0) >= 10, "\(row.kind) \(row.id)")
+            }
+        }
+    }
+
+    /// Ground truth from the ledger, as only the test can see it.
+    func truePoints(_ fixture: Fixture, _ measure: BeneficiaryFacts.Measure, _ kind: BeneficiaryReport.Row.Kind, _ id: String) async throws -> Int64 {
+        let store = try #require(fixture.ayumi.store as? SQLiteStore)
+        let facts = try await store.beneficiaryFacts(from: fixture.today, to: fixture.today)
+        return facts.cells[measure]?[BeneficiaryFacts.Section(rawValue: kind.rawValue)!]?[id]?.points ?? 0
+    }
+
+    @Test("a report with fewer than 10 residents in all shows no figure at all")
+    func tiny() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-1")
+        _ = try await fixture.ayumi.ingest([fixture.walk("w-1", "r-1", steps: 8_000)], by: Fixture.ingest)
+        let csv = try await fixture.ayumi.beneficiaryReport(from: fixture.today, to: fixture.today).csv(language: .en)
+        #expect(csv.contains("program,all,Ayumi Points (Minato demo city),X,X,<10,0,0,0\r\n"))
+        #expect(csv.contains("rule,walk-steps,Walking,X,X,<10,0,0,0\r\n"))
+        #expect(csv.contains("sponsor,city-health,Minato City Health and Welfare Bureau,X,X,<10,0,0,0\r\n"))
+        #expect(!csv.contains(",4,"))
+    }
+
+    @Test("rules and sponsors that left the program still report their past awards, under their old names")
+    func pastRules() async throws {
+        let fixture = try await city()
+        let rules = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: rules, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.repositoryRoot + "/Rules") where name != "walk.yaml" {
+            try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules/" + name, toPath: rules + "/" + name)
+        }
+        let restarted = try await Ayumi.open(dataDirectory: fixture.directory, rulesDirectory: rules,
+                                             merchantsFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml",
+                                             environment: fixture.ayumi.environment, logger: .init(label: "test"))
+        #expect(!restarted.ruleset.rules.contains { $0.id == "walk-steps" })
+        let csv = try await restarted.beneficiaryReport(from: fixture.today, to: fixture.today).csv(language: .ja)
+        #expect(csv.contains("付与ルール,walk-steps,ウォーキング,48,48,24,"))
+        #expect(csv.contains("事業全体,all,あゆみポイント（みなと市）,66,66,24,26,26,13"))
+    }
+}
+
+@Suite("Largest allowed values")
+struct LargestValuesTests {
+    /// The demo city with every number in Rules/ at its upper bound.
+    func largestRules() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-largest-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let replacements: [String: [(String, String)]] = [
+            "program.yaml": [("yenPerPoint: 1", "yenPerPoint: 1_000"), ("pointExpiryMonths: 12", "pointExpiryMonths: 120"),
+                             ("stepsPerDayMax: 100_000", "stepsPerDayMax: 1_000_000"), ("eventAgeDaysMax: 31", "eventAgeDaysMax: 366"),
+                             ("redemptionCodeTTLSeconds: 120", "redemptionCodeTTLSeconds: 3_600"),
+                             ("reportGroupSizeMin: 10", "reportGroupSizeMin: 1_000")],
+            "walk.yaml": [("stepsMin: 2_000", "stepsMin: 1_000_000"), ("    steps: 2_000\n    points: 1", "    steps: 100\n    points: 10_000"),
+                          ("pointsPerDayMax: 5", "pointsPerDayMax: 100_000"), ("city-health: 1", "city-health: 1_000_000\n  minato-transit: 1_000_000\n  shotengai: 999_999")],
+            "transit.yaml": [("fixed: 1", "fixed: 10_000"), ("countPerDayMax: 4", "countPerDayMax: 10_000"),
+                             ("city-health: 1", "city-health: 1_000_000"), ("minato-transit: 1", "minato-transit: 1_000_000")],
+            "downtown-visit.yaml": [("fixed: 2", "fixed: 10_000"), ("countPerDayMax: 1", "countPerDayMax: 10_000"),
+                                    ("shotengai: 1", "shotengai: 1_000_000")],
+        ]
+        for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.repositoryRoot + "/Rules") {
+            var text = try String(contentsOfFile: Fixture.repositoryRoot + "/Rules/" + name, encoding: .utf8)
+            for (original, replacement) in replacements[name] ?? [] {
+                #expect(text.contains(original), "\(name): \(original)")
+                text = text.replacingOccurrences(of: original, with: replacement)
+            }
+            try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
+        }
+        return directory
+    }
+
+    @Test("a program with every number at its bound loads, awards, redeems, reports and verifies without overflow")
+    func largest() async throws {
+        let fixture = try await Fixture.make(rulesDirectory: try largestRules())
+        try await fixture.enrol("r-1")
+        fixture.clock.advance(seconds: 12 * 86_400)
+        let walks = (0..<11).map { fixture.walk("w-\($0)", "r-1", steps: 1_000_000, on: fixture.today.adding(days: -$0)) }
+        let taps = (0..<20).map { fixture.tap("t-\($0)", "r-1", minutesAgo: Double($0)) }
+        let results = try await fixture.ayumi.ingest(walks + taps + [fixture.visit("v-1", "r-1")], by: Fixture.ingest)
+        #expect(results.allSatisfy { $0.status == .accepted })
+        let perWalk = results[0].awards.map(\.points)
+        #expect(perWalk == [100_000])
+        #expect(results[0].awards[0].funding.map(\.points).reduce(0, +) == 100_000)
+        let total: Int64 = 11 * 100_000 + 20 * 10_000 + 10_000
+        #expect(try await fixture.points("r-1") == total)
+
+        let code = try fixture.ayumi.issueCode(residentID: "r-1").code
+        let record = try await fixture.ayumi.redeem(merchantID: "m-001", code: code, points: Ayumi.redemptionPointsMax, idempotencyKey: "k-1")
+        #expect(record.funding.map(\.points).reduce(0, +) == 1_000_000)
+        #expect(try await fixture.points("r-1") == total - 1_000_000)
+        #expect(try await fixture.ayumi.verifyLedger().violations.isEmpty)
+
+        // One resident is under a group size of 1,000: the report builds, and suppresses everything.
+        let report = try await fixture.ayumi.beneficiaryReport(from: fixture.today.adding(days: -20), to: fixture.today)
+        #expect(report.rows[0].awarded?.points == nil && report.rows[0].awarded?.residents == nil)
+        let store = try #require(fixture.ayumi.store as? SQLiteStore)
+        let facts = try await store.beneficiaryFacts(from: fixture.today.adding(days: -20), to: fixture.today)
+        #expect(facts.totals[.awarded]?.points == total)
+        #expect(facts.totals[.redeemed]?.points == 1_000_000)
     }
 }

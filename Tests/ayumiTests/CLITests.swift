@@ -1,3 +1,4 @@
+import AyumiServices
 import AyumiTestSupport
 import Foundation
 import Testing
@@ -64,48 +65,229 @@ struct CLITests {
         #expect(bad.error == "\(copy)/walk.yaml:\(line):20: error: expected a whole number\n")
     }
 
-    @Test("tokens, ledger verify and the report work on one database, over the same services as HTTP")
-    func database() throws {
-        let data = CLI.temporaryDirectory()
-        let token = try CLI.run(["tokens", "create", "--role", "merchant", "--merchant", "m-003", "--data-dir", data])
-        #expect(token.status == 0)
-        #expect(token.output.hasPrefix("ayumi_merchant_"))
-        #expect(token.output.split(separator: "\n").count == 1)
+    @Test("the maintenance commands never create a database: they name the path they looked for and exit 1", arguments: [
+        ["ledger", "verify"], ["report", "beneficiaries", "--from", "2026-11-01", "--to", "2026-11-30"], ["tokens", "list"],
+        ["tokens", "create", "--role", "admin"], ["tokens", "revoke", "1"], ["backup", "--output", "/tmp/ayumi-never-written.sqlite"],
+    ])
+    func missingDatabase(arguments: [String]) throws {
+        let data = CLI.temporaryDirectory() + "/mistyped"
+        let result = try CLI.run(arguments + ["--data-dir", data])
+        #expect(result.status == 1)
+        #expect(result.error == "error: No database at \(data)/ayumi.sqlite. Check --data-dir (or AYUMI_DATA_DIR); "
+                + "`ayumi serve` creates the database on its first start.\n")
+        #expect(!FileManager.default.fileExists(atPath: data))
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/ayumi-never-written.sqlite"))
+    }
 
-        let unknown = try CLI.run(["tokens", "create", "--role", "merchant", "--merchant", "m-999", "--data-dir", data])
-        #expect(unknown.status == 1)
-        #expect(unknown.error == "error: No merchant 'm-999' is registered.\n")
+    @Test("serve writes the first-start tokens to a file only its owner can read, and prints only where it is")
+    func firstStartTokens() async throws {
+        let server = try await Server.start()
+        defer { server.stop() }
+        let file = server.data + "/first-start-tokens.sh"
+        let attributes = try FileManager.default.attributesOfItem(atPath: file)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(text.contains("export AYUMI_URL=http://127.0.0.1:\(server.port)\n"))
+        #expect(text.contains("export AYUMI_INGEST_TOKEN=ayumi_ingest_"))
+        #expect(text.contains("   # merchant m-001\n"))
+        let output = server.output()
+        #expect(output.contains(file))
+        #expect(!output.contains("ayumi_admin_") && !output.contains("ayumi_ingest_") && !output.contains("ayumi_merchant_"))
+        #expect(try CLI.curl(["\(server.url)/v1/reports/beneficiaries?from=2026-11-01&to=2026-11-30", "-H",
+                              "Authorization: Bearer \(server.token("AYUMI_ADMIN_TOKEN"))"]).status == 200)
+    }
 
-        let verify = try CLI.run(["ledger", "verify", "--data-dir", data])
+    @Test("an acknowledged award survives kill -9 of the server the moment the answer arrives")
+    func durableAfterKill() async throws {
+        let server = try await Server.start()
+        let enrolled = try CLI.curl(["-X", "POST", "\(server.url)/v1/residents", "-H", "Authorization: Bearer \(server.token("AYUMI_ADMIN_TOKEN"))",
+                                     "-d", #"{"resident":"r-1","birthYear":1950,"district":"14101"}"#])
+        #expect(enrolled.status == 201)
+        let today = CLI.tokyoToday()
+        let answer = try CLI.curl(["-X", "POST", "\(server.url)/v1/events", "-H", "Authorization: Bearer \(server.token("AYUMI_INGEST_TOKEN"))",
+                                   "-d", #"[{"id":"w-1","kind":"walk","resident":"r-1","date":"\#(today)","steps":8000}]"#])
+        #expect(answer.status == 200)
+        #expect(answer.body.contains(#""status":"accepted""#))
+        server.kill()
+        let ayumi = try await Ayumi.openExisting(dataDirectory: server.data, logger: .init(label: "test"))
+        #expect(try await ayumi.balance(residentID: "r-1").spendable == 4)
+        #expect(try await ayumi.verifyLedger().violations.isEmpty)
+    }
+
+    @Test("tokens: created with a source and a lifetime, listed without the secret, revoked and refused at once by the running server")
+    func tokens() async throws {
+        let server = try await Server.start()
+        defer { server.stop() }
+        let created = try CLI.run(["tokens", "create", "--role", "ingest", "--source", "transit-operator", "--expires-in", "90d",
+                                   "--data-dir", server.data])
+        #expect(created.status == 0)
+        let token = created.output.trimmingCharacters(in: .newlines)
+        #expect(token.hasPrefix("ayumi_ingest_"))
+        let events = #"[{"id":"t-1","kind":"transit_tap","resident":"nobody","at":"2026-11-25T11:00:00+09:00","mode":"bus","route":"r","stop":"s"}]"#
+        #expect(try CLI.curl(["-X", "POST", "\(server.url)/v1/events", "-H", "Authorization: Bearer \(token)", "-d", events]).status == 200)
+
+        let list = try CLI.run(["tokens", "list", "--data-dir", server.data])
+        #expect(list.status == 0)
+        let lines = list.output.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("ID  ROLE      FOR") == true)
+        #expect(lines.count == 5)
+        let row = try #require(lines.first { $0.contains("feed:transit-operator") })
+        #expect(row.hasSuffix("active"))
+        #expect(!list.output.contains(token) && !list.output.contains("ayumi_"))
+        let id = String(row.prefix { $0 != " " })
+        #expect(id == "4")
+
+        let revoked = try CLI.run(["tokens", "revoke", id, "--data-dir", server.data])
+        #expect(revoked.status == 0)
+        #expect(revoked.output.hasPrefix("ok: token 4 (ingest) revoked at "))
+        let refused = try CLI.curl(["-X", "POST", "\(server.url)/v1/events", "-H", "Authorization: Bearer \(token)", "-d", events])
+        #expect(refused.status == 401)
+        let ingestOnly = try CLI.run(["tokens", "list", "--role", "ingest", "--data-dir", server.data]).output.split(separator: "\n")
+        #expect(ingestOnly.count == 3)
+        #expect(ingestOnly.last?.hasSuffix("revoked") == true)
+
+        let noSource = try CLI.run(["tokens", "create", "--role", "ingest", "--data-dir", server.data])
+        #expect(noSource.status == 1)
+        #expect(noSource.error.hasPrefix("error: an ingest token needs a source"))
+        let badLifetime = try CLI.run(["tokens", "create", "--role", "admin", "--expires-in", "soon", "--data-dir", server.data])
+        #expect(badLifetime.status == 1)
+        #expect(badLifetime.error == "error: --expires-in: expected a number and a unit (s, m, h or d), such as 90d; got 'soon'\n")
+    }
+
+    @Test("ledger verify, report and backup read the database the server made, from a directory without Rules/")
+    func maintenanceWithoutRules() async throws {
+        let server = try await Server.start()
+        defer { server.stop() }
+        let elsewhere = CLI.temporaryDirectory()
+        let verify = try CLI.run(["ledger", "verify", "--data-dir", server.data], directory: elsewhere)
         #expect(verify.status == 0)
         #expect(verify.output == "ok: 0 transfers; every invariant holds\n")
 
-        let file = data + "/report.csv"
+        let file = elsewhere + "/report.csv"
         let report = try CLI.run(["report", "beneficiaries", "--from", "2026-11-01", "--to", "2026-11-30", "--output", file,
-                                  "--language", "ja", "--data-dir", data])
+                                  "--language", "ja", "--data-dir", server.data], directory: elsewhere)
         #expect(report.status == 0)
         let csv = try String(contentsOfFile: file, encoding: .utf8)
-        #expect(csv.hasPrefix("区分,ID,名称,付与ポイント,利用ポイント,付与額（円）,利用額（円）,対象住民数\r\n"))
+        #expect(csv.hasPrefix("区分,ID,名称,付与ポイント,付与額（円）,付与対象住民数,利用ポイント,利用額（円）,利用住民数\r\n"))
         let again = try CLI.run(["report", "beneficiaries", "--from", "2026-11-01", "--to", "2026-11-30", "--language", "ja",
-                                 "--data-dir", data])
+                                 "--data-dir", server.data], directory: elsewhere)
         #expect(again.output == csv)
 
-        let backup = data + "/copy.sqlite"
-        let backedUp = try CLI.run(["backup", "--output", backup, "--data-dir", data])
+        let backup = elsewhere + "/copy.sqlite"
+        let backedUp = try CLI.run(["backup", "--output", backup, "--data-dir", server.data], directory: elsewhere)
         #expect(backedUp.status == 0)
         #expect(backedUp.output == "ok: backup written to \(backup)\n")
         let restored = CLI.temporaryDirectory()
         try FileManager.default.copyItem(atPath: backup, toPath: restored + "/ayumi.sqlite")
-        let verifyRestored = try CLI.run(["ledger", "verify", "--data-dir", restored])
-        #expect(verifyRestored.status == 0)
-        let tokenInCopy = try CLI.run(["tokens", "create", "--role", "admin", "--data-dir", restored])
-        #expect(tokenInCopy.status == 0)
-        let again2 = try CLI.run(["backup", "--output", backup, "--data-dir", data])
-        #expect(again2.status == 1)
-        #expect(again2.error == "error: \(backup) exists; a backup never overwrites a file\n")
+        #expect(try CLI.run(["ledger", "verify", "--data-dir", restored], directory: elsewhere).status == 0)
+        let overwrite = try CLI.run(["backup", "--output", backup, "--data-dir", server.data], directory: elsewhere)
+        #expect(overwrite.status == 1)
+        #expect(overwrite.error == "error: \(backup) exists; a backup never overwrites a file\n")
 
-        let badDate = try CLI.run(["report", "beneficiaries", "--from", "2026-11-31", "--to", "2026-11-30", "--data-dir", data])
+        let badDate = try CLI.run(["report", "beneficiaries", "--from", "2026-11-31", "--to", "2026-11-30", "--data-dir", server.data])
         #expect(badDate.status == 1)
         #expect(badDate.error == "error: --from: expected YYYY-MM-DD, got '2026-11-31'\n")
+        let unknownMerchant = try CLI.run(["tokens", "create", "--role", "merchant", "--merchant", "m-999", "--data-dir", server.data])
+        #expect(unknownMerchant.status == 1)
+        #expect(unknownMerchant.error == "error: No merchant 'm-999' is registered.\n")
+    }
+}
+
+/// `ayumi serve` as a child process on a fresh data directory and a free loopback port.
+final class Server: @unchecked Sendable {
+    let process: Process
+    let data: String
+    let port: Int
+    let outputFile: String
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    init(process: Process, data: String, port: Int, outputFile: String) {
+        self.process = process
+        self.data = data
+        self.port = port
+        self.outputFile = outputFile
+    }
+
+    static func start() async throws -> Server {
+        let directory = CLI.temporaryDirectory()
+        for _ in 0..<10 {
+            let port = Int.random(in: 20_000...29_999)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CLI.executable)
+            process.arguments = ["serve", "--data-dir", directory + "/data", "--port", String(port)]
+            process.currentDirectoryURL = URL(fileURLWithPath: Fixture.repositoryRoot)
+            process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AYUMI_") }
+            let outputFile = directory + "/serve-\(port).out"
+            FileManager.default.createFile(atPath: outputFile, contents: nil)
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            for _ in 0..<150 {
+                if !process.isRunning { break }
+                if (try? CLI.curl(["http://127.0.0.1:\(port)/healthz"]).status) == 200 {
+                    return Server(process: process, data: directory + "/data", port: port, outputFile: outputFile)
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            if process.isRunning { process.terminate() }
+        }
+        throw CLIError("ayumi serve did not start")
+    }
+
+    func output() -> String { (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? "" }
+
+    /// A token from the first-start file.
+    func token(_ name: String) throws -> String {
+        let text = try String(contentsOfFile: data + "/first-start-tokens.sh", encoding: .utf8)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("export \(name)=") }) else { throw CLIError("no \(name)") }
+        return String(line.dropFirst("export \(name)=".count).prefix { $0 != " " })
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// SIGKILL: no shutdown, no flush; what was acknowledged must already be on disk.
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension CLI {
+    struct HTTPResult {
+        var status: Int
+        var body: String
+    }
+
+    /// One request with curl, as an operator would send it.
+    static func curl(_ arguments: [String]) throws -> HTTPResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-sS", "--max-time", "10", "-w", "\n%{http_code}", "-H", "Content-Type: application/json"] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        let status = Int(text.split(separator: "\n").last ?? "") ?? 0
+        return HTTPResult(status: status, body: String(text.dropLast(String(status).count)))
+    }
+
+    /// Today in the program's time zone, as the server will judge a walk's date.
+    static func tokyoToday() -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Tokyo")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: Date())
+        return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
     }
 }

@@ -1,0 +1,25 @@
+/// The bounds of every number in `Rules/` and `Merchants/`, checked by `ayumi rules check` (and at
+/// every start). With these, no arithmetic on rule values can overflow inside a write: the largest
+/// award times the largest total funding weight is about 3.2 × 10^12, far below `Int64.max`
+/// (9.2 × 10^18), and a city's whole ledger summed in yen stays below 10^15. The README's rules
+/// section lists the same table.
+public enum Bounds {
+    public static let yenPerPoint: ClosedRange<Int64> = 1...1_000
+    public static let pointExpiryMonths: ClosedRange<Int64> = 1...120
+    public static let stepsPerDay: ClosedRange<Int64> = 1...1_000_000
+    public static let eventAgeDays: ClosedRange<Int64> = 1...366
+    /// Shorter than 30 s leaves no time to scan; longer than an hour invites screenshots.
+    public static let redemptionCodeTTLSeconds: ClosedRange<Int64> = 30...3_600
+    /// At least 2: a report that shows single residents is not a privacy setting a city may choose.
+    public static let reportGroupSize: ClosedRange<Int64> = 2...1_000
+
+    public static let fixedPoints: ClosedRange<Int64> = 1...10_000
+    public static let bandPoints: ClosedRange<Int64> = 1...10_000
+    public static let pointsPerDay: ClosedRange<Int64> = 1...100_000
+    public static let countPerDay: ClosedRange<Int64> = 1...10_000
+    public static let fundingWeight: ClosedRange<Int64> = 1...1_000_000
+    public static let sponsorsPerRuleMax = 32
+    /// The most one event can earn under one rule, whatever its caps: a banded rule without a
+    /// `pointsPerDayMax` must not be able to award more than this for a walk of `stepsPerDayMax`.
+    public static let pointsPerAwardMax: Int64 = 100_000
+}
