@@ -71,17 +71,20 @@ public struct Ayumi: Sendable {
     /// the server created, with the ruleset and merchants it installed. It never creates a database,
     /// never migrates one and never changes the active ruleset, and needs no `Rules/` directory.
     public static func openExisting(dataDirectory: String, environment: AyumiEnvironment = .live, logger: Logger) async throws -> Ayumi {
+        let store = try existingStore(dataDirectory, mode: .existing)
+        guard let ruleset = try await store.activeRuleset() else { throw AyumiError.databaseNeedsMigration(path: databasePath(dataDirectory)) }
+        return try await open(store: store, ruleset: ruleset, environment: environment, logger: logger)
+    }
+
+    static func existingStore(_ dataDirectory: String, mode: SQLiteStore.OpenMode) throws -> SQLiteStore {
         let path = databasePath(dataDirectory)
-        let store: SQLiteStore
         do {
-            store = try SQLiteStore(path: path, mode: .existing)
+            return try SQLiteStore(path: path, mode: mode)
         } catch StoreError.databaseMissing {
             throw AyumiError.databaseMissing(path: path)
         } catch StoreError.databaseNeedsMigration {
             throw AyumiError.databaseNeedsMigration(path: path)
         }
-        guard let ruleset = try await store.activeRuleset() else { throw AyumiError.databaseNeedsMigration(path: path) }
-        return try await open(store: store, ruleset: ruleset, environment: environment, logger: logger)
     }
 
     public static func databasePath(_ dataDirectory: String) -> String {
@@ -132,6 +135,11 @@ public struct Ayumi: Sendable {
                 throw AyumiError.invalidRequest("a token lives from 1 second to \(Self.tokenLifetimeSecondsMax / 86_400) days")
             }
         }
+        return mint(role: role, subject: subject, feed: feed, lifetimeSeconds: lifetimeSeconds)
+    }
+
+    /// A new random token of `role` and the record of its hash; checks nothing.
+    func mint(role: Role, subject: String?, feed: String? = nil, lifetimeSeconds: Int64? = nil) -> (String, StoredToken) {
         let now = environment.now()
         let token = "ayumi_\(role.rawValue)_" + Base64URL.encode(Data(environment.randomBytes(32)))
         return (token, StoredToken(hash: Self.hash(token), role: role, subject: subject, feed: feed, createdAt: now,
@@ -207,8 +215,7 @@ public struct Ayumi: Sendable {
             throw AyumiError.invalidRequest("district: a numeric district code such as 14101")
         }
         let resident = Resident(id: residentID, birthYear: birthYear, district: district, enrolledOn: today)
-        let token = "ayumi_resident_" + Base64URL.encode(Data(environment.randomBytes(32)))
-        let stored = StoredToken(hash: Self.hash(token), role: .resident, subject: residentID, createdAt: environment.now())
+        let (token, stored) = mint(role: .resident, subject: residentID)
         do {
             try await store.enrol(resident, token: stored)
         } catch StoreError.residentExists {
@@ -379,14 +386,7 @@ public struct Ayumi: Sendable {
         guard !FileManager.default.fileExists(atPath: path) else {
             throw AyumiError.invalidRequest("\(path) exists; a backup never overwrites a file")
         }
-        let source = databasePath(dataDirectory)
-        let store: SQLiteStore
-        do {
-            store = try SQLiteStore(path: source, mode: .existingAnyVersion)
-        } catch StoreError.databaseMissing {
-            throw AyumiError.databaseMissing(path: source)
-        }
-        try await store.backup(toPath: path)
+        try await existingStore(dataDirectory, mode: .existingAnyVersion).backup(toPath: path)
         logger.info("Backup written")
     }
 }
