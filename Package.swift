@@ -48,20 +48,21 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "ayumi", dependencies: [
-            "AyumiServer", "AyumiServices", "AyumiCore", "AyumiRules", "AyumiStore",
+            "AyumiServer", "AyumiServices", "AyumiCore", "AyumiLedger", "AyumiRules", "AyumiStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Shared by the test targets only: a fixture over a temporary database and a test clock.
         .target(name: "AyumiTestSupport", dependencies: [
-            "AyumiCore", "AyumiServices", .product(name: "Logging", package: "swift-log"),
+            "AyumiCore", "AyumiServices", "AyumiStore", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "AyumiCoreTests", dependencies: ["AyumiCore"]),
         .testTarget(name: "AyumiRulesTests", dependencies: ["AyumiRules"]),
         .testTarget(name: "AyumiLedgerTests", dependencies: ["AyumiLedger"]),
         .testTarget(name: "AyumiStoreTests", dependencies: [
-            "AyumiStore", "AyumiServices", "AyumiReports", "AyumiTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            "AyumiStore", "AyumiServices", "AyumiReports", "AyumiRules", "AyumiTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "AyumiRedemptionTests", dependencies: ["AyumiRedemption", "AyumiTestSupport"]),
         .testTarget(name: "ayumiTests", dependencies: ["AyumiTestSupport", "AyumiServices"]),

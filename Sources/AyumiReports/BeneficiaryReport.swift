@@ -13,8 +13,11 @@ import Foundation
 /// yen as well as its count, and every section still adds up to the program total: the suppressed
 /// figures of a section are shown only as their sum, in a row of their own (`*`). When that sum
 /// would single out one figure (one suppressed row, or fewer than `groupSizeMin` residents behind
-/// the sum), the smallest shown figure of the section is suppressed with it, so no figure can be
-/// recovered by subtracting the others from the total. Rows are what the ledger holds for the
+/// the sum), the smallest shown figure of the section is suppressed with it, and a figure
+/// suppressed to protect another hides its count too. A sponsor that funded a suppressed rule is
+/// suppressed as well, since its figure less the rules shown would give back its share. So no
+/// figure of one report can be recovered from the others of that report; comparing reports of
+/// overlapping periods is not guarded against (see README). Rows are what the ledger holds for the
 /// period, including rules and sponsors that have since left the program.
 public struct BeneficiaryReport: Sendable, Hashable {
     public typealias Measure = BeneficiaryFacts.Measure
@@ -24,8 +27,23 @@ public struct BeneficiaryReport: Sendable, Hashable {
     public struct Figures: Sendable, Hashable {
         public var points: Int64?
         public var yen: Int64?
-        /// nil when fewer than `groupSizeMin` residents (and more than none) are behind the figure.
+        /// nil when the figure is suppressed or fewer than `groupSizeMin` residents (and more than none)
+        /// are behind it.
         public var residents: Int64?
+        /// Whether fewer than `groupSizeMin` residents (and more than none) are behind the figure.
+        public var residentsBelowMinimum: Bool
+
+        public init(points: Int64?, yen: Int64?, residents: Int64?, residentsBelowMinimum: Bool) {
+            self.points = points
+            self.yen = yen
+            self.residents = residents
+            self.residentsBelowMinimum = residentsBelowMinimum
+        }
+    }
+
+    public enum ReportError: Error, Sendable, Equatable {
+        /// A yen figure does not fit in 64 bits; the rules' bounds keep a real city far from this.
+        case overflow
     }
 
     public struct Row: Sendable, Hashable {
@@ -58,17 +76,39 @@ public struct BeneficiaryReport: Sendable, Hashable {
     public static func make(facts: BeneficiaryFacts, listed: [Section: [(id: String, name: LocalizedText)]],
                             pastNames: [Section: [String: LocalizedText]], programName: LocalizedText,
                             rulesetVersion: String, yenPerPoint: Int64, groupSizeMin: Int, from: LocalDate, to: LocalDate,
-                            residentCount: (Measure, Section, [String]) async throws -> Int64) async rethrows -> BeneficiaryReport {
+                            residentCount: (Measure, Section, [String]) async throws -> Int64) async throws -> BeneficiaryReport {
         let k = Int64(groupSizeMin)
-        func figures(_ cell: BeneficiaryFacts.Cell, suppressed: Bool) -> Figures {
+        /// A suppressed figure hides its count as well: a count beside a fixed-points rule (2 points a
+        /// visit) would give the points back. Counts under k read `<k`, others `X`.
+        func figures(_ cell: BeneficiaryFacts.Cell, suppressed: Bool) throws -> Figures {
+            let (yen, overflow) = cell.points.multipliedReportingOverflow(by: yenPerPoint)
+            guard !overflow else { throw ReportError.overflow }
             let small = cell.residents > 0 && cell.residents < k
-            return Figures(points: suppressed ? nil : cell.points, yen: suppressed ? nil : cell.points * yenPerPoint,
-                           residents: small ? nil : cell.residents)
+            return Figures(points: suppressed ? nil : cell.points, yen: suppressed ? nil : yen,
+                           residents: small || suppressed ? nil : cell.residents, residentsBelowMinimum: small)
         }
-        let totals = Dictionary(uniqueKeysWithValues: Measure.allCases.map { measure in
+        var totals: [Measure: Figures] = [:]
+        for measure in Measure.allCases {
             let total = facts.totals[measure] ?? .zero
-            return (measure, figures(total, suppressed: total.residents > 0 && total.residents < k))
-        })
+            totals[measure] = try figures(total, suppressed: total.residents > 0 && total.residents < k)
+        }
+
+        // Rules first: a sponsor that funded a suppressed rule is suppressed with it, or the sponsor's
+        // figure less the rules shown would give back its share of the suppressed one.
+        var suppressed: [Measure: [Section: (ids: Set<String>, residents: Int64)]] = [:]
+        for measure in Measure.allCases {
+            let totalIsSmall = totals[measure]?.points == nil
+            for section in [Section.rule, .merchant, .sponsor] where BeneficiaryFacts.applies(measure, to: section) {
+                let forced = section == .sponsor
+                    ? Set((facts.links[measure] ?? []).filter { suppressed[measure]?[.rule]?.ids.contains($0.rule) == true }.map(\.sponsor))
+                    : []
+                suppressed[measure, default: [:]][section] = try await suppression(
+                    facts.cells[measure]?[section] ?? [:], groupSizeMin: k, totalIsSmall: totalIsSmall, forced: forced) {
+                    try await residentCount(measure, section, $0.sorted())
+                }
+            }
+        }
+
         var rows = [Row(kind: .program, id: "all", name: programName, awarded: totals[.awarded], redeemed: totals[.redeemed])]
         for section in Section.allCases {
             let shown = listed[section] ?? []
@@ -77,26 +117,23 @@ public struct BeneficiaryReport: Sendable, Hashable {
             let order = shown + known.subtracting(shown.map(\.id)).sorted().map {
                 (id: $0, name: pastNames[section]?[$0] ?? LocalizedText(ja: $0, en: $0))
             }
-
-            var sectionRows = order.map { Row(kind: Row.Kind(rawValue: section.rawValue)!, id: $0.id, name: $0.name) }
-            var remainder = Row(kind: Row.Kind(rawValue: section.rawValue)!, id: suppressedRowID,
+            let kind = Row.Kind(rawValue: section.rawValue)!
+            var sectionRows = order.map { Row(kind: kind, id: $0.id, name: $0.name) }
+            var remainder = Row(kind: kind, id: suppressedRowID,
                                 name: LocalizedText(ja: "秘匿区分の合計（\(groupSizeMin)人未満を含む）",
                                                     en: "Suppressed groups combined (under \(groupSizeMin) residents)"))
             var anySuppressed = false
             for measure in Measure.allCases where BeneficiaryFacts.applies(measure, to: section) {
                 let cells = facts.cells[measure]?[section] ?? [:]
-                let suppressed = try await suppression(cells, groupSizeMin: k, totalIsSmall: totals[measure]?.points == nil) {
-                    try await residentCount(measure, section, $0.sorted())
-                }
+                let hidden = suppressed[measure]?[section] ?? ([], 0)
                 for index in sectionRows.indices {
-                    let cell = cells[sectionRows[index].id] ?? .zero
-                    let value = figures(cell, suppressed: suppressed.ids.contains(sectionRows[index].id))
+                    let value = try figures(cells[sectionRows[index].id] ?? .zero, suppressed: hidden.ids.contains(sectionRows[index].id))
                     if measure == .awarded { sectionRows[index].awarded = value } else { sectionRows[index].redeemed = value }
                 }
-                let sum = suppressed.ids.reduce(Int64(0)) { $0 + (cells[$1]?.points ?? 0) }
-                let combined = figures(.init(points: sum, residents: suppressed.residents), suppressed: totals[measure]?.points == nil)
+                let sum = hidden.ids.reduce(Int64(0)) { $0 + (cells[$1]?.points ?? 0) }
+                let combined = try figures(.init(points: sum, residents: hidden.residents), suppressed: totals[measure]?.points == nil)
                 if measure == .awarded { remainder.awarded = combined } else { remainder.redeemed = combined }
-                anySuppressed = anySuppressed || !suppressed.ids.isEmpty
+                anySuppressed = anySuppressed || !hidden.ids.isEmpty
             }
             rows += sectionRows
             if anySuppressed { rows.append(remainder) }
@@ -105,14 +142,15 @@ public struct BeneficiaryReport: Sendable, Hashable {
     }
 
     /// The ids of one section and measure whose figures are suppressed, and the distinct residents
-    /// behind them together. Primary: every figure from 1 to k−1 residents. Complementary: while
-    /// the suppressed figures are a single one, or fewer than k residents together, the smallest
-    /// shown figure joins them, so their sum (the `*` row) never reveals one of them. When the
-    /// whole measure comes from fewer than k residents (`totalIsSmall`) every figure is suppressed.
-    static func suppression(_ cells: [String: BeneficiaryFacts.Cell], groupSizeMin k: Int64, totalIsSmall: Bool,
+    /// behind them together. Primary: every figure from 1 to k−1 residents, and the `forced` ones
+    /// (sponsors of suppressed rules). Complementary: while the suppressed figures are a single one,
+    /// or fewer than k residents together, the smallest shown figure joins them, so their sum (the
+    /// `*` row) never reveals one of them. When the whole measure comes from fewer than k residents
+    /// (`totalIsSmall`) every figure is suppressed.
+    static func suppression(_ cells: [String: BeneficiaryFacts.Cell], groupSizeMin k: Int64, totalIsSmall: Bool, forced: Set<String>,
                             residentCount: (Set<String>) async throws -> Int64) async rethrows -> (ids: Set<String>, residents: Int64) {
         let nonzero = cells.filter { $0.value.residents > 0 }
-        var ids = Set(nonzero.filter { totalIsSmall || $0.value.residents < k }.keys)
+        var ids = Set(nonzero.filter { totalIsSmall || $0.value.residents < k || forced.contains($0.key) }.keys)
         guard !ids.isEmpty else { return ([], 0) }
         var residents = try await residentCount(ids)
         let candidates = nonzero.filter { !ids.contains($0.key) }
@@ -145,12 +183,13 @@ public struct BeneficiaryReport: Sendable, Hashable {
     public static let suppressedCell = "X"
 
     /// RFC 4180 CSV with CRLF line ends. A suppressed amount reads `X`, a resident count under the
-    /// minimum `<10`, and a measure that does not apply to the row (merchants award nothing) is empty.
+    /// minimum `<10`, the count of a figure suppressed to protect another `X`, and a measure that
+    /// does not apply to the row (merchants award nothing) is empty.
     public func csv(language: Language) -> String {
         func cells(_ figures: Figures?) -> [String] {
             guard let figures else { return ["", "", ""] }
             return [figures.points.map(String.init) ?? Self.suppressedCell, figures.yen.map(String.init) ?? Self.suppressedCell,
-                    figures.residents.map(String.init) ?? "<\(groupSizeMin)"]
+                    figures.residents.map(String.init) ?? (figures.residentsBelowMinimum ? "<\(groupSizeMin)" : Self.suppressedCell)]
         }
         var lines = [Self.headers.map { $0.text(language) }.joined(separator: ",")]
         for row in rows {
@@ -172,7 +211,7 @@ public struct BeneficiaryReport: Sendable, Hashable {
         }
         struct OutputFigures: Encodable {
             var points: Int64?, yen: Int64?, residents: Int64?
-            var suppressed: Bool, residentsSuppressed: Bool
+            var suppressed: Bool, residentsSuppressed: Bool, residentsBelowMinimum: Bool
         }
         struct OutputRow: Encodable {
             var section: String, id: String, name: LocalizedText
@@ -180,7 +219,7 @@ public struct BeneficiaryReport: Sendable, Hashable {
         }
         func output(_ figures: Figures?) -> OutputFigures? {
             figures.map { OutputFigures(points: $0.points, yen: $0.yen, residents: $0.residents, suppressed: $0.points == nil,
-                                        residentsSuppressed: $0.residents == nil) }
+                                        residentsSuppressed: $0.residents == nil, residentsBelowMinimum: $0.residentsBelowMinimum) }
         }
         let value = Output(from: from.description, to: to.description, rulesetVersion: rulesetVersion, groupSizeMin: groupSizeMin,
                            rows: rows.map {

@@ -57,7 +57,7 @@ struct Problem: Error {
         case .tooManyEvents: ("too-many-events", .badRequest, .init(ja: "イベントが多すぎます", en: "Too many events"))
         case .residentExists: ("resident-exists", .conflict, .init(ja: "登録済みの利用者です", en: "Resident already enrolled"))
         case .unknownResident: ("unknown-resident", .notFound, .init(ja: "未登録の利用者です", en: "Unknown resident"))
-        case .unknownMerchant: ("unknown-merchant", .notFound, .init(ja: "未登録の加盟店です", en: "Unknown merchant"))
+        case .unknownMerchant, .merchantInactive: ("unknown-merchant", .notFound, .init(ja: "未登録の加盟店です", en: "Unknown merchant"))
         case .notFound: ("not-found", .notFound, .init(ja: "見つかりません", en: "Not found"))
         // 422, not 401: the till's own credentials are fine; it is the code that cannot be used.
         case .codeForged: ("code-forged", .unprocessableContent, .init(ja: "無効なコードです", en: "Code unreadable or not issued by this service"))
@@ -66,7 +66,7 @@ struct Problem: Error {
         case .insufficientPoints: ("insufficient-points", .unprocessableContent, .init(ja: "ポイントが不足しています", en: "Not enough points"))
         case .idempotencyKeyReused:
             ("idempotency-key-reused", .unprocessableContent, .init(ja: "冪等キーが別の取引で使われています", en: "Idempotency key reused"))
-        case .databaseMissing, .databaseNeedsMigration:
+        case .databaseMissing, .databaseNeedsMigration, .notAnAyumiDatabase:
             // Only maintenance commands open a database that may be missing; the server created its own.
             (Problem.internalError.slug, Problem.internalError.status, Problem.internalError.title)
         }

@@ -68,12 +68,16 @@ public struct Ayumi: Sendable {
     }
 
     /// For maintenance commands (`ledger verify`, `backup`, `report`, `tokens`): opens the database
-    /// the server created, with the ruleset and merchants it installed. It never creates a database,
-    /// never migrates one and never changes the active ruleset, and needs no `Rules/` directory.
-    public static func openExisting(dataDirectory: String, environment: AyumiEnvironment = .live, logger: Logger) async throws -> Ayumi {
-        let store = try existingStore(dataDirectory, mode: .existing)
-        guard let ruleset = try await store.activeRuleset() else { throw AyumiError.databaseNeedsMigration(path: databasePath(dataDirectory)) }
-        return try await open(store: store, ruleset: ruleset, environment: environment, logger: logger)
+    /// the server created, with the ruleset, merchants and signing key it installed. It never creates
+    /// or migrates a database, never changes the active ruleset, and needs no `Rules/` directory;
+    /// `readOnly` opens it so that nothing at all can be written.
+    public static func openExisting(dataDirectory: String, readOnly: Bool, environment: AyumiEnvironment = .live,
+                                    logger: Logger) async throws -> Ayumi {
+        let store = try existingStore(dataDirectory, mode: .existing(readOnly: readOnly))
+        guard let ruleset = try await store.activeRuleset(), let keyText = try await store.meta(signingKeyMetaKey) else {
+            throw AyumiError.notAnAyumiDatabase(path: databasePath(dataDirectory))
+        }
+        return try await make(store: store, ruleset: ruleset, signingKey: keyText, environment: environment, logger: logger)
     }
 
     static func existingStore(_ dataDirectory: String, mode: SQLiteStore.OpenMode) throws -> SQLiteStore {
@@ -84,6 +88,8 @@ public struct Ayumi: Sendable {
             throw AyumiError.databaseMissing(path: path)
         } catch StoreError.databaseNeedsMigration {
             throw AyumiError.databaseNeedsMigration(path: path)
+        } catch StoreError.notAnAyumiDatabase {
+            throw AyumiError.notAnAyumiDatabase(path: path)
         }
     }
 
@@ -93,6 +99,11 @@ public struct Ayumi: Sendable {
 
     static func open(store: any Store, ruleset: Ruleset, environment: AyumiEnvironment, logger: Logger) async throws -> Ayumi {
         let keyText = try await store.metaSetIfAbsent(signingKeyMetaKey, Data(CodeSigner.newRawKey()).base64EncodedString())
+        return try await make(store: store, ruleset: ruleset, signingKey: keyText, environment: environment, logger: logger)
+    }
+
+    static func make(store: any Store, ruleset: Ruleset, signingKey keyText: String, environment: AyumiEnvironment,
+                     logger: Logger) async throws -> Ayumi {
         let signer = try CodeSigner(rawKey: Data(base64Encoded: keyText)!)
         let registered = try await store.merchants()
         return Ayumi(store: store, ruleset: ruleset, evaluator: Evaluator(ruleset: ruleset),
@@ -117,7 +128,8 @@ public struct Ayumi: Sendable {
     func newToken(role: Role, subject: String?, feed: String?, lifetimeSeconds: Int64?) async throws -> (String, StoredToken) {
         switch role {
         case .merchant:
-            guard let subject, merchants[subject]?.active == true else { throw AyumiError.unknownMerchant(subject ?? "") }
+            guard let subject, let merchant = merchants[subject] else { throw AyumiError.unknownMerchant(subject ?? "") }
+            guard merchant.active else { throw AyumiError.merchantInactive(subject) }
         case .resident:
             guard let subject, try await store.resident(subject) != nil else { throw AyumiError.unknownResident(subject ?? "") }
         case .admin, .ingest:
@@ -174,28 +186,38 @@ public struct Ayumi: Sendable {
 
     public struct FirstStartTokens: Sendable {
         public var admin: String
+        /// The `default` feed's token, which may report what `ingest` is allowed.
         public var ingest: String
-        public var ingestFeed: String
+        /// One token per feed that `submitters` in program.yaml names (`ingest:NAME`), by feed name.
+        public var feeds: [(name: String, token: String)]
         public var merchant: String
         public var merchantID: String
     }
 
-    /// The feed name of the ingest token minted on first start.
+    /// The feed name of the general ingest token minted on first start.
     public static let firstStartFeed = "default"
 
-    /// Mints an admin, an ingest (feed `default`) and a merchant token (the first active merchant),
-    /// hands them to `keep` (which writes them where the operator will find them) and only then
-    /// stores their hashes: if `keep` fails, nothing is stored and the next start tries again.
+    /// Mints an admin token, an ingest token for the `default` feed, one for each feed the program
+    /// names, and a merchant token (the first active merchant); hands them to `keep` (which writes
+    /// them where the operator will find them) and only then stores their hashes: if `keep` fails,
+    /// nothing is stored and the next start tries again.
     public func createFirstStartTokens(keep: (FirstStartTokens) throws -> Void) async throws {
         guard let merchantID = merchants.values.filter(\.active).map(\.id).sorted().first else {
             throw AyumiError.invalidRequest("no active merchant is registered")
         }
-        let admin = try await newToken(role: .admin, subject: nil, feed: nil, lifetimeSeconds: nil)
-        let ingest = try await newToken(role: .ingest, subject: nil, feed: Self.firstStartFeed, lifetimeSeconds: nil)
-        let merchant = try await newToken(role: .merchant, subject: merchantID, feed: nil, lifetimeSeconds: nil)
-        try keep(FirstStartTokens(admin: admin.0, ingest: ingest.0, ingestFeed: Self.firstStartFeed, merchant: merchant.0,
+        var feedNames: [String] = []
+        for kind in Event.Kind.allCases {
+            for case .feed(let name) in ruleset.program.submitters[kind.rawValue] ?? [] where !feedNames.contains(name) {
+                feedNames.append(name)
+            }
+        }
+        let admin = mint(role: .admin, subject: nil)
+        let ingest = mint(role: .ingest, subject: nil, feed: Self.firstStartFeed)
+        let feeds = feedNames.map { (name: $0, minted: mint(role: .ingest, subject: nil, feed: $0)) }
+        let merchant = mint(role: .merchant, subject: merchantID)
+        try keep(FirstStartTokens(admin: admin.0, ingest: ingest.0, feeds: feeds.map { ($0.name, $0.minted.0) }, merchant: merchant.0,
                                   merchantID: merchantID))
-        try await store.insertTokens([admin.1, ingest.1, merchant.1])
+        try await store.insertTokens([admin.1, ingest.1] + feeds.map(\.minted.1) + [merchant.1])
         logger.info("First-start tokens created")
     }
 
@@ -349,6 +371,8 @@ public struct Ayumi: Sendable {
         case .unknownResident, .residentExists: .unknownResident(request.residentID)
         case .databaseMissing(let path): .databaseMissing(path: path)
         case .databaseNeedsMigration(let path): .databaseNeedsMigration(path: path)
+        case .notAnAyumiDatabase(let path): .notAnAyumiDatabase(path: path)
+        case .backupTargetUnavailable(let path, let reason): .invalidRequest("cannot create \(path): \(reason)")
         }
     }
 
@@ -386,7 +410,11 @@ public struct Ayumi: Sendable {
         guard !FileManager.default.fileExists(atPath: path) else {
             throw AyumiError.invalidRequest("\(path) exists; a backup never overwrites a file")
         }
-        try await existingStore(dataDirectory, mode: .existingAnyVersion).backup(toPath: path)
+        do {
+            try await existingStore(dataDirectory, mode: .existingAnyVersion).backup(toPath: path)
+        } catch StoreError.backupTargetUnavailable(let path, let reason) {
+            throw AyumiError.invalidRequest("cannot create \(path): \(reason)")
+        }
         logger.info("Backup written")
     }
 }

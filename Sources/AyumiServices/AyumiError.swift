@@ -17,8 +17,10 @@ public enum AyumiError: Error, Sendable, Equatable {
     case codeAlreadyUsed
     case insufficientPoints(balance: Int64, requested: Int64)
     case idempotencyKeyReused
+    case merchantInactive(String)
     case databaseMissing(path: String)
     case databaseNeedsMigration(path: String)
+    case notAnAyumiDatabase(path: String)
 
     public var detail: String {
         switch self {
@@ -36,6 +38,8 @@ public enum AyumiError: Error, Sendable, Equatable {
         case .codeAlreadyUsed: "The code was already used for another redemption."
         case .insufficientPoints(let balance, let requested): "The resident has \(balance) points; \(requested) were requested."
         case .idempotencyKeyReused: "The idempotency key was already used for a different redemption."
+        case .merchantInactive(let id): "Merchant '\(id)' is no longer active (marked active: false or removed from the registry)."
+        case .notAnAyumiDatabase(let path): "\(path) is not an Ayumi database (empty, not SQLite, or made by another program)."
         case .databaseMissing(let path):
             "No database at \(path). Check --data-dir (or AYUMI_DATA_DIR); `ayumi serve` creates the database on its first start."
         case .databaseNeedsMigration(let path):

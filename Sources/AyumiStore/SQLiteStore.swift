@@ -7,39 +7,64 @@ import GRDB
 /// The embedded default: one SQLite file in WAL mode behind a GRDB `DatabasePool`. Every business
 /// operation is one `write` transaction, so it is atomic and durable (synchronous=FULL) on return.
 public final class SQLiteStore: Store {
-    let pool: DatabasePool
+    /// A `DatabasePool` (WAL: readers never wait for the writer), or a read-only `DatabaseQueue`
+    /// for maintenance commands that only read.
+    let database: any DatabaseWriter
 
-    public enum OpenMode: Sendable {
+    public enum OpenMode: Sendable, Equatable {
         /// The server: creates the file if there is none and applies pending migrations.
         case createOrMigrate
-        /// Maintenance commands: the file must exist and be migrated already; nothing is created or
-        /// changed on opening, so a mistyped path fails instead of verifying an empty new database.
-        case existing
-        /// Backups: the file must exist, whatever version of Ayumi wrote it (a backup comes before an upgrade).
+        /// Maintenance commands: the file must exist and be an Ayumi database migrated already; nothing
+        /// is created or migrated, so a mistyped path fails instead of verifying an empty new database.
+        /// Read-only for the commands that only read (`ledger verify`, `report`, `tokens list`).
+        case existing(readOnly: Bool)
+        /// Backups: the file must exist, whatever version of Ayumi wrote it (a backup comes before an
+        /// upgrade). Read-only.
         case existingAnyVersion
     }
 
     public init(path: String, mode: OpenMode) throws {
-        if mode != .createOrMigrate, !FileManager.default.fileExists(atPath: path) { throw StoreError.databaseMissing(path: path) }
+        if mode != .createOrMigrate { try Self.checkIsSQLite(path) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
+        switch mode {
+        case .existing(readOnly: true), .existingAnyVersion: configuration.readonly = true
+        case .createOrMigrate, .existing(readOnly: false): break
+        }
         configuration.prepareDatabase { db in
+            guard !db.configuration.readonly else { return }
             // WAL with FULL: an acknowledged write survives power loss, not just a process crash.
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // 64 MiB of page cache per connection (SQLite's default is 2 MiB): the indexes of a city's
             // ledger stay in memory, and ingest no longer slows down as the file grows.
             try db.execute(sql: "PRAGMA cache_size = -65536")
         }
-        pool = try DatabasePool(path: path, configuration: configuration)
+        // A queue for read-only opens: a pool needs write access to turn a file to WAL, and a
+        // maintenance command must not change the file it inspects.
+        let database: any DatabaseWriter = configuration.readonly
+            ? try DatabaseQueue(path: path, configuration: configuration)
+            : try DatabasePool(path: path, configuration: configuration)
+        self.database = database
         switch mode {
         case .createOrMigrate:
-            try Self.migrator.migrate(pool)
+            try Self.migrator.migrate(database)
         case .existing:
-            let migrated = try pool.read { db in try Self.migrator.hasCompletedMigrations(db) }
-            guard migrated else { throw StoreError.databaseNeedsMigration(path: path) }
+            let applied = try database.read { db in try Self.migrator.appliedIdentifiers(db) }
+            guard applied.contains("v1-skeleton") else { throw StoreError.notAnAyumiDatabase(path: path) }
+            let completed = try database.read { db in try Self.migrator.hasCompletedMigrations(db) }
+            guard completed else { throw StoreError.databaseNeedsMigration(path: path) }
         case .existingAnyVersion:
             break
         }
+    }
+
+    /// The file exists and starts with SQLite's header; an empty or foreign file is named as such
+    /// instead of being turned into a database.
+    static func checkIsSQLite(_ path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw StoreError.databaseMissing(path: path) }
+        defer { try? handle.close() }
+        let header = (try? handle.read(upToCount: 16)) ?? Data()
+        guard header == Data("SQLite format 3\u{0}".utf8) else { throw StoreError.notAnAyumiDatabase(path: path) }
     }
 
     // MARK: Schema
@@ -157,7 +182,7 @@ public final class SQLiteStore: Store {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let content = String(decoding: try encoder.encode(ruleset), as: UTF8.self)
-        try await pool.write { db in
+        try await database.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO rulesets(version, content, installed_at) VALUES (?, ?, ?)",
                            arguments: [ruleset.version, content, at.millisecondsSince1970])
             try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('active_ruleset', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -176,7 +201,7 @@ public final class SQLiteStore: Store {
     }
 
     public func activeRuleset() async throws -> Ruleset? {
-        try await pool.read { db in
+        try await database.read { db in
             guard let content = try String.fetchOne(db, sql: """
                 SELECT content FROM rulesets WHERE version = (SELECT value FROM meta WHERE key = 'active_ruleset')
                 """) else { return nil }
@@ -185,7 +210,7 @@ public final class SQLiteStore: Store {
     }
 
     public func rulesetLabels() async throws -> [RulesetLabels] {
-        try await pool.read { db in
+        try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT version, content FROM rulesets ORDER BY installed_at DESC, version").map { row in
                 var labels = try JSONDecoder().decode(RulesetLabels.self, from: Data((row["content"] as String).utf8))
                 labels.version = row["version"]
@@ -195,7 +220,7 @@ public final class SQLiteStore: Store {
     }
 
     public func merchants() async throws -> [Merchant] {
-        try await pool.read { db in
+        try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM merchants ORDER BY id").map { row in
                 Merchant(id: row["id"], name: LocalizedText(ja: row["name_ja"], en: row["name_en"]), category: row["category"],
                          zoneID: row["zone_id"], settlementAccount: row["settlement_account"], active: row["active"])
@@ -206,7 +231,7 @@ public final class SQLiteStore: Store {
     // MARK: Tokens and residents
 
     public func insertTokens(_ tokens: [StoredToken]) async throws {
-        try await pool.write { db in
+        try await database.write { db in
             for token in tokens { try Self.insert(token, db) }
         }
     }
@@ -226,20 +251,20 @@ public final class SQLiteStore: Store {
     }
 
     public func token(hash: String) async throws -> StoredToken? {
-        try await pool.read { db in
+        try await database.read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE hash = ?"), arguments: [hash]).map(Self.token)
         }
     }
 
     public func tokens(role: Role?) async throws -> [StoredToken] {
-        try await pool.read { db in
+        try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM tokens WHERE ?1 IS NULL OR role = ?1 ORDER BY id", arguments: [role?.rawValue])
                 .map(Self.token)
         }
     }
 
     public func revokeToken(id: Int64, at: Date) async throws -> StoredToken? {
-        try await pool.write { db in
+        try await database.write { db in
             try db.execute(sql: "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                            arguments: [at.millisecondsSince1970, id])
             return try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]).map(Self.token)
@@ -247,11 +272,11 @@ public final class SQLiteStore: Store {
     }
 
     public func tokenCount() async throws -> Int {
-        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tokens")! }
+        try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tokens")! }
     }
 
     public func enrol(_ resident: Resident, token: StoredToken) async throws {
-        try await pool.write { db in
+        try await database.write { db in
             guard try Self.resident(resident.id, db) == nil else { throw StoreError.residentExists }
             try db.execute(sql: "INSERT INTO residents(id, birth_year, district, enrolled_on, created_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [resident.id, resident.birthYear, resident.district, resident.enrolledOn.description,
@@ -261,7 +286,7 @@ public final class SQLiteStore: Store {
     }
 
     public func resident(_ id: String) async throws -> Resident? {
-        try await pool.read { db in try Self.resident(id, db) }
+        try await database.read { db in try Self.resident(id, db) }
     }
 
     static func resident(_ id: String, _ db: Database) throws -> Resident? {
@@ -275,7 +300,7 @@ public final class SQLiteStore: Store {
 
     public func ingest(_ events: [Event], source: String, at: Date, counterKeys: @Sendable (Event) -> [CounterKey],
                        decide: @Sendable (Event, Resident?, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult] {
-        try await pool.write { db in
+        try await database.write { db in
             var writer = LedgerWriter(db: db, at: at, source: source)
             var residents: [String: Resident?] = [:]
             var seen: Set<String> = []
@@ -318,7 +343,7 @@ public final class SQLiteStore: Store {
     // MARK: Balance and history
 
     public func balance(residentID: String, on day: LocalDate) async throws -> Balance {
-        try await pool.read { db in
+        try await database.read { db in
             let row = try Row.fetchOne(db, sql: """
                 SELECT COALESCE(SUM(CASE WHEN expires_on >= ?1 THEN points_remaining END), 0) AS spendable,
                        COALESCE(SUM(CASE WHEN expires_on < ?1 THEN points_remaining END), 0) AS past_expiry
@@ -329,7 +354,7 @@ public final class SQLiteStore: Store {
     }
 
     public func history(residentID: String, beforeID: Int64?, limit: Int) async throws -> [HistoryEntry] {
-        try await pool.read { db in
+        try await database.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT * FROM transfers WHERE resident_id = ? AND id < ? ORDER BY id DESC LIMIT ?
                 """, arguments: [residentID, beforeID ?? Int64.max, limit]).map { row in
@@ -346,7 +371,7 @@ public final class SQLiteStore: Store {
     // MARK: Redemptions
 
     public func redemption(merchantID: String, idempotencyKey: String) async throws -> RedemptionRecord? {
-        try await pool.read { db in try Self.redemption(merchantID: merchantID, idempotencyKey: idempotencyKey, db) }
+        try await database.read { db in try Self.redemption(merchantID: merchantID, idempotencyKey: idempotencyKey, db) }
     }
 
     static func redemption(merchantID: String, idempotencyKey: String, _ db: Database) throws -> RedemptionRecord? {
@@ -361,7 +386,7 @@ public final class SQLiteStore: Store {
     }
 
     public func redeem(_ request: RedemptionRequest) async throws -> RedemptionRecord {
-        try await pool.write { db in
+        try await database.write { db in
             // Checked again inside the write: two retries racing each other see one winner.
             if let earlier = try Self.redemption(merchantID: request.merchantID, idempotencyKey: request.idempotencyKey, db) {
                 guard earlier.codeID == request.codeID, earlier.points == request.points else { throw StoreError.idempotencyKeyReused }
@@ -448,7 +473,7 @@ public final class SQLiteStore: Store {
 
     public func beneficiaryFacts(from: LocalDate, to: LocalDate) async throws -> BeneficiaryFacts {
         let range: StatementArguments = [from.description, to.description]
-        return try await pool.read { db in
+        return try await database.read { db in
             var totals: [BeneficiaryFacts.Measure: BeneficiaryFacts.Cell] = [:]
             var cells: [BeneficiaryFacts.Measure: [BeneficiaryFacts.Section: [String: BeneficiaryFacts.Cell]]] = [:]
             for measure in BeneficiaryFacts.Measure.allCases {
@@ -468,14 +493,27 @@ public final class SQLiteStore: Store {
                     })
                 }
             }
-            return BeneficiaryFacts(totals: totals, cells: cells)
+            let awardLinks = try Row.fetchAll(db, sql: """
+                SELECT DISTINCT t.rule_id, l.sponsor_id FROM lots l JOIN transfers t ON t.id = l.transfer_id
+                WHERE t.local_date BETWEEN ?1 AND ?2
+                """, arguments: range)
+            let redemptionLinks = try Row.fetchAll(db, sql: """
+                SELECT DISTINCT a.rule_id, d.sponsor_id
+                FROM redemption_draws d JOIN redemptions r ON r.id = d.redemption_id JOIN transfers t ON t.id = r.transfer_id
+                  JOIN lots l ON l.id = d.lot_id JOIN transfers a ON a.id = l.transfer_id
+                WHERE t.local_date BETWEEN ?1 AND ?2
+                """, arguments: range)
+            func links(_ rows: [Row]) -> Set<BeneficiaryFacts.Link> {
+                Set(rows.map { BeneficiaryFacts.Link(rule: $0["rule_id"], sponsor: $0["sponsor_id"]) })
+            }
+            return BeneficiaryFacts(totals: totals, cells: cells, links: [.awarded: links(awardLinks), .redeemed: links(redemptionLinks)])
         }
     }
 
     public func residentCount(_ measure: BeneficiaryFacts.Measure, _ section: BeneficiaryFacts.Section, ids: [String],
                               from: LocalDate, to: LocalDate) async throws -> Int64 {
         let list = String(decoding: try JSONEncoder().encode(ids), as: UTF8.self)
-        return try await pool.read { db in
+        return try await database.read { db in
             try Int64.fetchOne(db, sql: """
                 SELECT COUNT(DISTINCT resident_id) FROM (\(Self.factSource(measure, section))) WHERE key IN (SELECT value FROM json_each(?3))
                 """, arguments: [from.description, to.description, list])!
@@ -483,7 +521,7 @@ public final class SQLiteStore: Store {
     }
 
     public func audit() async throws -> LedgerAudit {
-        try await pool.read { db in
+        try await database.read { db in
             let transferCount = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM transfers")!
             let unbalanced = try Row.fetchAll(db, sql: """
                 SELECT t.id, COALESCE(SUM(p.points), 0) AS total FROM transfers t LEFT JOIN postings p ON p.transfer_id = t.id
@@ -519,21 +557,40 @@ public final class SQLiteStore: Store {
                 JOIN redemptions r ON r.id = d.redemption_id JOIN transfers t ON t.id = r.transfer_id JOIN lots l ON l.id = d.lot_id
                 WHERE t.local_date > l.expires_on ORDER BY r.id, d.lot_id LIMIT 100
                 """).map { ($0["id"] as Int64, $0["lot_id"] as Int64, $0["local_date"] as String, $0["expires_on"] as String) }
+            let lotRemaining = try Row.fetchAll(db, sql: """
+                SELECT l.id, l.points_original, l.points_remaining, COALESCE(d.drawn, 0) AS drawn FROM lots l
+                LEFT JOIN (SELECT lot_id, SUM(points) AS drawn FROM redemption_draws GROUP BY lot_id) d ON d.lot_id = l.id
+                WHERE l.points_remaining <> l.points_original - COALESCE(d.drawn, 0) ORDER BY l.id LIMIT 100
+                """).map { ($0["id"] as Int64, $0["points_original"] as Int64, $0["points_remaining"] as Int64, $0["drawn"] as Int64) }
+            let drawSponsors = try Row.fetchAll(db, sql: """
+                SELECT d.redemption_id, d.lot_id, d.sponsor_id, l.sponsor_id AS lot_sponsor FROM redemption_draws d
+                JOIN lots l ON l.id = d.lot_id WHERE d.sponsor_id <> l.sponsor_id ORDER BY d.redemption_id, d.lot_id LIMIT 100
+                """).map { ($0["redemption_id"] as Int64, $0["lot_id"] as Int64, $0["sponsor_id"] as String, $0["lot_sponsor"] as String) }
             return LedgerAudit(transferCount: transferCount, unbalancedTransfers: unbalanced, balanceMismatches: mismatches,
                                negativeResidentBalances: negative, lotMismatches: lotMismatches, awardLotMismatches: awardLots,
-                               redemptionDrawMismatches: draws, drawsPastExpiry: pastExpiry)
+                               redemptionDrawMismatches: draws, drawsPastExpiry: pastExpiry, lotRemainderMismatches: lotRemaining,
+                               drawSponsorMismatches: drawSponsors)
         }
     }
 
     /// SQLite's online backup: a consistent snapshot, taken page by page without stopping writers.
+    /// The copy holds the signing key and the token hashes, so it is created readable by its owner
+    /// only, and never over an existing file (O_EXCL: no race between checking and writing).
     public func backup(toPath path: String) async throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw StoreError.backupTargetUnavailable(path: path, reason: String(cString: strerror(errno))) }
+        close(descriptor)
         let destination = try DatabaseQueue(path: path)
-        try pool.backup(to: destination)
+        try database.backup(to: destination)
         try destination.close()
     }
 
+    public func meta(_ key: String) async throws -> String? {
+        try await database.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+    }
+
     public func metaSetIfAbsent(_ key: String, _ value: String) async throws -> String {
-        try await pool.write { db in
+        try await database.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
             return try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])!
         }
@@ -559,8 +616,12 @@ struct LedgerWriter {
         self.source = source
     }
 
+    /// Whether this source sent the id before. Events recorded before ids were kept per source
+    /// (migration v2) carry the source 'legacy' and count for every source: a feed retrying an event
+    /// it sent before the upgrade must get `duplicate`, not a second award.
     func eventExists(_ id: String) throws -> Bool {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM events WHERE source = ? AND id = ?"), arguments: [source, id]) != nil
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM events WHERE source IN (?, 'legacy') AND id = ?"),
+                         arguments: [source, id]) != nil
     }
 
     mutating func counter(_ key: CounterKey) throws -> Counter {

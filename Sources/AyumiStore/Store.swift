@@ -63,6 +63,7 @@ public protocol Store: Sendable {
     /// Writes a consistent copy of the whole database to a new file at `path`, while writers go on.
     func backup(toPath path: String) async throws
 
+    func meta(_ key: String) async throws -> String?
     /// Sets the value only if the key has none yet; returns the value now stored.
     func metaSetIfAbsent(_ key: String, _ value: String) async throws -> String
 }
@@ -78,6 +79,10 @@ public enum StoreError: Error, Sendable, Equatable {
     case databaseMissing(path: String)
     /// The database was written by an older Ayumi; `ayumi serve` migrates it (after a backup).
     case databaseNeedsMigration(path: String)
+    /// The file is empty, not SQLite, or a SQLite database Ayumi did not create.
+    case notAnAyumiDatabase(path: String)
+    /// A backup's target exists already or cannot be created.
+    case backupTargetUnavailable(path: String, reason: String)
 }
 
 public struct StoredToken: Sendable, Hashable {
@@ -239,10 +244,24 @@ public struct BeneficiaryFacts: Sendable, Hashable {
     public var totals: [Measure: Cell]
     /// Per measure and section: row id → its cell. Only rows with points appear.
     public var cells: [Measure: [Section: [String: Cell]]]
+    /// Per measure: which sponsor funded which rule in the period (for redemptions, through the lots
+    /// drawn). A sponsor's figure is a sum over the rules it funds.
+    public var links: [Measure: Set<Link>]
 
-    public init(totals: [Measure: Cell], cells: [Measure: [Section: [String: Cell]]]) {
+    public struct Link: Sendable, Hashable {
+        public var rule: String
+        public var sponsor: String
+
+        public init(rule: String, sponsor: String) {
+            self.rule = rule
+            self.sponsor = sponsor
+        }
+    }
+
+    public init(totals: [Measure: Cell], cells: [Measure: [Section: [String: Cell]]], links: [Measure: Set<Link>]) {
         self.totals = totals
         self.cells = cells
+        self.links = links
     }
 
     /// Merchants award nothing: that measure does not apply to that section.

@@ -1,5 +1,6 @@
 import AyumiCore
 import AyumiServices
+import AyumiStore
 import Foundation
 import Logging
 import Synchronization
@@ -70,6 +71,26 @@ public struct Fixture: Sendable {
         Event(id: id, residentID: resident, detail: .visit(at: clock.now.addingTimeInterval(-60), zone: zone))
     }
 
-    /// An ingest feed's principal, as a token created with `--source test-feed` authenticates.
+    /// An ingest feed's principal, as a token created with `--source test-feed` authenticates: in the
+    /// demo city it may report walks only.
     public static let ingest = Principal(role: .ingest, subject: nil, feed: "test-feed")
+    /// The feeds the demo city takes transit taps and downtown visits from (both may report walks).
+    public static let transitFeed = Principal(role: .ingest, subject: nil, feed: "transit-operator")
+    public static let checkinFeed = Principal(role: .ingest, subject: nil, feed: "shop-checkin")
+
+    /// Submits events as the demo city's feeds would: taps from the operator's feed, visits from the
+    /// shops' check-in feed, walks with whichever of them sends the batch. A batch holding both taps
+    /// and visits goes as two batches; the results come back in the order of `events`.
+    public func submit(_ events: [Event]) async throws -> [IngestResult] {
+        let hasTaps = events.contains { $0.kind == .transitTap }, hasVisits = events.contains { $0.kind == .visit }
+        guard hasTaps && hasVisits else { return try await ayumi.ingest(events, by: hasVisits ? Self.checkinFeed : Self.transitFeed) }
+        let visitIndices = events.indices.filter { events[$0].kind == .visit }
+        let otherIndices = events.indices.filter { events[$0].kind != .visit }
+        let visits = try await ayumi.ingest(visitIndices.map { events[$0] }, by: Self.checkinFeed)
+        let others = try await ayumi.ingest(otherIndices.map { events[$0] }, by: Self.transitFeed)
+        var results = [IngestResult?](repeating: nil, count: events.count)
+        for (index, result) in zip(visitIndices, visits) { results[index] = result }
+        for (index, result) in zip(otherIndices, others) { results[index] = result }
+        return results.map { $0! }
+    }
 }

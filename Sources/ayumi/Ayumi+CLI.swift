@@ -28,9 +28,10 @@ struct DataOptions: ParsableArguments {
     var resolvedDataDirectory: String { dataDirectory ?? env("AYUMI_DATA_DIR") ?? "var" }
 
     /// Opens the database a server created, with the ruleset and merchants it installed; never
-    /// creates one (a mistyped --data-dir fails and names the path it looked for).
-    func openExisting() async throws -> Ayumi {
-        try await Ayumi.openExisting(dataDirectory: resolvedDataDirectory, logger: makeLogger())
+    /// creates one (a mistyped --data-dir fails and names the path it looked for). Commands that
+    /// only read open it read-only.
+    func openExisting(readOnly: Bool) async throws -> Ayumi {
+        try await Ayumi.openExisting(dataDirectory: resolvedDataDirectory, readOnly: readOnly, logger: makeLogger())
     }
 }
 

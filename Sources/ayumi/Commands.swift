@@ -1,5 +1,6 @@
 import ArgumentParser
 import AyumiCore
+import AyumiLedger
 import AyumiRules
 import AyumiServices
 import Foundation
@@ -45,8 +46,9 @@ struct LedgerCommand: AsyncParsableCommand {
             discussion: """
                 Each transfer sums to zero, no resident balance is negative, every balance equals the sum of its \
                 postings, each resident's open lots add up to their balance, each award's lots hold its points, \
-                each redemption's lot draws add up to its points, and no lot was drawn after its last day. Exits 1 \
-                and lists what is wrong. It opens the existing database in --data-dir and never \
+                each redemption's lot draws add up to its points and name their lot's sponsor, each lot holds its \
+                points less its draws, and no lot was drawn after its last day. Exits 1 and lists what is wrong \
+                (at most 100 findings of each kind). It opens the existing database in --data-dir read-only, never \
                 creates one, and exits 1 naming the path when there is none.
                 """)
 
@@ -54,10 +56,12 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let audit = try await data.openExisting().verifyLedger()
+                let audit = try await data.openExisting(readOnly: true).verifyLedger()
                 let violations = audit.violations
                 guard violations.isEmpty else {
-                    throw CLIFailure((violations.map { "error: \($0)" } + ["\(violations.count) invariant violations"]).joined(separator: "\n"))
+                    throw CLIFailure((violations.map { "error: \($0)" }
+                        + ["\(violations.count) invariant violations (at most \(LedgerAudit.findingsPerKindMax) of each kind are listed)"])
+                        .joined(separator: "\n"))
                 }
                 print("ok: \(audit.transferCount) transfers; every invariant holds")
             }
@@ -126,7 +130,7 @@ struct Report: AsyncParsableCommand {
             try await reportingFailures {
                 guard let from = LocalDate(from) else { throw CLIFailure("error: --from: expected YYYY-MM-DD, got '\(from)'") }
                 guard let to = LocalDate(to) else { throw CLIFailure("error: --to: expected YYYY-MM-DD, got '\(to)'") }
-                let report = try await data.openExisting().beneficiaryReport(from: from, to: to)
+                let report = try await data.openExisting(readOnly: true).beneficiaryReport(from: from, to: to)
                 let data = switch format {
                 case .csv: Data(report.csv(language: language).utf8)
                 case .json: report.json()

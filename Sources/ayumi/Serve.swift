@@ -13,9 +13,11 @@ struct Serve: AsyncParsableCommand {
             Creates the database in --data-dir if there is none, applies pending migrations, and installs the \
             program from --rules and the shops from --merchants (a shop missing from the file, or marked \
             active: false, redeems nothing from this start on). On the first start with an empty database it \
-            mints an admin, an ingest (feed 'default') and a merchant token (the first active merchant) and \
-            writes them, as shell lines, to <data-dir>/first-start-tokens.sh, readable by the owner only; \
-            only their hashes are stored. Later tokens come from `ayumi tokens create`.
+            mints an admin token, an ingest token (feed 'default'), one ingest token for each feed that \
+            submitters in program.yaml names (AYUMI_FEED_<NAME>_TOKEN, such as \
+            AYUMI_FEED_TRANSIT_OPERATOR_TOKEN) and a merchant token (the first active merchant), and writes \
+            them as shell lines to <data-dir>/first-start-tokens.sh, readable by the owner only; only their \
+            hashes are stored. Later tokens come from `ayumi tokens create`.
             """)
 
     @OptionGroup var data: DataOptions
@@ -39,19 +41,20 @@ struct Serve: AsyncParsableCommand {
             if try await !ayumi.hasTokens() {
                 let path = (data.resolvedDataDirectory as NSString).appendingPathComponent(Self.firstStartTokensFile)
                 try await ayumi.createFirstStartTokens { tokens in
+                    let feeds = tokens.feeds.map { "export \(Self.variable(feed: $0.name))=\($0.token)   # ingest feed '\($0.name)'\n" }
                     try Self.writePrivately(path: path, text: """
                         # Ayumi first-start tokens, shown nowhere else; only their hashes are stored.
                         # Load them with: . \(path)
                         export AYUMI_URL=http://\(host):\(port)
                         export AYUMI_ADMIN_TOKEN=\(tokens.admin)
-                        export AYUMI_INGEST_TOKEN=\(tokens.ingest)   # ingest feed '\(tokens.ingestFeed)'
-                        export AYUMI_MERCHANT_TOKEN=\(tokens.merchant)   # merchant \(tokens.merchantID)
+                        export AYUMI_INGEST_TOKEN=\(tokens.ingest)   # ingest feed '\(Ayumi.firstStartFeed)'
+                        \(feeds.joined())export AYUMI_MERCHANT_TOKEN=\(tokens.merchant)   # merchant \(tokens.merchantID)
 
                         """)
                 }
                 // Written straight to the file handle: stdout may be a pipe, and the server runs on after this.
                 FileHandle.standardOutput.write(Data("""
-                    First start: an admin, an ingest and a merchant token were written to \(path) (readable by you only).
+                    First start: admin, ingest feed and merchant tokens were written to \(path) (readable by you only).
                     Load them into your shell with:  . \(path)
 
                     """.utf8))
@@ -59,6 +62,11 @@ struct Serve: AsyncParsableCommand {
             let app = buildApplication(ayumi: ayumi, host: host, port: port, logger: makeLogger())
             try await app.runService()
         }
+    }
+
+    /// `transit-operator` → `AYUMI_FEED_TRANSIT_OPERATOR_TOKEN`.
+    static func variable(feed: String) -> String {
+        "AYUMI_FEED_" + String(feed.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }) + "_TOKEN"
     }
 
     /// Writes a new file that only the owner can read: created with mode 0600 from the start (never
@@ -113,7 +121,7 @@ struct Tokens: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let lifetime = try expiresIn.map(Self.seconds)
-                let ayumi = try await data.openExisting()
+                let ayumi = try await data.openExisting(readOnly: false)
                 print(try await ayumi.createToken(role: role, subject: merchant ?? resident, feed: source, lifetimeSeconds: lifetime))
             }
         }
@@ -132,7 +140,10 @@ struct Tokens: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List tokens (never the tokens themselves): id, role, who they speak for, dates, status.",
-            discussion: "Times are UTC. Status is active, expired or revoked.")
+            discussion: """
+                Times are UTC. Status is active, expired, revoked, or merchant-inactive (the token of a shop that \
+                left the registry: refused like a revoked one). Opens the database read-only.
+                """)
 
         @OptionGroup var data: DataOptions
 
@@ -141,7 +152,7 @@ struct Tokens: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let ayumi = try await data.openExisting()
+                let ayumi = try await data.openExisting(readOnly: true)
                 let now = ayumi.environment.now()
                 let rows = try await ayumi.tokens(role: role).map { token -> [String] in
                     let speaksFor = switch token.role {
@@ -150,7 +161,10 @@ struct Tokens: AsyncParsableCommand {
                     case .resident: "resident:\(token.subject ?? "")"
                     case .admin: "-"
                     }
-                    let status = token.revokedAt != nil ? "revoked" : token.isValid(at: now) ? "active" : "expired"
+                    let status = token.revokedAt != nil ? "revoked"
+                        : !token.isValid(at: now) ? "expired"
+                        : token.role == .merchant && ayumi.merchants[token.subject ?? ""]?.active != true ? "merchant-inactive"
+                        : "active"
                     return [String(token.id), token.role.rawValue, speaksFor, Self.utc(token.createdAt),
                             token.expiresAt.map(Self.utc) ?? "-", token.revokedAt.map(Self.utc) ?? "-", status]
                 }
@@ -184,7 +198,7 @@ struct Tokens: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let token = try await data.openExisting().revokeToken(id: id)
+                let token = try await data.openExisting(readOnly: false).revokeToken(id: id)
                 print("ok: token \(token.id) (\(token.role.rawValue)) revoked at \(List.utc(token.revokedAt!))")
             }
         }

@@ -18,7 +18,19 @@ func demoFiles() throws -> [String: String] {
 let noon = Date(timeIntervalSince1970: 1_795_575_600)
 let today = LocalDate("2026-11-25")!
 let resident = Resident(id: "r-1", birthYear: 1950, district: "14101", enrolledOn: LocalDate("2026-01-01")!)
-let feed = Submitter.feed("test-feed")
+
+extension Evaluator {
+    /// Evaluates as the demo city's feeds report: taps from the operator's feed, visits from the shops'
+    /// check-in feed, walks from a step-data gateway.
+    func evaluate(_ event: Event, resident: Resident, counters: [CounterKey: Counter], now: Date) -> Evaluation {
+        let feed: Submitter = switch event.kind {
+        case .walk: .feed("step-gateway")
+        case .transitTap: .feed("transit-operator")
+        case .visit: .feed("shop-checkin")
+        }
+        return evaluate(event, from: feed, resident: resident, counters: counters, now: now)
+    }
+}
 
 func demoEvaluator() throws -> Evaluator { Evaluator(ruleset: try RulesParser.load(directory: rulesDirectory)) }
 
@@ -39,7 +51,7 @@ struct EvaluationTests {
     func walkingBands(steps: Int64, points: Int64) throws {
         let evaluation = try demoEvaluator().evaluate(
             Event(id: "w", residentID: "r-1", detail: .walk(date: today, steps: steps, source: "phone")),
-            from: feed, resident: resident, counters: [:], now: noon)
+            resident: resident, counters: [:], now: noon)
         #expect(awards(evaluation).reduce(0) { $0 + $1.points } == points)
     }
 
@@ -49,7 +61,7 @@ struct EvaluationTests {
     func walkDifference(alreadyAwarded: Int64, steps: Int64, expected: Int64) throws {
         let evaluation = try demoEvaluator().evaluate(
             Event(id: "w2", residentID: "r-1", detail: .walk(date: today, steps: steps, source: "watch")),
-            from: feed, resident: resident, counters: walkCounter(alreadyAwarded), now: noon)
+            resident: resident, counters: walkCounter(alreadyAwarded), now: noon)
         #expect(awards(evaluation).reduce(0) { $0 + $1.points } == expected)
     }
 
@@ -60,7 +72,7 @@ struct EvaluationTests {
         for (count, expected) in [(Int64(0), Int64(1)), (3, 1), (4, 0), (9, 0)] {
             let event = Event(id: "t-\(count)", residentID: "r-1",
                               detail: .transitTap(at: noon.addingTimeInterval(-60), mode: "bus", route: "r10", stop: "s1"))
-            let result = awards(evaluator.evaluate(event, from: feed, resident: resident, counters: [key: Counter(points: count, count: count)], now: noon))
+            let result = awards(evaluator.evaluate(event, resident: resident, counters: [key: Counter(points: count, count: count)], now: noon))
             #expect(result.reduce(0) { $0 + $1.points } == expected)
             for award in result {
                 #expect(award.funding.reduce(0) { $0 + $1.points } == award.points)
@@ -72,7 +84,7 @@ struct EvaluationTests {
     @Test("a ferry tap matches no rule and says so")
     func unmatchedMode() throws {
         let event = Event(id: "t", residentID: "r-1", detail: .transitTap(at: noon, mode: "ferry", route: "f1", stop: "pier"))
-        let evaluation = try demoEvaluator().evaluate(event, from: feed, resident: resident, counters: [:], now: noon)
+        let evaluation = try demoEvaluator().evaluate(event, resident: resident, counters: [:], now: noon)
         guard case .accepted(let awards, let note) = evaluation.outcome else { Issue.record("expected accepted"); return }
         #expect(awards.isEmpty)
         #expect(note?.en.contains("no rule") == true)
@@ -82,13 +94,13 @@ struct EvaluationTests {
     func visit() throws {
         let evaluator = try demoEvaluator()
         let event = Event(id: "v", residentID: "r-1", detail: .visit(at: noon, zone: "downtown"))
-        let first = awards(evaluator.evaluate(event, from: feed, resident: resident, counters: [:], now: noon))
+        let first = awards(evaluator.evaluate(event, resident: resident, counters: [:], now: noon))
         #expect(first.map(\.points) == [2])
         #expect(first.first?.funding == [SponsorShare(sponsorID: "shotengai", points: 2)])
         #expect(first.first?.reason.en == "Visit to Downtown on 2026-11-25")
         #expect(first.first?.reason.ja == "2026-11-25に中心市街地を訪問")
         let key = CounterKey(residentID: "r-1", ruleID: "downtown-visit", periodKey: "day:2026-11-25")
-        #expect(awards(evaluator.evaluate(event, from: feed, resident: resident, counters: [key: Counter(points: 2, count: 1)], now: noon)).isEmpty)
+        #expect(awards(evaluator.evaluate(event, resident: resident, counters: [key: Counter(points: 2, count: 1)], now: noon)).isEmpty)
     }
 
     @Test("implausible or impossible events are rejected, with the reason in both languages", arguments: [
@@ -109,14 +121,14 @@ struct EvaluationTests {
         default: .transitTap(at: noon.addingTimeInterval(3_600), mode: "bus", route: "r", stop: "s")
         }
         let evaluation = try demoEvaluator().evaluate(Event(id: "x", residentID: "r-1", detail: detail),
-                                                      from: feed, resident: resident, counters: [:], now: noon)
+                                                      resident: resident, counters: [:], now: noon)
         #expect(evaluation.outcome == .rejected(LocalizedText(ja: ja, en: en)))
     }
 
     @Test("who may report what is program data: a resident's app reports walks, only feeds report taps and visits", arguments: [
         (Event.Kind.walk, Submitter.resident("r-1"), true), (.walk, .feed("step-gateway"), true),
-        (.transitTap, .resident("r-1"), false), (.transitTap, .feed("transit-operator"), true),
-        (.visit, .resident("r-1"), false), (.visit, .feed("shop-checkin"), true),
+        (.transitTap, .resident("r-1"), false), (.transitTap, .feed("transit-operator"), true), (.transitTap, .feed("shop-checkin"), false),
+        (.visit, .resident("r-1"), false), (.visit, .feed("shop-checkin"), true), (.visit, .feed("step-gateway"), false),
     ])
     func submitters(kind: Event.Kind, submitter: Submitter, allowed: Bool) throws {
         let detail: Event.Detail = switch kind {
@@ -126,43 +138,54 @@ struct EvaluationTests {
         }
         let evaluation = try demoEvaluator().evaluate(Event(id: "x", residentID: "r-1", detail: detail), from: submitter,
                                                       resident: resident, counters: [:], now: noon)
+        let accepted = kind == .transitTap ? "ingest:transit-operator" : "ingest:shop-checkin"
         if allowed {
             #expect(awards(evaluation).count == 1)
         } else {
             #expect(evaluation.outcome == .rejected(LocalizedText(
-                ja: "この送信元（resident:r-1）からは\(kind.rawValue)イベントを受け付けていません（受付: ingest）",
-                en: "\(kind.rawValue) events are not accepted from resident:r-1 (accepted from: ingest)")))
+                ja: "この送信元（\(submitter.source)）からは\(kind.rawValue)イベントを受け付けていません（受付: \(accepted)）",
+                en: "\(kind.rawValue) events are not accepted from \(submitter.source) (accepted from: \(accepted))")))
         }
     }
 
-    @Test("ingest:NAME admits that feed only")
-    func namedFeed() throws {
+    @Test("ingest admits every feed, and a kind nobody may report is rejected from everyone")
+    func anyFeed() throws {
         var files = try demoFiles()
-        files["program.yaml"] = files["program.yaml"]!.replacingOccurrences(of: "transit_tap: [ingest]", with: "transit_tap: [ingest:transit-operator]")
+        files["program.yaml"] = files["program.yaml"]!.replacingOccurrences(of: "transit_tap: [ingest:transit-operator]", with: "transit_tap: [ingest]")
+            .replacingOccurrences(of: "visit: [ingest:shop-checkin]", with: "visit: []")
         let evaluator = Evaluator(ruleset: try RulesParser.parse(files: files))
         let tap = Event(id: "t", residentID: "r-1", detail: .transitTap(at: noon, mode: "bus", route: "r10", stop: "s1"))
-        #expect(awards(evaluator.evaluate(tap, from: .feed("transit-operator"), resident: resident, counters: [:], now: noon)).count == 1)
-        let other = evaluator.evaluate(tap, from: .feed("step-gateway"), resident: resident, counters: [:], now: noon)
-        #expect(other.outcome == .rejected(LocalizedText(
-            ja: "この送信元（feed:step-gateway）からはtransit_tapイベントを受け付けていません（受付: ingest:transit-operator）",
-            en: "transit_tap events are not accepted from feed:step-gateway (accepted from: ingest:transit-operator)")))
+        #expect(awards(evaluator.evaluate(tap, from: .feed("step-gateway"), resident: resident, counters: [:], now: noon)).count == 1)
+        let visit = Event(id: "v", residentID: "r-1", detail: .visit(at: noon, zone: "downtown"))
+        #expect(evaluator.evaluate(visit, from: .feed("shop-checkin"), resident: resident, counters: [:], now: noon).outcome == .rejected(
+            LocalizedText(ja: "この送信元（feed:shop-checkin）からはvisitイベントを受け付けていません（受付: -）",
+                          en: "visit events are not accepted from feed:shop-checkin (accepted from: -)")))
+    }
+
+    @Test("submitters must name every event kind with known entries", arguments: [
+        ("visit: [ingest:shop-checkin]", "visit: [ingest:shop checkin]", "expected resident, ingest or ingest:FEED-NAME"),
+        ("  visit: [ingest:shop-checkin]\n", "", "missing key 'visit'"),
+    ])
+    func submittersChecked(original: String, replacement: String, message: String) throws {
+        var files = try demoFiles()
+        files["program.yaml"] = files["program.yaml"]!.replacingOccurrences(of: original, with: replacement)
+        do {
+            _ = try RulesParser.parse(files: files, displayPrefix: "Rules/")
+            Issue.record("the check passed")
+        } catch {
+            #expect(error.diagnostics.count == 1)
+            #expect(error.diagnostics.first?.message == message)
+        }
     }
 
     @Test("every award records the ruleset version and a reason in both languages")
     func awardRecordsVersion() throws {
         let evaluator = try demoEvaluator()
         let award = awards(evaluator.evaluate(Event(id: "w", residentID: "r-1", detail: .walk(date: today, steps: 8_000, source: "p")),
-                                              from: feed, resident: resident, counters: [:], now: noon)).first
+                                              resident: resident, counters: [:], now: noon)).first
         #expect(award?.rulesetVersion == evaluator.ruleset.version)
         #expect(award?.reason.en == "8000 steps on 2026-11-25 (1 point per 2,000 steps, up to 5 a day)")
         #expect(award?.reason.ja.contains("8000歩") == true)
-    }
-}
-
-extension Evaluation {
-    var rejectionJa: String {
-        if case .rejected(let text) = outcome { return text.ja }
-        return ""
     }
 }
 

@@ -17,6 +17,7 @@ func withServer(logger: Logger = Logger(label: "test"), _ body: @Sendable (TestC
         fixture: fixture,
         admin: try await fixture.ayumi.createToken(role: .admin, subject: nil),
         ingest: try await fixture.ayumi.createToken(role: .ingest, subject: nil, feed: "test-feed"),
+        transit: try await fixture.ayumi.createToken(role: .ingest, subject: nil, feed: "transit-operator"),
         merchant: try await fixture.ayumi.createToken(role: .merchant, subject: "m-001"))
     let app = buildApplication(ayumi: fixture.ayumi, host: "127.0.0.1", port: 0, logger: logger)
     try await app.test(.router) { client in
@@ -27,7 +28,10 @@ func withServer(logger: Logger = Logger(label: "test"), _ body: @Sendable (TestC
 struct TestContext: Sendable {
     let fixture: Fixture
     let admin: String
+    /// A feed that may report walks only.
     let ingest: String
+    /// The transit operator's feed, the one source of transit taps.
+    let transit: String
     let merchant: String
     var client: (any TestClientProtocol)?
 
@@ -174,7 +178,7 @@ struct HTTPTests {
         }
     }
 
-    @Test("a resident's app reporting its own transit tap gets it rejected; the same id from the feed is accepted")
+    @Test("a transit tap from the resident's app or another feed is rejected; the same id from the operator's feed is accepted")
     func submitters() async throws {
         try await withServer { server in
             let resident = try await server.enrol("r-1")
@@ -182,8 +186,10 @@ struct HTTPTests {
             let own = try await server.call(.post, "/v1/events", token: resident, json: tap)
             let result = (own.json["results"] as! [[String: Any]])[0]
             #expect(result["status"] as? String == "rejected")
-            #expect(result["reason"] as? String == "transit_tap events are not accepted from resident:r-1 (accepted from: ingest)")
-            let fed = try await server.call(.post, "/v1/events", token: server.ingest, json: tap)
+            #expect(result["reason"] as? String == "transit_tap events are not accepted from resident:r-1 (accepted from: ingest:transit-operator)")
+            let otherFeed = try await server.call(.post, "/v1/events", token: server.ingest, json: tap)
+            #expect((otherFeed.json["results"] as! [[String: Any]])[0]["status"] as? String == "rejected")
+            let fed = try await server.call(.post, "/v1/events", token: server.transit, json: tap)
             #expect((fed.json["results"] as! [[String: Any]])[0]["status"] as? String == "accepted")
             #expect(try await server.fixture.points("r-1") == 1)
         }
@@ -298,7 +304,7 @@ struct HTTPTests {
         try await withServer { server in
             let resident = try await server.enrol("r-1")
             let taps = (0..<3).map { #"{"id":"t-\#($0)","kind":"transit_tap","resident":"r-1","at":"2026-11-25T0\#($0 + 7):00:00+09:00","mode":"bus","route":"r10","stop":"s\#($0)"}"# }
-            try await server.call(.post, "/v1/events", token: server.ingest, json: "[\(taps.joined(separator: ","))]")
+            try await server.call(.post, "/v1/events", token: server.transit, json: "[\(taps.joined(separator: ","))]")
             let first = try await server.call(.get, "/v1/me/history?limit=2", token: resident)
             let entries = first.json["entries"] as! [[String: Any]]
             #expect(entries.map { $0["reason"] as! String } == ["Ride on r10 at s2 on 2026-11-25", "Ride on r10 at s1 on 2026-11-25"])

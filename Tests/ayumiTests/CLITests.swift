@@ -65,18 +65,31 @@ struct CLITests {
         #expect(bad.error == "\(copy)/walk.yaml:\(line):20: error: expected a whole number\n")
     }
 
-    @Test("the maintenance commands never create a database: they name the path they looked for and exit 1", arguments: [
+    static let maintenance: [[String]] = [
         ["ledger", "verify"], ["report", "beneficiaries", "--from", "2026-11-01", "--to", "2026-11-30"], ["tokens", "list"],
-        ["tokens", "create", "--role", "admin"], ["tokens", "revoke", "1"], ["backup", "--output", "/tmp/ayumi-never-written.sqlite"],
-    ])
+        ["tokens", "create", "--role", "admin"], ["tokens", "revoke", "1"], ["backup", "--output", "BACKUP"],
+    ]
+
+    @Test("the maintenance commands never create a database: they name the path they looked for and exit 1", arguments: maintenance)
     func missingDatabase(arguments: [String]) throws {
-        let data = CLI.temporaryDirectory() + "/mistyped"
-        let result = try CLI.run(arguments + ["--data-dir", data])
+        let parent = CLI.temporaryDirectory()
+        let data = parent + "/mistyped"
+        let result = try CLI.run(arguments.map { $0 == "BACKUP" ? parent + "/backup.sqlite" : $0 } + ["--data-dir", data])
         #expect(result.status == 1)
         #expect(result.error == "error: No database at \(data)/ayumi.sqlite. Check --data-dir (or AYUMI_DATA_DIR); "
                 + "`ayumi serve` creates the database on its first start.\n")
-        #expect(!FileManager.default.fileExists(atPath: data))
-        #expect(!FileManager.default.fileExists(atPath: "/tmp/ayumi-never-written.sqlite"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: parent).isEmpty)
+    }
+
+    @Test("the maintenance commands leave an empty or foreign file as it is and say what it is", arguments: maintenance)
+    func foreignFile(arguments: [String]) throws {
+        let data = CLI.temporaryDirectory()
+        FileManager.default.createFile(atPath: data + "/ayumi.sqlite", contents: Data())
+        let result = try CLI.run(arguments.map { $0 == "BACKUP" ? data + "/backup.sqlite" : $0 } + ["--data-dir", data])
+        #expect(result.status == 1)
+        #expect(result.error == "error: \(data)/ayumi.sqlite is not an Ayumi database (empty, not SQLite, or made by another program).\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: data) == ["ayumi.sqlite"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: data + "/ayumi.sqlite")).isEmpty)
     }
 
     @Test("serve writes the first-start tokens to a file only its owner can read, and prints only where it is")
@@ -89,9 +102,12 @@ struct CLITests {
         let text = try String(contentsOfFile: file, encoding: .utf8)
         #expect(text.contains("export AYUMI_URL=http://127.0.0.1:\(server.port)\n"))
         #expect(text.contains("export AYUMI_INGEST_TOKEN=ayumi_ingest_"))
+        #expect(text.contains("   # ingest feed 'transit-operator'\n"))
+        #expect(text.contains("export AYUMI_FEED_SHOP_CHECKIN_TOKEN=ayumi_ingest_"))
         #expect(text.contains("   # merchant m-001\n"))
-        let output = server.output()
+        let output = server.output() + server.log()
         #expect(output.contains(file))
+        #expect(output.contains("First-start tokens created"))
         #expect(!output.contains("ayumi_admin_") && !output.contains("ayumi_ingest_") && !output.contains("ayumi_merchant_"))
         #expect(try CLI.curl(["\(server.url)/v1/reports/beneficiaries?from=2026-11-01&to=2026-11-30", "-H",
                               "Authorization: Bearer \(server.token("AYUMI_ADMIN_TOKEN"))"]).status == 200)
@@ -100,6 +116,7 @@ struct CLITests {
     @Test("an acknowledged award survives kill -9 of the server the moment the answer arrives")
     func durableAfterKill() async throws {
         let server = try await Server.start()
+        defer { server.kill() }
         let enrolled = try CLI.curl(["-X", "POST", "\(server.url)/v1/residents", "-H", "Authorization: Bearer \(server.token("AYUMI_ADMIN_TOKEN"))",
                                      "-d", #"{"resident":"r-1","birthYear":1950,"district":"14101"}"#])
         #expect(enrolled.status == 201)
@@ -109,7 +126,7 @@ struct CLITests {
         #expect(answer.status == 200)
         #expect(answer.body.contains(#""status":"accepted""#))
         server.kill()
-        let ayumi = try await Ayumi.openExisting(dataDirectory: server.data, logger: .init(label: "test"))
+        let ayumi = try await Ayumi.openExisting(dataDirectory: server.data, readOnly: true, logger: .init(label: "test"))
         #expect(try await ayumi.balance(residentID: "r-1").spendable == 4)
         #expect(try await ayumi.verifyLedger().violations.isEmpty)
     }
@@ -130,20 +147,20 @@ struct CLITests {
         #expect(list.status == 0)
         let lines = list.output.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("ID  ROLE      FOR") == true)
-        #expect(lines.count == 5)
-        let row = try #require(lines.first { $0.contains("feed:transit-operator") })
+        #expect(lines.count == 7)
+        let row = try #require(lines.last { $0.contains("feed:transit-operator") })
         #expect(row.hasSuffix("active"))
         #expect(!list.output.contains(token) && !list.output.contains("ayumi_"))
         let id = String(row.prefix { $0 != " " })
-        #expect(id == "4")
+        #expect(id == "6")
 
         let revoked = try CLI.run(["tokens", "revoke", id, "--data-dir", server.data])
         #expect(revoked.status == 0)
-        #expect(revoked.output.hasPrefix("ok: token 4 (ingest) revoked at "))
+        #expect(revoked.output.hasPrefix("ok: token 6 (ingest) revoked at "))
         let refused = try CLI.curl(["-X", "POST", "\(server.url)/v1/events", "-H", "Authorization: Bearer \(token)", "-d", events])
         #expect(refused.status == 401)
         let ingestOnly = try CLI.run(["tokens", "list", "--role", "ingest", "--data-dir", server.data]).output.split(separator: "\n")
-        #expect(ingestOnly.count == 3)
+        #expect(ingestOnly.count == 5)
         #expect(ingestOnly.last?.hasSuffix("revoked") == true)
 
         let noSource = try CLI.run(["tokens", "create", "--role", "ingest", "--data-dir", server.data])
@@ -220,8 +237,9 @@ final class Server: @unchecked Sendable {
             process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AYUMI_") }
             let outputFile = directory + "/serve-\(port).out"
             FileManager.default.createFile(atPath: outputFile, contents: nil)
+            FileManager.default.createFile(atPath: outputFile + ".log", contents: nil)
             process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
-            process.standardError = FileHandle.nullDevice
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile + ".log"))
             try process.run()
             for _ in 0..<150 {
                 if !process.isRunning { break }
@@ -237,6 +255,9 @@ final class Server: @unchecked Sendable {
 
     func output() -> String { (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? "" }
 
+    /// Standard error: the server's log.
+    func log() -> String { (try? String(contentsOfFile: outputFile + ".log", encoding: .utf8)) ?? "" }
+
     /// A token from the first-start file.
     func token(_ name: String) throws -> String {
         let text = try String(contentsOfFile: data + "/first-start-tokens.sh", encoding: .utf8)
@@ -251,6 +272,7 @@ final class Server: @unchecked Sendable {
 
     /// SIGKILL: no shutdown, no flush; what was acknowledged must already be on disk.
     func kill() {
+        guard process.isRunning else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
