@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Dependencies point one way: edges (server, CLI) → services → store, reports, redemption
-// → ledger, rules → core. Only AyumiStore imports GRDB; only AyumiServer imports Hummingbird.
+// → ledger, rules → core. Only AyumiSQLite imports GRDB; only AyumiServer imports Hummingbird.
 let package = Package(
     name: "ayumi",
     platforms: [.macOS(.v14)],
@@ -32,13 +32,16 @@ let package = Package(
             "AyumiCore", "CQRencode", "CZlib",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "AyumiStore", dependencies: [
-            "AyumiCore", "AyumiRules", "AyumiLedger",
+        // The storage seam: the protocol and its value types, without any database library.
+        .target(name: "AyumiStore", dependencies: ["AyumiCore", "AyumiLedger"]),
+        // The embedded default behind it; the only target that imports GRDB.
+        .target(name: "AyumiSQLite", dependencies: [
+            "AyumiCore", "AyumiLedger", "AyumiStore",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .target(name: "AyumiReports", dependencies: ["AyumiCore", "AyumiRules", "AyumiStore"]),
+        .target(name: "AyumiReports", dependencies: ["AyumiCore", "AyumiStore"]),
         .target(name: "AyumiServices", dependencies: [
-            "AyumiCore", "AyumiRules", "AyumiLedger", "AyumiStore", "AyumiRedemption", "AyumiReports",
+            "AyumiCore", "AyumiRules", "AyumiLedger", "AyumiStore", "AyumiSQLite", "AyumiRedemption", "AyumiReports",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -60,8 +63,13 @@ let package = Package(
         .testTarget(name: "AyumiCoreTests", dependencies: ["AyumiCore"]),
         .testTarget(name: "AyumiRulesTests", dependencies: ["AyumiRules"]),
         .testTarget(name: "AyumiLedgerTests", dependencies: ["AyumiLedger"]),
+        // The store's contract, through the use cases: every Store implementation must pass it.
         .testTarget(name: "AyumiStoreTests", dependencies: [
-            "AyumiStore", "AyumiServices", "AyumiReports", "AyumiRules", "AyumiTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            "AyumiStore", "AyumiServices", "AyumiReports", "AyumiRules", "AyumiTestSupport",
+        ]),
+        // What only the SQLite store has: its schema, migrations and audit queries.
+        .testTarget(name: "AyumiSQLiteTests", dependencies: [
+            "AyumiSQLite", "AyumiStore", "AyumiServices", "AyumiTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "AyumiRedemptionTests", dependencies: ["AyumiRedemption", "AyumiTestSupport"]),

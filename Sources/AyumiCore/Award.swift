@@ -1,3 +1,18 @@
+/// The outcome of one event under the ruleset: the awards, or the reason there are none. Made by
+/// the rules engine, recorded by the store; a value of the core so that neither imports the other.
+public struct Evaluation: Sendable, Hashable {
+    public enum Outcome: Sendable, Hashable {
+        case accepted(awards: [Award], note: LocalizedText?)
+        case rejected(LocalizedText)
+    }
+
+    public var outcome: Outcome
+
+    public init(outcome: Outcome) {
+        self.outcome = outcome
+    }
+}
+
 /// Points one rule grants for one event, with who funds them and why. Produced by the rules engine,
 /// recorded by the ledger as one transfer from the sponsors to the resident.
 public struct Award: Sendable, Hashable {

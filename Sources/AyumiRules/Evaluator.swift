@@ -1,20 +1,6 @@
 import AyumiCore
 import Foundation
 
-/// The outcome of one event under the ruleset: the awards, or the reason there are none.
-public struct Evaluation: Sendable, Hashable {
-    public enum Outcome: Sendable, Hashable {
-        case accepted(awards: [Award], note: LocalizedText?)
-        case rejected(LocalizedText)
-    }
-
-    public var outcome: Outcome
-
-    public init(outcome: Outcome) {
-        self.outcome = outcome
-    }
-}
-
 /// The rules engine. Pure: the clock reading (`now`) and the counters are passed in, so a disputed
 /// day replays exactly and a backtest can run the same code over past events.
 public struct Evaluator: Sendable {

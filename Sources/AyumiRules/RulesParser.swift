@@ -80,10 +80,7 @@ public enum RulesParser {
     /// formatting and comments do not change it.
     static func make(program: Program, sponsors: [Sponsor], zones: [Zone], rules: [EarningRule]) -> Ruleset {
         var ruleset = Ruleset(program: program, sponsors: sponsors, zones: zones, rules: rules, version: "")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let canonical = try! encoder.encode(ruleset)
-        let digest = SHA256.hash(data: canonical)
+        let digest = SHA256.hash(data: Data(ruleset.canonicalJSON.utf8))
         ruleset.version = digest.prefix(6).map { String(format: "%02x", $0) }.joined()
         return ruleset
     }

@@ -1,4 +1,5 @@
 import AyumiCore
+import Foundation
 
 /// The program as data: everything under `Rules/`, parsed and checked. `version` is a hash of the
 /// canonical content, so a comment or re-indentation does not change it, but any change of meaning
@@ -11,7 +12,38 @@ public struct Ruleset: Sendable, Hashable, Codable {
     public var version: String
 
     public func sponsor(_ id: String) -> Sponsor? { sponsors.first { $0.id == id } }
+
+    /// JSON with sorted keys: what the version hashes (with an empty version) and what the store
+    /// keeps of every version, so any award can be explained under the rules that made it.
+    public var canonicalJSON: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try! encoder.encode(self), as: UTF8.self)
+    }
+
+    /// The names of rules and sponsors in a stored version, whatever else its shape: enough to label
+    /// the past awards of rules that have left the program, even from versions an older Ayumi wrote.
+    public struct Labels: Sendable, Hashable, Decodable {
+        public struct Label: Sendable, Hashable, Decodable {
+            public var id: String
+            public var name: LocalizedText
+        }
+
+        public var rules: [Label]
+        public var sponsors: [Label]
+
+        public init(canonicalJSON: String) throws {
+            self = try JSONDecoder().decode(Labels.self, from: Data(canonicalJSON.utf8))
+        }
+    }
     public func zone(_ id: String) -> Zone? { zones.first { $0.id == id } }
+}
+
+extension Ruleset {
+    /// Reads what `canonicalJSON` wrote.
+    public init(canonicalJSON: String) throws {
+        self = try JSONDecoder().decode(Ruleset.self, from: Data(canonicalJSON.utf8))
+    }
 }
 
 public struct Program: Sendable, Hashable, Codable {

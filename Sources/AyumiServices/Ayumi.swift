@@ -3,6 +3,7 @@ import AyumiLedger
 import AyumiRedemption
 import AyumiReports
 import AyumiRules
+import AyumiSQLite
 import AyumiStore
 import Crypto
 import Foundation
@@ -63,7 +64,8 @@ public struct Ayumi: Sendable {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let store = try SQLiteStore(path: databasePath(dataDirectory), mode: .createOrMigrate)
-        try await store.install(ruleset: ruleset, merchants: merchants, at: environment.now())
+        try await store.install(ruleset: StoredRuleset(version: ruleset.version, content: ruleset.canonicalJSON), merchants: merchants,
+                                at: environment.now())
         return try await open(store: store, ruleset: ruleset, environment: environment, logger: logger)
     }
 
@@ -74,9 +76,10 @@ public struct Ayumi: Sendable {
     public static func openExisting(dataDirectory: String, readOnly: Bool, environment: AyumiEnvironment = .live,
                                     logger: Logger) async throws -> Ayumi {
         let store = try existingStore(dataDirectory, mode: .existing(readOnly: readOnly))
-        guard let ruleset = try await store.activeRuleset(), let keyText = try await store.meta(signingKeyMetaKey) else {
+        guard let stored = try await store.activeRuleset(), let keyText = try await store.meta(signingKeyMetaKey) else {
             throw AyumiError.notAnAyumiDatabase(path: databasePath(dataDirectory))
         }
+        let ruleset = try Ruleset(canonicalJSON: stored.content)
         return try await make(store: store, ruleset: ruleset, signingKey: keyText, environment: environment, logger: logger)
     }
 
@@ -384,7 +387,7 @@ public struct Ayumi: Sendable {
         // Listed: what the program has now. Rules and sponsors that left it, and inactive merchants,
         // appear only when they hold figures for the period, named as their last ruleset named them.
         var pastNames: [BeneficiaryFacts.Section: [String: LocalizedText]] = [.merchant: merchants.mapValues(\.name)]
-        for labels in try await store.rulesetLabels().reversed() {
+        for labels in try await store.rulesets().reversed().map({ try Ruleset.Labels(canonicalJSON: $0.content) }) {
             for label in labels.sponsors { pastNames[.sponsor, default: [:]][label.id] = label.name }
             for label in labels.rules { pastNames[.rule, default: [:]][label.id] = label.name }
         }

@@ -1,6 +1,5 @@
 import AyumiCore
 import AyumiLedger
-import AyumiRules
 import Foundation
 
 /// The one storage protocol. Each method is one business operation and one database transaction:
@@ -9,12 +8,12 @@ public protocol Store: Sendable {
     /// Records the ruleset (by version; every version is kept) as active, and makes `merchants` the
     /// registry: merchants not in the list are kept (their past redemptions stay) but marked inactive.
     /// Idempotent.
-    func install(ruleset: Ruleset, merchants: [Merchant], at: Date) async throws
+    func install(ruleset: StoredRuleset, merchants: [Merchant], at: Date) async throws
     /// The ruleset the server last installed; nil in a database no server has started on.
-    func activeRuleset() async throws -> Ruleset?
-    /// The names of rules and sponsors in every ruleset version ever installed, newest first: those
-    /// that left the program still label their past awards in reports.
-    func rulesetLabels() async throws -> [RulesetLabels]
+    func activeRuleset() async throws -> StoredRuleset?
+    /// Every ruleset version ever installed, newest first: rules and sponsors that left the program
+    /// still label their past awards in reports.
+    func rulesets() async throws -> [StoredRuleset]
     /// Every merchant ever registered, active or not, by id.
     func merchants() async throws -> [Merchant]
 
@@ -116,15 +115,16 @@ public struct StoredToken: Sendable, Hashable {
     }
 }
 
-public struct RulesetLabels: Sendable, Hashable, Decodable {
-    public struct Label: Sendable, Hashable, Decodable {
-        public var id: String
-        public var name: LocalizedText
-    }
-
+/// A ruleset as the store keeps it: its version and its content as the rules engine serialised it.
+/// The store never reads the content, so it does not depend on the rules engine.
+public struct StoredRuleset: Sendable, Hashable {
     public var version: String
-    public var rules: [Label]
-    public var sponsors: [Label]
+    public var content: String
+
+    public init(version: String, content: String) {
+        self.version = version
+        self.content = content
+    }
 }
 
 /// Points a resident holds, as the till will see them.
@@ -182,6 +182,19 @@ public struct HistoryEntry: Sendable, Hashable {
     public var reason: LocalizedText
     public var localDate: LocalDate
     public var createdAt: Date
+
+    public init(id: Int64, kind: Transfer.Kind, points: Int64, ruleID: String?, rulesetVersion: String?, merchantID: String?,
+                reason: LocalizedText, localDate: LocalDate, createdAt: Date) {
+        self.id = id
+        self.kind = kind
+        self.points = points
+        self.ruleID = ruleID
+        self.rulesetVersion = rulesetVersion
+        self.merchantID = merchantID
+        self.reason = reason
+        self.localDate = localDate
+        self.createdAt = createdAt
+    }
 }
 
 public struct RedemptionRequest: Sendable, Hashable {
@@ -218,6 +231,18 @@ public struct RedemptionRecord: Sendable, Hashable {
     /// Points per funding sponsor, traced through the lots the redemption drew from.
     public var funding: [SponsorShare]
     public var createdAt: Date
+
+    public init(id: Int64, merchantID: String, idempotencyKey: String, codeID: String, residentID: String, points: Int64,
+                funding: [SponsorShare], createdAt: Date) {
+        self.id = id
+        self.merchantID = merchantID
+        self.idempotencyKey = idempotencyKey
+        self.codeID = codeID
+        self.residentID = residentID
+        self.points = points
+        self.funding = funding
+        self.createdAt = createdAt
+    }
 }
 
 /// The raw figures behind the beneficiary report for a period of local days, per measure (points

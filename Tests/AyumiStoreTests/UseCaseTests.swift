@@ -452,7 +452,7 @@ struct ReportTests {
     func noRecovery(walkers: Int, riders: Int, visitors: Int, spenders: Int) async throws {
         let fixture = try await city(walkers: walkers, riders: riders, visitors: visitors, spenders: spenders)
         let report = try await fixture.ayumi.beneficiaryReport(from: fixture.today, to: fixture.today)
-        let store = try #require(fixture.ayumi.store as? SQLiteStore)
+        let store = fixture.ayumi.store
         let facts = try await store.beneficiaryFacts(from: fixture.today, to: fixture.today)
         let program = try #require(report.rows.first)
         for measure in BeneficiaryFacts.Measure.allCases {

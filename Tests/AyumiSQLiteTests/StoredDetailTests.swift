@@ -1,4 +1,5 @@
-@testable import AyumiStore
+@testable import AyumiSQLite
+import AyumiStore
 import Foundation
 import Testing
 

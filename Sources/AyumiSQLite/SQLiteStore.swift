@@ -1,6 +1,6 @@
 import AyumiCore
 import AyumiLedger
-import AyumiRules
+import AyumiStore
 import Foundation
 import GRDB
 
@@ -178,13 +178,10 @@ public final class SQLiteStore: Store {
 
     // MARK: Setup
 
-    public func install(ruleset: Ruleset, merchants: [Merchant], at: Date) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let content = String(decoding: try encoder.encode(ruleset), as: UTF8.self)
+    public func install(ruleset: StoredRuleset, merchants: [Merchant], at: Date) async throws {
         try await database.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO rulesets(version, content, installed_at) VALUES (?, ?, ?)",
-                           arguments: [ruleset.version, content, at.millisecondsSince1970])
+                           arguments: [ruleset.version, ruleset.content, at.millisecondsSince1970])
             try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('active_ruleset', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                            arguments: [ruleset.version])
             // A merchant missing from the registry is kept for its past redemptions, but inactive.
@@ -200,21 +197,18 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func activeRuleset() async throws -> Ruleset? {
+    public func activeRuleset() async throws -> StoredRuleset? {
         try await database.read { db in
-            guard let content = try String.fetchOne(db, sql: """
-                SELECT content FROM rulesets WHERE version = (SELECT value FROM meta WHERE key = 'active_ruleset')
-                """) else { return nil }
-            return try JSONDecoder().decode(Ruleset.self, from: Data(content.utf8))
+            try Row.fetchOne(db, sql: """
+                SELECT version, content FROM rulesets WHERE version = (SELECT value FROM meta WHERE key = 'active_ruleset')
+                """).map { StoredRuleset(version: $0["version"], content: $0["content"]) }
         }
     }
 
-    public func rulesetLabels() async throws -> [RulesetLabels] {
+    public func rulesets() async throws -> [StoredRuleset] {
         try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT version, content FROM rulesets ORDER BY installed_at DESC, version").map { row in
-                var labels = try JSONDecoder().decode(RulesetLabels.self, from: Data((row["content"] as String).utf8))
-                labels.version = row["version"]
-                return labels
+            try Row.fetchAll(db, sql: "SELECT version, content FROM rulesets ORDER BY installed_at DESC, version").map {
+                StoredRuleset(version: $0["version"], content: $0["content"])
             }
         }
     }

@@ -1,5 +1,6 @@
 @testable import AyumiServices
-@testable import AyumiStore
+@testable import AyumiSQLite
+import AyumiStore
 import AyumiCore
 import AyumiTestSupport
 import Foundation
