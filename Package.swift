@@ -41,8 +41,13 @@ let package = Package(
         ]),
         .target(name: "AyumiReports", dependencies: ["AyumiCore", "AyumiStore"]),
         .target(name: "AyumiServices", dependencies: [
-            "AyumiCore", "AyumiRules", "AyumiLedger", "AyumiStore", "AyumiSQLite", "AyumiRedemption", "AyumiReports",
+            "AyumiCore", "AyumiRules", "AyumiLedger", "AyumiStore", "AyumiRedemption", "AyumiReports",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Wires the use cases to the live store and program files; only the CLI and tests use it.
+        .target(name: "AyumiBootstrap", dependencies: [
+            "AyumiServices", "AyumiCore", "AyumiRules", "AyumiStore", "AyumiSQLite",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "AyumiServer", dependencies: [
@@ -51,14 +56,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "ayumi", dependencies: [
-            "AyumiServer", "AyumiServices", "AyumiCore", "AyumiLedger", "AyumiRules", "AyumiStore",
+            "AyumiServer", "AyumiServices", "AyumiBootstrap", "AyumiCore", "AyumiLedger", "AyumiRules", "AyumiStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Shared by the test targets only: a fixture over a temporary database and a test clock.
         .target(name: "AyumiTestSupport", dependencies: [
-            "AyumiCore", "AyumiServices", "AyumiStore", .product(name: "Logging", package: "swift-log"),
+            "AyumiCore", "AyumiServices", "AyumiBootstrap", "AyumiStore", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "AyumiCoreTests", dependencies: ["AyumiCore"]),
         .testTarget(name: "AyumiRulesTests", dependencies: ["AyumiRules"]),

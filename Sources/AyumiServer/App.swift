@@ -10,16 +10,18 @@ public func buildRouter(ayumi: Ayumi) -> Router<BasicRequestContext> {
     router.add(middleware: RequestLogMiddleware())
     let routes = RouteTable()
     router.add(middleware: ProblemMiddleware(routes: routes))
-    let auth = Authenticator(ayumi: ayumi)
+    // Each controller gets the one feature it serves, and the authenticator.
+    let administration = ayumi.administration
+    let auth = Authenticator(administration: administration)
     router.get("healthz") { _, _ in
-        try await ayumi.checkHealth()
+        try await administration.checkHealth()
         return try HTTP.json(["status": "ok"])
     }
-    ResidentController(ayumi: ayumi, auth: auth).addRoutes(to: router.group("v1/residents"))
-    EventController(ayumi: ayumi, auth: auth).addRoutes(to: router.group("v1/events"))
-    MeController(ayumi: ayumi, auth: auth).addRoutes(to: router.group("v1/me"))
-    RedemptionController(ayumi: ayumi, auth: auth).addRoutes(to: router.group("v1/redemptions"))
-    ReportController(ayumi: ayumi, auth: auth).addRoutes(to: router.group("v1/reports"))
+    ResidentController(administration: administration, auth: auth).addRoutes(to: router.group("v1/residents"))
+    EventController(ingestion: ayumi.ingestion, auth: auth).addRoutes(to: router.group("v1/events"))
+    MeController(accounts: ayumi.accounts, redemptions: ayumi.redemptions, auth: auth).addRoutes(to: router.group("v1/me"))
+    RedemptionController(redemptions: ayumi.redemptions, auth: auth).addRoutes(to: router.group("v1/redemptions"))
+    ReportController(reporting: ayumi.reporting, auth: auth).addRoutes(to: router.group("v1/reports"))
     routes.register(router.routes)
     return router
 }

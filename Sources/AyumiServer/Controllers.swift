@@ -6,7 +6,7 @@ import Foundation
 import Hummingbird
 
 struct ResidentController {
-    let ayumi: Ayumi
+    let administration: Administration
     let auth: Authenticator
 
     struct EnrolmentBody: Decodable { var resident: String; var birthYear: Int; var district: String }
@@ -18,7 +18,7 @@ struct ResidentController {
     @Sendable func enrol(_ request: Request, context: BasicRequestContext) async throws -> Response {
         _ = try await auth.principal(request, roles: [.admin])
         let body = try await HTTP.decode(EnrolmentBody.self, from: request, bytesMax: 4_096)
-        let (resident, token) = try await ayumi.enrol(residentID: body.resident, birthYear: body.birthYear, district: body.district)
+        let (resident, token) = try await administration.enrol(residentID: body.resident, birthYear: body.birthYear, district: body.district)
         struct Answer: Encodable { var resident: String; var birthYear: Int; var district: String; var enrolledOn: String; var token: String }
         return try HTTP.json(Answer(resident: resident.id, birthYear: resident.birthYear, district: resident.district,
                                     enrolledOn: resident.enrolledOn.description, token: token), status: .created)
@@ -26,11 +26,11 @@ struct ResidentController {
 }
 
 struct EventController {
-    let ayumi: Ayumi
+    let ingestion: Ingestion
     let auth: Authenticator
 
     /// ~1 KiB per event is far above any real event; `Ayumi.ingest` checks the count.
-    static let bodyBytesMax = 1_024 * Ayumi.eventsPerRequestMax
+    static let bodyBytesMax = 1_024 * Ingestion.eventsPerRequestMax
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.post(use: ingest)   // POST /v1/events
@@ -39,9 +39,9 @@ struct EventController {
     @Sendable func ingest(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let principal = try await auth.principal(request, roles: [.ingest, .resident])
         let inputs = try await HTTP.decode([EventInput].self, from: request, bytesMax: Self.bodyBytesMax)
-        guard !inputs.isEmpty else { throw AyumiError.invalidRequest("The body is an empty list; send 1 to \(Ayumi.eventsPerRequestMax) events.") }
+        guard !inputs.isEmpty else { throw AyumiError.invalidRequest("The body is an empty list; send 1 to \(Ingestion.eventsPerRequestMax) events.") }
         let events = try inputs.enumerated().map { index, input in try input.event(index: index) }
-        let results = try await ayumi.ingest(events, by: principal)
+        let results = try await ingestion.ingest(events, by: principal)
         let language = HTTP.language(request)
         struct AwardAnswer: Encodable { var rule: String; var rulesetVersion: String; var points: Int64; var reason: String }
         struct ResultAnswer: Encodable { var id: String; var status: String; var awards: [AwardAnswer]; var reason: String? }
@@ -102,7 +102,8 @@ struct EventInput: Decodable {
 }
 
 struct MeController {
-    let ayumi: Ayumi
+    let accounts: Accounts
+    let redemptions: Redemptions
     let auth: Authenticator
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
@@ -116,7 +117,7 @@ struct MeController {
     @Sendable func balance(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let residentID = try await auth.resident(request)
         struct Answer: Encodable { var points: Int64; var expiredPoints: Int64 }
-        let balance = try await ayumi.balance(residentID: residentID)
+        let balance = try await accounts.balance(residentID: residentID)
         return try HTTP.json(Answer(points: balance.spendable, expiredPoints: balance.pastExpiry))
     }
 
@@ -125,7 +126,7 @@ struct MeController {
         let query = request.uri.queryParameters
         let limitText = query["limit"].map(String.init) ?? "20"
         guard let limit = Int(limitText) else { throw AyumiError.invalidRequest("limit: a whole number") }
-        let (entries, next) = try await ayumi.history(residentID: residentID, cursor: query["cursor"].map(String.init), limit: limit)
+        let (entries, next) = try await accounts.history(residentID: residentID, cursor: query["cursor"].map(String.init), limit: limit)
         let language = HTTP.language(request)
         struct Entry: Encodable {
             var id: String, kind: String, points: Int64, rule: String?, rulesetVersion: String?, merchant: String?
@@ -140,7 +141,7 @@ struct MeController {
 
     @Sendable func issueCode(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let residentID = try await auth.resident(request)
-        let issued = try ayumi.issueCode(residentID: residentID)
+        let issued = try redemptions.issueCode(residentID: residentID)
         struct Answer: Encodable { var code: String, expiresAt: String, qrPng: String, qrSvg: String }
         let base = "/v1/me/redemption-codes/\(issued.code)"
         return try HTTP.json(Answer(code: issued.code, expiresAt: HTTP.iso8601(issued.expiresAt), qrPng: base + "/qr.png",
@@ -160,7 +161,7 @@ struct MeController {
     func qrCode(_ request: Request, context: BasicRequestContext) async throws -> QRCode {
         let residentID = try await auth.resident(request)
         guard let code = context.parameters.get("code") else { throw AyumiError.notFound("The code") }
-        return try ayumi.qrCode(code, residentID: residentID)
+        return try redemptions.qrCode(code, residentID: residentID)
     }
 
     static func image(_ buffer: ByteBuffer, type: String) -> Response {
@@ -173,7 +174,7 @@ struct MeController {
 }
 
 struct RedemptionController {
-    let ayumi: Ayumi
+    let redemptions: Redemptions
     let auth: Authenticator
 
     struct RedemptionBody: Decodable { var code: String; var points: Int64; var idempotencyKey: String }
@@ -185,7 +186,7 @@ struct RedemptionController {
     @Sendable func redeem(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let merchantID = try await auth.principal(request, roles: [.merchant]).subject!
         let body = try await HTTP.decode(RedemptionBody.self, from: request, bytesMax: 4_096)
-        let record = try await ayumi.redeem(merchantID: merchantID, code: body.code, points: body.points, idempotencyKey: body.idempotencyKey)
+        let record = try await redemptions.redeem(merchantID: merchantID, code: body.code, points: body.points, idempotencyKey: body.idempotencyKey)
         struct Share: Encodable { var sponsor: String; var points: Int64 }
         struct Answer: Encodable {
             var id: String, merchant: String, points: Int64, idempotencyKey: String, funding: [Share], at: String
@@ -199,7 +200,7 @@ struct RedemptionController {
 }
 
 struct ReportController {
-    let ayumi: Ayumi
+    let reporting: Reporting
     let auth: Authenticator
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
@@ -212,7 +213,7 @@ struct ReportController {
         let query = request.uri.queryParameters
         guard let from = query["from"].flatMap({ LocalDate(String($0)) }) else { throw AyumiError.invalidRequest("from: a local day as YYYY-MM-DD") }
         guard let to = query["to"].flatMap({ LocalDate(String($0)) }) else { throw AyumiError.invalidRequest("to: a local day as YYYY-MM-DD") }
-        let report = try await ayumi.beneficiaryReport(from: from, to: to)
+        let report = try await reporting.beneficiaryReport(from: from, to: to)
         var headers = HTTPFields()
         switch query["format"].map(String.init) ?? "csv" {
         case "csv":

@@ -46,11 +46,11 @@ enum HTTP {
 
 /// Bearer-token authentication: each route names the roles it admits.
 struct Authenticator: Sendable {
-    let ayumi: Ayumi
+    let administration: Administration
 
     func principal(_ request: Request, roles: Set<Role>) async throws -> Principal {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { throw AyumiError.unauthenticated }
-        guard let principal = try await ayumi.authenticate(token: String(header.dropFirst("Bearer ".count))) else {
+        guard let principal = try await administration.authenticate(token: String(header.dropFirst("Bearer ".count))) else {
             throw AyumiError.invalidToken
         }
         guard roles.contains(principal.role) else {

@@ -1,3 +1,5 @@
+import AyumiStore
+
 /// Every way a use case can refuse a request. The HTTP edge maps each case to one problem `type`;
 /// the CLI prints `detail`.
 public enum AyumiError: Error, Sendable, Equatable {
@@ -44,6 +46,23 @@ public enum AyumiError: Error, Sendable, Equatable {
             "No database at \(path). Check --data-dir (or AYUMI_DATA_DIR); `ayumi serve` creates the database on its first start."
         case .databaseNeedsMigration(let path):
             "The database at \(path) was written by an older Ayumi; back it up (`ayumi backup`), then start `ayumi serve` once to upgrade it."
+        }
+    }
+}
+
+extension AyumiError {
+    /// A store's refusal as the use cases word it.
+    init(_ error: StoreError, request: RedemptionRequest) {
+        self = switch error {
+        case .codeAlreadyUsed: .codeAlreadyUsed
+        case .insufficientPoints(let balance): .insufficientPoints(balance: balance, requested: request.points)
+        case .idempotencyKeyReused: .idempotencyKeyReused
+        case .unknownMerchant: .unknownMerchant(request.merchantID)
+        case .unknownResident, .residentExists: .unknownResident(request.residentID)
+        case .databaseMissing(let path): .databaseMissing(path: path)
+        case .databaseNeedsMigration(let path): .databaseNeedsMigration(path: path)
+        case .notAnAyumiDatabase(let path): .notAnAyumiDatabase(path: path)
+        case .backupTargetUnavailable(let path, let reason): .invalidRequest("cannot create \(path): \(reason)")
         }
     }
 }

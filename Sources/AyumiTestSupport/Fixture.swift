@@ -1,3 +1,4 @@
+import AyumiBootstrap
 import AyumiCore
 import AyumiServices
 import AyumiStore
@@ -39,7 +40,7 @@ public struct Fixture: Sendable {
         let environment = AyumiEnvironment(now: { clock.now }, randomBytes: { count in
             random.withLock { generator in (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next() >> 56) } }
         })
-        let ayumi = try await Ayumi.open(
+        let ayumi = try await Bootstrap.open(
             dataDirectory: directory, rulesDirectory: rulesDirectory ?? repositoryRoot + "/Rules",
             merchantsFile: merchantsFile ?? repositoryRoot + "/Merchants/merchants.yaml", environment: environment, logger: logger)
         return Fixture(ayumi: ayumi, clock: clock, directory: directory)
@@ -48,14 +49,14 @@ public struct Fixture: Sendable {
     /// Enrols a resident and returns their token.
     @discardableResult
     public func enrol(_ id: String, birthYear: Int = 1950) async throws -> String {
-        try await ayumi.enrol(residentID: id, birthYear: birthYear, district: "14101").token
+        try await ayumi.administration.enrol(residentID: id, birthYear: birthYear, district: "14101").token
     }
 
-    public var today: LocalDate { ayumi.today }
+    public var today: LocalDate { ayumi.dependencies.today }
 
     /// The points `resident` can spend today.
     public func points(_ resident: String) async throws -> Int64 {
-        try await ayumi.balance(residentID: resident).spendable
+        try await ayumi.accounts.balance(residentID: resident).spendable
     }
 
     public func walk(_ id: String, _ resident: String, steps: Int64, on date: LocalDate? = nil) -> Event {
@@ -83,11 +84,11 @@ public struct Fixture: Sendable {
     /// and visits goes as two batches; the results come back in the order of `events`.
     public func submit(_ events: [Event]) async throws -> [IngestResult] {
         let hasTaps = events.contains { $0.kind == .transitTap }, hasVisits = events.contains { $0.kind == .visit }
-        guard hasTaps && hasVisits else { return try await ayumi.ingest(events, by: hasVisits ? Self.checkinFeed : Self.transitFeed) }
+        guard hasTaps && hasVisits else { return try await ayumi.ingestion.ingest(events, by: hasVisits ? Self.checkinFeed : Self.transitFeed) }
         let visitIndices = events.indices.filter { events[$0].kind == .visit }
         let otherIndices = events.indices.filter { events[$0].kind != .visit }
-        let visits = try await ayumi.ingest(visitIndices.map { events[$0] }, by: Self.checkinFeed)
-        let others = try await ayumi.ingest(otherIndices.map { events[$0] }, by: Self.transitFeed)
+        let visits = try await ayumi.ingestion.ingest(visitIndices.map { events[$0] }, by: Self.checkinFeed)
+        let others = try await ayumi.ingestion.ingest(otherIndices.map { events[$0] }, by: Self.transitFeed)
         var results = [IngestResult?](repeating: nil, count: events.count)
         for (index, result) in zip(visitIndices, visits) { results[index] = result }
         for (index, result) in zip(otherIndices, others) { results[index] = result }

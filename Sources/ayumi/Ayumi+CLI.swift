@@ -1,4 +1,5 @@
 import ArgumentParser
+import AyumiBootstrap
 import AyumiCore
 import AyumiRules
 import AyumiServices
@@ -31,7 +32,7 @@ struct DataOptions: ParsableArguments {
     /// creates one (a mistyped --data-dir fails and names the path it looked for). Commands that
     /// only read open it read-only.
     func openExisting(readOnly: Bool) async throws -> Ayumi {
-        try await Ayumi.openExisting(dataDirectory: resolvedDataDirectory, readOnly: readOnly, logger: makeLogger())
+        try await Bootstrap.openExisting(dataDirectory: resolvedDataDirectory, readOnly: readOnly, logger: makeLogger())
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AyumiBootstrap
 import AyumiCore
 import AyumiServices
 import AyumiStore
@@ -31,8 +32,8 @@ struct Bench: AsyncParsableCommand {
 
         func validate() throws {
             guard residents > 0, events > 0 else { throw ValidationError("--residents and --events must be above zero") }
-            guard (1...Ayumi.eventsPerRequestMax).contains(batch) else {
-                throw ValidationError("--batch must be between 1 and \(Ayumi.eventsPerRequestMax)")
+            guard (1...Ingestion.eventsPerRequestMax).contains(batch) else {
+                throw ValidationError("--batch must be between 1 and \(Ingestion.eventsPerRequestMax)")
             }
         }
 
@@ -44,16 +45,16 @@ struct Bench: AsyncParsableCommand {
             let enrolment = Date(timeIntervalSince1970: 1_790_000_000)
             let clock = Mutex(enrolment)
             let environment = AyumiEnvironment(now: { clock.withLock { $0 } }, randomBytes: AyumiEnvironment.live.randomBytes)
-            let ayumi = try await Ayumi.open(dataDirectory: directory, rulesDirectory: rulesDirectory, merchantsFile: merchantsFile,
+            let ayumi = try await Bootstrap.open(dataDirectory: directory, rulesDirectory: rulesDirectory, merchantsFile: merchantsFile,
                                              environment: environment, logger: .init(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
             let residentIDs = (0..<residents).map { "bench-\($0)" }
             let setupStart = ContinuousClock.now
-            for id in residentIDs { _ = try await ayumi.enrol(residentID: id, birthYear: 1950 + id.count, district: "14101") }
+            for id in residentIDs { _ = try await ayumi.administration.enrol(residentID: id, birthYear: 1950 + id.count, district: "14101") }
             print("enrolled \(residents) residents in \(ContinuousClock.now - setupStart)")
             clock.withLock { $0 = enrolment.addingTimeInterval(28 * 86_400) }
 
             var generator = SplitMix64(seed: seed)
-            let timeZone = ayumi.evaluator.timeZone
+            let timeZone = ayumi.dependencies.program.current.evaluator.timeZone
             let firstDay = LocalDate(instant: enrolment, timeZone: timeZone)
             let principal = Principal(role: .ingest, subject: nil, feed: "bench")
             var latencies: [Duration] = []
@@ -66,7 +67,7 @@ struct Bench: AsyncParsableCommand {
                     Self.event(number: sent + offset, residentIDs: residentIDs, firstDay: firstDay, enrolment: enrolment, using: &generator)
                 }
                 let batchStart = ContinuousClock.now
-                let results = try await ayumi.ingest(batchEvents, by: principal)
+                let results = try await ayumi.ingestion.ingest(batchEvents, by: principal)
                 latencies.append(ContinuousClock.now - batchStart)
                 for result in results where result.status == IngestResult.Status.accepted {
                     accepted += 1
@@ -86,7 +87,7 @@ struct Bench: AsyncParsableCommand {
                 throughput: \(Int(Double(events) / seconds)) events/s over \(String(format: "%.2f", seconds)) s on \(ProcessInfo.processInfo.activeProcessorCount) cores
                 batch latency: p50 \(percentile(0.50)), p99 \(percentile(0.99))
                 """)
-            let audit = try await ayumi.verifyLedger()
+            let audit = try await ayumi.reporting.verifyLedger()
             guard audit.violations.isEmpty else { throw CLIFailure("ledger invariants broken after the bench: \(audit.violations)") }
         }
 

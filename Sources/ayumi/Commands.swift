@@ -1,4 +1,5 @@
 import ArgumentParser
+import AyumiBootstrap
 import AyumiCore
 import AyumiLedger
 import AyumiRules
@@ -56,7 +57,7 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let audit = try await data.openExisting(readOnly: true).verifyLedger()
+                let audit = try await data.openExisting(readOnly: true).reporting.verifyLedger()
                 let violations = audit.violations
                 guard violations.isEmpty else {
                     throw CLIFailure((violations.map { "error: \($0)" }
@@ -86,7 +87,7 @@ struct Backup: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            try await Ayumi.backup(dataDirectory: data.resolvedDataDirectory, toPath: output, logger: makeLogger())
+            try await Bootstrap.backup(dataDirectory: data.resolvedDataDirectory, toPath: output, logger: makeLogger())
             print("ok: backup written to \(output)")
         }
     }
@@ -130,7 +131,7 @@ struct Report: AsyncParsableCommand {
             try await reportingFailures {
                 guard let from = LocalDate(from) else { throw CLIFailure("error: --from: expected YYYY-MM-DD, got '\(from)'") }
                 guard let to = LocalDate(to) else { throw CLIFailure("error: --to: expected YYYY-MM-DD, got '\(to)'") }
-                let report = try await data.openExisting(readOnly: true).beneficiaryReport(from: from, to: to)
+                let report = try await data.openExisting(readOnly: true).reporting.beneficiaryReport(from: from, to: to)
                 let data = switch format {
                 case .csv: Data(report.csv(language: language).utf8)
                 case .json: report.json()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AyumiBootstrap
 import AyumiCore
 import AyumiServer
 import AyumiServices
@@ -34,20 +35,20 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
-            let ayumi = try await Ayumi.open(dataDirectory: data.resolvedDataDirectory, rulesDirectory: program.resolvedRulesDirectory,
+            let ayumi = try await Bootstrap.open(dataDirectory: data.resolvedDataDirectory, rulesDirectory: program.resolvedRulesDirectory,
                                              merchantsFile: program.resolvedMerchantsFile, logger: makeLogger())
             let host = self.host ?? env("AYUMI_HOST") ?? "127.0.0.1"
             let port = self.port ?? env("AYUMI_PORT").flatMap(Int.init) ?? 8080
-            if try await !ayumi.hasTokens() {
+            if try await !ayumi.administration.hasTokens() {
                 let path = (data.resolvedDataDirectory as NSString).appendingPathComponent(Self.firstStartTokensFile)
-                try await ayumi.createFirstStartTokens { tokens in
+                try await ayumi.administration.createFirstStartTokens { tokens in
                     let feeds = tokens.feeds.map { "export \(Self.variable(feed: $0.name))=\($0.token)   # ingest feed '\($0.name)'\n" }
                     try Self.writePrivately(path: path, text: """
                         # Ayumi first-start tokens, shown nowhere else; only their hashes are stored.
                         # Load them with: . \(path)
                         export AYUMI_URL=http://\(host):\(port)
                         export AYUMI_ADMIN_TOKEN=\(tokens.admin)
-                        export AYUMI_INGEST_TOKEN=\(tokens.ingest)   # ingest feed '\(Ayumi.firstStartFeed)'
+                        export AYUMI_INGEST_TOKEN=\(tokens.ingest)   # ingest feed '\(Administration.firstStartFeed)'
                         \(feeds.joined())export AYUMI_MERCHANT_TOKEN=\(tokens.merchant)   # merchant \(tokens.merchantID)
 
                         """)
@@ -122,7 +123,7 @@ struct Tokens: AsyncParsableCommand {
             try await reportingFailures {
                 let lifetime = try expiresIn.map(Self.seconds)
                 let ayumi = try await data.openExisting(readOnly: false)
-                print(try await ayumi.createToken(role: role, subject: merchant ?? resident, feed: source, lifetimeSeconds: lifetime))
+                print(try await ayumi.administration.createToken(role: role, subject: merchant ?? resident, feed: source, lifetimeSeconds: lifetime))
             }
         }
 
@@ -153,8 +154,8 @@ struct Tokens: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let ayumi = try await data.openExisting(readOnly: true)
-                let now = ayumi.environment.now()
-                let rows = try await ayumi.tokens(role: role).map { token -> [String] in
+                let now = ayumi.dependencies.environment.now()
+                let rows = try await ayumi.administration.tokens(role: role).map { token -> [String] in
                     let speaksFor = switch token.role {
                     case .ingest: "feed:\(token.feed ?? "")"
                     case .merchant: "merchant:\(token.subject ?? "")"
@@ -163,7 +164,7 @@ struct Tokens: AsyncParsableCommand {
                     }
                     let status = token.revokedAt != nil ? "revoked"
                         : !token.isValid(at: now) ? "expired"
-                        : token.role == .merchant && ayumi.merchants[token.subject ?? ""]?.active != true ? "merchant-inactive"
+                        : token.role == .merchant && ayumi.dependencies.program.current.merchants[token.subject ?? ""]?.active != true ? "merchant-inactive"
                         : "active"
                     return [String(token.id), token.role.rawValue, speaksFor, Self.utc(token.createdAt),
                             token.expiresAt.map(Self.utc) ?? "-", token.revokedAt.map(Self.utc) ?? "-", status]
@@ -198,7 +199,7 @@ struct Tokens: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let token = try await data.openExisting(readOnly: false).revokeToken(id: id)
+                let token = try await data.openExisting(readOnly: false).administration.revokeToken(id: id)
                 print("ok: token \(token.id) (\(token.role.rawValue)) revoked at \(List.utc(token.revokedAt!))")
             }
         }

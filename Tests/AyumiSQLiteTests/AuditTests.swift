@@ -1,6 +1,7 @@
 @testable import AyumiServices
 @testable import AyumiSQLite
 import AyumiStore
+import AyumiBootstrap
 import AyumiCore
 import AyumiTestSupport
 import Foundation
@@ -18,12 +19,12 @@ struct AuditTests {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 8_000), fixture.tap("t-1", "r-1")])
-        let code = try fixture.ayumi.issueCode(residentID: "r-1").code
-        _ = try await fixture.ayumi.redeem(merchantID: "m-001", code: code, points: 2, idempotencyKey: "k-1")
-        #expect(try await fixture.ayumi.verifyLedger().violations.isEmpty)
-        let store = try #require(fixture.ayumi.store as? SQLiteStore)
+        let code = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 2, idempotencyKey: "k-1")
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+        let store = try #require(fixture.ayumi.dependencies.store as? SQLiteStore)
         try await store.database.write { db in try db.execute(sql: sql) }
-        return try await fixture.ayumi.verifyLedger().violations
+        return try await fixture.ayumi.reporting.verifyLedger().violations
     }
 
     @Test("a posting changed by hand unbalances its transfer and its account")
@@ -89,7 +90,7 @@ struct ConcurrentIngestTests {
             for batch in 0..<8 {
                 group.addTask {
                     let taps = (0..<3).map { fixture.tap("t-\(batch)-\($0)", "r-1", minutesAgo: Double(batch * 3 + $0)) }
-                    _ = try await fixture.ayumi.ingest(taps + [fixture.walk("w-\(batch)", "r-1", steps: Int64(2_000 * (batch + 1)))],
+                    _ = try await fixture.ayumi.ingestion.ingest(taps + [fixture.walk("w-\(batch)", "r-1", steps: Int64(2_000 * (batch + 1)))],
                                                        by: Fixture.transitFeed)
                 }
             }
@@ -97,7 +98,7 @@ struct ConcurrentIngestTests {
         }
         // 4 taps a day at most, and walking at most 5 a day whatever order the walks landed in.
         #expect(try await fixture.points("r-1") == 4 + 5)
-        #expect(try await fixture.ayumi.verifyLedger().violations.isEmpty)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 }
 
@@ -131,16 +132,16 @@ struct MigrationTests {
     func legacyDuplicates() async throws {
         let (directory, token) = try skeletonDatabase()
         let clock = TestClock(Fixture.noon)
-        let ayumi = try await Ayumi.open(dataDirectory: directory, rulesDirectory: Fixture.repositoryRoot + "/Rules",
+        let ayumi = try await Bootstrap.open(dataDirectory: directory, rulesDirectory: Fixture.repositoryRoot + "/Rules",
                                          merchantsFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml",
                                          environment: AyumiEnvironment(now: { clock.now }, randomBytes: AyumiEnvironment.live.randomBytes),
                                          logger: .init(label: "test"))
         // The skeleton's ingest token still works, as the feed 'default'.
-        #expect(try await ayumi.authenticate(token: token) == Principal(role: .ingest, subject: nil, feed: "default"))
+        #expect(try await ayumi.administration.authenticate(token: token) == Principal(role: .ingest, subject: nil, feed: "default"))
         let tap = Event(id: "tap-1", residentID: "r-1", detail: .transitTap(at: clock.now.addingTimeInterval(-60), mode: "bus",
                                                                              route: "r10", stop: "s1"))
-        #expect(try await ayumi.ingest([tap], by: Fixture.transitFeed).map(\.status) == [.duplicate])
-        #expect(try await ayumi.balance(residentID: "r-1").spendable == 1)
-        #expect(try await ayumi.verifyLedger().violations.isEmpty)
+        #expect(try await ayumi.ingestion.ingest([tap], by: Fixture.transitFeed).map(\.status) == [.duplicate])
+        #expect(try await ayumi.accounts.balance(residentID: "r-1").spendable == 1)
+        #expect(try await ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 }

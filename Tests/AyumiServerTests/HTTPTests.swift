@@ -15,10 +15,10 @@ func withServer(logger: Logger = Logger(label: "test"), _ body: @Sendable (TestC
     let fixture = try await Fixture.make(logger: logger)
     let context = TestContext(
         fixture: fixture,
-        admin: try await fixture.ayumi.createToken(role: .admin, subject: nil),
-        ingest: try await fixture.ayumi.createToken(role: .ingest, subject: nil, feed: "test-feed"),
-        transit: try await fixture.ayumi.createToken(role: .ingest, subject: nil, feed: "transit-operator"),
-        merchant: try await fixture.ayumi.createToken(role: .merchant, subject: "m-001"))
+        admin: try await fixture.ayumi.administration.createToken(role: .admin, subject: nil),
+        ingest: try await fixture.ayumi.administration.createToken(role: .ingest, subject: nil, feed: "test-feed"),
+        transit: try await fixture.ayumi.administration.createToken(role: .ingest, subject: nil, feed: "transit-operator"),
+        merchant: try await fixture.ayumi.administration.createToken(role: .merchant, subject: "m-001"))
     let app = buildApplication(ayumi: fixture.ayumi, host: "127.0.0.1", port: 0, logger: logger)
     try await app.test(.router) { client in
         try await body(context.with(client: client))
@@ -93,7 +93,7 @@ struct HTTPTests {
 
             let history = try await server.call(.get, "/v1/me/history", token: resident, language: "ja")
             let entry = (history.json["entries"] as! [[String: Any]])[0]
-            #expect(entry["rulesetVersion"] as? String == server.fixture.ayumi.ruleset.version)
+            #expect(entry["rulesetVersion"] as? String == server.fixture.ayumi.dependencies.program.current.ruleset.version)
             #expect((entry["reason"] as? String)?.contains("8000歩") == true)
 
             let issued = try await server.call(.post, "/v1/me/redemption-codes", token: resident)
@@ -199,8 +199,8 @@ struct HTTPTests {
     func revokedToken() async throws {
         try await withServer { server in
             #expect(try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-01&to=2026-11-30", token: server.admin).status == .ok)
-            let admin = try #require(try await server.fixture.ayumi.tokens(role: .admin).first)
-            _ = try await server.fixture.ayumi.revokeToken(id: admin.id)
+            let admin = try #require(try await server.fixture.ayumi.administration.tokens(role: .admin).first)
+            _ = try await server.fixture.ayumi.administration.revokeToken(id: admin.id)
             let refused = try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-01&to=2026-11-30", token: server.admin)
             #expect(refused.status == .unauthorized)
             #expect(refused.problemType == "urn:ayumi:problem:unauthenticated")
@@ -336,7 +336,7 @@ struct HTTPTests {
             try await server.call(.post, "/v1/events", token: server.ingest, json: "[\(server.walk("w-1", "r-1", steps: 6_000))]")
             let csv = try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-01&to=2026-11-30", token: server.admin)
             #expect(csv.headers[.contentType] == "text/csv; charset=utf-8")
-            let expected = try await server.fixture.ayumi.beneficiaryReport(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!)
+            let expected = try await server.fixture.ayumi.reporting.beneficiaryReport(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!)
             #expect(String(decoding: csv.body, as: UTF8.self) == expected.csv(language: .en))
             // One resident: the figures are suppressed, not only the count.
             #expect(String(decoding: csv.body, as: UTF8.self).contains("rule,walk-steps,Walking,X,X,<10,0,0,0\r\n"))

@@ -1,4 +1,5 @@
 @testable import AyumiServices
+import AyumiBootstrap
 import AyumiCore
 import AyumiReports
 import AyumiRules
@@ -80,7 +81,7 @@ struct IngestTests {
         try await fixture.enrol("r-1")
         try await fixture.enrol("r-2")
         await #expect(throws: AyumiError.forbidden("A resident token can submit only its own events; event 'w-2' is for another resident.")) {
-            try await fixture.ayumi.ingest([fixture.walk("w-1", "r-1", steps: 5_000), fixture.walk("w-2", "r-2", steps: 5_000)],
+            try await fixture.ayumi.ingestion.ingest([fixture.walk("w-1", "r-1", steps: 5_000), fixture.walk("w-2", "r-2", steps: 5_000)],
                                            by: Principal(role: .resident, subject: "r-1"))
         }
         #expect(try await fixture.points("r-1") == 0)
@@ -92,13 +93,13 @@ struct IngestTests {
         try await fixture.enrol("r-1")
         let buggyFeed = Principal(role: .ingest, subject: nil, feed: "step-gateway")
         // A feed (or the resident's app) claiming an id first does not take it from the operator.
-        #expect(try await fixture.ayumi.ingest([fixture.walk("shared-id", "r-1", steps: 2_000)], by: buggyFeed).map(\.status) == [.accepted])
+        #expect(try await fixture.ayumi.ingestion.ingest([fixture.walk("shared-id", "r-1", steps: 2_000)], by: buggyFeed).map(\.status) == [.accepted])
         let walk = fixture.walk("shared-id", "r-1", steps: 4_000)
-        #expect(try await fixture.ayumi.ingest([walk], by: Principal(role: .resident, subject: "r-1")).map(\.status) == [.accepted])
+        #expect(try await fixture.ayumi.ingestion.ingest([walk], by: Principal(role: .resident, subject: "r-1")).map(\.status) == [.accepted])
         let tap = fixture.tap("shared-id", "r-1")
-        #expect(try await fixture.ayumi.ingest([tap], by: Fixture.transitFeed).map(\.status) == [.accepted])
-        #expect(try await fixture.ayumi.ingest([tap], by: Fixture.transitFeed).map(\.status) == [.duplicate])
-        #expect(try await fixture.ayumi.ingest([walk], by: Principal(role: .resident, subject: "r-1")).map(\.status) == [.duplicate])
+        #expect(try await fixture.ayumi.ingestion.ingest([tap], by: Fixture.transitFeed).map(\.status) == [.accepted])
+        #expect(try await fixture.ayumi.ingestion.ingest([tap], by: Fixture.transitFeed).map(\.status) == [.duplicate])
+        #expect(try await fixture.ayumi.ingestion.ingest([walk], by: Principal(role: .resident, subject: "r-1")).map(\.status) == [.duplicate])
         #expect(try await fixture.points("r-1") == 1 + 1 + 1)
     }
 
@@ -107,12 +108,12 @@ struct IngestTests {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
         let gateway = Principal(role: .ingest, subject: nil, feed: "step-gateway")
-        let results = try await fixture.ayumi.ingest([fixture.walk("w", "r-1", steps: 4_000), fixture.tap("t", "r-1"), fixture.visit("v", "r-1")],
+        let results = try await fixture.ayumi.ingestion.ingest([fixture.walk("w", "r-1", steps: 4_000), fixture.tap("t", "r-1"), fixture.visit("v", "r-1")],
                                                      by: gateway)
         #expect(results.map(\.status) == [.accepted, .rejected, .rejected])
         #expect(results[1].reason?.en == "transit_tap events are not accepted from feed:step-gateway (accepted from: ingest:transit-operator)")
-        #expect(try await fixture.ayumi.ingest([fixture.visit("v", "r-1")], by: Fixture.transitFeed).map(\.status) == [.rejected])
-        #expect(try await fixture.ayumi.ingest([fixture.visit("v", "r-1")], by: Fixture.checkinFeed).map(\.status) == [.accepted])
+        #expect(try await fixture.ayumi.ingestion.ingest([fixture.visit("v", "r-1")], by: Fixture.transitFeed).map(\.status) == [.rejected])
+        #expect(try await fixture.ayumi.ingestion.ingest([fixture.visit("v", "r-1")], by: Fixture.checkinFeed).map(\.status) == [.accepted])
         #expect(try await fixture.points("r-1") == 2 + 2)
     }
 
@@ -121,13 +122,13 @@ struct IngestTests {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
         let resident = Principal(role: .resident, subject: "r-1")
-        let results = try await fixture.ayumi.ingest([fixture.tap("t-1", "r-1"), fixture.visit("v-1", "r-1")], by: resident)
+        let results = try await fixture.ayumi.ingestion.ingest([fixture.tap("t-1", "r-1"), fixture.visit("v-1", "r-1")], by: resident)
         #expect(results.map(\.status) == [.rejected, .rejected])
         #expect(results[0].reason?.en == "transit_tap events are not accepted from resident:r-1 (accepted from: ingest:transit-operator)")
         #expect(results[1].reason?.ja == "この送信元（resident:r-1）からはvisitイベントを受け付けていません（受付: ingest:shop-checkin）")
         #expect(try await fixture.points("r-1") == 0)
         // Nothing was stored: the same ids from the resident are rejected again, not duplicates.
-        #expect(try await fixture.ayumi.ingest([fixture.tap("t-1", "r-1")], by: resident).map(\.status) == [.rejected])
+        #expect(try await fixture.ayumi.ingestion.ingest([fixture.tap("t-1", "r-1")], by: resident).map(\.status) == [.rejected])
     }
 
     @Test("a backup holds the same ledger and can be opened on its own; it never overwrites a file")
@@ -138,19 +139,19 @@ struct IngestTests {
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-backup-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
         let file = copy + "/ayumi.sqlite"
-        try await Ayumi.backup(dataDirectory: fixture.directory, toPath: file, logger: .init(label: "test"))
+        try await Bootstrap.backup(dataDirectory: fixture.directory, toPath: file, logger: .init(label: "test"))
         // It holds the signing key and token hashes: only its owner may read it.
         let attributes = try FileManager.default.attributesOfItem(atPath: file)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
-        let restored = try await Ayumi.openExisting(dataDirectory: copy, readOnly: false, environment: fixture.ayumi.environment,
+        let restored = try await Bootstrap.openExisting(dataDirectory: copy, readOnly: false, environment: fixture.ayumi.dependencies.environment,
                                                     logger: .init(label: "test"))
-        #expect(try await restored.balance(residentID: "r-1").spendable == 5)
-        #expect(try await restored.verifyLedger().violations.isEmpty)
+        #expect(try await restored.accounts.balance(residentID: "r-1").spendable == 5)
+        #expect(try await restored.reporting.verifyLedger().violations.isEmpty)
         // The signing key came along: a code issued before the backup still verifies after a restore.
-        let code = try fixture.ayumi.issueCode(residentID: "r-1").code
-        _ = try await restored.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-1")
+        let code = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        _ = try await restored.redemptions.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-1")
         await #expect(throws: AyumiError.invalidRequest("\(file) exists; a backup never overwrites a file")) {
-            try await Ayumi.backup(dataDirectory: fixture.directory, toPath: file, logger: .init(label: "test"))
+            try await Bootstrap.backup(dataDirectory: fixture.directory, toPath: file, logger: .init(label: "test"))
         }
     }
 
@@ -158,10 +159,10 @@ struct IngestTests {
     func openExistingOnly() async throws {
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-missing-\(UUID().uuidString)").path
         await #expect(throws: AyumiError.databaseMissing(path: missing + "/ayumi.sqlite")) {
-            try await Ayumi.openExisting(dataDirectory: missing, readOnly: true, logger: .init(label: "test"))
+            try await Bootstrap.openExisting(dataDirectory: missing, readOnly: true, logger: .init(label: "test"))
         }
         await #expect(throws: AyumiError.databaseMissing(path: missing + "/ayumi.sqlite")) {
-            try await Ayumi.backup(dataDirectory: missing, toPath: missing + "-copy.sqlite", logger: .init(label: "test"))
+            try await Bootstrap.backup(dataDirectory: missing, toPath: missing + "-copy.sqlite", logger: .init(label: "test"))
         }
         #expect(!FileManager.default.fileExists(atPath: missing))
         #expect(!FileManager.default.fileExists(atPath: missing + "-copy.sqlite"))
@@ -173,28 +174,28 @@ struct TokenTests {
     @Test("a revoked token is refused at once; revoking again changes nothing")
     func revoke() async throws {
         let fixture = try await Fixture.make()
-        let token = try await fixture.ayumi.createToken(role: .ingest, subject: nil, feed: "transit-operator")
-        #expect(try await fixture.ayumi.authenticate(token: token) == Principal(role: .ingest, subject: nil, feed: "transit-operator"))
-        let listed = try #require(try await fixture.ayumi.tokens(role: .ingest).first)
+        let token = try await fixture.ayumi.administration.createToken(role: .ingest, subject: nil, feed: "transit-operator")
+        #expect(try await fixture.ayumi.administration.authenticate(token: token) == Principal(role: .ingest, subject: nil, feed: "transit-operator"))
+        let listed = try #require(try await fixture.ayumi.administration.tokens(role: .ingest).first)
         #expect(listed.feed == "transit-operator")
         #expect(listed.revokedAt == nil)
         fixture.clock.advance(seconds: 60)
-        let revoked = try await fixture.ayumi.revokeToken(id: listed.id)
+        let revoked = try await fixture.ayumi.administration.revokeToken(id: listed.id)
         #expect(revoked.revokedAt == fixture.clock.now)
-        #expect(try await fixture.ayumi.authenticate(token: token) == nil)
+        #expect(try await fixture.ayumi.administration.authenticate(token: token) == nil)
         fixture.clock.advance(seconds: 60)
-        #expect(try await fixture.ayumi.revokeToken(id: listed.id).revokedAt == revoked.revokedAt)
-        await #expect(throws: AyumiError.notFound("Token 999")) { try await fixture.ayumi.revokeToken(id: 999) }
+        #expect(try await fixture.ayumi.administration.revokeToken(id: listed.id).revokedAt == revoked.revokedAt)
+        await #expect(throws: AyumiError.notFound("Token 999")) { try await fixture.ayumi.administration.revokeToken(id: 999) }
     }
 
     @Test("a token given a lifetime is refused from the moment it expires")
     func expiry() async throws {
         let fixture = try await Fixture.make()
-        let token = try await fixture.ayumi.createToken(role: .admin, subject: nil, lifetimeSeconds: 3_600)
+        let token = try await fixture.ayumi.administration.createToken(role: .admin, subject: nil, lifetimeSeconds: 3_600)
         fixture.clock.advance(seconds: 3_599)
-        #expect(try await fixture.ayumi.authenticate(token: token)?.role == .admin)
+        #expect(try await fixture.ayumi.administration.authenticate(token: token)?.role == .admin)
         fixture.clock.advance(seconds: 1)
-        #expect(try await fixture.ayumi.authenticate(token: token) == nil)
+        #expect(try await fixture.ayumi.administration.authenticate(token: token) == nil)
     }
 
     @Test("an ingest token needs a feed name; other roles have none", arguments: [
@@ -205,9 +206,9 @@ struct TokenTests {
     func feedNames(role: Role, feed: String?, message: String) async throws {
         let fixture = try await Fixture.make()
         await #expect(throws: AyumiError.invalidRequest(message)) {
-            try await fixture.ayumi.createToken(role: role, subject: nil, feed: feed)
+            try await fixture.ayumi.administration.createToken(role: role, subject: nil, feed: feed)
         }
-        #expect(try await fixture.ayumi.tokens(role: nil).isEmpty)
+        #expect(try await fixture.ayumi.administration.tokens(role: nil).isEmpty)
     }
 
     @Test("a merchant removed from the registry stops redeeming and its token stops working; its past redemptions stay")
@@ -215,28 +216,28 @@ struct TokenTests {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
-        let token = try await fixture.ayumi.createToken(role: .merchant, subject: "m-002")
-        let code = try fixture.ayumi.issueCode(residentID: "r-1").code
-        _ = try await fixture.ayumi.redeem(merchantID: "m-002", code: code, points: 2, idempotencyKey: "k-1")
+        let token = try await fixture.ayumi.administration.createToken(role: .merchant, subject: "m-002")
+        let code = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-002", code: code, points: 2, idempotencyKey: "k-1")
 
         // The next start reads a registry without m-002, over the same database.
         let registry = try String(contentsOfFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml", encoding: .utf8)
         let start = registry.range(of: "  - id: m-002")!.lowerBound, end = registry.range(of: "  - id: m-003")!.lowerBound
         let file = fixture.directory + "/merchants-without-m-002.yaml"
         try registry.replacingCharacters(in: start..<end, with: "").write(toFile: file, atomically: true, encoding: .utf8)
-        let restarted = try await Ayumi.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.repositoryRoot + "/Rules",
-                                             merchantsFile: file, environment: fixture.ayumi.environment, logger: .init(label: "test"))
-        #expect(try await restarted.authenticate(token: token) == nil)
-        let another = try restarted.issueCode(residentID: "r-1").code
+        let restarted = try await Bootstrap.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.repositoryRoot + "/Rules",
+                                             merchantsFile: file, environment: fixture.ayumi.dependencies.environment, logger: .init(label: "test"))
+        #expect(try await restarted.administration.authenticate(token: token) == nil)
+        let another = try restarted.redemptions.issueCode(residentID: "r-1").code
         await #expect(throws: AyumiError.unknownMerchant("m-002")) {
-            try await restarted.redeem(merchantID: "m-002", code: another, points: 1, idempotencyKey: "k-2")
+            try await restarted.redemptions.redeem(merchantID: "m-002", code: another, points: 1, idempotencyKey: "k-2")
         }
         await #expect(throws: AyumiError.merchantInactive("m-002")) {
-            try await restarted.createToken(role: .merchant, subject: "m-002")
+            try await restarted.administration.createToken(role: .merchant, subject: "m-002")
         }
-        #expect(restarted.merchants["m-002"]?.active == false)
-        #expect(try await restarted.balance(residentID: "r-1").spendable == 3)
-        let report = try await restarted.beneficiaryReport(from: fixture.today, to: fixture.today)
+        #expect(restarted.dependencies.program.current.merchants["m-002"]?.active == false)
+        #expect(try await restarted.accounts.balance(residentID: "r-1").spendable == 3)
+        let report = try await restarted.reporting.beneficiaryReport(from: fixture.today, to: fixture.today)
         #expect(report.rows.contains { $0.kind == .merchant && $0.id == "m-002" && $0.name.en == "Chuo Greengrocer" })
     }
 }
@@ -246,32 +247,32 @@ struct RedemptionTests {
     func funded(_ fixture: Fixture, steps: Int64 = 10_000) async throws -> String {
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: steps), fixture.visit("v-1", "r-1")])
-        return try fixture.ayumi.issueCode(residentID: "r-1").code
+        return try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
     }
 
     @Test("a redemption moves points to the merchant, traced to sponsors first-to-expire-first")
     func redeem() async throws {
         let fixture = try await Fixture.make()
         let code = try await funded(fixture)
-        let record = try await fixture.ayumi.redeem(merchantID: "m-001", code: code, points: 6, idempotencyKey: "k-1")
+        let record = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 6, idempotencyKey: "k-1")
         #expect(record.points == 6)
         #expect(record.funding.reduce(0) { $0 + $1.points } == 6)
         #expect(Set(record.funding.map(\.sponsorID)) == ["city-health", "shotengai"])
         #expect(try await fixture.points("r-1") == 1)
-        #expect(try await fixture.ayumi.verifyLedger().violations.isEmpty)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 
     @Test("the same idempotency key returns the first answer without a second debit")
     func idempotent() async throws {
         let fixture = try await Fixture.make()
         let code = try await funded(fixture)
-        let first = try await fixture.ayumi.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1")
+        let first = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1")
         fixture.clock.advance(seconds: 600) // a retry after the code expired still gets its answer
-        let retry = try await fixture.ayumi.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1")
+        let retry = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1")
         #expect(retry == first)
         #expect(try await fixture.points("r-1") == 4)
         await #expect(throws: AyumiError.idempotencyKeyReused) {
-            try await fixture.ayumi.redeem(merchantID: "m-001", code: code, points: 4, idempotencyKey: "k-1")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 4, idempotencyKey: "k-1")
         }
     }
 
@@ -279,9 +280,9 @@ struct RedemptionTests {
     func replay() async throws {
         let fixture = try await Fixture.make()
         let code = try await funded(fixture)
-        _ = try await fixture.ayumi.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-1")
+        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-1")
         await #expect(throws: AyumiError.codeAlreadyUsed) {
-            try await fixture.ayumi.redeem(merchantID: "m-002", code: code, points: 1, idempotencyKey: "k-2")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-002", code: code, points: 1, idempotencyKey: "k-2")
         }
         #expect(try await fixture.points("r-1") == 6)
     }
@@ -291,16 +292,16 @@ struct RedemptionTests {
         let fixture = try await Fixture.make()
         let code = try await funded(fixture)
         await #expect(throws: AyumiError.insufficientPoints(balance: 7, requested: 8)) {
-            try await fixture.ayumi.redeem(merchantID: "m-001", code: code, points: 8, idempotencyKey: "k-1")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 8, idempotencyKey: "k-1")
         }
         var forged = Array(code)
         forged[10] = forged[10] == "A" ? "B" : "A"
         await #expect(throws: AyumiError.codeForged) {
-            try await fixture.ayumi.redeem(merchantID: "m-001", code: String(forged), points: 1, idempotencyKey: "k-2")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: String(forged), points: 1, idempotencyKey: "k-2")
         }
         fixture.clock.advance(seconds: 120)
         await #expect(throws: AyumiError.codeExpired) {
-            try await fixture.ayumi.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-3")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-3")
         }
         #expect(try await fixture.points("r-1") == 7)
     }
@@ -310,13 +311,13 @@ struct RedemptionTests {
         let fixture = try await Fixture.make()
         _ = try await funded(fixture) // 7 points, last day 2027-11-24
         fixture.clock.advance(seconds: 364 * 86_400)
-        #expect(try await fixture.ayumi.balance(residentID: "r-1") == Balance(spendable: 7, pastExpiry: 0))
+        #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1") == Balance(spendable: 7, pastExpiry: 0))
         fixture.clock.advance(seconds: 86_400)
         // The balance says what the till will find: nothing to spend, 7 past their last day.
-        #expect(try await fixture.ayumi.balance(residentID: "r-1") == Balance(spendable: 0, pastExpiry: 7))
-        let code = try fixture.ayumi.issueCode(residentID: "r-1").code
+        #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1") == Balance(spendable: 0, pastExpiry: 7))
+        let code = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
         await #expect(throws: AyumiError.insufficientPoints(balance: 0, requested: 1)) {
-            try await fixture.ayumi.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-1")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-1")
         }
     }
 
@@ -324,11 +325,11 @@ struct RedemptionTests {
     func doubleSpend() async throws {
         let fixture = try await Fixture.make()
         _ = try await funded(fixture) // 7 points
-        let codes = try (0..<2).map { _ in try fixture.ayumi.issueCode(residentID: "r-1").code }
+        let codes = try (0..<2).map { _ in try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code }
         let outcomes = await withTaskGroup(of: Bool.self) { group in
             for (index, code) in codes.enumerated() {
                 group.addTask {
-                    (try? await fixture.ayumi.redeem(merchantID: "m-00\(index + 1)", code: code, points: 5, idempotencyKey: "k-\(index)")) != nil
+                    (try? await fixture.ayumi.redemptions.redeem(merchantID: "m-00\(index + 1)", code: code, points: 5, idempotencyKey: "k-\(index)")) != nil
                 }
             }
             return await group.reduce(into: [Bool]()) { $0.append($1) }
@@ -355,26 +356,26 @@ struct RedemptionTests {
             }
             _ = try await fixture.submit(events)
             let resident = residents[Int(random.next() % 8)]
-            let code = try fixture.ayumi.issueCode(residentID: resident).code
+            let code = try fixture.ayumi.redemptions.issueCode(residentID: resident).code
             let points = Int64(random.next() % 6) + 1
-            if let record = try? await fixture.ayumi.redeem(merchantID: "m-00\(random.next() % 9 + 1)", code: code, points: points,
+            if let record = try? await fixture.ayumi.redemptions.redeem(merchantID: "m-00\(random.next() % 9 + 1)", code: code, points: points,
                                                             idempotencyKey: "k-\(round)") {
                 redeemed += record.points
             }
             if round % 10 == 9 { fixture.clock.advance(seconds: 86_400) }
         }
-        let audit = try await fixture.ayumi.verifyLedger()
+        let audit = try await fixture.ayumi.reporting.verifyLedger()
         #expect(audit.violations.isEmpty, "\(audit.violations)")
         #expect(redeemed > 0)
         var redeemedInHistories: Int64 = 0
         let dailyPointsMax = ["walk-steps": Int64(5), "transit-ride": 4, "downtown-visit": 2]
         for id in residents {
-            let balance = try await fixture.ayumi.balance(residentID: id).spendable
+            let balance = try await fixture.ayumi.accounts.balance(residentID: id).spendable
             #expect(balance >= 0)
             var history: [HistoryEntry] = []
             var cursor: String?
             repeat {
-                let (page, next) = try await fixture.ayumi.history(residentID: id, cursor: cursor, limit: 7)
+                let (page, next) = try await fixture.ayumi.accounts.history(residentID: id, cursor: cursor, limit: 7)
                 history += page
                 cursor = next
             } while cursor != nil
@@ -408,8 +409,8 @@ struct ReportTests {
         }
         _ = try await fixture.submit((0..<visitors).map { fixture.visit("v-\($0)", "r-\($0)") })
         for index in 0..<spenders {
-            let code = try fixture.ayumi.issueCode(residentID: "r-\(index)").code
-            _ = try await fixture.ayumi.redeem(merchantID: index < 2 ? "m-003" : "m-001", code: code, points: 2, idempotencyKey: "k-\(index)")
+            let code = try fixture.ayumi.redemptions.issueCode(residentID: "r-\(index)").code
+            _ = try await fixture.ayumi.redemptions.redeem(merchantID: index < 2 ? "m-003" : "m-001", code: code, points: 2, idempotencyKey: "k-\(index)")
         }
         return fixture
     }
@@ -417,7 +418,7 @@ struct ReportTests {
     @Test("rows come from the ledger: figures of 10 or more residents are shown, smaller ones only as a combined row")
     func report() async throws {
         let fixture = try await city()
-        let report = try await fixture.ayumi.beneficiaryReport(from: fixture.today, to: fixture.today)
+        let report = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today)
         let lines = report.csv(language: .en).split(separator: "\r\n").map(String.init)
         #expect(lines[0] == "section,id,name,points_awarded,yen_awarded,residents_awarded,points_redeemed,yen_redeemed,residents_redeemed")
         #expect(lines[1] == "program,all,Ayumi Points (Minato demo city),66,66,24,26,26,13")
@@ -438,7 +439,7 @@ struct ReportTests {
         #expect(lines.contains("merchant,*,Suppressed groups combined (under 10 residents),,,,26,26,13"))
         #expect(lines.contains("merchant,m-002,Chuo Greengrocer,,,,0,0,0"))
         #expect(report.csv(language: .ja).hasPrefix("区分,ID,名称,付与ポイント,付与額（円）,付与対象住民数,利用ポイント"))
-        let again = try await fixture.ayumi.beneficiaryReport(from: fixture.today, to: fixture.today)
+        let again = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today)
         #expect(again.csv(language: .en) == report.csv(language: .en))
         #expect(again.json() == report.json())
     }
@@ -451,8 +452,8 @@ struct ReportTests {
           arguments: cities)
     func noRecovery(walkers: Int, riders: Int, visitors: Int, spenders: Int) async throws {
         let fixture = try await city(walkers: walkers, riders: riders, visitors: visitors, spenders: spenders)
-        let report = try await fixture.ayumi.beneficiaryReport(from: fixture.today, to: fixture.today)
-        let store = fixture.ayumi.store
+        let report = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today)
+        let store = fixture.ayumi.dependencies.store
         let facts = try await store.beneficiaryFacts(from: fixture.today, to: fixture.today)
         let program = try #require(report.rows.first)
         for measure in BeneficiaryFacts.Measure.allCases {
@@ -492,7 +493,7 @@ struct ReportTests {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 8_000)])
-        let csv = try await fixture.ayumi.beneficiaryReport(from: fixture.today, to: fixture.today).csv(language: .en)
+        let csv = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today).csv(language: .en)
         #expect(csv.contains("program,all,Ayumi Points (Minato demo city),X,X,<10,0,0,0\r\n"))
         #expect(csv.contains("rule,walk-steps,Walking,X,X,<10,0,0,0\r\n"))
         #expect(csv.contains("sponsor,city-health,Minato City Health and Welfare Bureau,X,X,<10,0,0,0\r\n"))
@@ -507,11 +508,11 @@ struct ReportTests {
         for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.repositoryRoot + "/Rules") where name != "walk.yaml" {
             try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules/" + name, toPath: rules + "/" + name)
         }
-        let restarted = try await Ayumi.open(dataDirectory: fixture.directory, rulesDirectory: rules,
+        let restarted = try await Bootstrap.open(dataDirectory: fixture.directory, rulesDirectory: rules,
                                              merchantsFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml",
-                                             environment: fixture.ayumi.environment, logger: .init(label: "test"))
-        #expect(!restarted.ruleset.rules.contains { $0.id == "walk-steps" })
-        let csv = try await restarted.beneficiaryReport(from: fixture.today, to: fixture.today).csv(language: .ja)
+                                             environment: fixture.ayumi.dependencies.environment, logger: .init(label: "test"))
+        #expect(!restarted.dependencies.program.current.ruleset.rules.contains { $0.id == "walk-steps" })
+        let csv = try await restarted.reporting.beneficiaryReport(from: fixture.today, to: fixture.today).csv(language: .ja)
         #expect(csv.contains("付与ルール,walk-steps,ウォーキング,48,48,24,"))
         #expect(csv.contains("事業全体,all,あゆみポイント（みなと市）,66,66,24,26,26,13"))
     }
@@ -555,7 +556,7 @@ struct LargestValuesTests {
     @Test("a program with every number at its bound loads, awards, redeems, reports and verifies without overflow")
     func largest() async throws {
         let fixture = try await Fixture.make(rulesDirectory: try largestRules())
-        #expect(fixture.ayumi.ruleset.rules.first { $0.id == "walk-steps" }?.funding.count == Bounds.sponsorsPerRuleMax)
+        #expect(fixture.ayumi.dependencies.program.current.ruleset.rules.first { $0.id == "walk-steps" }?.funding.count == Bounds.sponsorsPerRuleMax)
         try await fixture.enrol("r-1")
         try await fixture.enrol("r-2")
         fixture.clock.advance(seconds: 12 * 86_400)
@@ -570,14 +571,14 @@ struct LargestValuesTests {
         let total: Int64 = 11 * 100_000 + 20 * 10_000 + 10_000
         #expect(try await fixture.points("r-1") == total)
 
-        let code = try fixture.ayumi.issueCode(residentID: "r-1").code
-        let record = try await fixture.ayumi.redeem(merchantID: "m-001", code: code, points: Ayumi.redemptionPointsMax, idempotencyKey: "k-1")
+        let code = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        let record = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: Redemptions.redemptionPointsMax, idempotencyKey: "k-1")
         #expect(record.funding.map(\.points).reduce(0, +) == 1_000_000)
         #expect(try await fixture.points("r-1") == total - 1_000_000)
-        #expect(try await fixture.ayumi.verifyLedger().violations.isEmpty)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
 
         // Two residents reach the group size of 2: the program row prints its yen at 1,000 a point.
-        let report = try await fixture.ayumi.beneficiaryReport(from: fixture.today.adding(days: -20), to: fixture.today)
+        let report = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today.adding(days: -20), to: fixture.today)
         #expect(report.rows[0].awarded == BeneficiaryReport.Figures(points: total + 100_000, yen: (total + 100_000) * 1_000, residents: 2,
                                                                      residentsBelowMinimum: false))
         #expect(report.rows[0].redeemed?.points == nil, "one resident redeemed: suppressed")

@@ -1,3 +1,4 @@
+import AyumiBootstrap
 import AyumiServices
 import AyumiTestSupport
 import Foundation
@@ -126,9 +127,9 @@ struct CLITests {
         #expect(answer.status == 200)
         #expect(answer.body.contains(#""status":"accepted""#))
         server.kill()
-        let ayumi = try await Ayumi.openExisting(dataDirectory: server.data, readOnly: true, logger: .init(label: "test"))
-        #expect(try await ayumi.balance(residentID: "r-1").spendable == 4)
-        #expect(try await ayumi.verifyLedger().violations.isEmpty)
+        let ayumi = try await Bootstrap.openExisting(dataDirectory: server.data, readOnly: true, logger: .init(label: "test"))
+        #expect(try await ayumi.accounts.balance(residentID: "r-1").spendable == 4)
+        #expect(try await ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 
     @Test("tokens: created with a source and a lifetime, listed without the secret, revoked and refused at once by the running server")

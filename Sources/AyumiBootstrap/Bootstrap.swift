@@ -1,0 +1,78 @@
+import AyumiCore
+import AyumiRules
+import AyumiServices
+import AyumiSQLite
+import AyumiStore
+import Foundation
+import Logging
+
+/// Wires the use cases to their live dependencies: the SQLite store in a data directory and the
+/// program from `Rules/` and `Merchants/`. The one place that knows which store is in use; the
+/// server and the use cases only see the `Store` protocol.
+public enum Bootstrap {
+    public static let databaseFileName = "ayumi.sqlite"
+
+    public static func databasePath(_ dataDirectory: String) -> String {
+        (dataDirectory as NSString).appendingPathComponent(databaseFileName)
+    }
+
+    /// For the server: opens the database in `dataDirectory` (creating the directory, readable by
+    /// the owner only, and the database), migrates it, installs the rules and merchants and loads
+    /// the redemption signing key (creating it on first start).
+    public static func open(dataDirectory: String, rulesDirectory: String, merchantsFile: String,
+                            environment: AyumiEnvironment = .live, logger: Logger) async throws -> Ayumi {
+        let ruleset = try RulesParser.load(directory: rulesDirectory)
+        let merchants = try MerchantsParser.load(path: merchantsFile, ruleset: ruleset)
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let store = try SQLiteStore(path: databasePath(dataDirectory), mode: .createOrMigrate)
+        try await store.install(ruleset: StoredRuleset(version: ruleset.version, content: ruleset.canonicalJSON), merchants: merchants,
+                                at: environment.now())
+        let program = ActiveProgram.Snapshot(ruleset: ruleset, merchants: try await store.merchants())
+        return try await Ayumi.make(store: store, program: program, createSigningKey: true, environment: environment, logger: logger)!
+    }
+
+    /// For maintenance commands (`ledger verify`, `backup`, `report`, `tokens`): opens the database
+    /// the server created, with the ruleset, merchants and signing key it installed. It never creates
+    /// or migrates a database, never changes the active ruleset, and needs no `Rules/` directory;
+    /// `readOnly` opens it so that nothing at all can be written.
+    public static func openExisting(dataDirectory: String, readOnly: Bool, environment: AyumiEnvironment = .live,
+                                    logger: Logger) async throws -> Ayumi {
+        let path = databasePath(dataDirectory)
+        let store = try existingStore(path, mode: .existing(readOnly: readOnly))
+        guard let stored = try await store.activeRuleset() else { throw AyumiError.notAnAyumiDatabase(path: path) }
+        let program = ActiveProgram.Snapshot(ruleset: try Ruleset(canonicalJSON: stored.content), merchants: try await store.merchants())
+        guard let ayumi = try await Ayumi.make(store: store, program: program, createSigningKey: false, environment: environment,
+                                               logger: logger) else {
+            throw AyumiError.notAnAyumiDatabase(path: path)
+        }
+        return ayumi
+    }
+
+    /// Copies the whole database (ledger, residents, token hashes, the signing key) to a new file,
+    /// whichever version of Ayumi wrote it, while the server runs. An existing file is never
+    /// overwritten: a backup must not destroy an older one.
+    public static func backup(dataDirectory: String, toPath path: String, logger: Logger) async throws {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw AyumiError.invalidRequest("\(path) exists; a backup never overwrites a file")
+        }
+        do {
+            try await existingStore(databasePath(dataDirectory), mode: .existingAnyVersion).backup(toPath: path)
+        } catch StoreError.backupTargetUnavailable(let path, let reason) {
+            throw AyumiError.invalidRequest("cannot create \(path): \(reason)")
+        }
+        logger.info("Backup written")
+    }
+
+    static func existingStore(_ path: String, mode: SQLiteStore.OpenMode) throws -> SQLiteStore {
+        do {
+            return try SQLiteStore(path: path, mode: mode)
+        } catch StoreError.databaseMissing {
+            throw AyumiError.databaseMissing(path: path)
+        } catch StoreError.databaseNeedsMigration {
+            throw AyumiError.databaseNeedsMigration(path: path)
+        } catch StoreError.notAnAyumiDatabase {
+            throw AyumiError.notAnAyumiDatabase(path: path)
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import AyumiCore
+import AyumiLedger
+import AyumiStore
+import Foundation
+
+/// Events in: who may report them, and what the rules award for them.
+public struct Ingestion: Sendable {
+    let dependencies: Dependencies
+
+    public init(_ dependencies: Dependencies) { self.dependencies = dependencies }
+
+    public static let eventsPerRequestMax = 1_000
+
+    /// Ingests up to `eventsPerRequestMax` events in one transaction.
+    public func ingest(_ events: [Event], by principal: Principal) async throws -> [IngestResult] {
+        guard events.count <= Self.eventsPerRequestMax else {
+            throw AyumiError.tooManyEvents(count: events.count, max: Self.eventsPerRequestMax)
+        }
+        guard let submitter = principal.submitter else {
+            throw AyumiError.forbidden("Events are submitted with an ingest token or the resident's own token.")
+        }
+        if principal.role == .resident, let other = events.first(where: { $0.residentID != principal.subject }) {
+            throw AyumiError.forbidden("A resident token can submit only its own events; event '\(other.id)' is for another resident.")
+        }
+        let now = dependencies.environment.now()
+        let program = dependencies.program.current
+        let evaluator = program.evaluator
+        let expiryMonths = program.ruleset.program.pointExpiryMonths
+        return try await dependencies.store.ingest(events, source: submitter.source, at: now, counterKeys: { evaluator.counterKeys(for: $0) },
+                                                   decide: { event, resident, counters in
+            let date = event.localDate(in: evaluator.timeZone)
+            let evaluation = resident.map { evaluator.evaluate(event, from: submitter, resident: $0, counters: counters, now: now) }
+                ?? Evaluation(outcome: .rejected(LocalizedText(ja: "未登録の利用者です", en: "Unknown resident")))
+            return IngestDecision(evaluation: evaluation, localDate: date, expiresOn: Lots.expiry(earnedOn: date, months: expiryMonths))
+        })
+    }
+}

@@ -1,0 +1,25 @@
+import AyumiCore
+
+/// Who made a request, from the bearer token they presented.
+public struct Principal: Sendable, Hashable {
+    public var role: Role
+    /// The resident or merchant the token speaks for.
+    public var subject: String?
+    /// The feed name of an ingest token.
+    public var feed: String?
+
+    public init(role: Role, subject: String?, feed: String? = nil) {
+        self.role = role
+        self.subject = subject
+        self.feed = feed
+    }
+
+    /// Who events sent with this token come from; nil for roles that submit no events.
+    public var submitter: Submitter? {
+        switch role {
+        case .resident: subject.map(Submitter.resident)
+        case .ingest: feed.map(Submitter.feed)
+        case .admin, .merchant: nil
+        }
+    }
+}
