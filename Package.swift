@@ -54,12 +54,14 @@ let package = Package(
             "AyumiServices", "AyumiCore", "AyumiStore", "AyumiRedemption",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "ayumi", dependencies: [
             "AyumiServer", "AyumiServices", "AyumiBootstrap", "AyumiCore", "AyumiLedger", "AyumiRules", "AyumiStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // Shared by the test targets only: a fixture over a temporary database and a test clock.
         .target(name: "AyumiTestSupport", dependencies: [

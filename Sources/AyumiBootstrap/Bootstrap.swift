@@ -26,10 +26,18 @@ public enum Bootstrap {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let store = try SQLiteStore(path: databasePath(dataDirectory), mode: .createOrMigrate)
-        try await store.install(ruleset: StoredRuleset(version: ruleset.version, content: ruleset.canonicalJSON), merchants: merchants,
-                                at: environment.now())
-        let program = ActiveProgram.Snapshot(ruleset: ruleset, merchants: try await store.merchants())
-        return try await Ayumi.make(store: store, program: program, createSigningKey: true, environment: environment, logger: logger)!
+        let ayumi = try await Ayumi.make(store: store, program: ActiveProgram.Snapshot(ruleset: ruleset, merchants: merchants),
+                                         createSigningKey: true, environment: environment, logger: logger)!
+        try await ayumi.administration.install(ruleset: ruleset, merchants: merchants)
+        return ayumi
+    }
+
+    /// Reads `Rules/` and `Merchants/` again and puts them in force in the running server; a program
+    /// that fails its check changes nothing (the diagnostics are thrown).
+    public static func reload(_ ayumi: Ayumi, rulesDirectory: String, merchantsFile: String) async throws {
+        let ruleset = try RulesParser.load(directory: rulesDirectory)
+        let merchants = try MerchantsParser.load(path: merchantsFile, ruleset: ruleset)
+        try await ayumi.administration.install(ruleset: ruleset, merchants: merchants)
     }
 
     /// For maintenance commands (`ledger verify`, `backup`, `report`, `tokens`): opens the database

@@ -2,6 +2,7 @@ import AyumiServices
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// Builds the router with its dependencies passed in, so tests can build it over a temporary store
 /// and a fixed clock.
@@ -26,7 +27,8 @@ public func buildRouter(ayumi: Ayumi) -> Router<BasicRequestContext> {
     return router
 }
 
-public func buildApplication(ayumi: Ayumi, host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+/// - Parameter services: background work that runs beside the server and stops with it.
+public func buildApplication(ayumi: Ayumi, host: String, port: Int, services: [any Service] = [], logger: Logger) -> some ApplicationProtocol {
     Application(router: buildRouter(ayumi: ayumi), configuration: .init(address: .hostname(host, port: port), serverName: "Ayumi"),
-                logger: logger)
+                services: services, logger: logger)
 }

@@ -1,5 +1,6 @@
 import AyumiCore
 import AyumiRedemption
+import AyumiRules
 import AyumiStore
 import Crypto
 import Foundation
@@ -150,6 +151,18 @@ public struct Administration: Sendable {
                                   merchantID: merchantID))
         try await store.insertTokens([admin.1, ingest.1] + feeds.map(\.minted.1) + [merchant.1])
         dependencies.logger.info("First-start tokens created")
+    }
+
+    // MARK: The program
+
+    /// Puts a new program in force without a restart: the ruleset is recorded (every version is
+    /// kept) and made active, the merchant registry replaced (a merchant left out is kept, inactive),
+    /// and every use case reads the new program from its next call on.
+    public func install(ruleset: Ruleset, merchants: [Merchant]) async throws {
+        try await store.install(ruleset: StoredRuleset(version: ruleset.version, content: ruleset.canonicalJSON), merchants: merchants,
+                                at: dependencies.environment.now())
+        dependencies.program.replace(with: ActiveProgram.Snapshot(ruleset: ruleset, merchants: try await store.merchants()))
+        dependencies.logger.info("Program installed", metadata: ["ruleset.version": "\(ruleset.version)"])
     }
 
     /// Throws unless the database answers a read; what `/healthz` reports.

@@ -1,11 +1,14 @@
 import ArgumentParser
 import AyumiBootstrap
 import AyumiCore
+import AyumiRules
 import AyumiServer
 import AyumiServices
 import AyumiStore
 import Foundation
 import Logging
+import ServiceLifecycle
+import UnixSignals
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,6 +22,10 @@ struct Serve: AsyncParsableCommand {
             AYUMI_FEED_TRANSIT_OPERATOR_TOKEN) and a merchant token (the first active merchant), and writes \
             them as shell lines to <data-dir>/first-start-tokens.sh, readable by the owner only; only their \
             hashes are stored. Later tokens come from `ayumi tokens create`.
+
+            SIGHUP reads --rules and --merchants again and puts them in force without a restart (a shop \
+            marked active: false stops redeeming at once); a program that fails its check is logged and \
+            changes nothing.
             """)
 
     @OptionGroup var data: DataOptions
@@ -60,7 +67,9 @@ struct Serve: AsyncParsableCommand {
 
                     """.utf8))
             }
-            let app = buildApplication(ayumi: ayumi, host: host, port: port, logger: makeLogger())
+            let reload = ProgramReload(ayumi: ayumi, rulesDirectory: program.resolvedRulesDirectory,
+                                       merchantsFile: program.resolvedMerchantsFile, logger: makeLogger())
+            let app = buildApplication(ayumi: ayumi, host: host, port: port, services: [reload], logger: makeLogger())
             try await app.runService()
         }
     }
@@ -79,6 +88,26 @@ struct Serve: AsyncParsableCommand {
         let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         try handle.write(contentsOf: Data(text.utf8))
         try handle.synchronize()
+    }
+}
+
+/// Puts an edited `Rules/` and `Merchants/` in force on SIGHUP, as daemons reload their
+/// configuration; a broken program is refused with its diagnostics and the old one stays.
+struct ProgramReload: Service {
+    let ayumi: Ayumi
+    let rulesDirectory: String
+    let merchantsFile: String
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            do {
+                try await Bootstrap.reload(ayumi, rulesDirectory: rulesDirectory, merchantsFile: merchantsFile)
+            } catch let failure as RulesCheckFailure {
+                // Diagnostics name files, lines and keys of the program: nothing personal.
+                logger.error("Program reload refused; the program in force stays", metadata: ["diagnostics": "\(failure.description)"])
+            }
+        }
     }
 }
 

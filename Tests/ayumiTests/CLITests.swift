@@ -172,6 +172,37 @@ struct CLITests {
         #expect(badLifetime.error == "error: --expires-in: expected a number and a unit (s, m, h or d), such as 90d; got 'soon'\n")
     }
 
+    @Test("SIGHUP puts an edited registry in force without a restart; a broken one is refused and changes nothing")
+    func reloadOnHangup() async throws {
+        let copy = CLI.temporaryDirectory() + "/merchants.yaml"
+        let registry = try String(contentsOfFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml", encoding: .utf8)
+        try registry.write(toFile: copy, atomically: true, encoding: .utf8)
+        let server = try await Server.start(merchantsFile: copy)
+        defer { server.stop() }
+        let merchant = try server.token("AYUMI_MERCHANT_TOKEN")
+        func tillStatus() throws -> Int {
+            try CLI.curl(["-X", "POST", "\(server.url)/v1/redemptions", "-H", "Authorization: Bearer \(merchant)", "-d", "{}"]).status
+        }
+        #expect(try tillStatus() == 400, "the till is let in, and its empty body refused")
+
+        try "merchants: [".write(toFile: copy, atomically: true, encoding: .utf8)
+        kill(server.process.processIdentifier, SIGHUP)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(server.log().contains("Program reload refused"))
+        #expect(try tillStatus() == 400, "a broken registry changes nothing")
+
+        let inactive = registry.replacingOccurrences(of: "    settlementAccount: SETTLE-M-001\n",
+                                                     with: "    settlementAccount: SETTLE-M-001\n    active: false\n")
+        try inactive.write(toFile: copy, atomically: true, encoding: .utf8)
+        kill(server.process.processIdentifier, SIGHUP)
+        var status = 0
+        for _ in 0..<50 where status != 401 {
+            try await Task.sleep(for: .milliseconds(100))
+            status = try tillStatus()
+        }
+        #expect(status == 401, "m-001 left: its till is refused without a restart")
+    }
+
     @Test("ledger verify, report and backup read the database the server made, from a directory without Rules/")
     func maintenanceWithoutRules() async throws {
         let server = try await Server.start()
@@ -227,13 +258,14 @@ final class Server: @unchecked Sendable {
         self.outputFile = outputFile
     }
 
-    static func start() async throws -> Server {
+    static func start(merchantsFile: String? = nil) async throws -> Server {
         let directory = CLI.temporaryDirectory()
         for _ in 0..<10 {
             let port = Int.random(in: 20_000...29_999)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: CLI.executable)
             process.arguments = ["serve", "--data-dir", directory + "/data", "--port", String(port)]
+                + (merchantsFile.map { ["--merchants", $0] } ?? [])
             process.currentDirectoryURL = URL(fileURLWithPath: Fixture.repositoryRoot)
             process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AYUMI_") }
             let outputFile = directory + "/serve-\(port).out"
