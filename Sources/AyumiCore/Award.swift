@@ -22,11 +22,14 @@ public struct Award: Sendable, Hashable {
     /// Points per sponsor; always sums to `points` (largest remainder split).
     public var funding: [SponsorShare]
     public var reason: LocalizedText
-    /// The counter period this award counts against for caps, such as `day:2026-11-25`.
-    public var periodKey: String
+    /// The counter period this award counts against: the day number of its local day.
+    public var period: Int
+    /// The rule's caps for the period, which the store enforces again as it adds the award to the
+    /// counter (`points + award <= max`), so two writers can never both take the last point.
+    public var limit: CounterLimit
 
     public init(ruleID: String, rulesetVersion: String, points: Int64, funding: [SponsorShare],
-                reason: LocalizedText, periodKey: String) {
+                reason: LocalizedText, period: Int, limit: CounterLimit = .none) {
         precondition(points > 0, "an award of no points is not recorded")
         precondition(funding.reduce(0) { $0 + $1.points } == points, "funding must add up to the award")
         self.ruleID = ruleID
@@ -34,8 +37,22 @@ public struct Award: Sendable, Hashable {
         self.points = points
         self.funding = funding
         self.reason = reason
-        self.periodKey = periodKey
+        self.period = period
+        self.limit = limit
     }
+}
+
+/// The most a counter may reach: points and number of awards per period (nil: no cap).
+public struct CounterLimit: Sendable, Hashable {
+    public var pointsMax: Int64?
+    public var countMax: Int64?
+
+    public init(pointsMax: Int64?, countMax: Int64?) {
+        self.pointsMax = pointsMax
+        self.countMax = countMax
+    }
+
+    public static let none = CounterLimit(pointsMax: nil, countMax: nil)
 }
 
 public struct SponsorShare: Sendable, Hashable, Codable {
@@ -65,11 +82,12 @@ public struct Counter: Sendable, Hashable {
 public struct CounterKey: Sendable, Hashable {
     public var residentID: String
     public var ruleID: String
-    public var periodKey: String
+    /// The day number of the local day (daily caps).
+    public var period: Int
 
-    public init(residentID: String, ruleID: String, periodKey: String) {
+    public init(residentID: String, ruleID: String, period: Int) {
         self.residentID = residentID
         self.ruleID = ruleID
-        self.periodKey = periodKey
+        self.period = period
     }
 }

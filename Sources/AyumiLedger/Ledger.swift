@@ -30,9 +30,9 @@ public enum Account: Sendable, Hashable, Comparable, CustomStringConvertible {
     public static func < (lhs: Account, rhs: Account) -> Bool { lhs.description < rhs.description }
 }
 
+/// One leg of a transfer, as audit views show it: points into (positive) or out of (negative) an account.
 public struct Posting: Sendable, Hashable {
     public var account: Account
-    /// Positive: points into the account; negative: points out of it.
     public var points: Int64
 
     public init(account: Account, points: Int64) {
@@ -41,35 +41,34 @@ public struct Posting: Sendable, Hashable {
     }
 }
 
-/// One movement of points. Its postings always sum to zero; it is never edited after it is written,
-/// and a correction is a new, reversing transfer.
+/// One movement of points, in one row as TigerBeetle keeps it: from the debit account to the
+/// credit account, a positive amount, and its cause. Its two postings sum to zero by its shape; it
+/// is never edited after it is written, and a correction is a new, reversing transfer. An award
+/// funded by two sponsors is two transfers; a redemption drawing two lots is two transfers.
 public struct Transfer: Sendable, Hashable {
     public enum Kind: String, Sendable, Codable {
         case award, redemption
     }
 
     public var kind: Kind
-    public var postings: [Posting]
+    public var debit: Account
+    public var credit: Account
+    public var amount: Int64
 
-    public init(kind: Kind, postings: [Posting]) {
-        precondition(postings.reduce(0) { $0 + $1.points } == 0, "a transfer must sum to zero")
-        precondition(!postings.isEmpty)
+    public init(kind: Kind, debit: Account, credit: Account, amount: Int64) {
+        precondition(amount > 0, "a transfer moves a positive amount")
+        precondition(debit != credit, "a transfer moves points between two accounts")
         self.kind = kind
-        self.postings = postings
+        self.debit = debit
+        self.credit = credit
+        self.amount = amount
     }
 
-    /// Points move from each funding sponsor to the resident.
-    public static func award(_ award: Award, residentID: String) -> Transfer {
-        var postings = award.funding.map { Posting(account: .sponsor($0.sponsorID), points: -$0.points) }
-        postings.append(Posting(account: .resident(residentID), points: award.points))
-        return Transfer(kind: .award, postings: postings)
-    }
+    /// The two legs, which always sum to zero.
+    public var postings: [Posting] { [Posting(account: debit, points: -amount), Posting(account: credit, points: amount)] }
 
-    public static func redemption(residentID: String, merchantID: String, points: Int64) -> Transfer {
-        precondition(points > 0)
-        return Transfer(kind: .redemption, postings: [
-            Posting(account: .resident(residentID), points: -points),
-            Posting(account: .merchant(merchantID), points: points),
-        ])
+    /// Points move from each funding sponsor to the resident: one transfer (one lot) per sponsor.
+    public static func award(_ award: Award, residentID: String) -> [Transfer] {
+        award.funding.map { Transfer(kind: .award, debit: .sponsor($0.sponsorID), credit: .resident(residentID), amount: $0.points) }
     }
 }

@@ -21,13 +21,11 @@ public struct Evaluator: Sendable {
 
     /// Counter keys the evaluation of `event` reads; the store loads exactly these.
     public func counterKeys(for event: Event) -> [CounterKey] {
-        let period = Self.periodKey(event.localDate(in: timeZone))
+        let period = event.localDate(in: timeZone).dayNumber
         return ruleset.rules.filter { $0.event == event.kind }.map {
-            CounterKey(residentID: event.residentID, ruleID: $0.id, periodKey: period)
+            CounterKey(residentID: event.residentID, ruleID: $0.id, period: period)
         }
     }
-
-    public static func periodKey(_ date: LocalDate) -> String { "day:\(date)" }
 
     public func evaluate(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
                          now: Date) -> Evaluation {
@@ -38,9 +36,9 @@ public struct Evaluator: Sendable {
         var awards: [Award] = []
         var capped = false
         var belowMinimum = false
-        let period = Self.periodKey(date)
+        let period = date.dayNumber
         for rule in ruleset.rules where rule.event == event.kind && matches(rule, event) {
-            let counter = counters[CounterKey(residentID: event.residentID, ruleID: rule.id, periodKey: period)] ?? .zero
+            let counter = counters[CounterKey(residentID: event.residentID, ruleID: rule.id, period: period)] ?? .zero
             if case .walk(_, let steps, _) = event.detail, let stepsMin = rule.stepsMin, steps < stepsMin {
                 belowMinimum = true
                 continue
@@ -55,7 +53,8 @@ public struct Evaluator: Sendable {
             let parts = largestRemainderSplit(points: points, weights: weights, tieBreak: tieBreak)
             let funding = zip(rule.funding, parts).filter { $0.1 > 0 }.map { SponsorShare(sponsorID: $0.0.sponsorID, points: $0.1) }
             awards.append(Award(ruleID: rule.id, rulesetVersion: ruleset.version, points: points, funding: funding,
-                                reason: reason(rule, event: event, date: date, points: points), periodKey: period))
+                                reason: reason(rule, event: event, date: date, points: points), period: period,
+                                limit: CounterLimit(pointsMax: rule.pointsPerDayMax, countMax: rule.countPerDayMax)))
         }
         let note: LocalizedText? = if !awards.isEmpty {
             nil
@@ -134,19 +133,8 @@ public struct Evaluator: Sendable {
 
     func reason(_ rule: EarningRule, event: Event, date: LocalDate, points: Int64) -> LocalizedText {
         let templates = reasons[rule.id]!
-        func value(_ key: String, _ language: Language) -> String? {
-            switch (key, event.detail) {
-            case ("date", _): date.description
-            case ("points", _): String(points)
-            case ("steps", .walk(_, let steps, _)): String(steps)
-            case ("mode", .transitTap(_, let mode, _, _)): mode
-            case ("route", .transitTap(_, _, let route, _)): route
-            case ("stop", .transitTap(_, _, _, let stop)): stop
-            case ("zone", .visit(_, let zone)): zone
-            case ("zoneName", .visit(_, let zone)): ruleset.zone(zone)?.name.text(language)
-            default: nil
-            }
+        return ReasonTemplate.render(ja: templates.ja, en: templates.en, detail: event.detail, date: date, points: points) {
+            ruleset.zone($0)?.name
         }
-        return LocalizedText(ja: templates.ja.render { value($0, .ja) }, en: templates.en.render { value($0, .en) })
     }
 }

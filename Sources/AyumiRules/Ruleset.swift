@@ -149,3 +149,32 @@ public struct FundingWeight: Sendable, Hashable, Codable {
     public var sponsorID: String
     public var weight: Int64
 }
+
+/// Explains past awards: the reason templates of every rule in one stored ruleset version, and its
+/// zone names. Read leniently (only the keys it needs), so versions an older Ayumi stored, whose
+/// other keys differ, still explain the awards they made.
+public struct ReasonExplainer: Sendable {
+    struct Stored: Decodable {
+        struct Rule: Decodable { var id: String; var name: LocalizedText; var reason: LocalizedText }
+        struct Zone: Decodable { var id: String; var name: LocalizedText }
+        var rules: [Rule]
+        var zones: [Zone]
+    }
+
+    let templates: [String: (ja: ReasonTemplate, en: ReasonTemplate)]
+    let zoneNames: [String: LocalizedText]
+
+    public init(canonicalJSON: String) throws {
+        let stored = try JSONDecoder().decode(Stored.self, from: Data(canonicalJSON.utf8))
+        templates = Dictionary(stored.rules.map { ($0.id, (ja: ReasonTemplate($0.reason.ja), en: ReasonTemplate($0.reason.en))) },
+                               uniquingKeysWith: { first, _ in first })
+        zoneNames = Dictionary(stored.zones.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The reason of an award of `points` under `ruleID` for an event, as it read when it was made;
+    /// nil when the version has no such rule.
+    public func reason(ruleID: String, detail: Event.Detail, date: LocalDate, points: Int64) -> LocalizedText? {
+        guard let rule = templates[ruleID] else { return nil }
+        return ReasonTemplate.render(ja: rule.ja, en: rule.en, detail: detail, date: date, points: points) { zoneNames[$0] }
+    }
+}

@@ -66,6 +66,7 @@ struct Problem: Error {
         case .insufficientPoints: ("insufficient-points", .unprocessableContent, .init(ja: "ポイントが不足しています", en: "Not enough points"))
         case .idempotencyKeyReused:
             ("idempotency-key-reused", .unprocessableContent, .init(ja: "冪等キーが別の取引で使われています", en: "Idempotency key reused"))
+        case .busy: ("busy", .serviceUnavailable, .init(ja: "混み合っています。もう一度お試しください", en: "Busy, please retry"))
         case .databaseMissing, .databaseNeedsMigration, .notAnAyumiDatabase:
             // Only maintenance commands open a database that may be missing; the server created its own.
             (Problem.internalError.slug, Problem.internalError.status, Problem.internalError.title)

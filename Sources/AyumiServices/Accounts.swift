@@ -1,4 +1,5 @@
 import AyumiCore
+import AyumiRules
 import AyumiStore
 
 /// What a resident sees of their own points: the balance and the history.
@@ -15,8 +16,9 @@ public struct Accounts: Sendable {
         try await dependencies.store.balance(residentID: residentID, on: dependencies.today)
     }
 
-    /// A page of history, newest first, and the cursor of the next page (nil on the last page).
-    public func history(residentID: String, cursor: String?, limit: Int) async throws -> ([HistoryEntry], next: String?) {
+    /// A page of history, newest first, with the reason of every line, and the cursor of the next
+    /// page (nil on the last page).
+    public func history(residentID: String, cursor: String?, limit: Int) async throws -> ([HistoryLine], next: String?) {
         var beforeID: Int64?
         if let cursor {
             guard let id = Int64(cursor), id > 0 else { throw AyumiError.invalidRequest("cursor: not a cursor this service gave out") }
@@ -27,6 +29,35 @@ public struct Accounts: Sendable {
         }
         let entries = try await dependencies.store.history(residentID: residentID, beforeID: beforeID, limit: limit + 1)
         let page = Array(entries.prefix(limit))
-        return (page, entries.count > limit ? page.last.map { String($0.id) } : nil)
+        var lines: [HistoryLine] = []
+        for entry in page { lines.append(HistoryLine(entry: entry, reason: try await reason(entry))) }
+        return (lines, entries.count > limit ? page.last.map { String($0.id) } : nil)
     }
+
+    /// Reasons are not stored: an award's is rendered from its rule's template in the ruleset
+    /// version that made it, a redemption's from the merchant's name.
+    func reason(_ entry: HistoryEntry) async throws -> LocalizedText {
+        switch entry.kind {
+        case .redemption:
+            let name = entry.merchantID.flatMap { dependencies.program.current.merchants[$0]?.name }
+                ?? LocalizedText(ja: entry.merchantID ?? "", en: entry.merchantID ?? "")
+            return LocalizedText(ja: "\(name.ja)で利用", en: "Redeemed at \(name.en)")
+        case .award:
+            if let version = entry.rulesetVersion, let rule = entry.ruleID, let event = entry.event,
+               let reason = try await dependencies.explainers.explainer(version)?
+                .reason(ruleID: rule, detail: event, date: entry.localDate, points: entry.points) {
+                return reason
+            }
+            return LocalizedText(ja: "\(entry.points)ポイント付与", en: "\(entry.points) points awarded")
+        }
+    }
+}
+
+/// A line of history with its reason, read like the entry it wraps.
+@dynamicMemberLookup
+public struct HistoryLine: Sendable, Hashable {
+    public var entry: HistoryEntry
+    public var reason: LocalizedText
+
+    public subscript<Value>(dynamicMember keyPath: KeyPath<HistoryEntry, Value>) -> Value { entry[keyPath: keyPath] }
 }

@@ -20,6 +20,8 @@ public enum AyumiError: Error, Sendable, Equatable {
     case insufficientPoints(balance: Int64, requested: Int64)
     case idempotencyKeyReused
     case merchantInactive(String)
+    /// Concurrent writes kept this one from completing; nothing changed, and sending it again is safe.
+    case busy
     case databaseMissing(path: String)
     case databaseNeedsMigration(path: String)
     case notAnAyumiDatabase(path: String)
@@ -40,6 +42,7 @@ public enum AyumiError: Error, Sendable, Equatable {
         case .codeAlreadyUsed: "The code was already used for another redemption."
         case .insufficientPoints(let balance, let requested): "The resident has \(balance) points; \(requested) were requested."
         case .idempotencyKeyReused: "The idempotency key was already used for a different redemption."
+        case .busy: "Other writes got in the way and nothing was changed; send the same request again."
         case .merchantInactive(let id): "Merchant '\(id)' is no longer active (marked active: false or removed from the registry)."
         case .notAnAyumiDatabase(let path): "\(path) is not an Ayumi database (empty, not SQLite, or made by another program)."
         case .databaseMissing(let path):
@@ -63,6 +66,7 @@ extension AyumiError {
         case .databaseNeedsMigration(let path): .databaseNeedsMigration(path: path)
         case .notAnAyumiDatabase(let path): .notAnAyumiDatabase(path: path)
         case .backupTargetUnavailable(let path, let reason): .invalidRequest("cannot create \(path): \(reason)")
+        case .counterLimitExceeded: .busy
         }
     }
 }

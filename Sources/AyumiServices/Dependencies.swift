@@ -14,6 +14,7 @@ public struct Dependencies: Sendable {
     public let environment: AyumiEnvironment
     let signer: CodeSigner
     let logger: Logger
+    let explainers: Explainers
 
     public init(store: any Store, program: ActiveProgram, environment: AyumiEnvironment, signer: CodeSigner, logger: Logger) {
         self.store = store
@@ -21,6 +22,7 @@ public struct Dependencies: Sendable {
         self.environment = environment
         self.signer = signer
         self.logger = logger
+        self.explainers = Explainers(store: store)
     }
 
     /// Today in the program's time zone.
@@ -52,4 +54,22 @@ public final class ActiveProgram: Sendable {
 
     /// Puts a new program in force for every use case from its next call on.
     public func replace(with snapshot: Snapshot) { state.withLock { $0 = snapshot } }
+}
+
+/// The reason templates of every ruleset version, read from the store once each: history explains
+/// an award in the words of the rules that made it, however often the program has changed since.
+final class Explainers: Sendable {
+    let store: any Store
+    private let known = Mutex<[String: ReasonExplainer]>([:])
+
+    init(store: any Store) { self.store = store }
+
+    func explainer(_ version: String) async throws -> ReasonExplainer? {
+        if let found = known.withLock({ $0[version] }) { return found }
+        for stored in try await store.rulesets() where known.withLock({ $0[stored.version] == nil }) {
+            let explainer = try? ReasonExplainer(canonicalJSON: stored.content)
+            known.withLock { $0[stored.version] = explainer }
+        }
+        return known.withLock { $0[version] }
+    }
 }

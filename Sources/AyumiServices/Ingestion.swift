@@ -22,6 +22,23 @@ public struct Ingestion: Sendable {
         if principal.role == .resident, let other = events.first(where: { $0.residentID != principal.subject }) {
             throw AyumiError.forbidden("A resident token can submit only its own events; event '\(other.id)' is for another resident.")
         }
+        // A store whose transactions interleave may find a cap taken between reading the counters and
+        // adding to them; the batch then changed nothing and is judged again on fresh counters.
+        for attempt in 1...Self.attemptsMax {
+            do {
+                return try await ingestOnce(events, submitter: submitter)
+            } catch StoreError.counterLimitExceeded where attempt < Self.attemptsMax {
+                continue
+            } catch StoreError.counterLimitExceeded {
+                throw AyumiError.busy
+            }
+        }
+        preconditionFailure("the loop returns or throws")
+    }
+
+    static let attemptsMax = 3
+
+    func ingestOnce(_ events: [Event], submitter: Submitter) async throws -> [IngestResult] {
         let now = dependencies.environment.now()
         let program = dependencies.program.current
         let evaluator = program.evaluator

@@ -44,7 +44,7 @@ public struct Redemptions: Sendable {
             throw AyumiError.invalidRequest("points: between 1 and \(Self.redemptionPointsMax)")
         }
         let program = dependencies.program.current
-        guard let merchant = program.merchants[merchantID], merchant.active else { throw AyumiError.unknownMerchant(merchantID) }
+        guard program.merchants[merchantID]?.active == true else { throw AyumiError.unknownMerchant(merchantID) }
         let store = dependencies.store
         // A retry with the same key answers as the first time, even after the code has expired.
         if let earlier = try await store.redemption(merchantID: merchantID, idempotencyKey: idempotencyKey) {
@@ -61,7 +61,6 @@ public struct Redemptions: Sendable {
         }
         let request = RedemptionRequest(
             merchantID: merchantID, idempotencyKey: idempotencyKey, codeID: code.codeID, residentID: code.residentID, points: points,
-            reason: LocalizedText(ja: "\(merchant.name.ja)で利用", en: "Redeemed at \(merchant.name.en)"),
             localDate: LocalDate(instant: now, timeZone: program.evaluator.timeZone), at: now)
         do {
             let record = try await store.redeem(request)

@@ -82,6 +82,9 @@ public enum StoreError: Error, Sendable, Equatable {
     case notAnAyumiDatabase(path: String)
     /// A backup's target exists already or cannot be created.
     case backupTargetUnavailable(path: String, reason: String)
+    /// Adding an award to its counter would pass the rule's cap: another writer took the room
+    /// between the read and the write. The batch changes nothing; sending it again re-evaluates it.
+    case counterLimitExceeded
 }
 
 public struct StoredToken: Sendable, Hashable {
@@ -171,27 +174,32 @@ public struct IngestResult: Sendable, Hashable {
     }
 }
 
+/// One line of a resident's history: an award (all its sponsors' shares together) or a
+/// redemption (all its lot draws together). The reason is not stored: it is rendered from the rule
+/// and the event in the ruleset version that made the award.
 public struct HistoryEntry: Sendable, Hashable {
+    /// The cursor: the lowest transfer id of the entry.
     public var id: Int64
     public var kind: Transfer.Kind
     /// Signed: positive for awards, negative for redemptions.
     public var points: Int64
     public var ruleID: String?
     public var rulesetVersion: String?
+    /// The event an award was made for.
+    public var event: Event.Detail?
     public var merchantID: String?
-    public var reason: LocalizedText
     public var localDate: LocalDate
     public var createdAt: Date
 
-    public init(id: Int64, kind: Transfer.Kind, points: Int64, ruleID: String?, rulesetVersion: String?, merchantID: String?,
-                reason: LocalizedText, localDate: LocalDate, createdAt: Date) {
+    public init(id: Int64, kind: Transfer.Kind, points: Int64, ruleID: String?, rulesetVersion: String?, event: Event.Detail?,
+                merchantID: String?, localDate: LocalDate, createdAt: Date) {
         self.id = id
         self.kind = kind
         self.points = points
         self.ruleID = ruleID
         self.rulesetVersion = rulesetVersion
+        self.event = event
         self.merchantID = merchantID
-        self.reason = reason
         self.localDate = localDate
         self.createdAt = createdAt
     }
@@ -204,18 +212,16 @@ public struct RedemptionRequest: Sendable, Hashable {
     public var codeID: String
     public var residentID: String
     public var points: Int64
-    public var reason: LocalizedText
     public var localDate: LocalDate
     public var at: Date
 
     public init(merchantID: String, idempotencyKey: String, codeID: String, residentID: String, points: Int64,
-                reason: LocalizedText, localDate: LocalDate, at: Date) {
+                localDate: LocalDate, at: Date) {
         self.merchantID = merchantID
         self.idempotencyKey = idempotencyKey
         self.codeID = codeID
         self.residentID = residentID
         self.points = points
-        self.reason = reason
         self.localDate = localDate
         self.at = at
     }

@@ -45,11 +45,11 @@ struct LedgerCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check the ledger invariants.",
             discussion: """
-                Each transfer sums to zero, no resident balance is negative, every balance equals the sum of its \
-                postings, each resident's open lots add up to their balance, each award's lots hold its points, \
-                each redemption's lot draws add up to its points and name their lot's sponsor, each lot holds its \
-                points less its draws, and no lot was drawn after its last day. Exits 1 and lists what is wrong \
-                (at most 100 findings of each kind). It opens the existing database in --data-dir read-only, never \
+                A transfer is one row (debit, credit, amount), so it sums to zero by its shape. This checks that \
+                every balance equals its transfers, no resident balance is negative, each resident's open lots add \
+                up to their balance, each lot holds its points less its draws, each redemption's draws add up to \
+                its points, no lot was drawn after its last day, and no resident drew another's lot. Exits 1 and \
+                lists what is wrong (at most 100 findings of each kind). It opens the existing database in --data-dir read-only, never \
                 creates one, and exits 1 naming the path when there is none.
                 """)
 

@@ -38,15 +38,16 @@ struct LedgerTests {
         #expect(Lots.expiry(earnedOn: LocalDate("2026-11-25")!, months: 12) == LocalDate("2027-11-24"))
     }
 
-    @Test("an award moves points from each sponsor to the resident and sums to zero")
+    @Test("an award is one transfer per funding sponsor, each summing to zero")
     func awardTransfer() {
         let award = Award(ruleID: "transit", rulesetVersion: "v", points: 3,
                           funding: [SponsorShare(sponsorID: "city", points: 2), SponsorShare(sponsorID: "bus", points: 1)],
-                          reason: LocalizedText(ja: "", en: ""), periodKey: "day:2026-11-25")
-        let transfer = Transfer.award(award, residentID: "r-1")
-        #expect(transfer.postings.reduce(0) { $0 + $1.points } == 0)
-        #expect(transfer.postings.last == Posting(account: .resident("r-1"), points: 3))
-        #expect(transfer.postings.first == Posting(account: .sponsor("city"), points: -2))
+                          reason: LocalizedText(ja: "", en: ""), period: 20_782)
+        let transfers = Transfer.award(award, residentID: "r-1")
+        #expect(transfers == [Transfer(kind: .award, debit: .sponsor("city"), credit: .resident("r-1"), amount: 2),
+                              Transfer(kind: .award, debit: .sponsor("bus"), credit: .resident("r-1"), amount: 1)])
+        #expect(transfers.flatMap(\.postings).reduce(0) { $0 + $1.points } == 0)
+        #expect(transfers[0].postings == [Posting(account: .sponsor("city"), points: -2), Posting(account: .resident("r-1"), points: 2)])
     }
 
     @Test("accounts round-trip through their stored form", arguments: [
@@ -58,8 +59,7 @@ struct LedgerTests {
 
     @Test("an audit with findings lists each of them")
     func auditViolations() {
-        let audit = LedgerAudit(transferCount: 3, unbalancedTransfers: [(7, 1)], balanceMismatches: [],
-                                negativeResidentBalances: [("resident:r-1", -2)], lotMismatches: [])
-        #expect(audit.violations == ["transfer 7 sums to 1, not 0", "resident:r-1: negative balance -2"])
+        let audit = LedgerAudit(transferCount: 3, balanceMismatches: [("sponsor:city", -3, -2)], negativeResidentBalances: [("resident:r-1", -2)])
+        #expect(audit.violations == ["sponsor:city: balance -3 but its transfers sum to -2", "resident:r-1: negative balance -2"])
     }
 }

@@ -40,7 +40,7 @@ func awards(_ evaluation: Evaluation) -> [Award] {
 }
 
 func walkCounter(_ points: Int64) -> [CounterKey: Counter] {
-    [CounterKey(residentID: "r-1", ruleID: "walk-steps", periodKey: "day:2026-11-25"): Counter(points: points, count: points > 0 ? 1 : 0)]
+    [CounterKey(residentID: "r-1", ruleID: "walk-steps", period: today.dayNumber): Counter(points: points, count: points > 0 ? 1 : 0)]
 }
 
 @Suite("Rules evaluation")
@@ -68,7 +68,7 @@ struct EvaluationTests {
     @Test("transit taps earn 1 point each until 4 a day, split between city and operator")
     func transitCap() throws {
         let evaluator = try demoEvaluator()
-        let key = CounterKey(residentID: "r-1", ruleID: "transit-ride", periodKey: "day:2026-11-25")
+        let key = CounterKey(residentID: "r-1", ruleID: "transit-ride", period: today.dayNumber)
         for (count, expected) in [(Int64(0), Int64(1)), (3, 1), (4, 0), (9, 0)] {
             let event = Event(id: "t-\(count)", residentID: "r-1",
                               detail: .transitTap(at: noon.addingTimeInterval(-60), mode: "bus", route: "r10", stop: "s1"))
@@ -99,7 +99,7 @@ struct EvaluationTests {
         #expect(first.first?.funding == [SponsorShare(sponsorID: "shotengai", points: 2)])
         #expect(first.first?.reason.en == "Visit to Downtown on 2026-11-25")
         #expect(first.first?.reason.ja == "2026-11-25に中心市街地を訪問")
-        let key = CounterKey(residentID: "r-1", ruleID: "downtown-visit", periodKey: "day:2026-11-25")
+        let key = CounterKey(residentID: "r-1", ruleID: "downtown-visit", period: today.dayNumber)
         #expect(awards(evaluator.evaluate(event, resident: resident, counters: [key: Counter(points: 2, count: 1)], now: noon)).isEmpty)
     }
 

@@ -372,7 +372,7 @@ struct RedemptionTests {
         for id in residents {
             let balance = try await fixture.ayumi.accounts.balance(residentID: id).spendable
             #expect(balance >= 0)
-            var history: [HistoryEntry] = []
+            var history: [HistoryLine] = []
             var cursor: String?
             repeat {
                 let (page, next) = try await fixture.ayumi.accounts.history(residentID: id, cursor: cursor, limit: 7)

@@ -1,0 +1,241 @@
+import AyumiCore
+import AyumiLedger
+import AyumiStore
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    public func ingest(_ events: [Event], source: String, at: Date, counterKeys: @Sendable (Event) -> [CounterKey],
+                       decide: @Sendable (Event, Resident?, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult] {
+        try await database.write { db in
+            var writer = try LedgerWriter(db: db, at: at, source: source)
+            var residents: [String: (account: Int64, resident: Resident)?] = [:]
+            var accepted: Set<String> = []
+            var results: [IngestResult] = []
+            results.reserveCapacity(events.count)
+            for event in events {
+                let existing = accepted.contains(event.id) ? .accepted : try writer.existingEvent(event.id)
+                if case .accepted = existing {
+                    results.append(IngestResult(eventID: event.id, status: .duplicate, awards: [], reason: nil))
+                    continue
+                }
+                let resident: (account: Int64, resident: Resident)?
+                if let cached = residents[event.residentID] {
+                    resident = cached
+                } else {
+                    resident = try Self.resident(event.residentID, db)
+                    residents[event.residentID] = resident
+                }
+                var counters: [CounterKey: Counter] = [:]
+                if let resident {
+                    for key in counterKeys(event) { counters[key] = try writer.counter(key, resident: resident.account) }
+                }
+                let decision = decide(event, resident?.resident, counters)
+                var replacing: Int64?
+                if case .rejected(let id) = existing { replacing = id }
+                switch decision.evaluation.outcome {
+                case .rejected(let reason):
+                    // Kept with its reason for the review queue and backtests; an event for nobody
+                    // enrolled has no one to be kept for.
+                    if let resident {
+                        _ = try writer.recordEvent(event, resident: resident.account, day: decision.localDate, rejection: reason,
+                                                   replacing: replacing)
+                    }
+                    results.append(IngestResult(eventID: event.id, status: .rejected, awards: [], reason: reason))
+                case .accepted(let awards, let note):
+                    guard let resident else { preconditionFailure("only an enrolled resident's event is accepted") }
+                    accepted.insert(event.id)
+                    let eventID = try writer.recordEvent(event, resident: resident.account, day: decision.localDate, rejection: nil,
+                                                         replacing: replacing)
+                    for award in awards {
+                        try writer.record(award, event: eventID, resident: resident.account, residentID: event.residentID,
+                                          day: decision.localDate, expiresOn: decision.expiresOn)
+                    }
+                    results.append(IngestResult(eventID: event.id, status: .accepted, awards: awards, reason: note))
+                }
+            }
+            try writer.flush()
+            return results
+        }
+    }
+}
+
+/// Writes ledger rows inside one open transaction with cached statements: the hot path of ingest.
+/// It never reads back what it already knows (row ids come from `lastInsertedRowID`), keeps the
+/// ids, counters and balance changes of the batch in memory, and writes each account's balance
+/// and each counter once, in `flush()`.
+struct LedgerWriter {
+    let db: Database
+    let atMilliseconds: Int64
+    /// The submitter as stored: a feed's id, or a resident's account negated.
+    let source: Int64
+    private var ruleIDs: [String: Int64] = [:]
+    private var rulesetIDs: [String: Int64] = [:]
+    private var sponsorAccounts: [String: Int64] = [:]
+    private var counters: [CounterKey: Counter] = [:]
+    private var counterChanges: [CounterKey: (resident: Int64, rule: Int64, delta: Counter, limit: CounterLimit)] = [:]
+    private var balanceChanges: [Int64: Int64] = [:]
+
+    enum Existing {
+        case none
+        case accepted
+        /// A rejected event of this source: evaluated again, and its row replaced.
+        case rejected(Int64)
+    }
+
+    init(db: Database, at: Date, source: String) throws {
+        self.db = db
+        self.atMilliseconds = at.millisecondsSince1970
+        if source.hasPrefix("feed:") {
+            let name = String(source.dropFirst("feed:".count))
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO feeds(name) VALUES (?)").execute(arguments: [name])
+            self.source = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM feeds WHERE name = ?"), arguments: [name])!
+        } else if source.hasPrefix("resident:") {
+            self.source = -(try SQLiteStore.account(.resident, String(source.dropFirst("resident:".count)), db))
+        } else {
+            preconditionFailure("a source is feed:NAME or resident:ID")
+        }
+    }
+
+    /// Whether this source sent the id before. Events recorded before ids were kept per source carry
+    /// source 0 and count for every source: a feed retrying an event it sent before the upgrade must
+    /// get `duplicate`, not a second award.
+    func existingEvent(_ externalID: String) throws -> Existing {
+        var found = Existing.none
+        for row in try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT id, rejection IS NOT NULL AS rejected FROM events WHERE source IN (?, 0) AND external_id = ?
+            """), arguments: [source, externalID]) {
+            if row["rejected"] as Bool { found = .rejected(row["id"]) } else { return .accepted }
+        }
+        return found
+    }
+
+    mutating func counter(_ key: CounterKey, resident: Int64) throws -> Counter {
+        if let known = counters[key] { return known }
+        var counter = Counter.zero
+        if let rule = try ruleID(key.ruleID, create: false),
+           let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT points, count FROM counters WHERE resident = ? AND rule = ? AND period = ?"),
+                                      arguments: [resident, rule, key.period]) {
+            counter = Counter(points: row[0], count: row[1])
+        }
+        counters[key] = counter
+        return counter
+    }
+
+    mutating func ruleID(_ name: String, create: Bool) throws -> Int64? {
+        if let id = ruleIDs[name] { return id }
+        if create { try db.cachedStatement(sql: "INSERT OR IGNORE INTO rules(name) VALUES (?)").execute(arguments: [name]) }
+        guard let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM rules WHERE name = ?"), arguments: [name]) else { return nil }
+        ruleIDs[name] = id
+        return id
+    }
+
+    mutating func rulesetID(_ version: String) throws -> Int64 {
+        if let id = rulesetIDs[version] { return id }
+        guard let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM rulesets WHERE version = ?"), arguments: [version]) else {
+            preconditionFailure("a ruleset is installed before it awards")
+        }
+        rulesetIDs[version] = id
+        return id
+    }
+
+    func recordEvent(_ event: Event, resident: Int64, day: LocalDate, rejection: LocalizedText?, replacing: Int64?) throws -> Int64 {
+        let rejectionText = try rejection.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        if let replacing {
+            try db.cachedStatement(sql: """
+                UPDATE events SET resident = ?, kind = ?, day = ?, at = ?, detail = ?, rejection = ?, received_at = ? WHERE id = ?
+                """).execute(arguments: [resident, event.kind.code, day.dayNumber, event.storedAt, event.storedDetail, rejectionText,
+                                         atMilliseconds, replacing])
+            return replacing
+        }
+        try db.cachedStatement(sql: """
+            INSERT INTO events(source, external_id, resident, kind, day, at, detail, rejection, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [source, event.id, resident, event.kind.code, day.dayNumber, event.storedAt, event.storedDetail,
+                                     rejectionText, atMilliseconds])
+        return db.lastInsertedRowID
+    }
+
+    /// One transfer (one lot) per funding sponsor; the counter and balances change in `flush()`.
+    mutating func record(_ award: Award, event: Int64, resident: Int64, residentID: String, day: LocalDate, expiresOn: LocalDate) throws {
+        let rule = try ruleID(award.ruleID, create: true)!
+        let ruleset = try rulesetID(award.rulesetVersion)
+        for share in award.funding {
+            let sponsor = try sponsorAccount(share.sponsorID)
+            try db.cachedStatement(sql: """
+                INSERT INTO transfers(kind, debit, credit, amount, day, rule, ruleset, event, remaining, expires_day, created_at)
+                VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [sponsor, resident, share.points, day.dayNumber, rule, ruleset, event, share.points,
+                                         expiresOn.dayNumber, atMilliseconds])
+            balanceChanges[sponsor, default: 0] -= share.points
+        }
+        balanceChanges[resident, default: 0] += award.points
+        let key = CounterKey(residentID: residentID, ruleID: award.ruleID, period: award.period)
+        let previous = try counter(key, resident: resident)
+        counters[key] = Counter(points: previous.points + award.points, count: previous.count + 1)
+        let change = counterChanges[key]?.delta ?? .zero
+        counterChanges[key] = (resident, rule, Counter(points: change.points + award.points, count: change.count + 1), award.limit)
+    }
+
+    mutating func sponsorAccount(_ id: String) throws -> Int64 {
+        if let account = sponsorAccounts[id] { return account }
+        let account = try SQLiteStore.account(.sponsor, id, db)
+        sponsorAccounts[id] = account
+        return account
+    }
+
+
+    /// Writes the summed balance changes and the counter deltas. Each delta is guarded in the
+    /// statement (`points + delta <= max`), not written as a value computed from an earlier read,
+    /// so a store whose transactions may interleave can never pass a cap. Call once, before commit.
+    mutating func flush() throws {
+        for (account, points) in balanceChanges.sorted(by: { $0.key < $1.key }) where points != 0 {
+            try db.cachedStatement(sql: "UPDATE accounts SET balance = balance + ? WHERE id = ?").execute(arguments: [points, account])
+        }
+        let ordered = counterChanges.sorted { ($0.value.resident, $0.value.rule, $0.key.period) < ($1.value.resident, $1.value.rule, $1.key.period) }
+        for (key, change) in ordered {
+            let pointsMax = change.limit.pointsMax ?? .max, countMax = change.limit.countMax ?? .max
+            // The insert has no row to guard against: the delta alone must fit.
+            guard change.delta.points <= pointsMax, change.delta.count <= countMax else { throw StoreError.counterLimitExceeded }
+            try db.cachedStatement(sql: """
+                INSERT INTO counters(resident, rule, period, points, count) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(resident, rule, period) DO UPDATE SET points = points + excluded.points, count = count + excluded.count
+                WHERE points + excluded.points <= ? AND count + excluded.count <= ?
+                """).execute(arguments: [change.resident, change.rule, key.period, change.delta.points, change.delta.count, pointsMax, countMax])
+            guard db.changesCount == 1 else { throw StoreError.counterLimitExceeded }
+        }
+        balanceChanges.removeAll()
+        counterChanges.removeAll()
+    }
+}
+
+extension Event {
+    /// What is kept of an event besides its kind, day and instant: `steps|device` for a walk,
+    /// `mode|route|stop` for a tap, the zone id for a visit (never coordinates). Every part is an
+    /// identifier, which cannot hold `|`.
+    var storedDetail: String {
+        switch detail {
+        case .walk(_, let steps, let device): "\(steps)|\(device)"
+        case .transitTap(_, let mode, let route, let stop): "\(mode)|\(route)|\(stop)"
+        case .visit(_, let zone): zone
+        }
+    }
+
+    var storedAt: Int64? {
+        switch detail {
+        case .walk: nil
+        case .transitTap(let at, _, _, _), .visit(let at, _): at.millisecondsSince1970
+        }
+    }
+
+    /// Reads back what `storedDetail` and `storedAt` wrote.
+    static func detail(kind: Int64, day: Int, at: Int64?, stored: String) -> Event.Detail? {
+        let parts = stored.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        switch (kind, at) {
+        case (1, _) where parts.count == 2: return Int64(parts[0]).map { .walk(date: LocalDate(dayNumber: day), steps: $0, source: parts[1]) }
+        case (2, let at?) where parts.count == 3:
+            return .transitTap(at: Date(millisecondsSince1970: at), mode: parts[0], route: parts[1], stop: parts[2])
+        case (3, let at?): return .visit(at: Date(millisecondsSince1970: at), zone: stored)
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import AyumiCore
+import AyumiLedger
+import AyumiStore
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    /// (key, resident, points) rows of one measure and section for the day numbers ?1 to ?2: the one
+    /// definition both the report's rows and the combined row of suppressed groups are counted from.
+    /// Sponsor and rule figures of redemptions follow the lot each draw took from.
+    static func factSource(_ measure: BeneficiaryFacts.Measure, _ section: BeneficiaryFacts.Section) -> String {
+        switch (measure, section) {
+        case (.awarded, .rule):
+            "SELECT r.name AS key, t.credit AS resident, t.amount AS points FROM transfers t JOIN rules r ON r.id = t.rule WHERE t.kind = 1 AND t.day BETWEEN ?1 AND ?2"
+        case (.awarded, .sponsor):
+            "SELECT s.external_id AS key, t.credit AS resident, t.amount AS points FROM transfers t JOIN accounts s ON s.id = t.debit WHERE t.kind = 1 AND t.day BETWEEN ?1 AND ?2"
+        case (.awarded, .merchant):
+            preconditionFailure("merchants award nothing")
+        case (.redeemed, .merchant):
+            "SELECT m.external_id AS key, t.debit AS resident, t.amount AS points FROM transfers t JOIN accounts m ON m.id = t.credit WHERE t.kind = 2 AND t.day BETWEEN ?1 AND ?2"
+        case (.redeemed, .sponsor):
+            """
+            SELECT s.external_id AS key, t.debit AS resident, t.amount AS points
+            FROM transfers t JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit WHERE t.kind = 2 AND t.day BETWEEN ?1 AND ?2
+            """
+        case (.redeemed, .rule):
+            """
+            SELECT r.name AS key, t.debit AS resident, t.amount AS points
+            FROM transfers t JOIN transfers l ON l.id = t.lot JOIN rules r ON r.id = l.rule WHERE t.kind = 2 AND t.day BETWEEN ?1 AND ?2
+            """
+        }
+    }
+
+    public func beneficiaryFacts(from: LocalDate, to: LocalDate) async throws -> BeneficiaryFacts {
+        let range: StatementArguments = [from.dayNumber, to.dayNumber]
+        return try await database.read { db in
+            var totals: [BeneficiaryFacts.Measure: BeneficiaryFacts.Cell] = [:]
+            var cells: [BeneficiaryFacts.Measure: [BeneficiaryFacts.Section: [String: BeneficiaryFacts.Cell]]] = [:]
+            for measure in BeneficiaryFacts.Measure.allCases {
+                // Every resident behind a measure appears in its rule section (each award has a rule,
+                // each draw a lot of an award), so the totals count from there.
+                let total = try Row.fetchOne(db, sql: """
+                    SELECT COALESCE(SUM(points), 0) AS points, COUNT(DISTINCT resident) AS residents FROM (\(Self.factSource(measure, .rule)))
+                    """, arguments: range)!
+                totals[measure] = .init(points: total["points"], residents: total["residents"])
+                for section in BeneficiaryFacts.Section.allCases where BeneficiaryFacts.applies(measure, to: section) {
+                    let rows = try Row.fetchAll(db, sql: """
+                        SELECT key, SUM(points) AS points, COUNT(DISTINCT resident) AS residents FROM (\(Self.factSource(measure, section)))
+                        GROUP BY key
+                        """, arguments: range)
+                    cells[measure, default: [:]][section] = Dictionary(uniqueKeysWithValues: rows.map {
+                        ($0["key"] as String, BeneficiaryFacts.Cell(points: $0["points"], residents: $0["residents"]))
+                    })
+                }
+            }
+            let awardLinks = try Row.fetchAll(db, sql: """
+                SELECT DISTINCT r.name AS rule, s.external_id AS sponsor
+                FROM transfers t JOIN rules r ON r.id = t.rule JOIN accounts s ON s.id = t.debit WHERE t.kind = 1 AND t.day BETWEEN ?1 AND ?2
+                """, arguments: range)
+            let redemptionLinks = try Row.fetchAll(db, sql: """
+                SELECT DISTINCT r.name AS rule, s.external_id AS sponsor
+                FROM transfers t JOIN transfers l ON l.id = t.lot JOIN rules r ON r.id = l.rule JOIN accounts s ON s.id = l.debit
+                WHERE t.kind = 2 AND t.day BETWEEN ?1 AND ?2
+                """, arguments: range)
+            func links(_ rows: [Row]) -> Set<BeneficiaryFacts.Link> {
+                Set(rows.map { BeneficiaryFacts.Link(rule: $0["rule"], sponsor: $0["sponsor"]) })
+            }
+            return BeneficiaryFacts(totals: totals, cells: cells, links: [.awarded: links(awardLinks), .redeemed: links(redemptionLinks)])
+        }
+    }
+
+    public func residentCount(_ measure: BeneficiaryFacts.Measure, _ section: BeneficiaryFacts.Section, ids: [String],
+                              from: LocalDate, to: LocalDate) async throws -> Int64 {
+        let list = String(decoding: try JSONEncoder().encode(ids), as: UTF8.self)
+        return try await database.read { db in
+            try Int64.fetchOne(db, sql: """
+                SELECT COUNT(DISTINCT resident) FROM (\(Self.factSource(measure, section))) WHERE key IN (SELECT value FROM json_each(?3))
+                """, arguments: [from.dayNumber, to.dayNumber, list])!
+        }
+    }
+
+    // MARK: Audit
+
+    public func audit() async throws -> LedgerAudit {
+        try await database.read { db in
+            let limit = LedgerAudit.findingsPerKindMax
+            let name = "CASE a.kind WHEN 1 THEN 'sponsor:' WHEN 2 THEN 'resident:' ELSE 'merchant:' END || a.external_id"
+            let transferCount = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM transfers")!
+            let balances = try Row.fetchAll(db, sql: """
+                SELECT \(name) AS account, a.balance, COALESCE(c.total, 0) - COALESCE(d.total, 0) AS posted FROM accounts a
+                LEFT JOIN (SELECT credit AS account, SUM(amount) AS total FROM transfers GROUP BY credit) c ON c.account = a.id
+                LEFT JOIN (SELECT debit AS account, SUM(amount) AS total FROM transfers GROUP BY debit) d ON d.account = a.id
+                WHERE a.balance <> COALESCE(c.total, 0) - COALESCE(d.total, 0) ORDER BY a.id LIMIT \(limit)
+                """).map { ($0["account"] as String, $0["balance"] as Int64, $0["posted"] as Int64) }
+            let negative = try Row.fetchAll(db, sql: """
+                SELECT \(name) AS account, a.balance FROM accounts a WHERE a.kind = 2 AND a.balance < 0 ORDER BY a.id LIMIT \(limit)
+                """).map { ($0["account"] as String, $0["balance"] as Int64) }
+            let lots = try Row.fetchAll(db, sql: """
+                SELECT \(name) AS account, a.balance, COALESCE(l.remaining, 0) AS remaining FROM accounts a
+                LEFT JOIN (SELECT credit AS account, SUM(remaining) AS remaining FROM transfers WHERE kind = 1 GROUP BY credit) l ON l.account = a.id
+                WHERE a.kind = 2 AND a.balance <> COALESCE(l.remaining, 0) ORDER BY a.id LIMIT \(limit)
+                """).map { ($0["account"] as String, $0["balance"] as Int64, $0["remaining"] as Int64) }
+            let remainders = try Row.fetchAll(db, sql: """
+                SELECT l.id, l.amount, l.remaining, COALESCE(d.drawn, 0) AS drawn FROM transfers l
+                LEFT JOIN (SELECT lot, SUM(amount) AS drawn FROM transfers WHERE kind = 2 GROUP BY lot) d ON d.lot = l.id
+                WHERE l.kind = 1 AND l.remaining <> l.amount - COALESCE(d.drawn, 0) ORDER BY l.id LIMIT \(limit)
+                """).map { ($0["id"] as Int64, $0["amount"] as Int64, $0["remaining"] as Int64, $0["drawn"] as Int64) }
+            let draws = try Row.fetchAll(db, sql: """
+                SELECT r.id, r.points, COALESCE(d.drawn, 0) AS drawn FROM redemptions r
+                LEFT JOIN (SELECT redemption, SUM(amount) AS drawn FROM transfers WHERE kind = 2 GROUP BY redemption) d ON d.redemption = r.id
+                WHERE r.points <> COALESCE(d.drawn, 0) ORDER BY r.id LIMIT \(limit)
+                """).map { ($0["id"] as Int64, $0["points"] as Int64, $0["drawn"] as Int64) }
+            let pastExpiry = try Row.fetchAll(db, sql: """
+                SELECT t.redemption, t.lot, t.day, l.expires_day FROM transfers t JOIN transfers l ON l.id = t.lot
+                WHERE t.kind = 2 AND t.day > l.expires_day ORDER BY t.id LIMIT \(limit)
+                """).map {
+                ($0["redemption"] as Int64, $0["lot"] as Int64, LocalDate(dayNumber: $0["day"]).description,
+                 LocalDate(dayNumber: $0["expires_day"]).description)
+            }
+            let othersLots = try Row.fetchAll(db, sql: """
+                SELECT t.redemption, t.lot, p.external_id AS payer, h.external_id AS holder FROM transfers t JOIN transfers l ON l.id = t.lot
+                  JOIN accounts p ON p.id = t.debit JOIN accounts h ON h.id = l.credit
+                WHERE t.kind = 2 AND t.debit <> l.credit ORDER BY t.id LIMIT \(limit)
+                """).map { ($0["redemption"] as Int64, $0["lot"] as Int64, $0["payer"] as String, $0["holder"] as String) }
+            return LedgerAudit(transferCount: transferCount, balanceMismatches: balances, negativeResidentBalances: negative,
+                               lotMismatches: lots, lotRemainderMismatches: remainders, redemptionDrawMismatches: draws,
+                               drawsPastExpiry: pastExpiry, drawsFromOthersLots: othersLots)
+        }
+    }
+}
