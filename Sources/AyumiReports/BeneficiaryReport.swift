@@ -13,11 +13,11 @@ import Foundation
 /// yen as well as its count, and every section still adds up to the program total: the suppressed
 /// figures of a section are shown only as their sum, in a row of their own (`*`). When that sum
 /// would single out one figure (one suppressed row, or fewer than `groupSizeMin` residents behind
-/// the sum), the smallest shown figure of the section is suppressed with it, and a figure
-/// suppressed to protect another hides its count too. A sponsor that funded a suppressed rule is
-/// suppressed as well, since its figure less the rules shown would give back its share. So no
-/// figure of one report can be recovered from the others of that report; comparing reports of
-/// overlapping periods is not guarded against (see README). Rows are what the ledger holds for the
+/// the sum), the smallest shown figure of the section is suppressed with it; every suppressed
+/// figure hides its count too. Rules and sponsors are linked (a sponsor's figure is the sum of its
+/// shares of the rules it funds), so a hidden rule hides its sponsors and a hidden sponsor its
+/// rules, until nothing changes. So no figure of one report is determined by the others of that
+/// report; comparing reports of overlapping periods is not guarded against (see README). Rows are what the ledger holds for the
 /// period, including rules and sponsors that have since left the program.
 public struct BeneficiaryReport: Sendable, Hashable {
     public typealias Measure = BeneficiaryFacts.Measure
@@ -27,17 +27,14 @@ public struct BeneficiaryReport: Sendable, Hashable {
     public struct Figures: Sendable, Hashable {
         public var points: Int64?
         public var yen: Int64?
-        /// nil when the figure is suppressed or fewer than `groupSizeMin` residents (and more than none)
-        /// are behind it.
+        /// nil when the figure is suppressed (always so when fewer than `groupSizeMin` residents, and
+        /// more than none, are behind it).
         public var residents: Int64?
-        /// Whether fewer than `groupSizeMin` residents (and more than none) are behind the figure.
-        public var residentsBelowMinimum: Bool
 
-        public init(points: Int64?, yen: Int64?, residents: Int64?, residentsBelowMinimum: Bool) {
+        public init(points: Int64?, yen: Int64?, residents: Int64?) {
             self.points = points
             self.yen = yen
             self.residents = residents
-            self.residentsBelowMinimum = residentsBelowMinimum
         }
     }
 
@@ -78,14 +75,14 @@ public struct BeneficiaryReport: Sendable, Hashable {
                             rulesetVersion: String, yenPerPoint: Int64, groupSizeMin: Int, from: LocalDate, to: LocalDate,
                             residentCount: (Measure, Section, [String]) async throws -> Int64) async throws -> BeneficiaryReport {
         let k = Int64(groupSizeMin)
-        /// A suppressed figure hides its count as well: a count beside a fixed-points rule (2 points a
-        /// visit) would give the points back. Counts under k read `<k`, others `X`.
+        /// A suppressed figure hides its count as well, and every hidden count reads the same: a count,
+        /// or knowing which hidden figure is the small one, beside a fixed-points rule (2 points a
+        /// visit) would give the points back.
         func figures(_ cell: BeneficiaryFacts.Cell, suppressed: Bool) throws -> Figures {
             let (yen, overflow) = cell.points.multipliedReportingOverflow(by: yenPerPoint)
             guard !overflow else { throw ReportError.overflow }
-            let small = cell.residents > 0 && cell.residents < k
-            return Figures(points: suppressed ? nil : cell.points, yen: suppressed ? nil : yen,
-                           residents: small || suppressed ? nil : cell.residents, residentsBelowMinimum: small)
+            precondition(suppressed || cell.residents == 0 || cell.residents >= k, "small groups are always suppressed")
+            return Figures(points: suppressed ? nil : cell.points, yen: suppressed ? nil : yen, residents: suppressed ? nil : cell.residents)
         }
         var totals: [Measure: Figures] = [:]
         for measure in Measure.allCases {
@@ -93,19 +90,33 @@ public struct BeneficiaryReport: Sendable, Hashable {
             totals[measure] = try figures(total, suppressed: total.residents > 0 && total.residents < k)
         }
 
-        // Rules first: a sponsor that funded a suppressed rule is suppressed with it, or the sponsor's
-        // figure less the rules shown would give back its share of the suppressed one.
         var suppressed: [Measure: [Section: (ids: Set<String>, residents: Int64)]] = [:]
         for measure in Measure.allCases {
             let totalIsSmall = totals[measure]?.points == nil
-            for section in [Section.rule, .merchant, .sponsor] where BeneficiaryFacts.applies(measure, to: section) {
-                let forced = section == .sponsor
-                    ? Set((facts.links[measure] ?? []).filter { suppressed[measure]?[.rule]?.ids.contains($0.rule) == true }.map(\.sponsor))
-                    : []
-                suppressed[measure, default: [:]][section] = try await suppression(
-                    facts.cells[measure]?[section] ?? [:], groupSizeMin: k, totalIsSmall: totalIsSmall, forced: forced) {
+            func suppress(_ section: Section, forced: Set<String>) async throws -> (ids: Set<String>, residents: Int64) {
+                try await suppression(facts.cells[measure]?[section] ?? [:], groupSizeMin: k, totalIsSmall: totalIsSmall, forced: forced) {
                     try await residentCount(measure, section, $0.sorted())
                 }
+            }
+            if BeneficiaryFacts.applies(measure, to: .merchant) {
+                suppressed[measure, default: [:]][.merchant] = try await suppress(.merchant, forced: [])
+            }
+            // Rules and sponsors are linked (a sponsor's figure is the sum of its shares of the rules
+            // it funds), so either hidden hides the other, until nothing changes: a sponsor shown beside
+            // a hidden rule, or rules shown beside a hidden sponsor, would give the hidden one back.
+            let links = facts.links[measure] ?? []
+            var forcedRules = Set<String>(), forcedSponsors = Set<String>()
+            while true {
+                let rules = try await suppress(.rule, forced: forcedRules)
+                let sponsors = try await suppress(.sponsor, forced: forcedSponsors)
+                let moreSponsors = forcedSponsors.union(links.filter { rules.ids.contains($0.rule) }.map(\.sponsor))
+                let moreRules = forcedRules.union(links.filter { sponsors.ids.contains($0.sponsor) }.map(\.rule))
+                if moreSponsors == forcedSponsors && moreRules == forcedRules {
+                    suppressed[measure, default: [:]][.rule] = rules
+                    suppressed[measure, default: [:]][.sponsor] = sponsors
+                    break
+                }
+                (forcedRules, forcedSponsors) = (moreRules, moreSponsors)
             }
         }
 
@@ -182,14 +193,13 @@ public struct BeneficiaryReport: Sendable, Hashable {
     /// The cell text of a suppressed amount, as Japanese official statistics mark confidential cells.
     public static let suppressedCell = "X"
 
-    /// RFC 4180 CSV with CRLF line ends. A suppressed amount reads `X`, a resident count under the
-    /// minimum `<10`, the count of a figure suppressed to protect another `X`, and a measure that
-    /// does not apply to the row (merchants award nothing) is empty.
+    /// RFC 4180 CSV with CRLF line ends. Every cell of a suppressed figure (points, yen, residents)
+    /// reads `X`, and a measure that does not apply to the row (merchants award nothing) is empty.
     public func csv(language: Language) -> String {
         func cells(_ figures: Figures?) -> [String] {
             guard let figures else { return ["", "", ""] }
             return [figures.points.map(String.init) ?? Self.suppressedCell, figures.yen.map(String.init) ?? Self.suppressedCell,
-                    figures.residents.map(String.init) ?? (figures.residentsBelowMinimum ? "<\(groupSizeMin)" : Self.suppressedCell)]
+                    figures.residents.map(String.init) ?? Self.suppressedCell]
         }
         var lines = [Self.headers.map { $0.text(language) }.joined(separator: ",")]
         for row in rows {
@@ -211,15 +221,14 @@ public struct BeneficiaryReport: Sendable, Hashable {
         }
         struct OutputFigures: Encodable {
             var points: Int64?, yen: Int64?, residents: Int64?
-            var suppressed: Bool, residentsSuppressed: Bool, residentsBelowMinimum: Bool
+            var suppressed: Bool
         }
         struct OutputRow: Encodable {
             var section: String, id: String, name: LocalizedText
             var awarded: OutputFigures?, redeemed: OutputFigures?
         }
         func output(_ figures: Figures?) -> OutputFigures? {
-            figures.map { OutputFigures(points: $0.points, yen: $0.yen, residents: $0.residents, suppressed: $0.points == nil,
-                                        residentsSuppressed: $0.residents == nil, residentsBelowMinimum: $0.residentsBelowMinimum) }
+            figures.map { OutputFigures(points: $0.points, yen: $0.yen, residents: $0.residents, suppressed: $0.points == nil) }
         }
         let value = Output(from: from.description, to: to.description, rulesetVersion: rulesetVersion, groupSizeMin: groupSizeMin,
                            rows: rows.map {

@@ -111,11 +111,20 @@ public enum RulesParser {
     static func parseSubmitters(_ value: YAMLValue) throws(RulesDiagnostic) -> [String: [SubmitterPermission]] {
         var object = try YAMLObject(value)
         var result: [String: [SubmitterPermission]] = [:]
+        var feedsByVariable: [String: String] = [:]
         for kind in Event.Kind.allCases {
             var permissions: [SubmitterPermission] = []
             for item in try object.required(kind.rawValue).sequence() {
                 guard let permission = SubmitterPermission(try item.string()) else {
                     throw item.error("expected resident, ingest or ingest:FEED-NAME")
+                }
+                // First-start tokens name feeds in shell variables: two feeds must not share one.
+                if case .feed(let name) = permission {
+                    let variable = SubmitterPermission.variableName(feed: name)
+                    if let other = feedsByVariable[variable], other != name {
+                        throw item.error("feeds '\(other)' and '\(name)' differ only in punctuation or case; name them apart")
+                    }
+                    feedsByVariable[variable] = name
                 }
                 permissions.append(permission)
             }

@@ -95,6 +95,12 @@ public enum SubmitterPermission: Sendable, Hashable, Codable, CustomStringConver
         }
     }
 
+    /// The shell variable the first start writes a feed's token to: `transit-operator` →
+    /// `AYUMI_FEED_TRANSIT_OPERATOR_TOKEN`.
+    public static func variableName(feed: String) -> String {
+        "AYUMI_FEED_" + String(feed.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }) + "_TOKEN"
+    }
+
     func admits(_ submitter: Submitter) -> Bool {
         switch (self, submitter) {
         case (.resident, .resident), (.anyFeed, .feed): true

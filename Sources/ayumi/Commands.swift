@@ -103,9 +103,10 @@ struct Report: AsyncParsableCommand {
             abstract: "Points awarded and redeemed per sponsor, rule and merchant, and the residents behind them.",
             discussion: """
                 Days are local days of the program's time zone, both ends included. A figure drawn from fewer \
-                residents than the program's reportGroupSizeMin is suppressed (points and yen read X, the count \
-                <10); each section's suppressed figures are shown only as their sum in a row with id *, so the \
-                sections still add up to the program total. The same ledger and period always give \
+                residents than the program's reportGroupSizeMin is suppressed (its points, yen and count read X), \
+                with what would give it back (another figure of its section, the sponsors of a hidden rule, the \
+                rules of a hidden sponsor); each section's suppressed figures are shown only as their sum in a row \
+                with id *, so the sections still add up to the program total. The same ledger and period always give \
                 byte-identical output. Reads the existing database in --data-dir and the program the server \
                 installed; never creates a database.
                 """)

@@ -42,6 +42,9 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+            // The database, its WAL and every file the server writes hold the signing key and token
+            // hashes: readable by the owner only.
+            umask(0o077)
             let ayumi = try await Bootstrap.open(dataDirectory: data.resolvedDataDirectory, rulesDirectory: program.resolvedRulesDirectory,
                                              merchantsFile: program.resolvedMerchantsFile, logger: makeLogger())
             let host = self.host ?? env("AYUMI_HOST") ?? "127.0.0.1"
@@ -49,7 +52,9 @@ struct Serve: AsyncParsableCommand {
             if try await !ayumi.administration.hasTokens() {
                 let path = (data.resolvedDataDirectory as NSString).appendingPathComponent(Self.firstStartTokensFile)
                 try await ayumi.administration.createFirstStartTokens { tokens in
-                    let feeds = tokens.feeds.map { "export \(Self.variable(feed: $0.name))=\($0.token)   # ingest feed '\($0.name)'\n" }
+                    let feeds = tokens.feeds.map {
+                        "export \(SubmitterPermission.variableName(feed: $0.name))=\($0.token)   # ingest feed '\($0.name)'\n"
+                    }
                     try Self.writePrivately(path: path, text: """
                         # Ayumi first-start tokens, shown nowhere else; only their hashes are stored.
                         # Load them with: . \(path)
@@ -72,11 +77,6 @@ struct Serve: AsyncParsableCommand {
             let app = buildApplication(ayumi: ayumi, host: host, port: port, services: [reload], logger: makeLogger())
             try await app.runService()
         }
-    }
-
-    /// `transit-operator` → `AYUMI_FEED_TRANSIT_OPERATOR_TOKEN`.
-    static func variable(feed: String) -> String {
-        "AYUMI_FEED_" + String(feed.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }) + "_TOKEN"
     }
 
     /// Writes a new file that only the owner can read: created with mode 0600 from the start (never

@@ -165,6 +165,8 @@ struct EvaluationTests {
     @Test("submitters must name every event kind with known entries", arguments: [
         ("visit: [ingest:shop-checkin]", "visit: [ingest:shop checkin]", "expected resident, ingest or ingest:FEED-NAME"),
         ("  visit: [ingest:shop-checkin]\n", "", "missing key 'visit'"),
+        ("visit: [ingest:shop-checkin]", "visit: [ingest:transit_operator]",
+         "feeds 'transit-operator' and 'transit_operator' differ only in punctuation or case; name them apart"),
     ])
     func submittersChecked(original: String, replacement: String, message: String) throws {
         var files = try demoFiles()

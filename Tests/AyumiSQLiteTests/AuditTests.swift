@@ -221,3 +221,22 @@ struct SkeletonFixtureTests {
         #expect(facts.cells[.awarded]?[.rule]?["walk-steps"] == .init(points: 10, residents: 2))
     }
 }
+
+@Suite("Read-only maintenance opens")
+struct ReadOnlyTests {
+    @Test("a read-only open reads the ledger and cannot write, leaving the database file as it was")
+    func readOnly() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-1")
+        _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 8_000)])
+        let path = fixture.directory + "/ayumi.sqlite"
+        let store = try #require(fixture.ayumi.dependencies.store as? SQLiteStore)
+        try await store.database.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let reader = try await Bootstrap.openExisting(dataDirectory: fixture.directory, readOnly: true, logger: .init(label: "test"))
+        #expect(try await reader.accounts.balance(residentID: "r-1").spendable == 4)
+        #expect(try await reader.reporting.verifyLedger().violations.isEmpty)
+        await #expect(throws: DatabaseError.self) { try await reader.administration.createToken(role: .admin, subject: nil) }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    }
+}

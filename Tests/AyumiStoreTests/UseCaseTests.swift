@@ -422,26 +422,51 @@ struct ReportTests {
         let lines = report.csv(language: .en).split(separator: "\r\n").map(String.init)
         #expect(lines[0] == "section,id,name,points_awarded,yen_awarded,residents_awarded,points_redeemed,yen_redeemed,residents_redeemed")
         #expect(lines[1] == "program,all,Ayumi Points (Minato demo city),66,66,24,26,26,13")
-        // Redemptions are traced to the rule that funded each point: the walks' lots were drawn first.
-        #expect(lines.contains("rule,walk-steps,Walking,48,48,24,26,26,13"))
-        // The visits (3 residents) are suppressed, and the rides (12) with them: alone, the combined
-        // row would be the visits' own figure. The rides' count is hidden too: 2 points a visit and
-        // a count would give the visits back.
-        #expect(lines.contains("rule,downtown-visit,Downtown visit,X,X,<10,0,0,0"))
+        // The visits (3 residents) are suppressed, the rides (12) with them as their complement, the
+        // sponsors of both with them (a sponsor less the rules shown would give a share back), and
+        // the walks with those sponsors: the awards show only as the combined row. Every hidden
+        // count reads X: which hidden figure is the small one would also give it back.
+        #expect(lines.contains("rule,walk-steps,Walking,X,X,X,26,26,13"))
+        #expect(lines.contains("rule,downtown-visit,Downtown visit,X,X,X,0,0,0"))
         #expect(lines.contains("rule,transit-ride,Public transport ride,X,X,X,0,0,0"))
-        #expect(lines.contains("rule,*,Suppressed groups combined (under 10 residents),18,18,12,0,0,0"))
-        // The city funds the rides: its awards less the walks would give back its share of them.
+        #expect(lines.contains("rule,*,Suppressed groups combined (under 10 residents),66,66,24,0,0,0"))
         #expect(lines.contains("sponsor,city-health,Minato City Health and Welfare Bureau,X,X,X,26,26,13"))
-        #expect(lines.contains("sponsor,shotengai,Minato Central Shopping Street Association,X,X,<10,0,0,0"))
+        #expect(lines.contains("sponsor,shotengai,Minato Central Shopping Street Association,X,X,X,0,0,0"))
         #expect(lines.contains("sponsor,*,Suppressed groups combined (under 10 residents),66,66,24,0,0,0"))
+        // Redemptions are traced to the rule and sponsor that funded each point: the walks' lots,
+        // the city's, were drawn first; 2 residents at m-003 hide m-001 (11) with them.
         #expect(lines.contains("merchant,m-001,Minato Bakery,,,,X,X,X"))
-        #expect(lines.contains("merchant,m-003,Cafe Ayumi,,,,X,X,<10"))
+        #expect(lines.contains("merchant,m-003,Cafe Ayumi,,,,X,X,X"))
         #expect(lines.contains("merchant,*,Suppressed groups combined (under 10 residents),,,,26,26,13"))
         #expect(lines.contains("merchant,m-002,Chuo Greengrocer,,,,0,0,0"))
         #expect(report.csv(language: .ja).hasPrefix("区分,ID,名称,付与ポイント,付与額（円）,付与対象住民数,利用ポイント"))
         let again = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today)
         #expect(again.csv(language: .en) == report.csv(language: .en))
         #expect(again.json() == report.json())
+    }
+
+    @Test("a yen figure beyond 64 bits is an error, never a crash")
+    func overflow() async throws {
+        let cell = BeneficiaryFacts.Cell(points: Int64.max / 2, residents: 20)
+        let facts = BeneficiaryFacts(totals: [.awarded: cell, .redeemed: .zero], cells: [.awarded: [.rule: ["walk-steps": cell]]],
+                                     links: [:])
+        await #expect(throws: BeneficiaryReport.ReportError.overflow) {
+            try await BeneficiaryReport.make(facts: facts, listed: [:], pastNames: [:], programName: LocalizedText(ja: "", en: ""),
+                                             rulesetVersion: "v", yenPerPoint: 1_000, groupSizeMin: 10, from: LocalDate("2026-11-01")!,
+                                             to: LocalDate("2026-11-30")!) { _, _, _ in 20 }
+        }
+    }
+
+    @Test("a city whose every group is large shows every award figure")
+    func largeGroups() async throws {
+        let fixture = try await city(walkers: 40, riders: 30, visitors: 12, spenders: 0)
+        let lines = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today).csv(language: .en)
+            .split(separator: "\r\n").map(String.init)
+        #expect(lines.contains("rule,walk-steps,Walking,80,80,40,0,0,0"))
+        #expect(lines.contains("rule,transit-ride,Public transport ride,30,30,30,0,0,0"))
+        #expect(lines.contains("rule,downtown-visit,Downtown visit,24,24,12,0,0,0"))
+        #expect(lines.contains("sponsor,shotengai,Minato Central Shopping Street Association,24,24,12,0,0,0"))
+        #expect(!lines.contains { $0.contains(",*,") })
     }
 
     static let cities: [(walkers: Int, riders: Int, visitors: Int, spenders: Int)] = [
@@ -478,14 +503,29 @@ struct ReportTests {
                 let hidden = rows.filter { $0.id != BeneficiaryReport.suppressedRowID && $0.figures(measure)?.points == nil }
                 #expect(hidden.isEmpty || hidden.count >= 2, "\(kind) \(measure): a lone suppressed figure is the total less the rest")
             }
-            // Across sections: a shown sponsor less the rules shown is its share of the suppressed
-            // rules it funds; there must be none.
-            let suppressedRules = Set(report.rows.filter { $0.kind == .rule && $0.figures(measure)?.points == nil }.map(\.id))
-            for sponsor in report.rows where sponsor.kind == .sponsor && (sponsor.figures(measure)?.points ?? 0) > 0 {
-                let funded = facts.links[measure]?.filter { $0.sponsor == sponsor.id }.map(\.rule) ?? []
-                #expect(suppressedRules.isDisjoint(with: funded), "\(sponsor.id) \(measure) gives back a suppressed rule")
+            // Across sections: solve every linear relation the report and the public rules give
+            // (each rule is the sum of its sponsors' shares, each sponsor the sum of its shares of the
+            // rules it funds, each section's hidden figures sum to its `*` row) and ask whether any
+            // hidden figure is determined by them.
+            for determined in RecoveryAttack(report: report, measure: measure, links: facts.links[measure] ?? []).determinedFigures() {
+                Issue.record("\(determined) \(measure) is determined by the rest of the report")
             }
         }
+    }
+
+    @Test("the attack finds what a naive suppression would leak", arguments: cities)
+    func attackWorks(walkers: Int, riders: Int, visitors: Int, spenders: Int) async throws {
+        let fixture = try await city(walkers: walkers, riders: riders, visitors: visitors, spenders: spenders)
+        var report = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today)
+        let facts = try await fixture.ayumi.dependencies.store.beneficiaryFacts(from: fixture.today, to: fixture.today)
+        // Show one hidden rule figure beside its hidden siblings' sum: then the last hidden rule follows.
+        let hiddenRules = report.rows.indices.filter { report.rows[$0].kind == .rule && report.rows[$0].id != "*"
+            && report.rows[$0].awarded?.points == nil }
+        try #require(hiddenRules.count >= 2)
+        let revealed = report.rows[hiddenRules[0]].id
+        report.rows[hiddenRules[0]].awarded?.points = facts.cells[.awarded]?[.rule]?[revealed]?.points
+        let found = RecoveryAttack(report: report, measure: .awarded, links: facts.links[.awarded] ?? []).determinedFigures()
+        #expect(!found.isEmpty, "one hidden figure less makes another one determined")
     }
 
     @Test("a report with fewer than 10 residents in all shows no figure at all")
@@ -494,15 +534,15 @@ struct ReportTests {
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 8_000)])
         let csv = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today).csv(language: .en)
-        #expect(csv.contains("program,all,Ayumi Points (Minato demo city),X,X,<10,0,0,0\r\n"))
-        #expect(csv.contains("rule,walk-steps,Walking,X,X,<10,0,0,0\r\n"))
-        #expect(csv.contains("sponsor,city-health,Minato City Health and Welfare Bureau,X,X,<10,0,0,0\r\n"))
+        #expect(csv.contains("program,all,Ayumi Points (Minato demo city),X,X,X,0,0,0\r\n"))
+        #expect(csv.contains("rule,walk-steps,Walking,X,X,X,0,0,0\r\n"))
+        #expect(csv.contains("sponsor,city-health,Minato City Health and Welfare Bureau,X,X,X,0,0,0\r\n"))
         #expect(!csv.contains(",4,"))
     }
 
     @Test("rules and sponsors that left the program still report their past awards, under their old names")
     func pastRules() async throws {
-        let fixture = try await city()
+        let fixture = try await city(walkers: 40, riders: 30, visitors: 12, spenders: 0)
         let rules = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: rules, withIntermediateDirectories: true)
         for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.repositoryRoot + "/Rules") where name != "walk.yaml" {
@@ -513,8 +553,8 @@ struct ReportTests {
                                              environment: fixture.ayumi.dependencies.environment, logger: .init(label: "test"))
         #expect(!restarted.dependencies.program.current.ruleset.rules.contains { $0.id == "walk-steps" })
         let csv = try await restarted.reporting.beneficiaryReport(from: fixture.today, to: fixture.today).csv(language: .ja)
-        #expect(csv.contains("付与ルール,walk-steps,ウォーキング,48,48,24,"))
-        #expect(csv.contains("事業全体,all,あゆみポイント（みなと市）,66,66,24,26,26,13"))
+        #expect(csv.contains("付与ルール,walk-steps,ウォーキング,80,80,40,0,0,0"))
+        #expect(csv.contains("事業全体,all,あゆみポイント（みなと市）,134,134,40,0,0,0"))
     }
 }
 
@@ -579,8 +619,75 @@ struct LargestValuesTests {
 
         // Two residents reach the group size of 2: the program row prints its yen at 1,000 a point.
         let report = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today.adding(days: -20), to: fixture.today)
-        #expect(report.rows[0].awarded == BeneficiaryReport.Figures(points: total + 100_000, yen: (total + 100_000) * 1_000, residents: 2,
-                                                                     residentsBelowMinimum: false))
+        #expect(report.rows[0].awarded == BeneficiaryReport.Figures(points: total + 100_000, yen: (total + 100_000) * 1_000, residents: 2))
         #expect(report.rows[0].redeemed?.points == nil, "one resident redeemed: suppressed")
+    }
+}
+
+/// An attacker with one report and the public rules: which hidden figures do the report's linear
+/// relations determine? Unknowns are the hidden figures of each section and every (rule, sponsor)
+/// share; a figure is determined when its unit vector lies in the row space of the relations.
+struct RecoveryAttack {
+    let report: BeneficiaryReport
+    let measure: BeneficiaryFacts.Measure
+    let links: Set<BeneficiaryFacts.Link>
+
+    func determinedFigures() -> [String] {
+        var variables: [String: Int] = [:]
+        func variable(_ name: String) -> Int {
+            if let index = variables[name] { return index }
+            variables[name] = variables.count
+            return variables.count - 1
+        }
+        var equations: [([Int: Double], Double)] = []
+        let rows = report.rows.filter { $0.figures(measure) != nil && $0.kind != .program }
+        let hidden = rows.filter { $0.id != BeneficiaryReport.suppressedRowID && $0.figures(measure)?.points == nil }
+        for row in hidden { _ = variable("\(row.kind):\(row.id)") }
+        func side(_ row: BeneficiaryReport.Row) -> (Int?, Double) {
+            if let points = row.figures(measure)?.points { return (nil, Double(points)) }
+            return (variable("\(row.kind):\(row.id)"), 0)
+        }
+        // Each section's hidden figures sum to its `*` row.
+        for kind in [BeneficiaryReport.Row.Kind.rule, .sponsor, .merchant] {
+            let combined = rows.first { $0.kind == kind && $0.id == BeneficiaryReport.suppressedRowID }?.figures(measure)?.points
+            let members = hidden.filter { $0.kind == kind }
+            guard let combined, !members.isEmpty else { continue }
+            equations.append((Dictionary(uniqueKeysWithValues: members.map { (variable("\(kind):\($0.id)"), 1.0) }), Double(combined)))
+        }
+        // Each rule and each sponsor is the sum of its shares.
+        for kind in [BeneficiaryReport.Row.Kind.rule, .sponsor] {
+            for row in rows where row.kind == kind && row.id != BeneficiaryReport.suppressedRowID {
+                let shares = links.filter { (kind == .rule ? $0.rule : $0.sponsor) == row.id }
+                var coefficients = Dictionary(uniqueKeysWithValues: shares.map { (variable("share:\($0.rule)/\($0.sponsor)"), 1.0) })
+                let (unknown, known) = side(row)
+                if let unknown { coefficients[unknown, default: 0] -= 1 }
+                equations.append((coefficients, known))
+            }
+        }
+        let width = variables.count
+        let matrix = equations.map { equation in (0..<width).map { equation.0[$0] ?? 0 } }
+        let base = rank(matrix)
+        return hidden.map { "\($0.kind):\($0.id)" }.filter { name in
+            var unit = [Double](repeating: 0, count: width)
+            unit[variables[name]!] = 1
+            return rank(matrix + [unit]) == base
+        }
+    }
+
+    func rank(_ rows: [[Double]]) -> Int {
+        var matrix = rows
+        var rank = 0
+        let columns = matrix.first?.count ?? 0
+        for column in 0..<columns where rank < matrix.count {
+            guard let pivot = (rank..<matrix.count).max(by: { abs(matrix[$0][column]) < abs(matrix[$1][column]) }),
+                  abs(matrix[pivot][column]) > 1e-9 else { continue }
+            matrix.swapAt(rank, pivot)
+            for other in 0..<matrix.count where other != rank {
+                let factor = matrix[other][column] / matrix[rank][column]
+                if factor != 0 { for index in column..<columns { matrix[other][index] -= factor * matrix[rank][index] } }
+            }
+            rank += 1
+        }
+        return rank
     }
 }

@@ -98,8 +98,12 @@ struct CLITests {
         let server = try await Server.start()
         defer { server.stop() }
         let file = server.data + "/first-start-tokens.sh"
-        let attributes = try FileManager.default.attributesOfItem(atPath: file)
-        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        func mode(_ path: String) throws -> Int? { (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue }
+        #expect(try mode(file) == 0o600)
+        // The database and its WAL hold the signing key and token hashes: the owner's alone.
+        #expect(try mode(server.data) == 0o700)
+        #expect(try mode(server.data + "/ayumi.sqlite") == 0o600)
+        #expect(try mode(server.data + "/ayumi.sqlite-wal") == 0o600)
         let text = try String(contentsOfFile: file, encoding: .utf8)
         #expect(text.contains("export AYUMI_URL=http://127.0.0.1:\(server.port)\n"))
         #expect(text.contains("export AYUMI_INGEST_TOKEN=ayumi_ingest_"))
@@ -201,6 +205,8 @@ struct CLITests {
             status = try tillStatus()
         }
         #expect(status == 401, "m-001 left: its till is refused without a restart")
+        let listed = try CLI.run(["tokens", "list", "--role", "merchant", "--data-dir", server.data])
+        #expect(listed.output.split(separator: "\n").last?.hasSuffix("merchant-inactive") == true, "\(listed.output)")
     }
 
     @Test("ledger verify, report and backup read the database the server made, from a directory without Rules/")
