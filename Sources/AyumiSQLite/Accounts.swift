@@ -71,7 +71,7 @@ extension SQLiteStore {
     }
 
     public func redeem(_ request: RedemptionRequest) async throws -> RedemptionRecord {
-        try await database.write { db in
+        try await write { db in
             // Checked again inside the write: two retries racing each other see one winner.
             if let earlier = try Self.redemption(merchantID: request.merchantID, idempotencyKey: request.idempotencyKey, db) {
                 guard earlier.codeID == request.codeID, earlier.points == request.points else { throw StoreError.idempotencyKeyReused }

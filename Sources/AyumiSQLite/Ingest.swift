@@ -5,9 +5,9 @@ import Foundation
 import GRDB
 
 extension SQLiteStore {
-    public func ingest(_ events: [Event], source: String, at: Date, counterKeys: @Sendable (Event) -> [CounterKey],
-                       decide: @Sendable (Event, Resident?, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult] {
-        try await database.write { db in
+    public func ingest(_ events: [Event], source: String, at: Date, counterKeys: @escaping @Sendable (Event) -> [CounterKey],
+                       decide: @escaping @Sendable (Event, Resident?, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult] {
+        try await write { db in
             var writer = try LedgerWriter(db: db, at: at, source: source)
             var residents: [String: (account: Int64, resident: Resident)?] = [:]
             var accepted: Set<String> = []

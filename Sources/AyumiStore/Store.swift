@@ -35,8 +35,8 @@ public protocol Store: Sendable {
     /// not seen before, the store loads the resident (nil if not enrolled) and the counters it needs,
     /// calls `decide` (the pure rules engine, run inside the transaction so caps hold under
     /// concurrent batches) and records what it returns.
-    func ingest(_ events: [Event], source: String, at: Date, counterKeys: @Sendable (Event) -> [CounterKey],
-                decide: @Sendable (Event, Resident?, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult]
+    func ingest(_ events: [Event], source: String, at: Date, counterKeys: @escaping @Sendable (Event) -> [CounterKey],
+                decide: @escaping @Sendable (Event, Resident?, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult]
 
     /// The resident's points that can be spent on `day`, and those past their last day that the
     /// expiry job has not yet returned to their sponsors.
