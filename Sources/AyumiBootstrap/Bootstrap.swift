@@ -72,6 +72,13 @@ public enum Bootstrap {
         logger.info("Backup written")
     }
 
+    /// The size of the database once its WAL is checkpointed into it: what the ledger takes on disk.
+    public static func checkpointedDatabaseBytes(dataDirectory: String) async throws -> Int64 {
+        let path = databasePath(dataDirectory)
+        try await existingStore(path, mode: .existing(readOnly: false)).checkpoint()
+        return (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+    }
+
     static func existingStore(_ path: String, mode: SQLiteStore.OpenMode) throws -> SQLiteStore {
         do {
             return try SQLiteStore(path: path, mode: mode)

@@ -222,6 +222,11 @@ public final class SQLiteStore: Store {
         try destination.close()
     }
 
+    /// Moves the WAL's pages into the database file and empties the WAL.
+    public func checkpoint() async throws {
+        try await database.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+    }
+
     public func meta(_ key: String) async throws -> String? {
         try await database.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
     }

@@ -15,10 +15,12 @@ struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Ingest synthetic events in batches through the same use case as POST /v1/events.",
             discussion: """
-                Enrols --residents residents, then sends --events events (60% walks, 30% transit taps, 10% downtown \
-                visits over 28 local days) in batches of --batch, one transaction each, and prints events per second \
-                and the 50th and 99th percentile batch latency. The database is created in a temporary directory and \
-                deleted afterwards. The event stream is the same for the same --seed.
+                Enrols --residents residents, then sends --events events over 28 local days in batches of --batch, \
+                each batch from one feed as real feeds send them: 60% of batches walks (a step-data gateway), 30% \
+                transit taps (the operator's feed), 10% downtown visits (the shops' check-in feed). It prints events \
+                per second, the 50th and 99th percentile batch latency and the database's bytes per event (after a \
+                checkpoint, indexes included). The database is created in a temporary directory and deleted \
+                afterwards. The event stream is the same for the same --seed.
                 """)
 
         @Option(help: "Residents to enrol.") var residents = 10_000
@@ -56,18 +58,28 @@ struct Bench: AsyncParsableCommand {
             var generator = SplitMix64(seed: seed)
             let timeZone = ayumi.dependencies.program.current.evaluator.timeZone
             let firstDay = LocalDate(instant: enrolment, timeZone: timeZone)
-            let principal = Principal(role: .ingest, subject: nil, feed: "bench")
+            let feeds: [Event.Kind: Principal] = [
+                .walk: Principal(role: .ingest, subject: nil, feed: "step-gateway"),
+                .transitTap: Principal(role: .ingest, subject: nil, feed: "transit-operator"),
+                .visit: Principal(role: .ingest, subject: nil, feed: "shop-checkin"),
+            ]
             var latencies: [Duration] = []
             var accepted = 0, awarded: Int64 = 0
             let start = ContinuousClock.now
             var sent = 0
             while sent < events {
                 let count = min(batch, events - sent)
+                let kind: Event.Kind = switch generator.next() % 10 {
+                case 0..<6: .walk
+                case 6..<9: .transitTap
+                default: .visit
+                }
                 let batchEvents = (0..<count).map { offset in
-                    Self.event(number: sent + offset, residentIDs: residentIDs, firstDay: firstDay, enrolment: enrolment, using: &generator)
+                    Self.event(kind, number: sent + offset, residentIDs: residentIDs, firstDay: firstDay, enrolment: enrolment,
+                               using: &generator)
                 }
                 let batchStart = ContinuousClock.now
-                let results = try await ayumi.ingestion.ingest(batchEvents, by: principal)
+                let results = try await ayumi.ingestion.ingest(batchEvents, by: feeds[kind]!)
                 latencies.append(ContinuousClock.now - batchStart)
                 for result in results where result.status == IngestResult.Status.accepted {
                     accepted += 1
@@ -82,29 +94,31 @@ struct Bench: AsyncParsableCommand {
                 let value = latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)]
                 return String(format: "%.1f ms", Double(value.components.attoseconds) / 1e15 + Double(value.components.seconds) * 1000)
             }
+            let bytes = try await Bootstrap.checkpointedDatabaseBytes(dataDirectory: directory)
             print("""
                 ingested \(events) events (\(accepted) accepted, \(awarded) points awarded) in \(latencies.count) batches of \(batch)
                 throughput: \(Int(Double(events) / seconds)) events/s over \(String(format: "%.2f", seconds)) s on \(ProcessInfo.processInfo.activeProcessorCount) cores
                 batch latency: p50 \(percentile(0.50)), p99 \(percentile(0.99))
+                storage: \(bytes / Int64(events)) bytes per event (\(bytes) bytes, the database after a checkpoint, indexes included)
                 """)
             let audit = try await ayumi.reporting.verifyLedger()
             guard audit.violations.isEmpty else { throw CLIFailure("ledger invariants broken after the bench: \(audit.violations)") }
         }
 
-        static func event(number: Int, residentIDs: [String], firstDay: LocalDate, enrolment: Date,
+        static func event(_ kind: Event.Kind, number: Int, residentIDs: [String], firstDay: LocalDate, enrolment: Date,
                           using generator: inout SplitMix64) -> Event {
             let resident = residentIDs[Int(generator.next() % UInt64(residentIDs.count))]
             let day = Int(generator.next() % 28)
             let instant = enrolment.addingTimeInterval(Double(day * 86_400) + Double(generator.next() % 36_000))
             let id = "e-\(number)"
-            switch generator.next() % 10 {
-            case 0..<6:
+            switch kind {
+            case .walk:
                 return Event(id: id, residentID: resident,
                              detail: .walk(date: firstDay.adding(days: day), steps: Int64(generator.next() % 14_000), source: "phone"))
-            case 6..<9:
+            case .transitTap:
                 return Event(id: id, residentID: resident,
                              detail: .transitTap(at: instant, mode: "bus", route: "route-\(generator.next() % 12)", stop: "stop-\(generator.next() % 80)"))
-            default:
+            case .visit:
                 return Event(id: id, residentID: resident, detail: .visit(at: instant, zone: "downtown"))
             }
         }
