@@ -40,6 +40,9 @@ struct EventController {
         let principal = try await auth.principal(request, roles: [.ingest, .resident])
         let inputs = try await HTTP.decode([EventInput].self, from: request, bytesMax: Self.bodyBytesMax)
         guard !inputs.isEmpty else { throw AyumiError.invalidRequest("The body is an empty list; send 1 to \(Ingestion.eventsPerRequestMax) events.") }
+        guard inputs.count <= Ingestion.eventsPerRequestMax else {
+            throw AyumiError.tooManyEvents(count: inputs.count, max: Ingestion.eventsPerRequestMax)
+        }
         let events = try inputs.enumerated().map { index, input in try input.event(index: index) }
         let results = try await ingestion.ingest(events, by: principal)
         let language = HTTP.language(request)

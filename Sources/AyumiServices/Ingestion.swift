@@ -9,12 +9,16 @@ public struct Ingestion: Sendable {
 
     public init(_ dependencies: Dependencies) { self.dependencies = dependencies }
 
+    /// One HTTP request carries at most this many events (about 1 MiB of JSON).
     public static let eventsPerRequestMax = 1_000
+    /// One batch, one transaction, at most this many events: what a feed's file import or the
+    /// bench may hand over at once, and the bound of the writer's memory per command.
+    public static let eventsPerBatchMax = 8_192
 
-    /// Ingests up to `eventsPerRequestMax` events in one transaction.
+    /// Ingests up to `eventsPerBatchMax` events in one transaction.
     public func ingest(_ events: [Event], by principal: Principal) async throws -> [IngestResult] {
-        guard events.count <= Self.eventsPerRequestMax else {
-            throw AyumiError.tooManyEvents(count: events.count, max: Self.eventsPerRequestMax)
+        guard events.count <= Self.eventsPerBatchMax else {
+            throw AyumiError.tooManyEvents(count: events.count, max: Self.eventsPerBatchMax)
         }
         guard let submitter = principal.submitter else {
             throw AyumiError.forbidden("Events are submitted with an ingest token or the resident's own token.")

@@ -64,12 +64,12 @@ struct IngestTests {
         #expect(corrected.first?.awards.map(\.points) == [5])
     }
 
-    @Test("more than 1,000 events are refused whole")
+    @Test("a batch of more than 8,192 events is refused whole")
     func tooMany() async throws {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
-        let events = (0...1_000).map { fixture.visit("v-\($0)", "r-1") }
-        await #expect(throws: AyumiError.tooManyEvents(count: 1_001, max: 1_000)) {
+        let events = (0...8_192).map { fixture.visit("v-\($0)", "r-1") }
+        await #expect(throws: AyumiError.tooManyEvents(count: 8_193, max: 8_192)) {
             try await fixture.submit(events)
         }
         #expect(try await fixture.points("r-1") == 0)
