@@ -21,11 +21,14 @@ public struct LedgerAudit: Sendable {
     public var drawsPastExpiry: [(Int64, Int64, String, String)]
     /// Draws from a lot of another resident than the one paying: (redemption id, lot id, payer, lot's holder).
     public var drawsFromOthersLots: [(Int64, Int64, String, String)]
+    /// Draws that do not move points from the redemption's resident to its merchant, or that name as
+    /// their lot something other than an award: (redemption id, transfer id).
+    public var drawsAstray: [(Int64, Int64)]
 
     public init(transferCount: Int64, balanceMismatches: [(String, Int64, Int64)] = [], negativeResidentBalances: [(String, Int64)] = [],
                 lotMismatches: [(String, Int64, Int64)] = [], lotRemainderMismatches: [(Int64, Int64, Int64, Int64)] = [],
                 redemptionDrawMismatches: [(Int64, Int64, Int64)] = [], drawsPastExpiry: [(Int64, Int64, String, String)] = [],
-                drawsFromOthersLots: [(Int64, Int64, String, String)] = []) {
+                drawsFromOthersLots: [(Int64, Int64, String, String)] = [], drawsAstray: [(Int64, Int64)] = []) {
         self.transferCount = transferCount
         self.balanceMismatches = balanceMismatches
         self.negativeResidentBalances = negativeResidentBalances
@@ -34,6 +37,7 @@ public struct LedgerAudit: Sendable {
         self.redemptionDrawMismatches = redemptionDrawMismatches
         self.drawsPastExpiry = drawsPastExpiry
         self.drawsFromOthersLots = drawsFromOthersLots
+        self.drawsAstray = drawsAstray
     }
 
     /// At most this many findings of each kind are listed.
@@ -47,5 +51,6 @@ public struct LedgerAudit: Sendable {
             + redemptionDrawMismatches.map { "redemption \($0.0): \($0.1) points but its lot draws sum to \($0.2)" }
             + drawsPastExpiry.map { "redemption \($0.0) on \($0.2) drew lot \($0.1), whose last day was \($0.3)" }
             + drawsFromOthersLots.map { "redemption \($0.0) by \($0.2) drew lot \($0.1) of \($0.3)" }
+            + drawsAstray.map { "redemption \($0.0): transfer \($0.1) does not move its points from its resident's lot to its merchant" }
     }
 }

@@ -27,13 +27,14 @@ extension SQLiteStore {
             guard let account = try Self.resident(residentID, db)?.account else { return [] }
             return try Row.fetchAll(db, sql: """
                 SELECT h.*, r.name AS rule_name, rs.version, e.kind AS event_kind, e.day AS event_day, e.at, e.detail,
-                       m.external_id AS merchant
+                       m.external_id AS merchant, lr.ja AS reason_ja, lr.en AS reason_en
                 FROM (SELECT MIN(id) AS id, kind, SUM(amount) AS points, rule, ruleset, event, redemption, MIN(day) AS day,
                              MIN(created_at) AS created_at
                       FROM transfers WHERE ((kind = 1 AND credit = ?1) OR (kind = 2 AND debit = ?1)) AND id < ?2
-                      GROUP BY kind, event, rule, redemption ORDER BY id DESC LIMIT ?3) h
+                      GROUP BY kind, COALESCE(redemption, event, -id), rule ORDER BY id DESC LIMIT ?3) h
                 LEFT JOIN rules r ON r.id = h.rule LEFT JOIN rulesets rs ON rs.id = h.ruleset LEFT JOIN events e ON e.id = h.event
                 LEFT JOIN redemptions d ON d.id = h.redemption LEFT JOIN accounts m ON m.id = d.merchant
+                LEFT JOIN legacy_reasons lr ON lr.transfer = h.id
                 ORDER BY h.id DESC
                 """, arguments: [account, beforeID ?? Int64.max, limit]).map { row in
                 let award = (row["kind"] as Int64) == TransferKind.award.rawValue
@@ -41,9 +42,11 @@ extension SQLiteStore {
                 let event = (row["event_kind"] as Int64?).flatMap { kind in
                     Event.detail(kind: kind, day: row["event_day"], at: row["at"], stored: row["detail"])
                 }
+                let recorded = (row["reason_ja"] as String?).map { LocalizedText(ja: $0, en: row["reason_en"]) }
                 return HistoryEntry(id: row["id"], kind: award ? .award : .redemption, points: award ? points : -points,
                                     ruleID: row["rule_name"], rulesetVersion: row["version"], event: event, merchantID: row["merchant"],
-                                    localDate: LocalDate(dayNumber: row["day"]), createdAt: Date(millisecondsSince1970: row["created_at"]))
+                                    localDate: LocalDate(dayNumber: row["day"]), createdAt: Date(millisecondsSince1970: row["created_at"]),
+                                    recordedReason: recorded)
             }
         }
     }

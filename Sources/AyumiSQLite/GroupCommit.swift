@@ -38,7 +38,9 @@ final class GroupCommitter: Sendable {
         }
         var outcome = leads ? Job.Outcome.lead : await job.wait()
         while case .lead = outcome {
-            await commitGroup()
+            // Not in the caller's task: GRDB stops a cancelled task's statements, and one caller
+            // giving up (a client timing out, a shutdown) must not fail the writes of the others.
+            await Task { await self.commitGroup() }.value
             outcome = await job.wait()
         }
         guard case .done(let result) = outcome else { preconditionFailure("the loop ends on a result") }

@@ -43,7 +43,8 @@ extension SQLiteStore {
                     }
                     results.append(IngestResult(eventID: event.id, status: .rejected, awards: [], reason: reason))
                 case .accepted(let awards, let note):
-                    guard let resident else { preconditionFailure("only an enrolled resident's event is accepted") }
+                    // The rules engine accepts only an enrolled resident's event; anything else changes nothing.
+                    guard let resident else { throw StoreError.unknownResident }
                     accepted.insert(event.id)
                     let eventID = try writer.recordEvent(event, resident: resident.account, day: decision.localDate, rejection: nil,
                                                          replacing: replacing)
@@ -133,7 +134,7 @@ struct LedgerWriter {
     mutating func rulesetID(_ version: String) throws -> Int64 {
         if let id = rulesetIDs[version] { return id }
         guard let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM rulesets WHERE version = ?"), arguments: [version]) else {
-            preconditionFailure("a ruleset is installed before it awards")
+            throw StoreError.rulesetNotInstalled(version)
         }
         rulesetIDs[version] = id
         return id

@@ -122,9 +122,13 @@ extension SQLiteStore {
                   JOIN accounts p ON p.id = t.debit JOIN accounts h ON h.id = l.credit
                 WHERE t.kind = 2 AND t.debit <> l.credit ORDER BY t.id LIMIT \(limit)
                 """).map { ($0["redemption"] as Int64, $0["lot"] as Int64, $0["payer"] as String, $0["holder"] as String) }
+            let astray = try Row.fetchAll(db, sql: """
+                SELECT t.redemption, t.id FROM transfers t JOIN redemptions r ON r.id = t.redemption LEFT JOIN transfers l ON l.id = t.lot
+                WHERE t.kind = 2 AND (t.debit <> r.resident OR t.credit <> r.merchant OR l.kind IS NOT 1) ORDER BY t.id LIMIT \(limit)
+                """).map { ($0["redemption"] as Int64, $0["id"] as Int64) }
             return LedgerAudit(transferCount: transferCount, balanceMismatches: balances, negativeResidentBalances: negative,
                                lotMismatches: lots, lotRemainderMismatches: remainders, redemptionDrawMismatches: draws,
-                               drawsPastExpiry: pastExpiry, drawsFromOthersLots: othersLots)
+                               drawsPastExpiry: pastExpiry, drawsFromOthersLots: othersLots, drawsAstray: astray)
         }
     }
 }

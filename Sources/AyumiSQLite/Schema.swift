@@ -112,6 +112,12 @@ extension SQLiteStore {
     }
 }
 
+/// A v2 ledger the compact layout cannot carry over as it is: the upgrade stops, nothing changes.
+struct MigrationError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = "migration v3-compact-ledger: " + description }
+}
+
 /// Codes of the compact layout, stored as small integers.
 enum AccountKind: Int64 { case sponsor = 1, resident = 2, merchant = 3 }
 enum TransferKind: Int64 { case award = 1, redemption = 2 }
@@ -133,7 +139,8 @@ extension SQLiteStore {
     /// (`remaining`, `expires_day`); a redemption drawing two lots is two transfers naming them.
     /// Days are day numbers, sources are integers (a feed's id, a resident's account negated, 0 for
     /// events from before sources were kept), reasons are not stored but rendered from the
-    /// ruleset version that made the award. Postings are a view. Rejected events of enrolled
+    /// ruleset version that made the award (the sentences an older Ayumi stored are kept, in
+    /// `legacy_reasons`, for the awards it made). Postings are a view. Rejected events of enrolled
     /// residents are kept with their reason.
     static let compactLedgerSchema = """
         CREATE TABLE accounts (
@@ -185,6 +192,9 @@ extension SQLiteStore {
             code_id TEXT NOT NULL UNIQUE, resident INTEGER NOT NULL REFERENCES accounts(id),
             points INTEGER NOT NULL CHECK (points > 0), day INTEGER NOT NULL, created_at INTEGER NOT NULL,
             UNIQUE (merchant, idempotency_key)
+        );
+        CREATE TABLE legacy_reasons (
+            transfer INTEGER PRIMARY KEY REFERENCES transfers(id), ja TEXT NOT NULL, en TEXT NOT NULL
         );
         CREATE VIEW postings(transfer_id, account, points) AS
             SELECT id, debit, -amount FROM transfers UNION ALL SELECT id, credit, amount FROM transfers;
@@ -243,7 +253,8 @@ extension SQLiteStore {
         // Transfers in their original order: each v2 award becomes one transfer per lot, each v2
         // redemption one per draw, so the new ids keep the old sequence.
         let rows = try Row.fetchAll(db, sql: """
-            SELECT 1 AS kind, t.id AS transfer, l.id AS item, s.id AS debit, a.id AS credit, l.points_original AS amount,
+            SELECT 1 AS kind, t.id AS transfer, l.id AS item, t.reason_ja, t.reason_en, s.id AS debit, a.id AS credit,
+                   l.points_original AS amount,
                    \(day("t.local_date")) AS day, ru.id AS rule, rs.id AS ruleset, ev.id AS event, l.points_remaining AS remaining,
                    \(day("l.expires_on")) AS expires_day, NULL AS redemption, NULL AS lot, t.created_at
             FROM v2_transfers t JOIN v2_lots l ON l.transfer_id = t.id
@@ -255,22 +266,37 @@ extension SQLiteStore {
                                      ELSE -a.id END
             WHERE t.kind = 'award'
             UNION ALL
-            SELECT 2, t.id, d.rowid, a.id, m.id, d.points, \(day("t.local_date")), NULL, NULL, NULL, NULL, NULL, r.id, d.lot_id, t.created_at
+            SELECT 2, t.id, d.rowid, t.reason_ja, t.reason_en, a.id, m.id, d.points, \(day("t.local_date")), NULL, NULL, NULL, NULL, NULL,
+                   r.id, d.lot_id, t.created_at
             FROM v2_transfers t JOIN v2_redemptions r ON r.transfer_id = t.id JOIN v2_redemption_draws d ON d.redemption_id = r.id
               JOIN accounts a ON a.kind = 2 AND a.external_id = t.resident_id JOIN accounts m ON m.kind = 3 AND m.external_id = t.merchant_id
             WHERE t.kind = 'redemption'
             ORDER BY 2, 3
             """)
         var lotIDs: [Int64: Int64] = [:]
+        var previousTransfer: Int64?
+        let insert = try db.makeStatement(sql: """
+            INSERT INTO transfers(kind, debit, credit, amount, day, rule, ruleset, event, remaining, expires_day, redemption, lot, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let keepReason = try db.makeStatement(sql: "INSERT INTO legacy_reasons(transfer, ja, en) VALUES (?, ?, ?)")
         for row in rows {
             let kind: Int64 = row["kind"]
-            let oldLot: Int64? = row["lot"]
-            try db.execute(sql: """
-                INSERT INTO transfers(kind, debit, credit, amount, day, rule, ruleset, event, remaining, expires_day, redemption, lot, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [kind, row["debit"], row["credit"], row["amount"], row["day"], row["rule"], row["ruleset"], row["event"],
-                                 row["remaining"], row["expires_day"], row["redemption"], oldLot.map { lotIDs[$0]! }, row["created_at"]])
-            if kind == TransferKind.award.rawValue { lotIDs[row["item"]] = db.lastInsertedRowID }
+            var lot: Int64?
+            if let oldLot = row["lot"] as Int64? {
+                guard let mapped = lotIDs[oldLot] else { throw MigrationError("redemption \(row["redemption"] ?? 0) drew lot \(oldLot), which no award holds") }
+                lot = mapped
+            }
+            try insert.execute(arguments: [kind, row["debit"], row["credit"], row["amount"], row["day"], row["rule"], row["ruleset"], row["event"],
+                                           row["remaining"], row["expires_day"], row["redemption"], lot, row["created_at"]])
+            let id = db.lastInsertedRowID
+            if kind == TransferKind.award.rawValue { lotIDs[row["item"]] = id }
+            // The first row of each old transfer carries its sentences: history shows what was said.
+            let transfer: Int64 = row["transfer"]
+            if transfer != previousTransfer {
+                try keepReason.execute(arguments: [id, row["reason_ja"], row["reason_en"]])
+                previousTransfer = transfer
+            }
         }
         for table in ["redemption_draws", "redemptions", "counters", "lots", "balances", "postings", "transfers", "events", "residents",
                       "merchants", "rulesets"] {

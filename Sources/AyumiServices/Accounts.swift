@@ -37,6 +37,7 @@ public struct Accounts: Sendable {
     /// Reasons are not stored: an award's is rendered from its rule's template in the ruleset
     /// version that made it, a redemption's from the merchant's name.
     func reason(_ entry: HistoryEntry) async throws -> LocalizedText {
+        if let recorded = entry.recordedReason { return recorded }
         switch entry.kind {
         case .redemption:
             let name = entry.merchantID.flatMap { dependencies.program.current.merchants[$0]?.name }

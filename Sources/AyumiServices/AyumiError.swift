@@ -67,6 +67,7 @@ extension AyumiError {
         case .notAnAyumiDatabase(let path): .notAnAyumiDatabase(path: path)
         case .backupTargetUnavailable(let path, let reason): .invalidRequest("cannot create \(path): \(reason)")
         case .counterLimitExceeded: .busy
+        case .rulesetNotInstalled: .busy
         }
     }
 }

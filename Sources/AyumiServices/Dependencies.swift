@@ -60,7 +60,8 @@ public final class ActiveProgram: Sendable {
 /// an award in the words of the rules that made it, however often the program has changed since.
 final class Explainers: Sendable {
     let store: any Store
-    private let known = Mutex<[String: ReasonExplainer]>([:])
+    /// nil for a version whose content cannot be read: remembered too, so it is read once.
+    private let known = Mutex<[String: ReasonExplainer?]>([:])
 
     init(store: any Store) { self.store = store }
 
@@ -68,8 +69,8 @@ final class Explainers: Sendable {
         if let found = known.withLock({ $0[version] }) { return found }
         for stored in try await store.rulesets() where known.withLock({ $0[stored.version] == nil }) {
             let explainer = try? ReasonExplainer(canonicalJSON: stored.content)
-            known.withLock { $0[stored.version] = explainer }
+            known.withLock { $0[stored.version] = .some(explainer) }
         }
-        return known.withLock { $0[version] }
+        return known.withLock { $0[version] ?? nil }
     }
 }

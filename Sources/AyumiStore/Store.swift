@@ -85,6 +85,8 @@ public enum StoreError: Error, Sendable, Equatable {
     /// Adding an award to its counter would pass the rule's cap: another writer took the room
     /// between the read and the write. The batch changes nothing; sending it again re-evaluates it.
     case counterLimitExceeded
+    /// An award names a ruleset version the store never installed.
+    case rulesetNotInstalled(String)
 }
 
 public struct StoredToken: Sendable, Hashable {
@@ -190,9 +192,12 @@ public struct HistoryEntry: Sendable, Hashable {
     public var merchantID: String?
     public var localDate: LocalDate
     public var createdAt: Date
+    /// The sentence an older Ayumi stored for the entry, kept as it was said; nil for entries whose
+    /// reason is rendered.
+    public var recordedReason: LocalizedText?
 
     public init(id: Int64, kind: Transfer.Kind, points: Int64, ruleID: String?, rulesetVersion: String?, event: Event.Detail?,
-                merchantID: String?, localDate: LocalDate, createdAt: Date) {
+                merchantID: String?, localDate: LocalDate, createdAt: Date, recordedReason: LocalizedText? = nil) {
         self.id = id
         self.kind = kind
         self.points = points
@@ -202,6 +207,7 @@ public struct HistoryEntry: Sendable, Hashable {
         self.merchantID = merchantID
         self.localDate = localDate
         self.createdAt = createdAt
+        self.recordedReason = recordedReason
     }
 }
 

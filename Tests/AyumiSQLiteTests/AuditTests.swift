@@ -69,6 +69,15 @@ struct AuditTests {
         #expect(violations == ["redemption 1 on 2026-11-25 drew lot 1, whose last day was 2026-11-24"])
     }
 
+    @Test("a draw crediting another merchant than the redemption's, or drawing from no award, is reported", arguments: [
+        "UPDATE transfers SET credit = (SELECT id FROM accounts WHERE kind = 3 AND external_id = 'm-002') WHERE id = 3",
+        "UPDATE transfers SET lot = 3 WHERE id = 3",
+    ])
+    func drawAstray(sql: String) async throws {
+        let violations = try await brokenLedger(sql)
+        #expect(violations.contains("redemption 1: transfer 3 does not move its points from its resident's lot to its merchant"), "\(violations)")
+    }
+
     @Test("a draw from another resident's lot is reported")
     func othersLot() async throws {
         let violations = try await brokenLedger("""
@@ -141,6 +150,43 @@ struct MigrationTests {
         #expect(try await ayumi.ingestion.ingest([tap], by: Fixture.transitFeed).map(\.status) == [.duplicate])
         #expect(try await ayumi.accounts.balance(residentID: "r-1").spendable == 1)
         #expect(try await ayumi.reporting.verifyLedger().violations.isEmpty)
+        // The sentence the skeleton stored is what history shows, though its ruleset ('v1') was never installed.
+        let (lines, _) = try await ayumi.accounts.history(residentID: "r-1", cursor: nil, limit: 10)
+        #expect(lines.map(\.reason) == [LocalizedText(ja: "乗車", en: "Ride")])
+    }
+}
+
+@Suite("The writer's guard on counters")
+struct CounterGuardTests {
+    /// Awards `points` for a walk under a cap of 5 a day, with the counters the caller claims to
+    /// have read (not the stored ones): what a writer racing another would do.
+    func award(_ points: Int64, store: SQLiteStore, fixture: Fixture) async throws -> [IngestResult] {
+        let version = fixture.ayumi.dependencies.program.current.ruleset.version
+        let day = fixture.today
+        let walk = fixture.walk("w-\(points)-\(UUID().uuidString.prefix(8))", "r-1", steps: 10_000)
+        return try await store.ingest([walk], source: "feed:test", at: fixture.clock.now, counterKeys: { _ in [] }, decide: { _, _, _ in
+            let award = Award(ruleID: "walk-steps", rulesetVersion: version, points: points,
+                              funding: [SponsorShare(sponsorID: "city-health", points: points)], reason: LocalizedText(ja: "", en: ""),
+                              period: day.dayNumber, limit: CounterLimit(pointsMax: 5, countMax: nil))
+            return IngestDecision(evaluation: Evaluation(outcome: .accepted(awards: [award], note: nil)), localDate: day,
+                                  expiresOn: day.adding(days: 365))
+        })
+    }
+
+    @Test("an award that would take a counter past its cap is refused in the statement, and the batch changes nothing")
+    func guardHolds() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-1")
+        let store = try #require(fixture.ayumi.dependencies.store as? SQLiteStore)
+        // No counter yet: the insert itself must fit.
+        await #expect(throws: StoreError.counterLimitExceeded) { try await award(6, store: store, fixture: fixture) }
+        #expect(try await award(4, store: store, fixture: fixture).map(\.status) == [.accepted])
+        // The counter holds 4: 2 more would pass the cap of 5, though the caller read none.
+        await #expect(throws: StoreError.counterLimitExceeded) { try await award(2, store: store, fixture: fixture) }
+        #expect(try await fixture.points("r-1") == 4)
+        #expect(try await award(1, store: store, fixture: fixture).map(\.status) == [.accepted])
+        #expect(try await fixture.points("r-1") == 5)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 }
 
@@ -178,7 +224,7 @@ struct SkeletonFixtureTests {
         #expect(audit.transferCount == 9, "6 awards of one sponsor each, and a redemption drawing 3 lots")
     }
 
-    @Test("history reads as the skeleton wrote it, reasons rendered from the skeleton's own ruleset version")
+    @Test("history reads as the skeleton wrote it, in the sentences it stored")
     func history() async throws {
         let ayumi = try await migrated()
         let (lines, next) = try await ayumi.accounts.history(residentID: "r-1", cursor: nil, limit: 10)
@@ -201,10 +247,13 @@ struct SkeletonFixtureTests {
         #expect(try await ayumi.ingestion.ingest([tap], by: Fixture.transitFeed).map(\.status) == [.duplicate])
         let walk = Event(id: "w-1", residentID: "r-1", detail: .walk(date: LocalDate("2026-11-26")!, steps: 20_000, source: "phone"))
         #expect(try await ayumi.ingestion.ingest([walk], by: Principal(role: .resident, subject: "r-1")).map(\.status) == [.duplicate])
-        // A new walk report for the same day: the day's counter came over, so only the 5th point is due.
+        // A new walk report for the same day is accepted, but the day's counter came over: the 5
+        // points of the day were awarded already, none is due.
         let later = Event(id: "w-1c", residentID: "r-1", detail: .walk(date: LocalDate("2026-11-26")!, steps: 20_000, source: "phone"))
-        #expect(try await ayumi.ingestion.ingest([later], by: Principal(role: .resident, subject: "r-1")).first?.awards.isEmpty == true,
-                "5 points were already awarded for the day")
+        let result = try #require(try await ayumi.ingestion.ingest([later], by: Principal(role: .resident, subject: "r-1")).first)
+        #expect(result.status == .accepted)
+        #expect(result.awards.isEmpty)
+        #expect(result.reason?.en == "No points: today's limit for this activity is already reached")
         let store = ayumi.dependencies.store
         let redemption = try #require(try await store.redemption(merchantID: "m-001", idempotencyKey: "till-1"))
         #expect(redemption.points == 6)

@@ -127,7 +127,7 @@ struct IngestTests {
         #expect(results[0].reason?.en == "transit_tap events are not accepted from resident:r-1 (accepted from: ingest:transit-operator)")
         #expect(results[1].reason?.ja == "この送信元（resident:r-1）からはvisitイベントを受け付けていません（受付: ingest:shop-checkin）")
         #expect(try await fixture.points("r-1") == 0)
-        // Nothing was stored: the same ids from the resident are rejected again, not duplicates.
+        // Nothing was awarded: the same ids from the resident are judged again (and rejected), never duplicates.
         #expect(try await fixture.ayumi.ingestion.ingest([fixture.tap("t-1", "r-1")], by: resident).map(\.status) == [.rejected])
     }
 
