@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "ayumi", targets: ["ayumi"]),
+        .executable(name: "ayumi-bare", targets: ["ayumi-bare"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -63,6 +64,8 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
+        // A bare Hummingbird endpoint: the framework's ceiling beside Ayumi's HTTP figures (scripts/bench).
+        .executableTarget(name: "ayumi-bare", dependencies: [.product(name: "Hummingbird", package: "hummingbird")]),
         // Shared by the test targets only: a fixture over a temporary database and a test clock.
         .target(name: "AyumiTestSupport", dependencies: [
             "AyumiCore", "AyumiServices", "AyumiBootstrap", "AyumiStore", .product(name: "Logging", package: "swift-log"),
