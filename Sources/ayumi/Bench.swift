@@ -9,7 +9,7 @@ import Synchronization
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure throughput on a fresh temporary database.",
-                                                    subcommands: [Ingest.self])
+                                                    subcommands: [Ingest.self, Redeem.self])
 
     struct Ingest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -121,6 +121,108 @@ struct Bench: AsyncParsableCommand {
             case .visit:
                 return Event(id: id, residentID: resident, detail: .visit(at: instant, zone: "downtown"))
             }
+        }
+    }
+
+    struct Redeem: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Redeem codes from many tills at once through the same use case as POST /v1/redemptions.",
+            discussion: """
+                Registers --merchants-count shops (a registry written for the run), enrols --residents residents and \
+                gives each 28 days of walks, then runs --merchants-count tills at once, each redeeming 1 point from a \
+                new single-use code of a resident in turn until --redemptions are done. It prints redemptions per \
+                second and the 50th and 99th percentile latency of one redemption, and checks the ledger.
+                """)
+
+        @Option(help: "Residents to enrol.") var residents = 2_000
+        @Option(name: .customLong("merchants-count"), help: "Shops redeeming at once.") var merchantsCount = 32
+        @Option(help: "Redemptions in all.") var redemptions = 20_000
+        @Option(name: .customLong("data-dir"), help: "Where to create the temporary database (default: the system's temporary directory).")
+        var dataDirectory: String?
+        @Option(name: .customLong("rules"), help: "Rules directory.") var rulesDirectory = "Rules"
+
+        func validate() throws {
+            guard residents > 0, (1...256).contains(merchantsCount), redemptions > 0 else {
+                throw ValidationError("--residents and --redemptions above zero, --merchants-count from 1 to 256")
+            }
+            guard redemptions <= residents * 140 else { throw ValidationError("each resident holds 140 points: enrol more residents") }
+        }
+
+        func run() async throws {
+            let parent = dataDirectory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
+            let directory = parent.appendingPathComponent("ayumi-bench-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let registry = "merchants:\n" + (1...merchantsCount).map { index in
+                "  - id: bench-m-\(index)\n    name: {ja: 店\(index), en: Shop \(index)}\n    category: bench\n    zone: downtown\n"
+                    + "    settlementAccount: BENCH-\(index)\n"
+            }.joined()
+            try registry.write(toFile: directory + "/merchants.yaml", atomically: true, encoding: .utf8)
+            let enrolment = Date(timeIntervalSince1970: 1_790_000_000)
+            let clock = Mutex(enrolment)
+            let environment = AyumiEnvironment(now: { clock.withLock { $0 } }, randomBytes: AyumiEnvironment.live.randomBytes)
+            let ayumi = try await Bootstrap.open(dataDirectory: directory + "/data", rulesDirectory: rulesDirectory,
+                                                 merchantsFile: directory + "/merchants.yaml", environment: environment,
+                                                 logger: .init(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+            let residentIDs = (0..<residents).map { "bench-\($0)" }
+            for id in residentIDs { _ = try await ayumi.administration.enrol(residentID: id, birthYear: 1960, district: "14101") }
+            clock.withLock { $0 = enrolment.addingTimeInterval(28 * 86_400) }
+            let firstDay = LocalDate(instant: enrolment, timeZone: ayumi.dependencies.program.current.evaluator.timeZone)
+            let gateway = Principal(role: .ingest, subject: nil, feed: "step-gateway")
+            for chunk in stride(from: 0, to: residents, by: 256) {
+                let walks = residentIDs[chunk..<min(chunk + 256, residents)].flatMap { id in
+                    (0..<28).map { Event(id: "w-\(id)-\($0)", residentID: id,
+                                         detail: .walk(date: firstDay.adding(days: $0), steps: 12_000, source: "phone")) }
+                }
+                _ = try await ayumi.ingestion.ingest(walks, by: gateway)
+            }
+            print("enrolled \(residents) residents with 140 points each; \(merchantsCount) tills redeem at once")
+
+            let tickets = Tickets()
+            let (total, residents, merchantsCount) = (self.redemptions, self.residents, self.merchantsCount)
+            let start = ContinuousClock.now
+            let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
+                for till in 1...merchantsCount {
+                    group.addTask {
+                        var mine: [Duration] = []
+                        while true {
+                            let number = tickets.next()
+                            guard number < total else { return mine }
+                            let code = try ayumi.redemptions.issueCode(residentID: residentIDs[number % residents]).code
+                            let began = ContinuousClock.now
+                            _ = try await ayumi.redemptions.redeem(merchantID: "bench-m-\(till)", code: code, points: 1,
+                                                                   idempotencyKey: "k-\(number)")
+                            mine.append(ContinuousClock.now - began)
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Duration]()) { $0 += $1 }.sorted()
+            }
+            let elapsed = ContinuousClock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            func percentile(_ p: Double) -> String {
+                let value = latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)]
+                return String(format: "%.1f ms", Double(value.components.attoseconds) / 1e15 + Double(value.components.seconds) * 1000)
+            }
+            print("""
+                redeemed \(latencies.count) times from \(merchantsCount) tills at once
+                throughput: \(Int(Double(latencies.count) / seconds)) redemptions/s over \(String(format: "%.2f", seconds)) s on \(ProcessInfo.processInfo.activeProcessorCount) cores
+                redemption latency: p50 \(percentile(0.50)), p99 \(percentile(0.99))
+                """)
+            let audit = try await ayumi.reporting.verifyLedger()
+            guard audit.violations.isEmpty else { throw CLIFailure("ledger invariants broken after the bench: \(audit.violations)") }
+        }
+    }
+}
+
+/// Numbers handed out once each to concurrent tills.
+final class Tickets: Sendable {
+    private let value = Mutex(0)
+
+    func next() -> Int {
+        value.withLock { value in
+            defer { value += 1 }
+            return value
         }
     }
 }
