@@ -102,13 +102,12 @@ struct LedgerWriter {
     /// source 0 and count for every source: a feed retrying an event it sent before the upgrade must
     /// get `duplicate`, not a second award.
     func existingEvent(_ externalID: String) throws -> Existing {
-        var found = Existing.none
-        for row in try Row.fetchAll(db.cachedStatement(sql: """
+        // An accepted row sorts first: it makes the event a duplicate whatever else is there.
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT id, rejection IS NOT NULL AS rejected FROM events WHERE source IN (?, 0) AND external_id = ?
-            """), arguments: [source, externalID]) {
-            if row["rejected"] as Bool { found = .rejected(row["id"]) } else { return .accepted }
-        }
-        return found
+            ORDER BY rejection IS NOT NULL LIMIT 1
+            """), arguments: [source, externalID]) else { return .none }
+        return row["rejected"] as Bool ? .rejected(row["id"]) : .accepted
     }
 
     mutating func counter(_ key: CounterKey, resident: Int64) throws -> Counter {
