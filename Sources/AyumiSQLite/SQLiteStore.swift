@@ -35,6 +35,10 @@ public final class SQLiteStore: Store {
 
     public init(path: String, mode: OpenMode) throws {
         if mode != .createOrMigrate { try Self.checkIsSQLite(path) }
+        if mode == .existing(readOnly: false) {
+            // Checked read-only first: opening for writing would turn a foreign file to WAL mode.
+            _ = try SQLiteStore(path: path, mode: .existing(readOnly: true))
+        }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         switch mode {

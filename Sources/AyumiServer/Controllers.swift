@@ -9,7 +9,33 @@ struct ResidentController {
     let administration: Administration
     let auth: Authenticator
 
-    struct EnrolmentBody: Decodable { var resident: String; var birthYear: Int; var district: String }
+    struct EnrolmentBody: Decodable {
+        var resident: String
+        var birthYear: Int
+        var district: String
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case resident, birthYear, district }
+
+        /// Nothing but these three is accepted: a name, an address or an e-mail sent along is
+        /// refused, not silently dropped, so a client learns not to collect them.
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: AnyKey.self)
+            if let extra = container.allKeys.first(where: { CodingKeys(rawValue: $0.stringValue) == nil }) {
+                throw AyumiError.invalidRequest("\(extra.stringValue): not accepted; a resident is a pseudonymous id, a birth year and a district code")
+            }
+            let known = try decoder.container(keyedBy: CodingKeys.self)
+            resident = try known.decode(String.self, forKey: .resident)
+            birthYear = try known.decode(Int.self, forKey: .birthYear)
+            district = try known.decode(String.self, forKey: .district)
+        }
+    }
+
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.post(use: enrol)   // POST /v1/residents
@@ -29,8 +55,8 @@ struct EventController {
     let ingestion: Ingestion
     let auth: Authenticator
 
-    /// ~1 KiB per event is far above any real event; `Ayumi.ingest` checks the count.
-    static let bodyBytesMax = 1_024 * Ingestion.eventsPerRequestMax
+    /// 1 MiB: about 1 KiB per event is far above any real event; the count is checked after decoding.
+    static let bodyBytesMax = 1 << 20
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.post(use: ingest)   // POST /v1/events

@@ -49,8 +49,11 @@ struct Authenticator: Sendable {
     let administration: Administration
 
     func principal(_ request: Request, roles: Set<Role>) async throws -> Principal {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { throw AyumiError.unauthenticated }
-        guard let principal = try await administration.authenticate(token: String(header.dropFirst("Bearer ".count))) else {
+        // The scheme is case-insensitive (RFC 9110 section 11.1).
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            throw AyumiError.unauthenticated
+        }
+        guard let principal = try await administration.authenticate(token: String(header.dropFirst(7))) else {
             throw AyumiError.invalidToken
         }
         guard roles.contains(principal.role) else {

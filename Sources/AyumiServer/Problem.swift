@@ -29,6 +29,10 @@ struct Problem: Error {
             self = problem
         case let error as AyumiError:
             self.init(error)
+        // A body over the route's limit: NIO's collect(upTo:) throws this, not an HTTPError.
+        case let error as HTTPResponseError where error.status == .contentTooLarge:
+            self.init(slug: "body-too-large", status: .contentTooLarge, title: .init(ja: "リクエストが大きすぎます", en: "Request body too large"),
+                      detail: "The request body is larger than this endpoint accepts.")
         case let error as HTTPError:
             switch error.status {
             case .notFound:

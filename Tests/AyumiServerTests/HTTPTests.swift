@@ -246,6 +246,29 @@ struct HTTPTests {
         }
     }
 
+    @Test("a body over the route's limit is 413 body-too-large, never a 500", arguments: [
+        ("/v1/events", (1 << 20) + 1), ("/v1/residents", 4_097), ("/v1/redemptions", 4_097),
+    ])
+    func bodyTooLarge(path: String, bytes: Int) async throws {
+        try await withServer { server in
+            let token = path == "/v1/residents" ? server.admin : path == "/v1/events" ? server.ingest : server.merchant
+            let answer = try await server.call(.post, path, token: token, json: "[" + String(repeating: " ", count: bytes - 2) + "]")
+            #expect(answer.status == .contentTooLarge)
+            #expect(answer.problemType == "urn:ayumi:problem:body-too-large")
+        }
+    }
+
+    @Test("enrolment refuses anything beyond the pseudonymous id, birth year and district")
+    func enrolmentRefusesPersonalData() async throws {
+        try await withServer { server in
+            let answer = try await server.call(.post, "/v1/residents", token: server.admin,
+                                               json: #"{"resident":"r-9","birthYear":1950,"district":"14101","name":"Taro"}"#)
+            #expect(answer.status == .badRequest)
+            #expect(answer.json["detail"] as? String == "name: not accepted; a resident is a pseudonymous id, a birth year and a district code")
+            #expect(try await server.fixture.ayumi.dependencies.store.resident("r-9") == nil)
+        }
+    }
+
     @Test("more than 1,000 events in one request are refused whole")
     func tooManyEvents() async throws {
         try await withServer { server in
@@ -270,6 +293,10 @@ struct HTTPTests {
             let unknown = try await server.call(.get, "/v1/me/balance", token: "ayumi_resident_nonsense")
             #expect(unknown.status == .unauthorized)
             #expect(unknown.headers[.wwwAuthenticate] == #"Bearer realm="ayumi", error="invalid_token""#)
+            // The scheme is case-insensitive (RFC 9110 section 11.1).
+            let lowercase = try await server.client!.execute(uri: "/v1/me/balance", method: .get,
+                                                             headers: [.authorization: "bearer \(resident)"]) { $0.status }
+            #expect(lowercase == .ok)
             let wrongRole = try await server.call(.post, "/v1/residents", token: server.merchant,
                                                   json: #"{"resident":"r-9","birthYear":1950,"district":"14101"}"#)
             #expect(wrongRole.status == .forbidden)

@@ -34,6 +34,16 @@ struct CLI {
                       error: String(decoding: errorData, as: UTF8.self))
     }
 
+    /// Runs another program and returns its exit status.
+    static func runTool(_ path: String, _ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     static func temporaryDirectory() -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-cli-\(UUID().uuidString)").path
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -84,13 +94,27 @@ struct CLITests {
 
     @Test("the maintenance commands leave an empty or foreign file as it is and say what it is", arguments: maintenance)
     func foreignFile(arguments: [String]) throws {
-        let data = CLI.temporaryDirectory()
-        FileManager.default.createFile(atPath: data + "/ayumi.sqlite", contents: Data())
-        let result = try CLI.run(arguments.map { $0 == "BACKUP" ? data + "/backup.sqlite" : $0 } + ["--data-dir", data])
-        #expect(result.status == 1)
-        #expect(result.error == "error: \(data)/ayumi.sqlite is not an Ayumi database (empty, not SQLite, or made by another program).\n")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: data) == ["ayumi.sqlite"])
-        #expect(try Data(contentsOf: URL(fileURLWithPath: data + "/ayumi.sqlite")).isEmpty)
+        for foreign in [false, true] {
+            let data = CLI.temporaryDirectory()
+            let path = data + "/ayumi.sqlite"
+            if foreign {
+                // A SQLite database another program made, in rollback-journal mode.
+                let made = try CLI.runTool("/usr/bin/sqlite3", [path, "CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('x');"])
+                #expect(made == 0)
+            } else {
+                FileManager.default.createFile(atPath: path, contents: Data())
+            }
+            let before = try Data(contentsOf: URL(fileURLWithPath: path))
+            let result = try CLI.run(arguments.map { $0 == "BACKUP" ? data + "/backup.sqlite" : $0 } + ["--data-dir", data])
+            if arguments.first == "backup" && foreign {
+                // A backup copies any SQLite file: it is taken before an upgrade, whatever wrote it.
+                #expect(result.status == 0)
+            } else {
+                #expect(result.status == 1)
+                #expect(result.error == "error: \(path) is not an Ayumi database (empty, not SQLite, or made by another program).\n")
+            }
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "\(arguments) changed the file")
+        }
     }
 
     @Test("serve writes the first-start tokens to a file only its owner can read, and prints only where it is")
