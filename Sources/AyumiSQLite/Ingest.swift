@@ -150,8 +150,9 @@ struct LedgerWriter {
         }
         try db.cachedStatement(sql: """
             INSERT INTO events(source, external_id, resident, kind, day, at, detail, rejection, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [source, event.id, resident, event.kind.code, day.dayNumber, event.storedAt, event.storedDetail,
-                                     rejectionText, atMilliseconds])
+            """).run(.integer(source), .text(event.id), .integer(resident), .integer(event.kind.code), .integer(Int64(day.dayNumber)),
+                     event.storedAt.map(RawValue.integer) ?? .null, .text(event.storedDetail), rejectionText.map(RawValue.text) ?? .null,
+                     .integer(atMilliseconds))
         return db.lastInsertedRowID
     }
 
@@ -164,8 +165,9 @@ struct LedgerWriter {
             try db.cachedStatement(sql: """
                 INSERT INTO transfers(kind, debit, credit, amount, day, rule, ruleset, event, remaining, expires_day, created_at)
                 VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [sponsor, resident, share.points, day.dayNumber, rule, ruleset, event, share.points,
-                                         expiresOn.dayNumber, atMilliseconds])
+                """).run(.integer(sponsor), .integer(resident), .integer(share.points), .integer(Int64(day.dayNumber)), .integer(rule),
+                         .integer(ruleset), .integer(event), .integer(share.points), .integer(Int64(expiresOn.dayNumber)),
+                         .integer(atMilliseconds))
             balanceChanges[sponsor, default: 0] -= share.points
         }
         balanceChanges[resident, default: 0] += award.points
