@@ -103,19 +103,19 @@ struct LedgerWriter {
     /// get `duplicate`, not a second award.
     func existingEvent(_ externalID: String) throws -> Existing {
         // An accepted row sorts first: it makes the event a duplicate whatever else is there.
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+        guard let row = try db.cachedStatement(sql: """
             SELECT id, rejection IS NOT NULL AS rejected FROM events WHERE source IN (?, 0) AND external_id = ?
             ORDER BY rejection IS NOT NULL LIMIT 1
-            """), arguments: [source, externalID]) else { return .none }
-        return row["rejected"] as Bool ? .rejected(row["id"]) : .accepted
+            """).firstIntegers(2, .integer(source), .text(externalID)) else { return .none }
+        return row[1] != 0 ? .rejected(row[0]) : .accepted
     }
 
     mutating func counter(_ key: CounterKey, resident: Int64) throws -> Counter {
         if let known = counters[key] { return known }
         var counter = Counter.zero
         if let rule = try ruleID(key.ruleID, create: false),
-           let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT points, count FROM counters WHERE resident = ? AND rule = ? AND period = ?"),
-                                      arguments: [resident, rule, key.period]) {
+           let row = try db.cachedStatement(sql: "SELECT points, count FROM counters WHERE resident = ? AND rule = ? AND period = ?")
+            .firstIntegers(2, .integer(resident), .integer(rule), .integer(Int64(key.period))) {
             counter = Counter(points: row[0], count: row[1])
         }
         counters[key] = counter

@@ -2,8 +2,8 @@ import GRDB
 import GRDBSQLite
 
 /// One value bound to a parameter of a prepared statement, without GRDB's `StatementArguments`
-/// (an array of existentials, boxed for every value): the inserts of the ingest hot path run once
-/// per event and per award.
+/// (an array of existentials, boxed for every value): the statements of the ingest hot path run
+/// once or more per event.
 enum RawValue {
     case integer(Int64)
     case text(String)
@@ -14,6 +14,25 @@ extension Statement {
     /// Binds `values` to the parameters in order, steps once and resets. For statements that return
     /// no rows; an error is thrown as GRDB throws it.
     func run(_ values: RawValue...) throws {
+        try bind(values)
+        defer { clear() }
+        let code = sqlite3_step(sqliteStatement)
+        guard code == SQLITE_DONE else { throw error(code) }
+    }
+
+    /// Binds `values`, steps once and returns the first row's first `columns` integer columns (nil
+    /// when there is no row), then resets. For the point lookups of the ingest hot path.
+    func firstIntegers(_ columns: Int, _ values: RawValue...) throws -> [Int64]? {
+        try bind(values)
+        defer { clear() }
+        switch sqlite3_step(sqliteStatement) {
+        case SQLITE_ROW: return (0..<Int32(columns)).map { sqlite3_column_int64(sqliteStatement, $0) }
+        case SQLITE_DONE: return nil
+        case let code: throw error(code)
+        }
+    }
+
+    private func bind(_ values: [RawValue]) throws {
         let handle = sqliteStatement
         sqlite3_reset(handle)
         for (offset, value) in values.enumerated() {
@@ -23,17 +42,18 @@ extension Statement {
             case .text(let text): text.withCString { sqlite3_bind_text(handle, index, $0, -1, transient) }
             case .null: sqlite3_bind_null(handle, index)
             }
-            guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message) }
+            guard code == SQLITE_OK else { throw error(code) }
         }
-        let code = sqlite3_step(handle)
-        defer {
-            sqlite3_reset(handle)
-            sqlite3_clear_bindings(handle)
-        }
-        guard code == SQLITE_DONE else { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message) }
     }
 
-    private var message: String { String(cString: sqlite3_errmsg(sqlite3_db_handle(sqliteStatement))) }
+    private func clear() {
+        sqlite3_reset(sqliteStatement)
+        sqlite3_clear_bindings(sqliteStatement)
+    }
+
+    private func error(_ code: Int32) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(sqliteStatement))))
+    }
 }
 
 /// SQLite copies the text before `sqlite3_bind_text` returns (SQLITE_TRANSIENT).

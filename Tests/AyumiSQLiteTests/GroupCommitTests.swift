@@ -76,3 +76,24 @@ struct GroupCommitTests {
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 }
+
+@Suite("Direct binding on the hot path")
+struct RawBindingTests {
+    @Test("run inserts, firstIntegers reads back or answers nil, and a constraint failure throws SQLite's error")
+    func binding() async throws {
+        let fixture = try await Fixture.make()
+        let store = try #require(fixture.ayumi.dependencies.store as? SQLiteStore)
+        try await store.database.write { db in
+            let insert = try db.cachedStatement(sql: "INSERT INTO feeds(name) VALUES (?)")
+            try insert.run(.text("feed-ü"))
+            let id = db.lastInsertedRowID
+            let read = try db.cachedStatement(sql: "SELECT id, length(name) FROM feeds WHERE name = ?")
+            #expect(try read.firstIntegers(2, .text("feed-ü")) == [id, 6])
+            #expect(try read.firstIntegers(2, .text("nobody")) == nil)
+            #expect(throws: DatabaseError.self) { try insert.run(.text("feed-ü")) }
+            // The statement is usable again after the failure.
+            try insert.run(.text("feed-2"))
+            #expect(try read.firstIntegers(1, .text("feed-2")) == [db.lastInsertedRowID])
+        }
+    }
+}
