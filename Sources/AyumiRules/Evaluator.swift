@@ -9,14 +9,13 @@ public struct Evaluator: Sendable {
     /// Events stamped later than `now` plus this are rejected (device clocks drift a little).
     public static let clockSkewSecondsMax: TimeInterval = 300
 
-    let reasons: [String: (ja: ReasonTemplate, en: ReasonTemplate)]
+    /// The same explainer history uses for past awards, so a reason reads the same now and later.
+    let explainer: ReasonExplainer
 
     public init(ruleset: Ruleset) {
         self.ruleset = ruleset
         self.timeZone = TimeZone(identifier: ruleset.program.timeZone)!
-        self.reasons = Dictionary(uniqueKeysWithValues: ruleset.rules.map {
-            ($0.id, (ja: ReasonTemplate($0.reason.ja), en: ReasonTemplate($0.reason.en)))
-        })
+        self.explainer = ReasonExplainer(ruleset: ruleset)
     }
 
     /// Counter keys the evaluation of `event` reads; the store loads exactly these.
@@ -132,9 +131,6 @@ public struct Evaluator: Sendable {
     }
 
     func reason(_ rule: EarningRule, event: Event, date: LocalDate, points: Int64) -> LocalizedText {
-        let templates = reasons[rule.id]!
-        return ReasonTemplate.render(ja: templates.ja, en: templates.en, detail: event.detail, date: date, points: points) {
-            ruleset.zone($0)?.name
-        }
+        explainer.reason(ruleID: rule.id, detail: event.detail, date: date, points: points)!
     }
 }

@@ -172,9 +172,18 @@ public struct ReasonExplainer: Sendable {
 
     public init(canonicalJSON: String) throws {
         let stored = try JSONDecoder().decode(Stored.self, from: Data(canonicalJSON.utf8))
-        templates = Dictionary(stored.rules.map { ($0.id, (ja: ReasonTemplate($0.reason.ja), en: ReasonTemplate($0.reason.en))) },
+        self.init(reasons: stored.rules.map { ($0.id, $0.reason) }, zones: stored.zones.map { ($0.id, $0.name) })
+    }
+
+    /// For the ruleset in force: the evaluator words its awards with the same templates.
+    init(ruleset: Ruleset) {
+        self.init(reasons: ruleset.rules.map { ($0.id, $0.reason) }, zones: ruleset.zones.map { ($0.id, $0.name) })
+    }
+
+    private init(reasons: [(String, LocalizedText)], zones: [(String, LocalizedText)]) {
+        templates = Dictionary(reasons.map { ($0.0, (ja: ReasonTemplate($0.1.ja), en: ReasonTemplate($0.1.en))) },
                                uniquingKeysWith: { first, _ in first })
-        zoneNames = Dictionary(stored.zones.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        zoneNames = Dictionary(zones, uniquingKeysWith: { first, _ in first })
     }
 
     /// The reason of an award of `points` under `ruleID` for an event, as it read when it was made;

@@ -1,18 +1,24 @@
 import Foundation
 
-/// Decodes a QR PNG with zbarimg (zbar-tools), as a till's scanner would; "" when nothing decodes.
-public func decodeQRCode(png: Data) throws -> String {
-    let file = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-qr-\(UUID().uuidString).png")
-    try png.write(to: file)
-    defer { try? FileManager.default.removeItem(at: file) }
+/// Runs a program as a test's outside witness (zbarimg, sqlite3): its exit status and standard
+/// output; standard error is discarded.
+public func runProgram(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/zbarimg")
-    process.arguments = ["--quiet", "--raw", file.path]
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
     let output = Pipe()
     process.standardOutput = output
     process.standardError = FileHandle.nullDevice
     try process.run()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// Decodes a QR PNG with zbarimg (zbar-tools), as a till's scanner would; "" when nothing decodes.
+public func decodeQRCode(png: Data) throws -> String {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-qr-\(UUID().uuidString).png")
+    try png.write(to: file)
+    defer { try? FileManager.default.removeItem(at: file) }
+    return try runProgram("/usr/bin/zbarimg", ["--quiet", "--raw", file.path]).output.trimmingCharacters(in: .whitespacesAndNewlines)
 }

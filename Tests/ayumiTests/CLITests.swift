@@ -34,16 +34,6 @@ struct CLI {
                       error: String(decoding: errorData, as: UTF8.self))
     }
 
-    /// Runs another program and returns its exit status.
-    static func runTool(_ path: String, _ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-
     static func temporaryDirectory() -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-cli-\(UUID().uuidString)").path
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -99,8 +89,8 @@ struct CLITests {
             let path = data + "/ayumi.sqlite"
             if foreign {
                 // A SQLite database another program made, in rollback-journal mode.
-                let made = try CLI.runTool("/usr/bin/sqlite3", [path, "CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('x');"])
-                #expect(made == 0)
+                let made = try runProgram("/usr/bin/sqlite3", [path, "CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('x');"])
+                #expect(made.status == 0)
             } else {
                 FileManager.default.createFile(atPath: path, contents: Data())
             }
@@ -354,16 +344,8 @@ extension CLI {
 
     /// One request with curl, as an operator would send it.
     static func curl(_ arguments: [String]) throws -> HTTPResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-sS", "--max-time", "10", "-w", "\n%{http_code}", "-H", "Content-Type: application/json"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        let text = try runProgram("/usr/bin/curl", ["-sS", "--max-time", "10", "-w", "\n%{http_code}", "-H", "Content-Type: application/json"]
+                                  + arguments).output
         let status = Int(text.split(separator: "\n").last ?? "") ?? 0
         return HTTPResult(status: status, body: String(text.dropLast(String(status).count)))
     }
