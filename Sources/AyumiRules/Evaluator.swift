@@ -68,13 +68,17 @@ public struct Evaluator: Sendable {
     }
 
     /// Events that cannot be true, or may not earn: they are answered `rejected` and change nothing.
+    /// Why `submitter` may not report events of `kind`; nil when it may.
+    public func refusal(of kind: Event.Kind, from submitter: Submitter) -> LocalizedText? {
+        guard !ruleset.program.permits(kind, from: submitter) else { return nil }
+        let permissions = ruleset.program.submitters[kind.rawValue] ?? []
+        let allowed = permissions.isEmpty ? "-" : permissions.map(\.description).joined(separator: ", ")
+        return LocalizedText(ja: "この送信元（\(submitter.source)）からは\(kind.rawValue)イベントを受け付けていません（受付: \(allowed)）",
+                             en: "\(kind.rawValue) events are not accepted from \(submitter.source) (accepted from: \(allowed))")
+    }
+
     func rejection(_ event: Event, from submitter: Submitter, resident: Resident, date: LocalDate, now: Date) -> LocalizedText? {
-        if !ruleset.program.permits(event.kind, from: submitter) {
-            let permissions = ruleset.program.submitters[event.kind.rawValue] ?? []
-            let allowed = permissions.isEmpty ? "-" : permissions.map(\.description).joined(separator: ", ")
-            return LocalizedText(ja: "この送信元（\(submitter.source)）からは\(event.kind.rawValue)イベントを受け付けていません（受付: \(allowed)）",
-                                 en: "\(event.kind.rawValue) events are not accepted from \(submitter.source) (accepted from: \(allowed))")
-        }
+        if let refusal = refusal(of: event.kind, from: submitter) { return refusal }
         let today = LocalDate(instant: now, timeZone: timeZone)
         switch event.detail {
         case .walk(_, let steps, _):

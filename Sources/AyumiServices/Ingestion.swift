@@ -50,8 +50,14 @@ public struct Ingestion: Sendable {
         return try await dependencies.store.ingest(events, source: submitter.source, at: now, counterKeys: { evaluator.counterKeys(for: $0) },
                                                    decide: { event, resident, counters in
             let date = event.localDate(in: evaluator.timeZone)
-            let evaluation = resident.map { evaluator.evaluate(event, from: submitter, resident: $0, counters: counters, now: now) }
-                ?? Evaluation(outcome: .rejected(LocalizedText(ja: "未登録の利用者です", en: "Unknown resident")))
+            // Who may report comes first: a source not allowed learns nothing about who is enrolled.
+            let evaluation: Evaluation = if let refusal = evaluator.refusal(of: event.kind, from: submitter) {
+                Evaluation(outcome: .rejected(refusal))
+            } else if let resident {
+                evaluator.evaluate(event, from: submitter, resident: resident, counters: counters, now: now)
+            } else {
+                Evaluation(outcome: .rejected(LocalizedText(ja: "未登録の利用者です", en: "Unknown resident")))
+            }
             return IngestDecision(evaluation: evaluation, localDate: date, expiresOn: Lots.expiry(earnedOn: date, months: expiryMonths))
         })
     }

@@ -76,8 +76,8 @@ struct Backup: AsyncParsableCommand {
         discussion: """
             Uses SQLite's online backup, so serving goes on. The copy holds everything, the redemption \
             signing key and token hashes included: keep it as safe as the database. To restore, stop the \
-            server and put the copy in place as <data-dir>/ayumi.sqlite. Works on a database of any Ayumi \
-            version (take one before an upgrade); never creates a database.
+            server and put the copy in place as <data-dir>/ayumi.sqlite. Copies whatever SQLite file is there, \
+            written by any Ayumi version (take one before an upgrade); never creates a database.
             """)
 
     @OptionGroup var data: DataOptions

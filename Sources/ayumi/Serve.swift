@@ -58,7 +58,7 @@ struct Serve: AsyncParsableCommand {
                     try Self.writePrivately(path: path, text: """
                         # Ayumi first-start tokens, shown nowhere else; only their hashes are stored.
                         # Load them with: . \(path)
-                        export AYUMI_URL=http://\(host):\(port)
+                        export AYUMI_URL=http://\(Self.reachable(host)):\(port)
                         export AYUMI_ADMIN_TOKEN=\(tokens.admin)
                         export AYUMI_INGEST_TOKEN=\(tokens.ingest)   # ingest feed '\(Administration.firstStartFeed)'
                         \(feeds.joined())export AYUMI_MERCHANT_TOKEN=\(tokens.merchant)   # merchant \(tokens.merchantID)
@@ -76,6 +76,16 @@ struct Serve: AsyncParsableCommand {
                                        merchantsFile: program.resolvedMerchantsFile, logger: makeLogger())
             let app = buildApplication(ayumi: ayumi, host: host, port: port, services: [reload], logger: makeLogger())
             try await app.runService()
+        }
+    }
+
+    /// The address a client on this machine uses: loopback for a wildcard, brackets for IPv6.
+    static func reachable(_ host: String) -> String {
+        switch host {
+        case "0.0.0.0": "127.0.0.1"
+        case "::": "[::1]"
+        case _ where host.contains(":"): "[\(host)]"
+        default: host
         }
     }
 
@@ -151,6 +161,9 @@ struct Tokens: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let lifetime = try expiresIn.map(Self.seconds)
+                guard merchant == nil || role == .merchant, resident == nil || role == .resident else {
+                    throw CLIFailure("error: --merchant goes with --role merchant, --resident with --role resident")
+                }
                 let ayumi = try await data.openExisting(readOnly: false)
                 print(try await ayumi.administration.createToken(role: role, subject: merchant ?? resident, feed: source, lifetimeSeconds: lifetime))
             }

@@ -113,6 +113,9 @@ struct IngestTests {
         #expect(results.map(\.status) == [.accepted, .rejected, .rejected])
         #expect(results[1].reason?.en == "transit_tap events are not accepted from feed:step-gateway (accepted from: ingest:transit-operator)")
         #expect(try await fixture.ayumi.ingestion.ingest([fixture.visit("v", "r-1")], by: Fixture.transitFeed).map(\.status) == [.rejected])
+        // A source not allowed learns nothing about who is enrolled: the same answer for nobody.
+        let nobody = try await fixture.ayumi.ingestion.ingest([fixture.tap("t", "nobody")], by: gateway)
+        #expect(nobody.first?.reason?.en == "transit_tap events are not accepted from feed:step-gateway (accepted from: ingest:transit-operator)")
         #expect(try await fixture.ayumi.ingestion.ingest([fixture.visit("v", "r-1")], by: Fixture.checkinFeed).map(\.status) == [.accepted])
         #expect(try await fixture.points("r-1") == 2 + 2)
     }

@@ -182,6 +182,9 @@ struct CLITests {
         #expect(ingestOnly.count == 5)
         #expect(ingestOnly.last?.hasSuffix("revoked") == true)
 
+        let mismatched = try CLI.run(["tokens", "create", "--role", "resident", "--merchant", "m-001", "--data-dir", server.data])
+        #expect(mismatched.status == 1)
+        #expect(mismatched.error == "error: --merchant goes with --role merchant, --resident with --role resident\n")
         let noSource = try CLI.run(["tokens", "create", "--role", "ingest", "--data-dir", server.data])
         #expect(noSource.status == 1)
         #expect(noSource.error.hasPrefix("error: an ingest token needs a source"))
