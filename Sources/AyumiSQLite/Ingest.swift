@@ -10,13 +10,14 @@ extension SQLiteStore {
         try await write { db in
             var writer = try LedgerWriter(db: db, at: at, source: source)
             var residents: [String: (account: Int64, resident: Resident)?] = [:]
-            var accepted: Set<String> = []
             var results: [IngestResult] = []
             results.reserveCapacity(events.count)
             for event in events {
-                let existing = accepted.contains(event.id) ? .accepted : try writer.existingEvent(event.id)
+                // With legacy events present, a (rare) read before evaluating; otherwise the insert
+                // of a new row is the idempotency check, and only a conflict costs a read.
+                var existing = writer.hasLegacyEvents ? try writer.existingEvent(event.id) : .unknown
                 if case .accepted = existing {
-                    results.append(IngestResult(eventID: event.id, status: .duplicate, awards: [], reason: nil))
+                    results.append(.duplicate(event.id))
                     continue
                 }
                 let resident: (account: Int64, resident: Resident)?
@@ -31,23 +32,30 @@ extension SQLiteStore {
                     for key in counterKeys(event) { counters[key] = try writer.counter(key, resident: resident.account) }
                 }
                 let decision = decide(event, resident?.resident, counters)
-                var replacing: Int64?
-                if case .rejected(let id) = existing { replacing = id }
                 switch decision.evaluation.outcome {
                 case .rejected(let reason):
                     // Kept with its reason for the review queue and backtests; an event for nobody
-                    // enrolled has no one to be kept for.
-                    if let resident {
-                        _ = try writer.recordEvent(event, resident: resident.account, day: decision.localDate, rejection: reason,
-                                                   replacing: replacing)
+                    // enrolled has no one to be kept for, but its id may still be a duplicate.
+                    guard let resident else {
+                        if case .unknown = existing { existing = try writer.existingEvent(event.id) }
+                        results.append(existing.isAccepted ? .duplicate(event.id)
+                                       : IngestResult(eventID: event.id, status: .rejected, awards: [], reason: reason))
+                        continue
+                    }
+                    guard try writer.recordEvent(event, resident: resident.account, day: decision.localDate, rejection: reason,
+                                                 existing: existing) != nil else {
+                        results.append(.duplicate(event.id))
+                        continue
                     }
                     results.append(IngestResult(eventID: event.id, status: .rejected, awards: [], reason: reason))
                 case .accepted(let awards, let note):
                     // The rules engine accepts only an enrolled resident's event; anything else changes nothing.
                     guard let resident else { throw StoreError.unknownResident }
-                    accepted.insert(event.id)
-                    let eventID = try writer.recordEvent(event, resident: resident.account, day: decision.localDate, rejection: nil,
-                                                         replacing: replacing)
+                    guard let eventID = try writer.recordEvent(event, resident: resident.account, day: decision.localDate,
+                                                               rejection: nil, existing: existing) else {
+                        results.append(.duplicate(event.id))
+                        continue
+                    }
                     for award in awards {
                         try writer.record(award, event: eventID, resident: resident.account, residentID: event.residentID,
                                           day: decision.localDate, expiresOn: decision.expiresOn)
@@ -59,6 +67,10 @@ extension SQLiteStore {
             return results
         }
     }
+}
+
+extension IngestResult {
+    static func duplicate(_ eventID: String) -> IngestResult { IngestResult(eventID: eventID, status: .duplicate, awards: [], reason: nil) }
 }
 
 /// Writes ledger rows inside one open transaction with cached statements: the hot path of ingest.
@@ -77,11 +89,19 @@ struct LedgerWriter {
     private var counterChanges: [CounterKey: (resident: Int64, rule: Int64, delta: Counter, limit: CounterLimit)] = [:]
     private var balanceChanges: [Int64: Int64] = [:]
 
+    /// Whether events from before ids were kept per source (source 0) exist: they count as sent
+    /// by every source, which the insert's conflict alone cannot see.
+    let hasLegacyEvents: Bool
+
     enum Existing {
+        /// Not looked up: the insert will tell.
+        case unknown
         case none
         case accepted
         /// A rejected event of this source: evaluated again, and its row replaced.
         case rejected(Int64)
+
+        var isAccepted: Bool { if case .accepted = self { true } else { false } }
     }
 
     init(db: Database, at: Date, source: String) throws {
@@ -96,6 +116,7 @@ struct LedgerWriter {
         } else {
             preconditionFailure("a source is feed:NAME or resident:ID")
         }
+        hasLegacyEvents = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM events WHERE source = 0)").firstIntegers(1)![0] != 0
     }
 
     /// Whether this source sent the id before. Events recorded before ids were kept per source carry
@@ -139,21 +160,31 @@ struct LedgerWriter {
         return id
     }
 
-    func recordEvent(_ event: Event, resident: Int64, day: LocalDate, rejection: LocalizedText?, replacing: Int64?) throws -> Int64 {
+    /// Stores the event (replacing this source's rejected row of the same id) and returns its row
+    /// id, or nil when the id is already accepted: a duplicate, which changes nothing.
+    func recordEvent(_ event: Event, resident: Int64, day: LocalDate, rejection: LocalizedText?, existing: Existing) throws -> Int64? {
         let rejectionText = try rejection.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        if let replacing {
+        let fields: [RawValue] = [.integer(resident), .integer(event.kind.code), .integer(Int64(day.dayNumber)),
+                                  event.storedAt.map(RawValue.integer) ?? .null, .text(event.storedDetail),
+                                  rejectionText.map(RawValue.text) ?? .null, .integer(atMilliseconds)]
+        var existing = existing
+        switch existing {
+        case .accepted: return nil
+        case .rejected: break
+        case .none, .unknown:
             try db.cachedStatement(sql: """
-                UPDATE events SET resident = ?, kind = ?, day = ?, at = ?, detail = ?, rejection = ?, received_at = ? WHERE id = ?
-                """).execute(arguments: [resident, event.kind.code, day.dayNumber, event.storedAt, event.storedDetail, rejectionText,
-                                         atMilliseconds, replacing])
-            return replacing
+                INSERT INTO events(source, external_id, resident, kind, day, at, detail, rejection, received_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, external_id) DO NOTHING
+                """).run([.integer(source), .text(event.id)] + fields)
+            if db.changesCount == 1 { return db.lastInsertedRowID }
+            // This source sent the id before.
+            existing = try existingEvent(event.id)
         }
+        guard case .rejected(let replacing) = existing else { return nil }
         try db.cachedStatement(sql: """
-            INSERT INTO events(source, external_id, resident, kind, day, at, detail, rejection, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).run(.integer(source), .text(event.id), .integer(resident), .integer(event.kind.code), .integer(Int64(day.dayNumber)),
-                     event.storedAt.map(RawValue.integer) ?? .null, .text(event.storedDetail), rejectionText.map(RawValue.text) ?? .null,
-                     .integer(atMilliseconds))
-        return db.lastInsertedRowID
+            UPDATE events SET resident = ?, kind = ?, day = ?, at = ?, detail = ?, rejection = ?, received_at = ? WHERE id = ?
+            """).run(fields + [.integer(replacing)])
+        return replacing
     }
 
     /// One transfer (one lot) per funding sponsor; the counter and balances change in `flush()`.
@@ -191,7 +222,7 @@ struct LedgerWriter {
     /// so a store whose transactions may interleave can never pass a cap. Call once, before commit.
     mutating func flush() throws {
         for (account, points) in balanceChanges.sorted(by: { $0.key < $1.key }) where points != 0 {
-            try db.cachedStatement(sql: "UPDATE accounts SET balance = balance + ? WHERE id = ?").execute(arguments: [points, account])
+            try db.cachedStatement(sql: "UPDATE accounts SET balance = balance + ? WHERE id = ?").run(.integer(points), .integer(account))
         }
         let ordered = counterChanges.sorted { ($0.value.resident, $0.value.rule, $0.key.period) < ($1.value.resident, $1.value.rule, $1.key.period) }
         for (key, change) in ordered {
@@ -202,7 +233,8 @@ struct LedgerWriter {
                 INSERT INTO counters(resident, rule, period, points, count) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(resident, rule, period) DO UPDATE SET points = points + excluded.points, count = count + excluded.count
                 WHERE points + excluded.points <= ? AND count + excluded.count <= ?
-                """).execute(arguments: [change.resident, change.rule, key.period, change.delta.points, change.delta.count, pointsMax, countMax])
+                """).run(.integer(change.resident), .integer(change.rule), .integer(Int64(key.period)), .integer(change.delta.points),
+                         .integer(change.delta.count), .integer(pointsMax), .integer(countMax))
             guard db.changesCount == 1 else { throw StoreError.counterLimitExceeded }
         }
         balanceChanges.removeAll()

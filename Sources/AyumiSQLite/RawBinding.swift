@@ -13,7 +13,9 @@ enum RawValue {
 extension Statement {
     /// Binds `values` to the parameters in order, steps once and resets. For statements that return
     /// no rows; an error is thrown as GRDB throws it.
-    func run(_ values: RawValue...) throws {
+    func run(_ values: RawValue...) throws { try run(values) }
+
+    func run(_ values: [RawValue]) throws {
         try bind(values)
         defer { clear() }
         let code = sqlite3_step(sqliteStatement)
@@ -27,6 +29,18 @@ extension Statement {
         defer { clear() }
         switch sqlite3_step(sqliteStatement) {
         case SQLITE_ROW: return (0..<Int32(columns)).map { sqlite3_column_int64(sqliteStatement, $0) }
+        case SQLITE_DONE: return nil
+        case let code: throw error(code)
+        }
+    }
+
+    /// Binds `values`, steps once and reads the first row with `read` (nil when there is no row),
+    /// then resets. `read` gets a cursor on the row; it must not keep it.
+    func firstRow<Value>(_ values: RawValue..., read: (RawRow) -> Value) throws -> Value? {
+        try bind(values)
+        defer { clear() }
+        switch sqlite3_step(sqliteStatement) {
+        case SQLITE_ROW: return read(RawRow(statement: sqliteStatement))
         case SQLITE_DONE: return nil
         case let code: throw error(code)
         }
@@ -53,6 +67,18 @@ extension Statement {
 
     private func error(_ code: Int32) -> DatabaseError {
         DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(sqliteStatement))))
+    }
+}
+
+/// The current row of a stepped statement, read by column index.
+struct RawRow {
+    let statement: SQLiteStatement
+
+    func integer(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
+
+    func text(_ column: Int32) -> String {
+        guard let bytes = sqlite3_column_text(statement, column) else { return "" }
+        return String(cString: bytes)
     }
 }
 

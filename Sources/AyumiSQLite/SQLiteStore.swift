@@ -205,11 +205,12 @@ public final class SQLiteStore: Store {
 
     /// The resident and their account.
     static func resident(_ id: String, _ db: Database) throws -> (account: Int64, resident: Resident)? {
-        try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT r.* FROM accounts a JOIN residents r ON r.account = a.id WHERE a.kind = 2 AND a.external_id = ?
-            """), arguments: [id]).map { row in
-            (row["account"], Resident(id: id, birthYear: row["birth_year"], district: row["district"],
-                                      enrolledOn: LocalDate(dayNumber: row["enrolled_day"])))
+        try db.cachedStatement(sql: """
+            SELECT r.account, r.birth_year, r.district, r.enrolled_day FROM accounts a JOIN residents r ON r.account = a.id
+            WHERE a.kind = 2 AND a.external_id = ?
+            """).firstRow(.text(id)) { row in
+            (row.integer(0), Resident(id: id, birthYear: Int(row.integer(1)), district: row.text(2),
+                                      enrolledOn: LocalDate(dayNumber: Int(row.integer(3)))))
         }
     }
 

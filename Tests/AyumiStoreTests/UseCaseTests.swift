@@ -21,7 +21,12 @@ struct IngestTests {
         let again = try await fixture.submit([walk])
         #expect(again.map(\.status) == [.duplicate])
         #expect(again.first?.awards.isEmpty == true)
+        // The id stays taken when a resend names someone else, enrolled or not.
+        try await fixture.enrol("r-2")
+        #expect(try await fixture.submit([fixture.walk("w-1", "r-404", steps: 8_000), fixture.walk("w-1", "r-2", steps: 8_000)])
+            .map(\.status) == [.duplicate, .duplicate])
         #expect(try await fixture.points("r-1") == 4)
+        #expect(try await fixture.points("r-2") == 0)
     }
 
     @Test("a later walk for the same day with more steps awards only the difference")
@@ -62,6 +67,11 @@ struct IngestTests {
         #expect(unknown.first?.reason?.en == "Unknown resident")
         let corrected = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 20_000)])
         #expect(corrected.first?.awards.map(\.points) == [5])
+        // Within one batch too: rejected, then corrected, then a duplicate.
+        let sameBatch = try await fixture.submit([fixture.walk("w-3", "r-1", steps: 2_000_000), fixture.walk("w-3", "r-1", steps: 100),
+                                                  fixture.walk("w-3", "r-1", steps: 30_000)])
+        #expect(sameBatch.map(\.status) == [.rejected, .accepted, .duplicate])
+        #expect(try await fixture.points("r-1") == 5)
     }
 
     @Test("a batch of more than 8,192 events is refused whole")
