@@ -58,16 +58,16 @@ extension SQLiteStore {
     }
 
     static func redemption(merchantID: String, idempotencyKey: String, _ db: Database) throws -> RedemptionRecord? {
-        guard let row = try Row.fetchOne(db, sql: """
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT r.*, p.external_id AS resident_id FROM redemptions r JOIN accounts m ON m.id = r.merchant JOIN accounts p ON p.id = r.resident
             WHERE m.kind = 3 AND m.external_id = ? AND r.idempotency_key = ?
-            """, arguments: [merchantID, idempotencyKey]) else { return nil }
+            """), arguments: [merchantID, idempotencyKey]) else { return nil }
         let id: Int64 = row["id"]
-        let funding = try Row.fetchAll(db, sql: """
+        let funding = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT s.external_id AS sponsor, SUM(d.amount) AS points
             FROM transfers d JOIN transfers l ON l.id = d.lot JOIN accounts s ON s.id = l.debit
             WHERE d.kind = 2 AND d.redemption = ? GROUP BY s.external_id ORDER BY s.external_id
-            """, arguments: [id]).map { SponsorShare(sponsorID: $0["sponsor"], points: $0["points"]) }
+            """), arguments: [id]).map { SponsorShare(sponsorID: $0["sponsor"], points: $0["points"]) }
         return RedemptionRecord(id: id, merchantID: merchantID, idempotencyKey: idempotencyKey, codeID: row["code_id"],
                                 residentID: row["resident_id"], points: row["points"], funding: funding,
                                 createdAt: Date(millisecondsSince1970: row["created_at"]))
@@ -80,35 +80,35 @@ extension SQLiteStore {
                 guard earlier.codeID == request.codeID, earlier.points == request.points else { throw StoreError.idempotencyKeyReused }
                 return earlier
             }
-            guard let merchant = try Int64.fetchOne(db, sql: """
+            guard let merchant = try Int64.fetchOne(db.cachedStatement(sql: """
                 SELECT a.id FROM accounts a JOIN merchants m ON m.account = a.id WHERE a.kind = 3 AND a.external_id = ? AND m.active = 1
-                """, arguments: [request.merchantID]) else { throw StoreError.unknownMerchant }
+                """), arguments: [request.merchantID]) else { throw StoreError.unknownMerchant }
             guard let resident = try Self.resident(request.residentID, db)?.account else { throw StoreError.unknownResident }
-            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM redemptions WHERE code_id = ?)", arguments: [request.codeID])! {
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM redemptions WHERE code_id = ?)"), arguments: [request.codeID])! {
                 throw StoreError.codeAlreadyUsed
             }
-            let lots = try Row.fetchAll(db, sql: """
+            let lots = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT t.id, s.external_id AS sponsor, t.remaining, t.expires_day FROM transfers t JOIN accounts s ON s.id = t.debit
                 WHERE t.credit = ? AND t.remaining > 0 ORDER BY t.expires_day, t.id
-                """, arguments: [resident]).map { row in
+                """), arguments: [resident]).map { row in
                 Lot(id: row["id"], sponsorID: row["sponsor"], pointsRemaining: row["remaining"], expiresOn: LocalDate(dayNumber: row["expires_day"]))
             }
             guard let draws = Lots.draw(request.points, from: lots, on: request.localDate) else {
                 throw StoreError.insufficientPoints(balance: Lots.spendable(lots, on: request.localDate))
             }
             let at = request.at.millisecondsSince1970
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO redemptions(merchant, idempotency_key, code_id, resident, points, day, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [merchant, request.idempotencyKey, request.codeID, resident, request.points, request.localDate.dayNumber, at])
+                """).execute(arguments: [merchant, request.idempotencyKey, request.codeID, resident, request.points, request.localDate.dayNumber, at])
             let redemptionID = db.lastInsertedRowID
             for draw in draws {
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO transfers(kind, debit, credit, amount, day, redemption, lot, created_at) VALUES (2, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [resident, merchant, draw.points, request.localDate.dayNumber, redemptionID, draw.lotID, at])
-                try db.execute(sql: "UPDATE transfers SET remaining = remaining - ? WHERE id = ?", arguments: [draw.points, draw.lotID])
+                    """).execute(arguments: [resident, merchant, draw.points, request.localDate.dayNumber, redemptionID, draw.lotID, at])
+                try db.cachedStatement(sql: "UPDATE transfers SET remaining = remaining - ? WHERE id = ?").execute(arguments: [draw.points, draw.lotID])
             }
-            try db.execute(sql: "UPDATE accounts SET balance = balance - ? WHERE id = ?", arguments: [request.points, resident])
-            try db.execute(sql: "UPDATE accounts SET balance = balance + ? WHERE id = ?", arguments: [request.points, merchant])
+            try db.cachedStatement(sql: "UPDATE accounts SET balance = balance - ? WHERE id = ?").execute(arguments: [request.points, resident])
+            try db.cachedStatement(sql: "UPDATE accounts SET balance = balance + ? WHERE id = ?").execute(arguments: [request.points, merchant])
             // Built from what is in hand, the way `redemption(merchantID:idempotencyKey:_:)` reads it
             // back for a retry: funding summed per sponsor in sponsor order, time in milliseconds.
             let funding = Dictionary(draws.map { ($0.sponsorID, $0.points) }, uniquingKeysWith: +)

@@ -46,18 +46,20 @@ public struct Redemptions: Sendable {
         let program = dependencies.program.current
         guard program.merchants[merchantID]?.active == true else { throw AyumiError.unknownMerchant(merchantID) }
         let store = dependencies.store
-        // A retry with the same key answers as the first time, even after the code has expired.
-        if let earlier = try await store.redemption(merchantID: merchantID, idempotencyKey: idempotencyKey) {
-            return try sameRequest(earlier, code: text, points: points)
-        }
         let now = dependencies.environment.now()
         let code: RedemptionCode
         do {
             code = try dependencies.signer.verify(text, now: now)
-        } catch .forged {
-            throw AyumiError.codeForged
-        } catch .expired {
-            throw AyumiError.codeExpired
+        } catch {
+            // A retry with the same key answers as the first time, even after the code has expired.
+            // (A valid code's retry is answered by the store, which checks the key inside the write.)
+            if let earlier = try await store.redemption(merchantID: merchantID, idempotencyKey: idempotencyKey) {
+                return try sameRequest(earlier, code: text, points: points)
+            }
+            switch error {
+            case .forged: throw AyumiError.codeForged
+            case .expired: throw AyumiError.codeExpired
+            }
         }
         let request = RedemptionRequest(
             merchantID: merchantID, idempotencyKey: idempotencyKey, codeID: code.codeID, residentID: code.residentID, points: points,

@@ -19,7 +19,7 @@ struct Bench: AsyncParsableCommand {
                 each batch from one feed as real feeds send them: 60% of batches walks (a step-data gateway), 30% \
                 transit taps (the operator's feed), 10% downtown visits (the shops' check-in feed). It prints events \
                 per second, the 50th and 99th percentile batch latency and the database's bytes per event (after a \
-                checkpoint, indexes included). The database is created in a temporary directory and deleted \
+                checkpoint, indexes included). The database is created in a temporary directory and deleted (unless --keep) \
                 afterwards. The event stream is the same for the same --seed.
                 """)
 
@@ -31,6 +31,8 @@ struct Bench: AsyncParsableCommand {
         var dataDirectory: String?
         @Option(name: .customLong("rules"), help: "Rules directory.") var rulesDirectory = "Rules"
         @Option(name: .customLong("merchants"), help: "Merchant registry.") var merchantsFile = "Merchants/merchants.yaml"
+        @Flag(help: "Keep the data directory (its path is printed last) instead of deleting it, e.g. to time `ayumi serve` starting on it.")
+        var keep = false
 
         func validate() throws {
             guard residents > 0, events > 0 else { throw ValidationError("--residents and --events must be above zero") }
@@ -42,7 +44,7 @@ struct Bench: AsyncParsableCommand {
         func run() async throws {
             let parent = dataDirectory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
             let directory = parent.appendingPathComponent("ayumi-bench-\(UUID().uuidString)").path
-            defer { try? FileManager.default.removeItem(atPath: directory) }
+            defer { if !keep { try? FileManager.default.removeItem(atPath: directory) } }
             // Residents enrol on day 0; the events fall on days 0-27 and are ingested "on" day 28.
             let enrolment = Date(timeIntervalSince1970: 1_790_000_000)
             let clock = Mutex(enrolment)
@@ -103,6 +105,7 @@ struct Bench: AsyncParsableCommand {
                 """)
             let audit = try await ayumi.reporting.verifyLedger()
             guard audit.violations.isEmpty else { throw CLIFailure("ledger invariants broken after the bench: \(audit.violations)") }
+            if keep { print("kept: \(directory)") }
         }
 
         static func event(_ kind: Event.Kind, number: Int, residentIDs: [String], firstDay: LocalDate, enrolment: Date,

@@ -280,6 +280,12 @@ struct RedemptionTests {
         let fixture = try await Fixture.make()
         let code = try await funded(fixture)
         let first = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1")
+        // While the code is valid the store answers the retry, checking the key inside the write.
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1") == first)
+        let another = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        await #expect(throws: AyumiError.idempotencyKeyReused) {
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: another, points: 3, idempotencyKey: "k-1")
+        }
         fixture.clock.advance(seconds: 600) // a retry after the code expired still gets its answer
         let retry = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1")
         #expect(retry == first)
