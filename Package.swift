@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "AyumiSQLiteTests", dependencies: [
             "AyumiSQLite", "AyumiStore", "AyumiServices", "AyumiTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        ], exclude: ["Fixtures"]), // read from the repository by path, copied before each use
         .testTarget(name: "AyumiRedemptionTests", dependencies: ["AyumiRedemption", "AyumiTestSupport"]),
         .testTarget(name: "ayumiTests", dependencies: ["AyumiTestSupport", "AyumiServices"]),
         .testTarget(name: "AyumiServerTests", dependencies: [
