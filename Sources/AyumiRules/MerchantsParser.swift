@@ -33,7 +33,8 @@ public enum MerchantsParser {
 
     public static func load(path: String, ruleset: Ruleset) throws(RulesCheckFailure) -> [Merchant] {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw RulesCheckFailure(diagnostics: [RulesDiagnostic(file: path, line: 1, column: 1, message: "cannot read the merchants file")])
+            throw RulesCheckFailure(diagnostics: [RulesDiagnostic(file: path, line: 1, column: 1, message: "cannot read the merchants file")],
+                                    unreadable: true)
         }
         return try parse(text, file: path, ruleset: ruleset)
     }

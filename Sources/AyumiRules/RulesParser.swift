@@ -5,7 +5,15 @@ import Foundation
 /// Every problem found in a rules directory; `rules check` prints them all, not just the first.
 public struct RulesCheckFailure: Error, Sendable, CustomStringConvertible {
     public var diagnostics: [RulesDiagnostic]
+    /// A directory or file could not be read at all (missing, not permitted, not UTF-8 text), as
+    /// opposed to read and found wrong: `rules check` exits 2 for this, 1 for problems in the text.
+    public var unreadable = false
     public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+
+    public init(diagnostics: [RulesDiagnostic], unreadable: Bool = false) {
+        self.diagnostics = diagnostics
+        self.unreadable = unreadable
+    }
 }
 
 /// Turns the text of the files in `Rules/` into a checked `Ruleset`. Pure: the caller reads the
@@ -62,13 +70,14 @@ public enum RulesParser {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
         } catch {
             throw RulesCheckFailure(diagnostics: [RulesDiagnostic(file: directory, line: 1, column: 1,
-                                                                  message: "cannot read the rules directory")])
+                                                                  message: "cannot read the rules directory")], unreadable: true)
         }
         var files: [String: String] = [:]
         for name in names where name.hasSuffix(".yaml") || name == zonesFile {
             let path = (directory as NSString).appendingPathComponent(name)
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-                throw RulesCheckFailure(diagnostics: [RulesDiagnostic(file: path, line: 1, column: 1, message: "not readable UTF-8 text")])
+                throw RulesCheckFailure(diagnostics: [RulesDiagnostic(file: path, line: 1, column: 1, message: "not readable UTF-8 text")],
+                                        unreadable: true)
             }
             files[name] = text
         }

@@ -124,10 +124,37 @@ struct YAMLObject {
     func rejectUnknownKeys() throws(RulesDiagnostic) {
         if let unknown = entries.first(where: { !used.contains($0.key) }) {
             let keyNode = value.node.mapping!.first { $0.key.scalar?.string == unknown.key }!.key
-            throw YAMLValue(node: keyNode, file: value.file).error(
-                "unknown key '\(unknown.key)'; expected one of: \(used.sorted().joined(separator: ", "))")
+            let expected = "expected one of: \(used.sorted().joined(separator: ", "))"
+            let message = if let suggestion = closest(to: unknown.key, among: used) {
+                "unknown key '\(unknown.key)'; did you mean '\(suggestion)'? (\(expected))"
+            } else {
+                "unknown key '\(unknown.key)'; \(expected)"
+            }
+            throw YAMLValue(node: keyNode, file: value.file).error(message)
         }
     }
+}
+
+/// The candidate nearest to `word` by edit distance (ignoring case), if it is near enough to be
+/// a slip of the keyboard: at most a third of the word's letters, and at least one, differ.
+func closest(to word: String, among candidates: some Collection<String>) -> String? {
+    let limit = max(1, word.count / 3)
+    let scored = candidates.map { ($0, editDistance(word.lowercased(), $0.lowercased())) }.filter { $0.1 <= limit }
+    return scored.min { ($0.1, $0.0) < ($1.1, $1.0) }?.0
+}
+
+/// Levenshtein distance: insertions, deletions and substitutions of one character.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var previous = Array(0...b.count)
+    for (i, x) in a.enumerated() {
+        var current = [i + 1] + Array(repeating: 0, count: b.count)
+        for (j, y) in b.enumerated() {
+            current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[b.count]
 }
 
 /// 1000000 → "1,000,000", as the README's table of bounds writes them.

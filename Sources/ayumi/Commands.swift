@@ -13,7 +13,11 @@ struct RulesCommand: AsyncParsableCommand {
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a rules directory and the merchant registry.",
-            discussion: "Prints each problem as FILE:LINE:COLUMN: error: MESSAGE and exits 1 if there is any.")
+            discussion: """
+                Prints each problem as FILE:LINE:COLUMN: error: MESSAGE (an unknown key with the known key it \
+                most resembles). Exits 0 when all is well, 1 when a file has problems, 2 when the directory or \
+                a file cannot be read at all (missing, not permitted, not UTF-8 text).
+                """)
 
         @Argument(help: "The rules directory (default: Rules, or $AYUMI_RULES_DIR).")
         var directory: String?
@@ -31,7 +35,7 @@ struct RulesCommand: AsyncParsableCommand {
                       + "\(ruleset.zones.count) zones; \(merchants.count) merchants")
             } catch {
                 for diagnostic in error.diagnostics { printError(diagnostic.description) }
-                throw ExitCode.failure
+                throw error.unreadable ? ExitCode(2) : ExitCode.failure
             }
         }
     }

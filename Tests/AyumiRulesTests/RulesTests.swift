@@ -1,5 +1,5 @@
 import AyumiCore
-import AyumiRules
+@testable import AyumiRules
 import Foundation
 import Testing
 
@@ -236,7 +236,15 @@ struct RulesFileTests {
         let found = diagnostics(files)
         #expect(found.count == 1)
         #expect(found.first?.hasPrefix("Rules/walk.yaml:") == true)
-        #expect(found.first?.contains("unknown key 'pointsPerDayMx'") == true)
+        #expect(found.first?.contains("unknown key 'pointsPerDayMx'; did you mean 'pointsPerDayMax'? (expected one of: ") == true)
+    }
+
+    @Test("an unknown key suggests the nearest known one only when it is a likely slip", arguments: [
+        ("stepsMn", "stepsMin"), ("STEPSMIN", "stepsMin"), ("pointsPerDayMaxx", "pointsPerDayMax"), ("colour", nil), ("zoneIds", "zones"), ("mode", "modes"),
+    ] as [(String, String?)])
+    func suggestion(typed: String, expected: String?) {
+        let known = ["stepsMin", "modes", "zones", "pointsPerDayMax", "countPerDayMax"]
+        #expect(closest(to: typed, among: known) == expected)
     }
 
     @Test("broken YAML names the file, line and column", arguments: [

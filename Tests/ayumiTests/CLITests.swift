@@ -64,6 +64,11 @@ struct CLITests {
         let bad = try CLI.run(["rules", "check", copy])
         #expect(bad.status == 1)
         #expect(bad.error == "\(copy)/walk.yaml:\(line):20: error: expected a whole number\n")
+
+        // Nothing to read at all is not the same failure as a wrong file: exit 2.
+        let missing = try CLI.run(["rules", "check", copy + "/nowhere"])
+        #expect(missing.status == 2)
+        #expect(missing.error == "\(copy)/nowhere:1:1: error: cannot read the rules directory\n")
     }
 
     static let maintenance: [[String]] = [
