@@ -9,9 +9,12 @@ local path = os.getenv("AYUMI_BENCH_PATH") or "/v1/events"
 local threads = 0
 local counter = 0
 
+-- AYUMI_BENCH_RUN makes the ids of one wrk run differ from another's against the same server.
+local run = os.getenv("AYUMI_BENCH_RUN") or "r0"
+
 function setup(thread)
   threads = threads + 1
-  thread:set("prefix", "t" .. threads)
+  thread:set("prefix", run .. "-t" .. threads)
 end
 
 function init(args)

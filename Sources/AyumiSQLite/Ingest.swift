@@ -69,10 +69,6 @@ extension SQLiteStore {
     }
 }
 
-extension IngestResult {
-    static func duplicate(_ eventID: String) -> IngestResult { IngestResult(eventID: eventID, status: .duplicate, awards: [], reason: nil) }
-}
-
 /// Writes ledger rows inside one open transaction with cached statements: the hot path of ingest.
 /// It never reads back what it already knows (row ids come from `lastInsertedRowID`), keeps the
 /// ids, counters and balance changes of the batch in memory, and writes each account's balance

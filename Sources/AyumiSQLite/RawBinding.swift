@@ -25,18 +25,14 @@ extension Statement {
     /// Binds `values`, steps once and returns the first row's first `columns` integer columns (nil
     /// when there is no row), then resets. For the point lookups of the ingest hot path.
     func firstIntegers(_ columns: Int, _ values: RawValue...) throws -> [Int64]? {
-        try bind(values)
-        defer { clear() }
-        switch sqlite3_step(sqliteStatement) {
-        case SQLITE_ROW: return (0..<Int32(columns)).map { sqlite3_column_int64(sqliteStatement, $0) }
-        case SQLITE_DONE: return nil
-        case let code: throw error(code)
-        }
+        try firstRow(values) { row in (0..<Int32(columns)).map(row.integer) }
     }
 
     /// Binds `values`, steps once and reads the first row with `read` (nil when there is no row),
     /// then resets. `read` gets a cursor on the row; it must not keep it.
-    func firstRow<Value>(_ values: RawValue..., read: (RawRow) -> Value) throws -> Value? {
+    func firstRow<Value>(_ values: RawValue..., read: (RawRow) -> Value) throws -> Value? { try firstRow(values, read: read) }
+
+    func firstRow<Value>(_ values: [RawValue], read: (RawRow) -> Value) throws -> Value? {
         try bind(values)
         defer { clear() }
         switch sqlite3_step(sqliteStatement) {

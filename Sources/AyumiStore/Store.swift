@@ -32,9 +32,11 @@ public protocol Store: Sendable {
 
     /// Writes a batch of events from one submitter in one transaction. An event is a duplicate when
     /// the same source already sent its id (ids are unique per source, not globally). For each event
-    /// not seen before, the store loads the resident (nil if not enrolled) and the counters it needs,
-    /// calls `decide` (the pure rules engine, run inside the transaction so caps hold under
-    /// concurrent batches) and records what it returns.
+    /// the store loads the resident (nil if not enrolled) and the counters it needs, calls `decide`
+    /// (the pure rules engine, run inside the transaction so caps hold under concurrent batches)
+    /// and records what it returns, unless the event turns out to be a duplicate: a store may
+    /// learn that only when it writes (the SQLite store's insert is its idempotency check), so
+    /// `decide` may run for a duplicate and its decision is then discarded.
     func ingest(_ events: [Event], source: String, at: Date, counterKeys: @escaping @Sendable (Event) -> [CounterKey],
                 decide: @escaping @Sendable (Event, Resident?, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult]
 
@@ -167,6 +169,11 @@ public struct IngestResult: Sendable, Hashable {
     public var status: Status
     public var awards: [Award]
     public var reason: LocalizedText?
+
+    /// The answer for an id its source sent before: nothing awarded, no reason.
+    public static func duplicate(_ eventID: String) -> IngestResult {
+        IngestResult(eventID: eventID, status: .duplicate, awards: [], reason: nil)
+    }
 
     public init(eventID: String, status: Status, awards: [Award], reason: LocalizedText?) {
         self.eventID = eventID

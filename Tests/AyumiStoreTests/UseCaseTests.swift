@@ -67,11 +67,14 @@ struct IngestTests {
         #expect(unknown.first?.reason?.en == "Unknown resident")
         let corrected = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 20_000)])
         #expect(corrected.first?.awards.map(\.points) == [5])
-        // Within one batch too: rejected, then corrected, then a duplicate.
-        let sameBatch = try await fixture.submit([fixture.walk("w-3", "r-1", steps: 2_000_000), fixture.walk("w-3", "r-1", steps: 100),
-                                                  fixture.walk("w-3", "r-1", steps: 30_000)])
+        // Within one batch too: rejected (stamped an hour ahead), then corrected and awarded, then a
+        // duplicate that awards nothing more.
+        let sameBatch = try await fixture.submit([fixture.tap("t-1", "r-1", minutesAgo: -60), fixture.tap("t-1", "r-1"),
+                                                  fixture.tap("t-1", "r-1", minutesAgo: 5)])
         #expect(sameBatch.map(\.status) == [.rejected, .accepted, .duplicate])
-        #expect(try await fixture.points("r-1") == 5)
+        #expect(sameBatch.map { $0.awards.reduce(0) { $0 + $1.points } } == [0, 1, 0])
+        #expect(try await fixture.points("r-1") == 5 + 1)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 
     @Test("a batch of more than 8,192 events is refused whole")
@@ -280,12 +283,18 @@ struct RedemptionTests {
         let fixture = try await Fixture.make()
         let code = try await funded(fixture)
         let first = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1")
-        // While the code is valid the store answers the retry, checking the key inside the write.
+        // While the code is valid: the same request answers the same; the key with another code,
+        // other points or a forged code is refused, and nothing more is debited.
         #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1") == first)
         let another = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
-        await #expect(throws: AyumiError.idempotencyKeyReused) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: another, points: 3, idempotencyKey: "k-1")
+        var forged = Array(code)
+        forged[forged.count / 2] = forged[forged.count / 2] == "A" ? "B" : "A"
+        for (text, points) in [(another, Int64(3)), (code, 2), (String(forged), 3)] {
+            await #expect(throws: AyumiError.idempotencyKeyReused) {
+                try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: text, points: points, idempotencyKey: "k-1")
+            }
         }
+        #expect(try await fixture.points("r-1") == 4)
         fixture.clock.advance(seconds: 600) // a retry after the code expired still gets its answer
         let retry = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1")
         #expect(retry == first)
