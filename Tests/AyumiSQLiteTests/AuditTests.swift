@@ -254,6 +254,14 @@ struct SkeletonFixtureTests {
         #expect(result.status == .accepted)
         #expect(result.awards.isEmpty)
         #expect(result.reason?.en == "No points: today's limit for this activity is already reached")
+        // With events from before per-source ids present, the store reads before it writes: a new
+        // id sent twice in one batch still awards once.
+        let taps = (0..<2).map { _ in Event(id: "t-new", residentID: "r-2", detail: .transitTap(at: Self.noonAfter.addingTimeInterval(-600),
+                                                                                              mode: "bus", route: "r10", stop: "s1")) }
+        let twice = try await ayumi.ingestion.ingest(taps, by: Fixture.transitFeed)
+        #expect(twice.map(\.status) == [.accepted, .duplicate])
+        #expect(twice.map { $0.awards.reduce(0) { $0 + $1.points } } == [1, 0])
+        #expect(try await ayumi.accounts.balance(residentID: "r-2") == Balance(spendable: 7, pastExpiry: 0))
         let store = ayumi.dependencies.store
         let redemption = try #require(try await store.redemption(merchantID: "m-001", idempotencyKey: "till-1"))
         #expect(redemption.points == 6)
