@@ -262,7 +262,18 @@ public enum RulesParser {
         var pointsPerDayMax: Int64?, countPerDayMax: Int64?
         if let capsValue = object.optional("caps") {
             var caps = try YAMLObject(capsValue)
-            pointsPerDayMax = try caps.optional("pointsPerDayMax")?.int(in: Bounds.pointsPerDay)
+            if let capValue = caps.optional("pointsPerDayMax") {
+                let cap = try capValue.int(in: Bounds.pointsPerDay)
+                let smallest = switch points {
+                case .fixed(let fixed): fixed
+                case .perBand(_, let bandPoints): bandPoints
+                }
+                guard cap >= smallest else {
+                    throw capValue.error("pointsPerDayMax \(grouped(cap)) is lower than this rule's smallest award (\(grouped(smallest)) "
+                                         + "points), so every award would be cut: write at least \(grouped(smallest)), or lower the points")
+                }
+                pointsPerDayMax = cap
+            }
             countPerDayMax = try caps.optional("countPerDayMax")?.int(in: Bounds.countPerDay)
             try caps.rejectUnknownKeys()
         }

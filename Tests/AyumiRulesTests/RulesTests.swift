@@ -239,6 +239,17 @@ struct RulesFileTests {
         #expect(found.first?.contains("unknown key 'pointsPerDayMx'; did you mean 'pointsPerDayMax'? (expected one of: ") == true)
     }
 
+    @Test("a daily cap lower than the rule's smallest award is an error at the cap, saying what to write")
+    func capBelowSmallestAward() throws {
+        var files = try demoFiles()
+        files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "    points: 1", with: "    points: 6")
+        let line = files["walk.yaml"]!.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("pointsPerDayMax") }! + 1
+        #expect(diagnostics(files) == ["Rules/walk.yaml:\(line):20: error: pointsPerDayMax 5 is lower than this rule's smallest award "
+                                       + "(6 points), so every award would be cut: write at least 6, or lower the points"])
+        files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "pointsPerDayMax: 5", with: "pointsPerDayMax: 6")
+        #expect(diagnostics(files).isEmpty)
+    }
+
     @Test("an unknown key suggests the nearest known one only when it is a likely slip", arguments: [
         ("stepsMn", "stepsMin"), ("STEPSMIN", "stepsMin"), ("pointsPerDayMaxx", "pointsPerDayMax"), ("colour", nil), ("zoneIds", "zones"), ("mode", "modes"),
     ] as [(String, String?)])
