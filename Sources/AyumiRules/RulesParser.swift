@@ -27,7 +27,15 @@ public enum RulesParser {
     ///   other than program and sponsors is one earning rule. `displayPrefix` is prepended to file
     ///   names in diagnostics (such as `Rules/`).
     public static func parse(files: [String: String], displayPrefix: String = "") throws(RulesCheckFailure) -> Ruleset {
+        try check(files: files, displayPrefix: displayPrefix).ruleset
+    }
+
+    /// `parse`, and the warnings of a program that loads: parts of it that can never do what they
+    /// were written for, such as a rule no event can fire.
+    public static func check(files: [String: String], displayPrefix: String = "") throws(RulesCheckFailure)
+        -> (ruleset: Ruleset, warnings: [RulesDiagnostic]) {
         var diagnostics: [RulesDiagnostic] = []
+        var warnings: [RulesDiagnostic] = []
         func attempt<T>(_ body: () throws(RulesDiagnostic) -> T) -> T? {
             do { return try body() } catch { diagnostics.append(error); return nil }
         }
@@ -44,8 +52,11 @@ public enum RulesParser {
         let ruleFiles = files.keys.filter { $0.hasSuffix(".yaml") && $0 != programFile && $0 != sponsorsFile }.sorted()
         for name in ruleFiles {
             let context = RuleContext(sponsorIDs: sponsors.map { Set($0.map(\.id)) }, zoneIDs: zones.map { Set($0.map(\.id)) },
+                                      submitters: program?.submitters,
                                       stepsPerDayMax: program?.stepsPerDayMax ?? Bounds.stepsPerDay.upperBound)
-            if let rule = attempt({ () throws(RulesDiagnostic) in try parseRule(files[name]!, file: displayPrefix + name, context: context) }) {
+            if let rule = attempt({ () throws(RulesDiagnostic) in
+                try parseRule(files[name]!, file: displayPrefix + name, context: context, warnings: &warnings)
+            }) {
                 if rules.contains(where: { $0.id == rule.id }) {
                     diagnostics.append(RulesDiagnostic(file: displayPrefix + name, line: 1, column: 1,
                                                        message: "rule id '\(rule.id)' is used by another file"))
@@ -60,11 +71,16 @@ public enum RulesParser {
         guard diagnostics.isEmpty, let program, let sponsors, let zones else {
             throw RulesCheckFailure(diagnostics: diagnostics)
         }
-        return make(program: program, sponsors: sponsors, zones: zones, rules: rules)
+        return (make(program: program, sponsors: sponsors, zones: zones, rules: rules), warnings)
     }
 
     /// Reads `directory` and parses it. Diagnostics name files as `<directory>/<file>`.
     public static func load(directory: String) throws(RulesCheckFailure) -> Ruleset {
+        try check(directory: directory).ruleset
+    }
+
+    /// `load`, and the program's warnings (see `check(files:displayPrefix:)`).
+    public static func check(directory: String) throws(RulesCheckFailure) -> (ruleset: Ruleset, warnings: [RulesDiagnostic]) {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
@@ -82,7 +98,7 @@ public enum RulesParser {
             files[name] = text
         }
         let prefix = directory.hasSuffix("/") ? directory : directory + "/"
-        return try parse(files: files, displayPrefix: prefix)
+        return try check(files: files, displayPrefix: prefix)
     }
 
     /// The version is the SHA-256 of the canonical JSON of the parsed content (sorted keys), so
@@ -205,17 +221,23 @@ public enum RulesParser {
     struct RuleContext {
         var sponsorIDs: Set<String>?
         var zoneIDs: Set<String>?
+        /// Who may report each kind of event (nil when program.yaml is broken).
+        var submitters: [String: [SubmitterPermission]]?
         /// The program's plausibility limit (or its upper bound when program.yaml is broken): the
         /// longest walk a banded rule is ever evaluated for.
         var stepsPerDayMax: Int64
     }
 
-    static func parseRule(_ text: String, file: String, context: RuleContext) throws(RulesDiagnostic) -> EarningRule {
+    static func parseRule(_ text: String, file: String, context: RuleContext, warnings: inout [RulesDiagnostic]) throws(RulesDiagnostic)
+        -> EarningRule {
         var object = try YAMLObject(YAMLValue.parse(text, file: file))
         let id = try identifier(object.required("id"))
         let eventValue = try object.required("event")
         guard let event = Event.Kind(rawValue: try eventValue.string()) else {
             throw eventValue.error("event must be one of: \(Event.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if context.submitters?[event.rawValue]?.isEmpty == true {
+            warnings.append(eventValue.warning("this rule can never fire: program.yaml's submitters accept \(event.rawValue) events from no one"))
         }
         let name = try localized(object.required("name"))
 
@@ -224,11 +246,17 @@ public enum RulesParser {
             var conditions = try YAMLObject(conditionsValue)
             if let value = conditions.optional("stepsMin") {
                 guard event == .walk else { throw value.error("stepsMin applies to walk events only") }
-                stepsMin = try value.int(in: Bounds.stepsPerDay)
+                let minimum = try value.int(in: Bounds.stepsPerDay)
+                if minimum > context.stepsPerDayMax {
+                    warnings.append(value.warning("this rule can never fire: stepsMin \(grouped(minimum)) is above the program's "
+                                                  + "stepsPerDayMax (\(grouped(context.stepsPerDayMax))), and longer walks are rejected"))
+                }
+                stepsMin = minimum
             }
             if let value = conditions.optional("modes") {
                 guard event == .transitTap else { throw value.error("modes apply to transit_tap events only") }
                 modes = try value.sequence().map { v throws(RulesDiagnostic) in try v.string() }
+                if modes?.isEmpty == true { warnings.append(value.warning("this rule can never fire: no mode is listed")) }
             }
             if let value = conditions.optional("zones") {
                 guard event == .visit else { throw value.error("zones apply to visit events only") }
@@ -239,6 +267,7 @@ public enum RulesParser {
                     ids.append(zone)
                 }
                 zones = ids
+                if ids.isEmpty { warnings.append(value.warning("this rule can never fire: no zone is listed")) }
             }
             try conditions.rejectUnknownKeys()
         }
@@ -251,8 +280,13 @@ public enum RulesParser {
         } else if let bandValue = pointsObject.optional("perBand") {
             guard event == .walk else { throw bandValue.error("perBand applies to walk events only") }
             var band = try YAMLObject(bandValue)
-            points = .perBand(steps: try band.required("steps").int(in: Bounds.stepsPerDay),
-                              points: try band.required("points").int(in: Bounds.bandPoints))
+            let stepsValue = try band.required("steps")
+            let bandSteps = try stepsValue.int(in: Bounds.stepsPerDay)
+            if bandSteps > context.stepsPerDayMax {
+                warnings.append(stepsValue.warning("this rule can never award points: one band is \(grouped(bandSteps)) steps, more than "
+                                                   + "the program's stepsPerDayMax (\(grouped(context.stepsPerDayMax)))"))
+            }
+            points = .perBand(steps: bandSteps, points: try band.required("points").int(in: Bounds.bandPoints))
             try band.rejectUnknownKeys()
         } else {
             throw pointsObject.value.error("points needs 'fixed' or 'perBand'")

@@ -2,12 +2,20 @@ import Yams
 
 /// One problem in a rules file, located as `file:line:column` the way compilers print it.
 public struct RulesDiagnostic: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Severity: String, Sendable, Hashable {
+        /// The program cannot be used until it is fixed.
+        case error
+        /// The program loads, but part of it cannot do what it was written for (a rule that can never fire).
+        case warning
+    }
+
     public var file: String
     public var line: Int
     public var column: Int
     public var message: String
+    public var severity = Severity.error
 
-    public var description: String { "\(file):\(line):\(column): error: \(message)" }
+    public var description: String { "\(file):\(line):\(column): \(severity.rawValue): \(message)" }
 }
 
 /// A typed view over a Yams node that remembers where it came from, so every semantic error
@@ -46,6 +54,12 @@ struct YAMLValue {
 
     func error(_ message: String) -> RulesDiagnostic {
         RulesDiagnostic(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, message: message)
+    }
+
+    func warning(_ message: String) -> RulesDiagnostic {
+        var diagnostic = error(message)
+        diagnostic.severity = .warning
+        return diagnostic
     }
 
     func mapping() throws(RulesDiagnostic) -> [(key: String, value: YAMLValue)] {

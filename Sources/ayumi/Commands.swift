@@ -15,8 +15,10 @@ struct RulesCommand: AsyncParsableCommand {
             abstract: "Check a rules directory and the merchant registry.",
             discussion: """
                 Prints each problem as FILE:LINE:COLUMN: error: MESSAGE (an unknown key with the known key it \
-                most resembles). Exits 0 when all is well, 1 when a file has problems, 2 when the directory or \
-                a file cannot be read at all (missing, not permitted, not UTF-8 text).
+                most resembles), and FILE:LINE:COLUMN: warning: MESSAGE for parts of a program that loads but can \
+                never do what they were written for (a rule no event can fire). Exits 0 when the program loads \
+                (warnings or not), 1 when a file has problems, 2 when the directory or a file cannot be read at \
+                all (missing, not permitted, not UTF-8 text).
                 """)
 
         @Argument(help: "The rules directory (default: Rules, or $AYUMI_RULES_DIR).")
@@ -29,8 +31,9 @@ struct RulesCommand: AsyncParsableCommand {
             let directory = self.directory ?? env("AYUMI_RULES_DIR") ?? "Rules"
             let merchantsFile = self.merchantsFile ?? env("AYUMI_MERCHANTS_FILE") ?? "Merchants/merchants.yaml"
             do {
-                let ruleset = try RulesParser.load(directory: directory)
+                let (ruleset, warnings) = try RulesParser.check(directory: directory)
                 let merchants = try MerchantsParser.load(path: merchantsFile, ruleset: ruleset)
+                for warning in warnings { printError(warning.description) }
                 print("ok: \(directory) version \(ruleset.version): \(ruleset.rules.count) rules, \(ruleset.sponsors.count) sponsors, "
                       + "\(ruleset.zones.count) zones; \(merchants.count) merchants")
             } catch {

@@ -239,6 +239,27 @@ struct RulesFileTests {
         #expect(found.first?.contains("unknown key 'pointsPerDayMx'; did you mean 'pointsPerDayMax'? (expected one of: ") == true)
     }
 
+    @Test("rules that can never fire load, with a warning at the value that stops them")
+    func neverFires() throws {
+        var files = try demoFiles()
+        files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "stepsMin: 2_000", with: "stepsMin: 150_000")
+        files["transit.yaml"] = files["transit.yaml"]!.replacingOccurrences(of: "modes: [bus, tram, train]", with: "modes: []")
+        files["program.yaml"] = files["program.yaml"]!.replacingOccurrences(of: "visit: [ingest:shop-checkin]", with: "visit: []")
+        func line(_ file: String, _ text: String) -> Int {
+            files[file]!.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains(text) }! + 1
+        }
+        let (ruleset, warnings) = try RulesParser.check(files: files, displayPrefix: "Rules/")
+        #expect(ruleset.rules.count == 3)
+        #expect(warnings.map(\.description) == [
+            "Rules/downtown-visit.yaml:\(line("downtown-visit.yaml", "event:")):8: warning: this rule can never fire: program.yaml's "
+                + "submitters accept visit events from no one",
+            "Rules/transit.yaml:\(line("transit.yaml", "modes:")):10: warning: this rule can never fire: no mode is listed",
+            "Rules/walk.yaml:\(line("walk.yaml", "stepsMin:")):13: warning: this rule can never fire: stepsMin 150,000 is above the "
+                + "program's stepsPerDayMax (100,000), and longer walks are rejected",
+        ])
+        #expect(try RulesParser.check(files: try demoFiles(), displayPrefix: "Rules/").warnings.isEmpty)
+    }
+
     @Test("a daily cap lower than the rule's smallest award is an error at the cap, saying what to write")
     func capBelowSmallestAward() throws {
         var files = try demoFiles()
