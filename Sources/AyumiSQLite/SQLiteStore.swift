@@ -3,6 +3,11 @@ import AyumiLedger
 import AyumiStore
 import Foundation
 import GRDB
+import Synchronization
+
+/// glibc's `malloc_trim` (in malloc.h, which Swift's Glibc module does not export): returns the
+/// freed pages of the heap to the system.
+@_silgen_name("malloc_trim") private func mallocTrim(_ pad: Int) -> Int32
 
 /// The embedded default: one SQLite file in WAL mode behind a GRDB `DatabasePool`. The writes of
 /// the hot path (enrol, ingest, redeem) go through one writer with group commit; each is atomic
@@ -15,6 +20,32 @@ public final class SQLiteStore: Store {
 
     /// Commits made by the group committer: fewer than the writes when writes arrive together.
     public var groupCommitCount: Int { committer.commitCount }
+    /// The commit count at the previous `releaseMemoryIfIdle`, and whether memory was released since.
+    private let idleWatch = Mutex((commits: -1, released: false))
+
+    public func releaseMemoryIfIdle() async -> Bool {
+        let commits = committer.commitCount
+        let idle = idleWatch.withLock { watch in
+            defer { watch = (commits, watch.commits == commits) }
+            return watch.commits == commits && !watch.released
+        }
+        guard idle else { return false }
+        // GRDB's releaseMemory blocks until every access is done; on Swift's executor threads that
+        // could wait for reads that need those threads to finish, so it runs on a dispatch thread.
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global(qos: .utility).async { [database] in
+                switch database {
+                case let pool as DatabasePool: pool.releaseMemory()
+                case let queue as DatabaseQueue: queue.releaseMemory()
+                default: break
+                }
+                // SQLite frees its cache pages one by one; glibc keeps freed pages until asked.
+                _ = mallocTrim(0)
+                continuation.resume()
+            }
+        }
+        return true
+    }
 
     /// One business operation of the hot path, in its own savepoint of the next group commit.
     func write<Value: Sendable>(_ operation: @escaping @Sendable (Database) throws -> Value) async throws -> Value {

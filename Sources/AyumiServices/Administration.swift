@@ -113,6 +113,9 @@ public struct Administration: Sendable {
         return Principal(role: stored.role, subject: stored.subject, feed: stored.feed)
     }
 
+    /// Gives back memory the store keeps for speed, if nothing was written since the last call.
+    public func releaseMemoryIfIdle() async -> Bool { await store.releaseMemoryIfIdle() }
+
     /// Every token, or those of one role, oldest first; only hashes are stored, so none can be shown.
     public func tokens(role: Role?) async throws -> [StoredToken] { try await store.tokens(role: role) }
 

@@ -16,6 +16,10 @@ public protocol Store: Sendable {
     func rulesets() async throws -> [StoredRuleset]
     /// Every merchant ever registered, active or not, by id.
     func merchants() async throws -> [Merchant]
+    /// Gives back memory kept only for speed (page caches, idle read connections) when nothing was
+    /// written since the previous call; a server calls it now and then, so that an idle server is
+    /// small again after a busy hour. Returns whether it released anything.
+    func releaseMemoryIfIdle() async -> Bool
 
     /// Stores new tokens (hashes only) in one transaction.
     func insertTokens(_ tokens: [StoredToken]) async throws

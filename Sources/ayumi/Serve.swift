@@ -74,7 +74,8 @@ struct Serve: AsyncParsableCommand {
             }
             let reload = ProgramReload(ayumi: ayumi, rulesDirectory: program.resolvedRulesDirectory,
                                        merchantsFile: program.resolvedMerchantsFile, logger: makeLogger())
-            let app = buildApplication(ayumi: ayumi, host: host, port: port, services: [reload], logger: makeLogger())
+            let app = buildApplication(ayumi: ayumi, host: host, port: port, services: [reload, IdleMemoryRelease(ayumi: ayumi)],
+                                       logger: makeLogger())
             try await app.runService()
         }
     }
@@ -116,6 +117,22 @@ struct ProgramReload: Service {
             } catch let failure as RulesCheckFailure {
                 // Diagnostics name files, lines and keys of the program: nothing personal.
                 logger.error("Program reload refused; the program in force stays", metadata: ["diagnostics": "\(failure.description)"])
+            }
+        }
+    }
+}
+
+/// Every 10 s, gives back the store's caches if nothing was written since the last look: a server
+/// idle after a busy hour returns to its size at start.
+struct IdleMemoryRelease: Service {
+    let ayumi: Ayumi
+
+    func run() async throws {
+        // The sleep is cancelled at shutdown, which ends the loop at once.
+        try? await cancelWhenGracefulShutdown {
+            while true {
+                try await Task.sleep(for: .seconds(10))
+                _ = await ayumi.administration.releaseMemoryIfIdle()
             }
         }
     }

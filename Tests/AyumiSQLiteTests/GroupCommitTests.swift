@@ -75,6 +75,22 @@ struct GroupCommitTests {
         #expect(try await fixture.points("r-1") == 4)
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
+
+    @Test("memory is given back once nothing was written between two looks, once per quiet spell, and reads still work")
+    func idleRelease() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-1")
+        let administration = fixture.ayumi.administration
+        #expect(await administration.releaseMemoryIfIdle() == false, "the first look only notes the writes so far")
+        #expect(await administration.releaseMemoryIfIdle() == true)
+        #expect(await administration.releaseMemoryIfIdle() == false, "released already, nothing new kept since")
+        _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
+        #expect(await administration.releaseMemoryIfIdle() == false, "written since the last look: busy")
+        #expect(await administration.releaseMemoryIfIdle() == true)
+        #expect(try await fixture.points("r-1") == 5)
+        _ = try await fixture.submit([fixture.walk("w-2", "r-1", steps: 12_000)])
+        #expect(try await fixture.points("r-1") == 5)
+    }
 }
 
 @Suite("Direct binding on the hot path")
