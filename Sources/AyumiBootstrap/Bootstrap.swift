@@ -21,7 +21,7 @@ public enum Bootstrap {
     /// the redemption signing key (creating it on first start).
     public static func open(dataDirectory: String, rulesDirectory: String, merchantsFile: String,
                             environment: AyumiEnvironment = .live, logger: Logger) async throws -> Ayumi {
-        let ruleset = try RulesParser.load(directory: rulesDirectory)
+        let ruleset = try checkedRules(rulesDirectory, logger: logger)
         let merchants = try MerchantsParser.load(path: merchantsFile, ruleset: ruleset)
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
@@ -32,10 +32,18 @@ public enum Bootstrap {
         return ayumi
     }
 
+    /// Loads `Rules/`, logging its warnings (rules that can never fire): the program is in force
+    /// regardless, and the operator reads why part of it does nothing.
+    static func checkedRules(_ directory: String, logger: Logger) throws(RulesCheckFailure) -> Ruleset {
+        let (ruleset, warnings) = try RulesParser.check(directory: directory)
+        for warning in warnings { logger.warning("Rules warning", metadata: ["diagnostic": "\(warning.description)"]) }
+        return ruleset
+    }
+
     /// Reads `Rules/` and `Merchants/` again and puts them in force in the running server; a program
     /// that fails its check changes nothing (the diagnostics are thrown).
-    public static func reload(_ ayumi: Ayumi, rulesDirectory: String, merchantsFile: String) async throws {
-        let ruleset = try RulesParser.load(directory: rulesDirectory)
+    public static func reload(_ ayumi: Ayumi, rulesDirectory: String, merchantsFile: String, logger: Logger) async throws {
+        let ruleset = try checkedRules(rulesDirectory, logger: logger)
         let merchants = try MerchantsParser.load(path: merchantsFile, ruleset: ruleset)
         try await ayumi.administration.install(ruleset: ruleset, merchants: merchants)
     }

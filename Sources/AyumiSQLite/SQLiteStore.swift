@@ -5,9 +5,16 @@ import Foundation
 import GRDB
 import Synchronization
 
-/// glibc's `malloc_trim` (in malloc.h, which Swift's Glibc module does not export): returns the
-/// freed pages of the heap to the system.
-@_silgen_name("malloc_trim") private func mallocTrim(_ pad: Int) -> Int32
+#if canImport(Glibc)
+import Glibc
+
+/// glibc's `malloc_trim`, which returns the heap's freed pages to the system, looked up at run time:
+/// malloc.h is not part of Swift's Glibc module. Other C libraries have no such call.
+nonisolated(unsafe) private let mallocTrim: (@convention(c) (Int) -> Int32)? =
+    dlsym(nil, "malloc_trim").map { unsafeBitCast($0, to: (@convention(c) (Int) -> Int32).self) }
+#else
+private let mallocTrim: (@convention(c) (Int) -> Int32)? = nil
+#endif
 
 /// The embedded default: one SQLite file in WAL mode behind a GRDB `DatabasePool`. The writes of
 /// the hot path (enrol, ingest, redeem) go through one writer with group commit; each is atomic
@@ -20,31 +27,39 @@ public final class SQLiteStore: Store {
 
     /// Commits made by the group committer: fewer than the writes when writes arrive together.
     public var groupCommitCount: Int { committer.commitCount }
-    /// The commit count at the previous `releaseMemoryIfIdle`, and whether memory was released since.
-    private let idleWatch = Mutex((commits: -1, released: false))
+    /// The commit count at the previous `releaseMemoryIfIdle`, and how far the release went since.
+    private let idleWatch = Mutex((commits: -1, step: IdleStep.busy))
 
+    private enum IdleStep { case busy, released, trimmed }
+
+    /// A quiet look asks every connection to drop its cache (GRDB's `releaseMemoryEventually`: each
+    /// connection does it on its own queue when free, so no read waits for another); the next quiet
+    /// look, when that is done, hands the heap's freed pages back to the system.
     public func releaseMemoryIfIdle() async -> Bool {
         let commits = committer.commitCount
-        let idle = idleWatch.withLock { watch in
-            defer { watch = (commits, watch.commits == commits) }
-            return watch.commits == commits && !watch.released
-        }
-        guard idle else { return false }
-        // GRDB's releaseMemory blocks until every access is done; on Swift's executor threads that
-        // could wait for reads that need those threads to finish, so it runs on a dispatch thread.
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global(qos: .utility).async { [database] in
-                switch database {
-                case let pool as DatabasePool: pool.releaseMemory()
-                case let queue as DatabaseQueue: queue.releaseMemory()
-                default: break
-                }
-                // SQLite frees its cache pages one by one; glibc keeps freed pages until asked.
-                _ = mallocTrim(0)
-                continuation.resume()
+        let step = idleWatch.withLock { watch -> IdleStep? in
+            guard watch.commits == commits else {
+                watch = (commits, .busy)
+                return nil
             }
+            switch watch.step {
+            case .busy: watch.step = .released
+            case .released: watch.step = .trimmed
+            case .trimmed: return nil
+            }
+            return watch.step
         }
-        return true
+        switch step {
+        case .released?:
+            // A server's store is a pool; the read-only queue of a maintenance command never idles.
+            (database as? DatabasePool)?.releaseMemoryEventually()
+            return true
+        case .trimmed?:
+            _ = mallocTrim?(0)
+            return true
+        default:
+            return false
+        }
     }
 
     /// One business operation of the hot path, in its own savepoint of the next group commit.

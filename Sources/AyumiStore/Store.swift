@@ -16,9 +16,11 @@ public protocol Store: Sendable {
     func rulesets() async throws -> [StoredRuleset]
     /// Every merchant ever registered, active or not, by id.
     func merchants() async throws -> [Merchant]
-    /// Gives back memory kept only for speed (page caches, idle read connections) when nothing was
-    /// written since the previous call; a server calls it now and then, so that an idle server is
-    /// small again after a busy hour. Returns whether it released anything.
+    /// Gives back memory kept only for speed (page caches, idle read connections) when no write of
+    /// the hot path (enrolment, ingest, redemption) happened since the previous call; a server calls
+    /// it every few seconds, so that an idle server is small again after a busy hour. It may take
+    /// more than one quiet call, and reads alone do not count as activity. Returns whether it
+    /// released anything.
     func releaseMemoryIfIdle() async -> Bool
 
     /// Stores new tokens (hashes only) in one transaction.

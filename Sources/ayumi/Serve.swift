@@ -113,7 +113,7 @@ struct ProgramReload: Service {
     func run() async throws {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             do {
-                try await Bootstrap.reload(ayumi, rulesDirectory: rulesDirectory, merchantsFile: merchantsFile)
+                try await Bootstrap.reload(ayumi, rulesDirectory: rulesDirectory, merchantsFile: merchantsFile, logger: logger)
             } catch let failure as RulesCheckFailure {
                 // Diagnostics name files, lines and keys of the program: nothing personal.
                 logger.error("Program reload refused; the program in force stays", metadata: ["diagnostics": "\(failure.description)"])
