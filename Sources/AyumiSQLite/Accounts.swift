@@ -51,6 +51,11 @@ extension SQLiteStore {
         }
     }
 
+    /// The one statement that changes a balance: by a delta, never to a value read earlier.
+    static func addToBalance(_ points: Int64, account: Int64, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE accounts SET balance = balance + ? WHERE id = ?").run(.integer(points), .integer(account))
+    }
+
     // MARK: Redemptions
 
     public func redemption(merchantID: String, idempotencyKey: String) async throws -> RedemptionRecord? {
@@ -107,8 +112,8 @@ extension SQLiteStore {
                     """).execute(arguments: [resident, merchant, draw.points, request.localDate.dayNumber, redemptionID, draw.lotID, at])
                 try db.cachedStatement(sql: "UPDATE transfers SET remaining = remaining - ? WHERE id = ?").execute(arguments: [draw.points, draw.lotID])
             }
-            try db.cachedStatement(sql: "UPDATE accounts SET balance = balance - ? WHERE id = ?").execute(arguments: [request.points, resident])
-            try db.cachedStatement(sql: "UPDATE accounts SET balance = balance + ? WHERE id = ?").execute(arguments: [request.points, merchant])
+            try Self.addToBalance(-request.points, account: resident, db)
+            try Self.addToBalance(request.points, account: merchant, db)
             // Built from what is in hand, the way `redemption(merchantID:idempotencyKey:_:)` reads it
             // back for a retry: funding summed per sponsor in sponsor order, time in milliseconds.
             let funding = Dictionary(draws.map { ($0.sponsorID, $0.points) }, uniquingKeysWith: +)

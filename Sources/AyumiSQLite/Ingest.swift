@@ -218,7 +218,7 @@ struct LedgerWriter {
     /// so a store whose transactions may interleave can never pass a cap. Call once, before commit.
     mutating func flush() throws {
         for (account, points) in balanceChanges.sorted(by: { $0.key < $1.key }) where points != 0 {
-            try db.cachedStatement(sql: "UPDATE accounts SET balance = balance + ? WHERE id = ?").run(.integer(points), .integer(account))
+            try SQLiteStore.addToBalance(points, account: account, db)
         }
         let ordered = counterChanges.sorted { ($0.value.resident, $0.value.rule, $0.key.period) < ($1.value.resident, $1.value.rule, $1.key.period) }
         for (key, change) in ordered {

@@ -89,13 +89,9 @@ struct Bench: AsyncParsableCommand {
                 }
                 sent += count
             }
-            let elapsed = ContinuousClock.now - start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = (ContinuousClock.now - start).seconds
             latencies.sort()
-            func percentile(_ p: Double) -> String {
-                let value = latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)]
-                return String(format: "%.1f ms", Double(value.components.attoseconds) / 1e15 + Double(value.components.seconds) * 1000)
-            }
+            func percentile(_ p: Double) -> String { Bench.percentile(p, of: latencies) }
             let bytes = try await Bootstrap.checkpointedDatabaseBytes(dataDirectory: directory)
             print("""
                 ingested \(events) events (\(accepted) accepted, \(awarded) points awarded) in \(latencies.count) batches of \(batch)
@@ -201,12 +197,8 @@ struct Bench: AsyncParsableCommand {
                 }
                 return try await group.reduce(into: [Duration]()) { $0 += $1 }.sorted()
             }
-            let elapsed = ContinuousClock.now - start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            func percentile(_ p: Double) -> String {
-                let value = latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)]
-                return String(format: "%.1f ms", Double(value.components.attoseconds) / 1e15 + Double(value.components.seconds) * 1000)
-            }
+            let seconds = (ContinuousClock.now - start).seconds
+            func percentile(_ p: Double) -> String { Bench.percentile(p, of: latencies) }
             print("""
                 redeemed \(latencies.count) times from \(merchantsCount) tills at once
                 throughput: \(Int(Double(latencies.count) / seconds)) redemptions/s over \(String(format: "%.2f", seconds)) s on \(ProcessInfo.processInfo.activeProcessorCount) cores
@@ -216,6 +208,18 @@ struct Bench: AsyncParsableCommand {
             guard audit.violations.isEmpty else { throw CLIFailure("ledger invariants broken after the bench: \(audit.violations)") }
         }
     }
+}
+
+extension Bench {
+    /// The `p` quantile (nearest rank) of `sorted`, in milliseconds with one decimal.
+    static func percentile(_ p: Double, of sorted: [Duration]) -> String {
+        let value = sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
+        return String(format: "%.1f ms", value.seconds * 1000)
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// Numbers handed out once each to concurrent tills.
