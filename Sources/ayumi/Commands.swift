@@ -55,7 +55,8 @@ struct LedgerCommand: AsyncParsableCommand {
                 A transfer is one row (debit, credit, amount), so it sums to zero by its shape. This checks that \
                 every balance equals its transfers, no resident balance is negative, each resident's open lots add \
                 up to their balance, each lot holds its points less its draws, each redemption's draws add up to \
-                its points, no lot was drawn after its last day, and no resident drew another's lot. Exits 1 and \
+                its points, no lot was drawn after its last day, no resident drew another's lot, and every draw moves \
+                points from its redemption's resident, out of an award, to its merchant. Exits 1 and \
                 lists what is wrong (at most 100 findings of each kind). It opens the existing database in --data-dir read-only, never \
                 creates one, and exits 1 naming the path when there is none.
                 """)

@@ -117,6 +117,10 @@ struct ProgramReload: Service {
             } catch let failure as RulesCheckFailure {
                 // Diagnostics name files, lines and keys of the program: nothing personal.
                 logger.error("Program reload refused; the program in force stays", metadata: ["diagnostics": "\(failure.description)"])
+            } catch {
+                // A database error while installing (the disk full, a lock held too long) must not
+                // end this service, which would stop the server: the program in force stays.
+                logger.error("Program reload failed; the program in force stays", metadata: ["error": "\(error)"])
             }
         }
     }
