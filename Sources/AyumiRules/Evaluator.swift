@@ -51,9 +51,13 @@ public struct Evaluator: Sendable {
             let tieBreak = rule.funding.map { stableHash(event.id + "\u{0}" + $0.sponsorID) }
             let parts = largestRemainderSplit(points: points, weights: weights, tieBreak: tieBreak)
             let funding = zip(rule.funding, parts).filter { $0.1 > 0 }.map { SponsorShare(sponsorID: $0.0.sponsorID, points: $0.1) }
+            // A banded walk is paid the difference to the day's total it reached: that total bounds the
+            // counter, guarded in the store's statement like a cap, so two walks judged at once from
+            // the same earlier read (a store whose transactions interleave) cannot both be paid.
+            let pointsMax = if case .perBand = rule.points { counter.points + points } else { rule.pointsPerDayMax }
             awards.append(Award(ruleID: rule.id, rulesetVersion: ruleset.version, points: points, funding: funding,
                                 reason: reason(rule, event: event, date: date, points: points), period: period,
-                                limit: CounterLimit(pointsMax: rule.pointsPerDayMax, countMax: rule.countPerDayMax)))
+                                limit: CounterLimit(pointsMax: pointsMax, countMax: rule.countPerDayMax)))
         }
         let note: LocalizedText? = if !awards.isEmpty {
             nil

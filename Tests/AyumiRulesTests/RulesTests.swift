@@ -63,6 +63,8 @@ struct EvaluationTests {
             Event(id: "w2", residentID: "r-1", detail: .walk(date: today, steps: steps, source: "watch")),
             resident: resident, counters: walkCounter(alreadyAwarded), now: noon)
         #expect(awards(evaluation).reduce(0) { $0 + $1.points } == expected)
+        // The store guards the counter at the day's total reached, not only at the daily cap.
+        #expect(awards(evaluation).map(\.limit.pointsMax) == (expected > 0 ? [alreadyAwarded + expected] : []))
     }
 
     @Test("transit taps earn 1 point each until 4 a day, split between city and operator")
