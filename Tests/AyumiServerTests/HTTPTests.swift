@@ -391,8 +391,14 @@ struct HTTPTests {
             #expect(lines.contains { $0.contains("http.route=/v1/redemptions") && $0.contains("http.status=422") })
             #expect(lines.contains { $0.hasPrefix("Resident enrolled") }, "the use cases' log is captured too")
             #expect(lines.contains { $0.hasPrefix("Token created") })
-            for secret in [code, resident, server.merchant, server.admin, server.ingest, "1950", "14101"] {
+            for secret in [code, resident, server.merchant, server.admin, server.ingest] {
                 #expect(!lines.contains { $0.contains(secret) }, "\(secret) was logged")
+            }
+            // The birth year and district as values of their own: random request ids and tokens may
+            // hold the same digits inside longer runs of letters and digits.
+            for value in ["1950", "14101"] {
+                let alone = "(?<![0-9A-Za-z_-])\(value)(?![0-9A-Za-z_-])"
+                #expect(!lines.contains { $0.range(of: alone, options: .regularExpression) != nil }, "\(value) was logged")
             }
         }
     }
