@@ -1,5 +1,6 @@
-/// The outcome of one event under the ruleset: the awards, or the reason there are none. Made by
-/// the rules engine, recorded by the store; a value of the core so that neither imports the other.
+/// The outcome of one event under the ruleset: the awards, or the reason there are none, and the
+/// counter changes the awards need. Made by the rules engine, recorded by the store; a value of the
+/// core so that neither imports the other.
 public struct Evaluation: Sendable, Hashable {
     public enum Outcome: Sendable, Hashable {
         case accepted(awards: [Award], note: LocalizedText?)
@@ -7,9 +8,14 @@ public struct Evaluation: Sendable, Hashable {
     }
 
     public var outcome: Outcome
+    /// What the awards add to counters (caps, the walk difference, funding carried between
+    /// awards), each with the most the counter may then hold. The store applies them guarded in
+    /// the transaction that records the awards; empty when nothing is awarded.
+    public var deltas: [CounterDelta]
 
-    public init(outcome: Outcome) {
+    public init(outcome: Outcome, deltas: [CounterDelta] = []) {
         self.outcome = outcome
+        self.deltas = deltas
     }
 }
 
@@ -19,17 +25,15 @@ public struct Award: Sendable, Hashable {
     public var ruleID: String
     public var rulesetVersion: String
     public var points: Int64
-    /// Points per sponsor; always sums to `points` (largest remainder split).
+    /// Points per sponsor; always sums to `points`.
     public var funding: [SponsorShare]
     public var reason: LocalizedText
-    /// The counter period this award counts against: the day number of its local day.
-    public var period: Int
-    /// The rule's caps for the period, which the store enforces again as it adds the award to the
-    /// counter (`points + award <= max`), so two writers can never both take the last point.
-    public var limit: CounterLimit
+    /// The position, in its rule's `limits`, of the limit that reduced this award (nil: paid in
+    /// full). Stored with the award, so history says "capped at 5 points/day" later too.
+    public var cappedBy: Int?
 
     public init(ruleID: String, rulesetVersion: String, points: Int64, funding: [SponsorShare],
-                reason: LocalizedText, period: Int, limit: CounterLimit = .none) {
+                reason: LocalizedText, cappedBy: Int? = nil) {
         precondition(points > 0, "an award of no points is not recorded")
         precondition(funding.reduce(0) { $0 + $1.points } == points, "funding must add up to the award")
         self.ruleID = ruleID
@@ -37,22 +41,8 @@ public struct Award: Sendable, Hashable {
         self.points = points
         self.funding = funding
         self.reason = reason
-        self.period = period
-        self.limit = limit
+        self.cappedBy = cappedBy
     }
-}
-
-/// The most a counter may reach: points and number of awards per period (nil: no cap).
-public struct CounterLimit: Sendable, Hashable {
-    public var pointsMax: Int64?
-    public var countMax: Int64?
-
-    public init(pointsMax: Int64?, countMax: Int64?) {
-        self.pointsMax = pointsMax
-        self.countMax = countMax
-    }
-
-    public static let none = CounterLimit(pointsMax: nil, countMax: nil)
 }
 
 public struct SponsorShare: Sendable, Hashable, Codable {
@@ -65,8 +55,7 @@ public struct SponsorShare: Sendable, Hashable, Codable {
     }
 }
 
-/// What one rule has already granted a resident in one period: the input for caps and for the
-/// walk difference (a later, larger step count for a day awards only what the earlier did not).
+/// What a counter holds: points and number of awards added to it in its period.
 public struct Counter: Sendable, Hashable {
     public var points: Int64
     public var count: Int64
@@ -79,15 +68,47 @@ public struct Counter: Sendable, Hashable {
     public static let zero = Counter()
 }
 
+/// One running total the rules keep: what one rule granted one resident today (daily caps, the
+/// walk difference), this ISO week or month, what it granted everyone together, or what each
+/// sponsor has funded of it (the funding carried between awards). The rules engine names the
+/// counters it reads and writes; the store keeps them without knowing what they are for.
 public struct CounterKey: Sendable, Hashable {
-    public var residentID: String
-    public var ruleID: String
-    /// The day number of the local day (daily caps).
+    public enum Subject: Sendable, Hashable {
+        case resident(String)
+        case sponsor(String)
+        /// Everyone together.
+        case program
+    }
+
+    public var subject: Subject
+    /// Chosen by the rules engine: the rule id for a resident's daily counter, `rule/week`, …
+    public var name: String
+    /// A number for the period within the name's kind of period: a day number, the day number of
+    /// an ISO week's Monday, `year × 12 + month − 1`, or 0 for the whole program.
     public var period: Int
 
-    public init(residentID: String, ruleID: String, period: Int) {
-        self.residentID = residentID
-        self.ruleID = ruleID
+    public init(subject: Subject, name: String, period: Int) {
+        self.subject = subject
+        self.name = name
         self.period = period
+    }
+}
+
+/// An addition to one counter, and the most the counter may hold after it (nil: no bound). The
+/// store adds it in the statement, guarded (`points + delta <= max`), never as a value computed
+/// from an earlier read, so two writers can never both take the last point of a cap.
+public struct CounterDelta: Sendable, Hashable {
+    public var key: CounterKey
+    public var points: Int64
+    public var count: Int64
+    public var pointsMax: Int64?
+    public var countMax: Int64?
+
+    public init(key: CounterKey, points: Int64, count: Int64, pointsMax: Int64? = nil, countMax: Int64? = nil) {
+        self.key = key
+        self.points = points
+        self.count = count
+        self.pointsMax = pointsMax
+        self.countMax = countMax
     }
 }

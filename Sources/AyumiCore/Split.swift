@@ -1,25 +1,46 @@
-/// Splits `points` by integer `weights` with the largest-remainder method, so the parts always add
-/// up to the whole. Ties between equal remainders are broken by `tieBreak` (lower wins), which the
-/// caller derives from the event id: a stream of 1-point awards funded half and half then lands on
-/// both sponsors evenly instead of always on the first one listed, and the same event always
-/// splits the same way.
+/// Splits an award of `points` between sponsors by integer `weights`, carrying what earlier awards
+/// of the same rule gave each sponsor (`funded`, in the same order), so that each sponsor's running
+/// total stays within one point of its exact share (`total × weight / Σ weights`) after every award.
 ///
-/// The products `points × weight` are overflow-checked: `splitFits` is what the rules check asks
-/// of every rule's largest award, so a program that could overflow here never loads, and an
-/// overflow at run time is a programmer error that stops the write, not a wrong split.
-public func largestRemainderSplit(points: Int64, weights: [Int64], tieBreak: [UInt64]) -> [Int64] {
-    precondition(points >= 0 && !weights.isEmpty && weights.count == tieBreak.count)
+/// Splitting each award alone cannot do that: a 1-point tap funded half and half lands whole on one
+/// sponsor, and any per-award tie-break is fair only on average. Here the running totals are
+/// apportioned by largest remainder (ties to the sponsor listed first), and the award pays the
+/// difference: 1-point taps funded half and half alternate, and a first award splits exactly as
+/// largest remainder would split it alone. When that would take a point back from a sponsor (the
+/// "Alabama paradox" of largest remainder), the award is split instead one point at a time by
+/// Balinski and Young's quota method: each point to the sponsor with the largest
+/// `weight / (funded + 1)` among those still below their exact share of the new total. Either way no
+/// sponsor's total ever shrinks, every total stays within one point of its share (the property test
+/// checks it over random streams), and the split is deterministic: the same awards in the same order
+/// split the same way, in the ledger and in a backtest.
+///
+/// Arithmetic is overflow-checked by `splitFits` when the rules load; `funded` totals are the
+/// program's own points, far below the range where `total × weight` could overflow.
+public func carriedSplit(points: Int64, weights: [Int64], funded: [Int64]) -> [Int64] {
+    precondition(points >= 0 && !weights.isEmpty && weights.count == funded.count)
     precondition(splitFits(pointsMax: points, weights: weights), "the rules check bounds points and weights")
-    let total = weights.reduce(0, +)
-    var parts = weights.map { points * $0 / total }
-    let remainders = weights.map { points * $0 % total }
-    var left = points - parts.reduce(0, +)
-    let order = weights.indices.sorted { (remainders[$0], tieBreak[$1]) > (remainders[$1], tieBreak[$0]) }
-    for index in order where left > 0 {
-        parts[index] += 1
-        left -= 1
+    if weights.count == 1 { return [points] }
+    let weightTotal = weights.reduce(0, +)
+    var total = funded.reduce(0, +) + points
+    // Largest remainder on the running total.
+    var target = weights.map { total * $0 / weightTotal }
+    let remainders = weights.map { total * $0 % weightTotal }
+    let order = weights.indices.sorted { (remainders[$0], $1) > (remainders[$1], $0) }
+    for index in order.prefix(Int(total - target.reduce(0, +))) { target[index] += 1 }
+    if zip(target, funded).allSatisfy({ $0 >= $1 }) { return zip(target, funded).map { $0 - $1 } }
+    // The quota method, one point at a time.
+    total -= points
+    var totals = funded
+    var parts = [Int64](repeating: 0, count: weights.count)
+    for _ in 0..<points {
+        total += 1
+        var chosen = -1
+        for index in weights.indices where totals[index] * weightTotal < total * weights[index] {
+            if chosen < 0 || weights[index] * (totals[chosen] + 1) > weights[chosen] * (totals[index] + 1) { chosen = index }
+        }
+        totals[chosen] += 1
+        parts[chosen] += 1
     }
-    precondition(parts.reduce(0, +) == points)
     return parts
 }
 
@@ -35,15 +56,4 @@ public func splitFits(pointsMax: Int64, weights: [Int64]) -> Bool {
         total = sum
     }
     return true
-}
-
-/// FNV-1a: a stable hash (Swift's `Hasher` is seeded per process, so it cannot be used for results
-/// that must replay identically).
-public func stableHash(_ text: String) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in text.utf8 {
-        hash ^= UInt64(byte)
-        hash &*= 0x0000_0100_0000_01B3
-    }
-    return hash
 }

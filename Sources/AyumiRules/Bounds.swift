@@ -17,9 +17,12 @@ public enum Bounds {
     public static let bandPoints: ClosedRange<Int64> = 1...10_000
     public static let pointsPerDay: ClosedRange<Int64> = 1...100_000
     public static let countPerDay: ClosedRange<Int64> = 1...10_000
+    /// A limit in `limits:` may be a program's whole budget for a rule (everyone, a month).
+    public static let limitPoints: ClosedRange<Int64> = 1...1_000_000_000
+    public static let limitCount: ClosedRange<Int64> = 1...1_000_000_000
     public static let fundingWeight: ClosedRange<Int64> = 1...1_000_000
     public static let sponsorsPerRuleMax = 32
     /// The most one event can earn under one rule, whatever its caps: a banded rule without a
-    /// `pointsPerDayMax` must not be able to award more than this for a walk of `stepsPerDayMax`.
+    /// limit in points must not be able to award more than this for a walk of `stepsPerDayMax`.
     public static let pointsPerAwardMax: Int64 = 100_000
 }

@@ -3,6 +3,12 @@ import Foundation
 
 /// The rules engine. Pure: the clock reading (`now`) and the counters are passed in, so a disputed
 /// day replays exactly and a backtest can run the same code over past events.
+///
+/// For each rule of the event's trigger: the condition tree, then the points formula (for a walk,
+/// the day's total under the formula less what the rule already paid that day), then every limit
+/// in turn (a limit reduces an award, and says so in its reason), then the `pick: best` groups,
+/// then the funding split carried from the rule's earlier awards. The result names every counter
+/// change with the bound the store must check as it applies it.
 public struct Evaluator: Sendable {
     public let ruleset: Ruleset
     public let timeZone: TimeZone
@@ -11,19 +17,44 @@ public struct Evaluator: Sendable {
 
     /// The same explainer history uses for past awards, so a reason reads the same now and later.
     let explainer: ReasonExplainer
+    let holidayDays: Set<Int>
+    /// Rule positions by trigger, in file order.
+    let rulesByTrigger: [Event.Kind: [Int]]
+    /// Per rule: the name of its funding counters (nil for a rule funded by one sponsor).
+    let splitNames: [String?]
 
     public init(ruleset: Ruleset) {
         self.ruleset = ruleset
         self.timeZone = TimeZone(identifier: ruleset.program.timeZone)!
         self.explainer = ReasonExplainer(ruleset: ruleset)
+        self.holidayDays = Set(ruleset.holidays.map(\.date.dayNumber))
+        self.rulesByTrigger = Dictionary(grouping: ruleset.rules.indices) { ruleset.rules[$0].trigger }
+        // The weights are part of the name: when a new version changes them, the carry starts afresh.
+        self.splitNames = ruleset.rules.map { rule in
+            rule.funding.count < 2 ? nil : "\(rule.id)/split:" + rule.funding.map { String($0.weight) }.joined(separator: ":")
+        }
     }
 
     /// Counter keys the evaluation of `event` reads; the store loads exactly these.
     public func counterKeys(for event: Event) -> [CounterKey] {
-        let period = event.localDate(in: timeZone).dayNumber
-        return ruleset.rules.filter { $0.event == event.kind }.map {
-            CounterKey(residentID: event.residentID, ruleID: $0.id, period: period)
+        let date = event.localDate(in: timeZone)
+        var keys: [CounterKey] = []
+        for index in rulesByTrigger[event.kind] ?? [] {
+            let rule = ruleset.rules[index]
+            if rule.trigger == .walk { keys.append(dayKey(rule, residentID: event.residentID, date: date)) }
+            for limit in rule.limits { keys.append(key(rule, limit, residentID: event.residentID, date: date)) }
+            if let name = splitNames[index] {
+                for share in rule.funding { keys.append(CounterKey(subject: .sponsor(share.sponsorID), name: name, period: 0)) }
+            }
         }
+        return keys
+    }
+
+    /// What one rule would do for one event, before groups pick among rules.
+    struct Candidate {
+        var rule: Int
+        var points: Int64
+        var cappedBy: Int?
     }
 
     public func evaluate(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
@@ -32,46 +63,181 @@ public struct Evaluator: Sendable {
         if let rejection = rejection(event, from: submitter, resident: resident, date: date, now: now) {
             return Evaluation(outcome: .rejected(rejection))
         }
+        let facts = Facts(event: event, resident: resident, date: date, minutes: minutes(of: event), holiday: holidayDays.contains(date.dayNumber))
+        var candidates: [Candidate] = []
+        var why = NoAward.noRule
+        for index in rulesByTrigger[event.kind] ?? [] {
+            let rule = ruleset.rules[index]
+            if let failed = facts.failure(of: rule.condition) {
+                why = why.keeping(.condition(rule: index, failed: failed))
+                continue
+            }
+            var due: Int64
+            if rule.trigger == .walk, case .walk(_, let steps, _) = event.detail {
+                let total = rule.points.dayTotal(steps: steps)
+                guard total > 0 else {
+                    why = why.keeping(.nothingDue(rule: index, steps: steps))
+                    continue
+                }
+                due = total - (counters[dayKey(rule, residentID: event.residentID, date: date)] ?? .zero).points
+                guard due > 0 else {
+                    why = why.keeping(.alreadyPaid)
+                    continue
+                }
+            } else if case .fixed(let fixed) = rule.points {
+                due = fixed
+            } else {
+                preconditionFailure("the parser allows step formulas on walk rules only")
+            }
+            var cappedBy: Int?
+            for (position, limit) in rule.limits.enumerated() {
+                let counter = counters[key(rule, limit, residentID: event.residentID, date: date)] ?? .zero
+                let room = switch limit.metric {
+                case .points: limit.max - counter.points
+                case .count: counter.count < limit.max ? due : 0
+                }
+                if room < due {
+                    due = max(0, room)
+                    cappedBy = position
+                }
+            }
+            guard due > 0 else {
+                why = why.keeping(.limit(rule: index, limit: cappedBy!))
+                continue
+            }
+            candidates.append(Candidate(rule: index, points: due, cappedBy: cappedBy))
+        }
+        let chosen = pickBest(candidates)
+        guard !chosen.isEmpty else { return Evaluation(outcome: .accepted(awards: [], note: note(why))) }
         var awards: [Award] = []
-        var capped = false
-        var belowMinimum = false
-        let period = date.dayNumber
-        for rule in ruleset.rules where rule.event == event.kind && matches(rule, event) {
-            let counter = counters[CounterKey(residentID: event.residentID, ruleID: rule.id, period: period)] ?? .zero
-            if case .walk(_, let steps, _) = event.detail, let stepsMin = rule.stepsMin, steps < stepsMin {
-                belowMinimum = true
-                continue
+        var deltas: [CounterDelta] = []
+        for candidate in chosen {
+            let rule = ruleset.rules[candidate.rule]
+            let points = candidate.points
+            var parts: [Int64]
+            if let name = splitNames[candidate.rule] {
+                let keys = rule.funding.map { CounterKey(subject: .sponsor($0.sponsorID), name: name, period: 0) }
+                parts = carriedSplit(points: points, weights: rule.funding.map(\.weight), funded: keys.map { (counters[$0] ?? .zero).points })
+                for (key, part) in zip(keys, parts) where part > 0 { deltas.append(CounterDelta(key: key, points: part, count: 1)) }
+            } else {
+                parts = [points]
             }
-            let points = points(rule, event: event, counter: counter)
-            guard points > 0 else {
-                capped = capped || counter.points > 0 || counter.count > 0
-                continue
-            }
-            let weights = rule.funding.map(\.weight)
-            let tieBreak = rule.funding.map { stableHash(event.id + "\u{0}" + $0.sponsorID) }
-            let parts = largestRemainderSplit(points: points, weights: weights, tieBreak: tieBreak)
             let funding = zip(rule.funding, parts).filter { $0.1 > 0 }.map { SponsorShare(sponsorID: $0.0.sponsorID, points: $0.1) }
-            // A banded walk is paid the difference to the day's total it reached: that total bounds the
-            // counter, guarded in the store's statement like a cap, so two walks judged at once from
-            // the same earlier read (a store whose transactions interleave) cannot both be paid.
-            let pointsMax = if case .perBand = rule.points { counter.points + points } else { rule.pointsPerDayMax }
+            deltas += limitDeltas(rule, points: points, event: event, date: date, counters: counters)
             awards.append(Award(ruleID: rule.id, rulesetVersion: ruleset.version, points: points, funding: funding,
-                                reason: reason(rule, event: event, date: date, points: points), period: period,
-                                limit: CounterLimit(pointsMax: pointsMax, countMax: rule.countPerDayMax)))
+                                reason: explainer.reason(ruleID: rule.id, detail: event.detail, date: date, points: points,
+                                                         cappedBy: candidate.cappedBy)!,
+                                cappedBy: candidate.cappedBy))
         }
-        let note: LocalizedText? = if !awards.isEmpty {
-            nil
-        } else if capped {
-            LocalizedText(ja: "本日の上限に達しているため、ポイントは付与されません", en: "No points: today's limit for this activity is already reached")
-        } else if belowMinimum {
-            LocalizedText(ja: "歩数が最低歩数に達していないため、ポイントは付与されません", en: "No points: fewer steps than the minimum")
-        } else {
-            LocalizedText(ja: "該当するルールがないため、ポイントは付与されません", en: "No points: no rule applies to this event")
-        }
-        return Evaluation(outcome: .accepted(awards: awards, note: note))
+        return Evaluation(outcome: .accepted(awards: awards, note: nil), deltas: deltas)
     }
 
-    /// Events that cannot be true, or may not earn: they are answered `rejected` and change nothing.
+    /// Rules stack, except within a group: there only the largest award stands (the first rule
+    /// listed wins a tie).
+    func pickBest(_ candidates: [Candidate]) -> [Candidate] {
+        var best: [String: Int] = [:]
+        for (position, candidate) in candidates.enumerated() {
+            guard let group = ruleset.rules[candidate.rule].group else { continue }
+            if let current = best[group], candidates[current].points >= candidate.points { continue }
+            best[group] = position
+        }
+        return candidates.enumerated().filter { position, candidate in
+            ruleset.rules[candidate.rule].group.map { best[$0] == position } ?? true
+        }.map(\.element)
+    }
+
+    /// One delta per counter the award adds to, bounded by every limit kept in it. A walk's daily
+    /// counter is bounded by the day's total it reached, so two walks judged at once from the same
+    /// earlier read (a store whose transactions interleave) cannot both be paid.
+    func limitDeltas(_ rule: EarningRule, points: Int64, event: Event, date: LocalDate, counters: [CounterKey: Counter]) -> [CounterDelta] {
+        var deltas: [CounterDelta] = []
+        func bound(_ key: CounterKey, pointsMax: Int64?, countMax: Int64?) {
+            if let index = deltas.firstIndex(where: { $0.key == key }) {
+                if let pointsMax { deltas[index].pointsMax = min(deltas[index].pointsMax ?? .max, pointsMax) }
+                if let countMax { deltas[index].countMax = min(deltas[index].countMax ?? .max, countMax) }
+            } else {
+                deltas.append(CounterDelta(key: key, points: points, count: 1, pointsMax: pointsMax, countMax: countMax))
+            }
+        }
+        if rule.trigger == .walk {
+            let key = dayKey(rule, residentID: event.residentID, date: date)
+            bound(key, pointsMax: (counters[key] ?? .zero).points + points, countMax: nil)
+        }
+        for limit in rule.limits {
+            let key = key(rule, limit, residentID: event.residentID, date: date)
+            bound(key, pointsMax: limit.metric == .points ? limit.max : nil, countMax: limit.metric == .count ? limit.max : nil)
+        }
+        return deltas
+    }
+
+    /// A resident's daily counter of a rule: named by the rule id alone, as Ayumi has always kept it.
+    func dayKey(_ rule: EarningRule, residentID: String, date: LocalDate) -> CounterKey {
+        CounterKey(subject: .resident(residentID), name: rule.id, period: date.dayNumber)
+    }
+
+    func key(_ rule: EarningRule, _ limit: Limit, residentID: String, date: LocalDate) -> CounterKey {
+        let name = limit.period == .day ? rule.id : rule.id + "/" + limit.period.rawValue
+        let subject: CounterKey.Subject = limit.scope == .resident ? .resident(residentID) : .program
+        let period = switch limit.period {
+        case .day: date.dayNumber
+        case .week: date.dayNumber - (date.weekday + 6) % 7
+        case .month: date.year * 12 + date.month - 1
+        case .program: 0
+        }
+        return CounterKey(subject: subject, name: name, period: period)
+    }
+
+    func minutes(of event: Event) -> Int? {
+        switch event.detail {
+        case .walk: return nil
+        case .transitTap(let at, _, _, _), .visit(let at, _):
+            let seconds = Int64(at.timeIntervalSince1970.rounded(.down)) + Int64(timeZone.secondsFromGMT(for: at))
+            return Int(((seconds % 86_400) + 86_400) % 86_400 / 60)
+        }
+    }
+
+    /// Why there is no award, the most telling kept: a limit reached says more than a condition.
+    enum NoAward {
+        case noRule
+        case condition(rule: Int, failed: Condition)
+        /// The formula pays nothing for so few steps.
+        case nothingDue(rule: Int, steps: Int64)
+        case alreadyPaid
+        case limit(rule: Int, limit: Int)
+
+        var rank: Int {
+            switch self {
+            case .noRule: 0
+            case .condition, .nothingDue: 1
+            case .alreadyPaid: 2
+            case .limit: 3
+            }
+        }
+
+        func keeping(_ other: NoAward) -> NoAward { other.rank > rank ? other : self }
+    }
+
+    func note(_ why: NoAward) -> LocalizedText {
+        switch why {
+        case .noRule:
+            return LocalizedText(ja: "該当するルールがないため、ポイントは付与されません", en: "No points: no rule applies to this event")
+        case .condition(let index, let failed):
+            let rule = ruleset.rules[index], condition = failed.text
+            return LocalizedText(ja: "条件を満たさないため、ポイントは付与されません（\(rule.name.ja): \(condition.ja)）",
+                                 en: "No points: \(rule.name.en) needs \(condition.en)")
+        case .nothingDue(let index, let steps):
+            let rule = ruleset.rules[index]
+            return LocalizedText(ja: "\(grouped(steps))歩では\(rule.name.ja)のポイントはありません",
+                                 en: "No points: \(rule.name.en) pays nothing for \(grouped(steps)) steps")
+        case .alreadyPaid:
+            return LocalizedText(ja: "この日の歩数のポイントは付与済みです", en: "No points: this day's steps have already earned their points")
+        case .limit(let index, let position):
+            let rule = ruleset.rules[index], limit = rule.limits[position].text
+            return LocalizedText(ja: "\(rule.name.ja)の上限（\(limit.ja)）に達しているため、ポイントは付与されません",
+                                 en: "No points: \(rule.name.en) has reached its limit of \(limit.en)")
+        }
+    }
+
     /// Why `submitter` may not report events of `kind`; nil when it may.
     public func refusal(of kind: Event.Kind, from submitter: Submitter) -> LocalizedText? {
         guard !ruleset.program.permits(kind, from: submitter) else { return nil }
@@ -81,6 +247,7 @@ public struct Evaluator: Sendable {
                              en: "\(kind.rawValue) events are not accepted from \(submitter.source) (accepted from: \(allowed))")
     }
 
+    /// Events that cannot be true, or may not earn: they are answered `rejected` and change nothing.
     func rejection(_ event: Event, from submitter: Submitter, resident: Resident, date: LocalDate, now: Date) -> LocalizedText? {
         if let refusal = refusal(of: event.kind, from: submitter) { return refusal }
         let today = LocalDate(instant: now, timeZone: timeZone)
@@ -110,35 +277,20 @@ public struct Evaluator: Sendable {
         }
         return nil
     }
+}
 
-    func matches(_ rule: EarningRule, _ event: Event) -> Bool {
-        switch event.detail {
-        case .walk: true
-        case .transitTap(_, let mode, _, _): rule.modes.map { $0.contains(mode) } ?? true
-        case .visit(_, let zone): rule.zones.map { $0.contains(zone) } ?? true
+extension EarningRule.Points {
+    /// What a day of `steps` earns in total under this formula.
+    func dayTotal(steps: Int64) -> Int64 {
+        switch self {
+        case .fixed(let points): points
+        case .per(let unit, let points, let round):
+            switch round {
+            case .down: steps * points / unit
+            case .up: (steps * points + unit - 1) / unit
+            case .nearest: (2 * steps * points + unit) / (2 * unit)
+            }
+        case .bands(let bands): bands.last { $0.steps <= steps }?.points ?? 0
         }
-    }
-
-    /// Points still due under `rule` given what it already granted in the period. Banded walking is
-    /// cumulative over the day: a second report of 8,000 steps after 4,000 yields 4 − 2 = 2 points.
-    func points(_ rule: EarningRule, event: Event, counter: Counter) -> Int64 {
-        if let countMax = rule.countPerDayMax, counter.count >= countMax { return 0 }
-        var due: Int64
-        switch (rule.points, event.detail) {
-        case (.fixed(let points), _):
-            due = points
-        case (.perBand(let bandSteps, let bandPoints), .walk(_, let steps, _)):
-            var dayTotal = steps / bandSteps * bandPoints
-            if let dayMax = rule.pointsPerDayMax { dayTotal = min(dayTotal, dayMax) }
-            due = dayTotal - counter.points
-        case (.perBand, _):
-            preconditionFailure("the parser allows perBand on walk rules only")
-        }
-        if let dayMax = rule.pointsPerDayMax { due = min(due, dayMax - counter.points) }
-        return max(0, due)
-    }
-
-    func reason(_ rule: EarningRule, event: Event, date: LocalDate, points: Int64) -> LocalizedText {
-        explainer.reason(ruleID: rule.id, detail: event.detail, date: date, points: points)!
     }
 }

@@ -22,6 +22,8 @@ public enum RulesParser {
     public static let programFile = "program.yaml"
     public static let sponsorsFile = "sponsors.yaml"
     public static let zonesFile = "zones.geojson"
+    /// Holiday lists (`calendar/*.yaml`), for the `days: [holiday]` condition.
+    public static let calendarDirectory = "calendar"
 
     /// - Parameter files: file name (relative to the rules directory) → contents. Every `.yaml` file
     ///   other than program and sponsors is one earning rule. `displayPrefix` is prepended to file
@@ -49,7 +51,13 @@ public enum RulesParser {
         let sponsors = text(sponsorsFile).flatMap { t in attempt { () throws(RulesDiagnostic) in try parseSponsors(t, file: displayPrefix + sponsorsFile) } }
         let zones = text(zonesFile).flatMap { t in attempt { () throws(RulesDiagnostic) in try parseZones(t, file: displayPrefix + zonesFile) } }
         var rules: [EarningRule] = []
-        let ruleFiles = files.keys.filter { $0.hasSuffix(".yaml") && $0 != programFile && $0 != sponsorsFile }.sorted()
+        var holidays: [Holiday] = []
+        for name in files.keys.filter({ $0.hasPrefix(calendarDirectory + "/") && $0.hasSuffix(".yaml") }).sorted() {
+            if let parsed = attempt({ () throws(RulesDiagnostic) in try parseCalendar(files[name]!, file: displayPrefix + name, known: holidays) }) {
+                holidays += parsed
+            }
+        }
+        let ruleFiles = files.keys.filter { $0.hasSuffix(".yaml") && !$0.contains("/") && $0 != programFile && $0 != sponsorsFile }.sorted()
         for name in ruleFiles {
             let context = RuleContext(sponsorIDs: sponsors.map { Set($0.map(\.id)) }, zoneIDs: zones.map { Set($0.map(\.id)) },
                                       submitters: program?.submitters,
@@ -71,7 +79,8 @@ public enum RulesParser {
         guard diagnostics.isEmpty, let program, let sponsors, let zones else {
             throw RulesCheckFailure(diagnostics: diagnostics)
         }
-        return (make(program: program, sponsors: sponsors, zones: zones, rules: rules), warnings)
+        return (make(program: program, sponsors: sponsors, zones: zones, rules: rules,
+                     holidays: holidays.sorted { $0.date < $1.date }), warnings)
     }
 
     /// Reads `directory` and parses it. Diagnostics name files as `<directory>/<file>`.
@@ -89,7 +98,12 @@ public enum RulesParser {
                                                                   message: "cannot read the rules directory")], unreadable: true)
         }
         var files: [String: String] = [:]
-        for name in names where name.hasSuffix(".yaml") || name == zonesFile {
+        var paths = names.filter { $0.hasSuffix(".yaml") || $0 == zonesFile }
+        let calendar = (directory as NSString).appendingPathComponent(calendarDirectory)
+        if let calendarNames = try? FileManager.default.contentsOfDirectory(atPath: calendar) {
+            paths += calendarNames.filter { $0.hasSuffix(".yaml") }.map { calendarDirectory + "/" + $0 }
+        }
+        for name in paths {
             let path = (directory as NSString).appendingPathComponent(name)
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
                 throw RulesCheckFailure(diagnostics: [RulesDiagnostic(file: path, line: 1, column: 1, message: "not readable UTF-8 text")],
@@ -103,8 +117,8 @@ public enum RulesParser {
 
     /// The version is the SHA-256 of the canonical JSON of the parsed content (sorted keys), so
     /// formatting and comments do not change it.
-    static func make(program: Program, sponsors: [Sponsor], zones: [Zone], rules: [EarningRule]) -> Ruleset {
-        var ruleset = Ruleset(program: program, sponsors: sponsors, zones: zones, rules: rules, version: "")
+    static func make(program: Program, sponsors: [Sponsor], zones: [Zone], rules: [EarningRule], holidays: [Holiday]) -> Ruleset {
+        var ruleset = Ruleset(program: program, sponsors: sponsors, zones: zones, rules: rules, holidays: holidays, version: "")
         let digest = SHA256.hash(data: Data(ruleset.canonicalJSON.utf8))
         ruleset.version = digest.prefix(6).map { String(format: "%02x", $0) }.joined()
         return ruleset
@@ -228,130 +242,21 @@ public enum RulesParser {
         var stepsPerDayMax: Int64
     }
 
-    static func parseRule(_ text: String, file: String, context: RuleContext, warnings: inout [RulesDiagnostic]) throws(RulesDiagnostic)
-        -> EarningRule {
-        var object = try YAMLObject(YAMLValue.parse(text, file: file))
-        let id = try identifier(object.required("id"))
-        let eventValue = try object.required("event")
-        guard let event = Event.Kind(rawValue: try eventValue.string()) else {
-            throw eventValue.error("event must be one of: \(Event.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+    /// `holidays: [{date: 2026-01-01, name: {ja: 元日, en: New Year's Day}}, …]`.
+    static func parseCalendar(_ text: String, file: String, known: [Holiday]) throws(RulesDiagnostic) -> [Holiday] {
+        var root = try YAMLObject(YAMLValue.parse(text, file: file))
+        let list = try root.required("holidays").sequence()
+        try root.rejectUnknownKeys()
+        var holidays: [Holiday] = []
+        for item in list {
+            var object = try YAMLObject(item)
+            let dateValue = try object.required("date")
+            guard let date = LocalDate(try dateValue.string()) else { throw dateValue.error("expected a date as YYYY-MM-DD") }
+            guard !(known + holidays).contains(where: { $0.date == date }) else { throw dateValue.error("\(date) is listed twice") }
+            holidays.append(Holiday(date: date, name: try localized(object.required("name"))))
+            try object.rejectUnknownKeys()
         }
-        if context.submitters?[event.rawValue]?.isEmpty == true {
-            warnings.append(eventValue.warning("this rule can never fire: program.yaml's submitters accept \(event.rawValue) events from no one"))
-        }
-        let name = try localized(object.required("name"))
-
-        var stepsMin: Int64?, modes: [String]?, zones: [String]?
-        if let conditionsValue = object.optional("conditions") {
-            var conditions = try YAMLObject(conditionsValue)
-            if let value = conditions.optional("stepsMin") {
-                guard event == .walk else { throw value.error("stepsMin applies to walk events only") }
-                let minimum = try value.int(in: Bounds.stepsPerDay)
-                if minimum > context.stepsPerDayMax {
-                    warnings.append(value.warning("this rule can never fire: stepsMin \(grouped(minimum)) is above the program's "
-                                                  + "stepsPerDayMax (\(grouped(context.stepsPerDayMax))), and longer walks are rejected"))
-                }
-                stepsMin = minimum
-            }
-            if let value = conditions.optional("modes") {
-                guard event == .transitTap else { throw value.error("modes apply to transit_tap events only") }
-                modes = try value.sequence().map { v throws(RulesDiagnostic) in try v.string() }
-                if modes?.isEmpty == true { warnings.append(value.warning("this rule can never fire: no mode is listed")) }
-            }
-            if let value = conditions.optional("zones") {
-                guard event == .visit else { throw value.error("zones apply to visit events only") }
-                var ids: [String] = []
-                for item in try value.sequence() {
-                    let zone = try item.string()
-                    if let known = context.zoneIDs, !known.contains(zone) { throw item.error("unknown zone '\(zone)'") }
-                    ids.append(zone)
-                }
-                zones = ids
-                if ids.isEmpty { warnings.append(value.warning("this rule can never fire: no zone is listed")) }
-            }
-            try conditions.rejectUnknownKeys()
-        }
-
-        let pointsValue = try object.required("points")
-        var pointsObject = try YAMLObject(pointsValue)
-        let points: EarningRule.Points
-        if let fixed = pointsObject.optional("fixed") {
-            points = .fixed(try fixed.int(in: Bounds.fixedPoints))
-        } else if let bandValue = pointsObject.optional("perBand") {
-            guard event == .walk else { throw bandValue.error("perBand applies to walk events only") }
-            var band = try YAMLObject(bandValue)
-            let stepsValue = try band.required("steps")
-            let bandSteps = try stepsValue.int(in: Bounds.stepsPerDay)
-            if bandSteps > context.stepsPerDayMax {
-                warnings.append(stepsValue.warning("this rule can never award points: one band is \(grouped(bandSteps)) steps, more than "
-                                                   + "the program's stepsPerDayMax (\(grouped(context.stepsPerDayMax)))"))
-            }
-            points = .perBand(steps: bandSteps, points: try band.required("points").int(in: Bounds.bandPoints))
-            try band.rejectUnknownKeys()
-        } else {
-            throw pointsObject.value.error("points needs 'fixed' or 'perBand'")
-        }
-        try pointsObject.rejectUnknownKeys()
-
-        var pointsPerDayMax: Int64?, countPerDayMax: Int64?
-        if let capsValue = object.optional("caps") {
-            var caps = try YAMLObject(capsValue)
-            if let capValue = caps.optional("pointsPerDayMax") {
-                let cap = try capValue.int(in: Bounds.pointsPerDay)
-                let smallest = switch points {
-                case .fixed(let fixed): fixed
-                case .perBand(_, let bandPoints): bandPoints
-                }
-                guard cap >= smallest else {
-                    throw capValue.error("pointsPerDayMax \(grouped(cap)) is lower than this rule's smallest award (\(grouped(smallest)) "
-                                         + "points), so every award would be cut: write at least \(grouped(smallest)), or lower the points")
-                }
-                pointsPerDayMax = cap
-            }
-            countPerDayMax = try caps.optional("countPerDayMax")?.int(in: Bounds.countPerDay)
-            try caps.rejectUnknownKeys()
-        }
-
-        var funding: [FundingWeight] = []
-        let fundingValue = try object.required("funding")
-        for (sponsorID, weightValue) in try fundingValue.mapping() {
-            if let known = context.sponsorIDs, !known.contains(sponsorID) {
-                throw weightValue.error("unknown sponsor '\(sponsorID)' (see sponsors.yaml)")
-            }
-            funding.append(FundingWeight(sponsorID: sponsorID, weight: try weightValue.int(in: Bounds.fundingWeight)))
-        }
-        guard !funding.isEmpty else { throw fundingValue.error("at least one sponsor must fund the rule") }
-        guard funding.count <= Bounds.sponsorsPerRuleMax else {
-            throw fundingValue.error("at most \(Bounds.sponsorsPerRuleMax) sponsors fund one rule")
-        }
-        let awardMax = largestAward(points, pointsPerDayMax: pointsPerDayMax, stepsPerDayMax: context.stepsPerDayMax)
-        guard awardMax <= Bounds.pointsPerAwardMax else {
-            throw pointsValue.error("one event could earn \(grouped(awardMax)) points under this rule (a walk of \(grouped(context.stepsPerDayMax)) "
-                                    + "steps); at most \(grouped(Bounds.pointsPerAwardMax)): lower the points or add caps.pointsPerDayMax")
-        }
-        guard splitFits(pointsMax: awardMax, weights: funding.map(\.weight)) else {
-            throw fundingValue.error("splitting \(grouped(awardMax)) points by these weights would overflow")
-        }
-        let reason = try localized(object.required("reason"))
-        try object.rejectUnknownKeys()
-        return EarningRule(id: id, event: event, name: name, stepsMin: stepsMin, modes: modes, zones: zones, points: points,
-                           pointsPerDayMax: pointsPerDayMax, countPerDayMax: countPerDayMax, funding: funding, reason: reason)
-    }
-
-    /// The most one event can earn under a rule: a banded walk of the program's step maximum, or the
-    /// fixed points, each under the daily points cap. Overflow-checked, since the inputs are what is
-    /// being checked.
-    static func largestAward(_ points: EarningRule.Points, pointsPerDayMax: Int64?, stepsPerDayMax: Int64) -> Int64 {
-        var largest: Int64
-        switch points {
-        case .fixed(let fixed):
-            largest = fixed
-        case .perBand(let steps, let bandPoints):
-            let (product, overflow) = (stepsPerDayMax / steps).multipliedReportingOverflow(by: bandPoints)
-            largest = overflow ? .max : product
-        }
-        if let pointsPerDayMax { largest = min(largest, pointsPerDayMax) }
-        return largest
+        return holidays
     }
 
     static func localized(_ value: YAMLValue) throws(RulesDiagnostic) -> LocalizedText {

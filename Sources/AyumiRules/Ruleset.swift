@@ -9,6 +9,8 @@ public struct Ruleset: Sendable, Hashable, Codable {
     public var sponsors: [Sponsor]
     public var zones: [Zone]
     public var rules: [EarningRule]
+    /// Sorted by date.
+    public var holidays: [Holiday]
     public var version: String
 
     public func sponsor(_ id: String) -> Sponsor? { sponsors.first { $0.id == id } }
@@ -128,27 +130,120 @@ public struct Zone: Sendable, Hashable, Codable {
     public var ring: [[Int64]]
 }
 
+/// One earning rule: when it fires (a trigger and a condition tree), what it pays (a points
+/// formula), how much it may pay (limits) and who pays (funding). Every feature is data here; the
+/// evaluator has one path for all of them.
 public struct EarningRule: Sendable, Hashable, Codable {
     public enum Points: Sendable, Hashable, Codable {
-        /// The same points for every matching event.
+        /// The same points for every matching event (for a walk: once for the day).
         case fixed(Int64)
-        /// `points` for each full band of `steps` (Yokohama: 1 point per 2,000 steps).
-        case perBand(steps: Int64, points: Int64)
+        /// `points` for each `unit` steps of the day, rounded as written: 1 point per 2,000 steps,
+        /// rounded down, is Yokohama's rule.
+        case per(unit: Int64, points: Int64, round: Rounding)
+        /// A table for the day's steps: the points of the highest band reached.
+        case bands([Band])
+    }
+
+    public enum Rounding: String, Sendable, Hashable, Codable, CaseIterable {
+        case down, up, nearest
+    }
+
+    /// From `steps` steps of a day on, the day earns `points` in total.
+    public struct Band: Sendable, Hashable, Codable {
+        public var steps: Int64
+        public var points: Int64
     }
 
     public var id: String
-    public var event: Event.Kind
+    public var trigger: Event.Kind
     public var name: LocalizedText
-    public var stepsMin: Int64?
-    public var modes: [String]?
-    public var zones: [String]?
+    /// Rules of one group with `pick: best` award only the best of them for an event.
+    public var group: String?
+    public var condition: Condition
     public var points: Points
-    public var pointsPerDayMax: Int64?
-    public var countPerDayMax: Int64?
-    /// Sponsor id → weight; points are split by these weights with the largest remainder.
+    public var limits: [Limit]
+    /// Sponsor id → weight (percent when written with `%`); see `carriedSplit`.
     public var funding: [FundingWeight]
-    /// Templates with `{steps}`, `{date}`, `{points}`, `{mode}`, `{route}`, `{stop}`, `{zone}`.
+    /// Templates with `{steps}`, `{date}`, `{points}`, `{mode}`, `{route}`, `{stop}`, `{zone}`, `{zoneName}`.
     public var reason: LocalizedText
+}
+
+/// The most a rule may pay in a period: per resident or for everyone together, per local day, ISO
+/// week (Monday to Sunday), calendar month or the whole program, in points or in awards.
+public struct Limit: Sendable, Hashable, Codable {
+    public enum Scope: String, Sendable, Hashable, Codable, CaseIterable {
+        case resident, program
+    }
+
+    public enum Period: String, Sendable, Hashable, Codable, CaseIterable {
+        case day, week, month, program
+    }
+
+    public enum Metric: String, Sendable, Hashable, Codable, CaseIterable {
+        case points, count
+    }
+
+    public var scope: Scope
+    public var period: Period
+    public var metric: Metric
+    public var max: Int64
+
+    /// "5 points a day", "4 awards a week, for everyone together", in both languages.
+    public var text: LocalizedText {
+        let number = grouped(max)
+        let (jaPeriod, enPeriod) = switch period {
+        case .day: ("1日", "a day")
+        case .week: ("1週間", "a week")
+        case .month: ("1か月", "a month")
+        case .program: ("期間中", "in the program")
+        }
+        let (jaAmount, enAmount) = switch metric {
+        case .points: ("\(number)ポイント", max == 1 ? "1 point" : "\(number) points")
+        case .count: ("\(number)回", max == 1 ? "1 award" : "\(number) awards")
+        }
+        return switch scope {
+        case .resident: LocalizedText(ja: "\(jaPeriod)\(jaAmount)", en: "\(enAmount) \(enPeriod)")
+        case .program: LocalizedText(ja: "全員で\(jaPeriod)\(jaAmount)", en: "\(enAmount) \(enPeriod) for everyone together")
+        }
+    }
+}
+
+/// A condition tree: `all`, `any` and `not` over typed predicates on the event and the resident.
+public indirect enum Condition: Sendable, Hashable, Codable {
+    case all([Condition])
+    case any([Condition])
+    case not(Condition)
+    /// The day's steps (walk), inclusive bounds.
+    case steps(min: Int64?, max: Int64?)
+    case mode([String])
+    case route([String])
+    case stop([String])
+    case zone([String])
+    /// Local time of day of a tap or visit, in minutes after midnight: from (inclusive) to
+    /// (exclusive); a window that wraps midnight has `from > to`.
+    case time(from: Int, to: Int)
+    case days([DayKind])
+    /// Local dates, inclusive.
+    case dates(from: LocalDate?, to: LocalDate?)
+    /// The age the resident reaches in the year of the event (birth year known, birthday not).
+    case age(min: Int?, max: Int?)
+    case district([String])
+    /// Days from enrolment to the event's day (the enrolment day is day 0).
+    case enrolledDays(min: Int?, max: Int?)
+
+    public static let always = Condition.all([])
+}
+
+/// `weekday` is Monday to Friday unless a national holiday; `weekend` is Saturday and Sunday;
+/// `holiday` is a day of `Rules/calendar/`.
+public enum DayKind: String, Sendable, Hashable, Codable, CaseIterable {
+    case weekday, weekend, holiday
+}
+
+/// A named day off from `Rules/calendar/*.yaml` (Japanese national holidays for 2025 to 2027).
+public struct Holiday: Sendable, Hashable, Codable {
+    public var date: LocalDate
+    public var name: LocalizedText
 }
 
 public struct FundingWeight: Sendable, Hashable, Codable {
@@ -156,40 +251,49 @@ public struct FundingWeight: Sendable, Hashable, Codable {
     public var weight: Int64
 }
 
-/// Explains past awards: the reason templates of every rule in one stored ruleset version, and its
-/// zone names. Read leniently (only the keys it needs), so versions an older Ayumi stored, whose
-/// other keys differ, still explain the awards they made.
+/// Explains past awards: the reason templates and limits of every rule in one stored ruleset
+/// version, and its zone names. Read leniently (only the keys it needs), so versions an older Ayumi
+/// stored, whose other keys differ, still explain the awards they made.
 public struct ReasonExplainer: Sendable {
     struct Stored: Decodable {
-        struct Rule: Decodable { var id: String; var name: LocalizedText; var reason: LocalizedText }
+        struct Rule: Decodable { var id: String; var reason: LocalizedText; var limits: [Limit]? }
         struct Zone: Decodable { var id: String; var name: LocalizedText }
         var rules: [Rule]
         var zones: [Zone]
     }
 
-    let templates: [String: (ja: ReasonTemplate, en: ReasonTemplate)]
+    struct Templates {
+        var ja: ReasonTemplate
+        var en: ReasonTemplate
+        var limits: [Limit]
+    }
+
+    let templates: [String: Templates]
     let zoneNames: [String: LocalizedText]
 
     public init(canonicalJSON: String) throws {
         let stored = try JSONDecoder().decode(Stored.self, from: Data(canonicalJSON.utf8))
-        self.init(reasons: stored.rules.map { ($0.id, $0.reason) }, zones: stored.zones.map { ($0.id, $0.name) })
+        self.init(rules: stored.rules.map { ($0.id, $0.reason, $0.limits ?? []) }, zones: stored.zones.map { ($0.id, $0.name) })
     }
 
     /// For the ruleset in force: the evaluator words its awards with the same templates.
     init(ruleset: Ruleset) {
-        self.init(reasons: ruleset.rules.map { ($0.id, $0.reason) }, zones: ruleset.zones.map { ($0.id, $0.name) })
+        self.init(rules: ruleset.rules.map { ($0.id, $0.reason, $0.limits) }, zones: ruleset.zones.map { ($0.id, $0.name) })
     }
 
-    private init(reasons: [(String, LocalizedText)], zones: [(String, LocalizedText)]) {
-        templates = Dictionary(reasons.map { ($0.0, (ja: ReasonTemplate($0.1.ja), en: ReasonTemplate($0.1.en))) },
+    private init(rules: [(String, LocalizedText, [Limit])], zones: [(String, LocalizedText)]) {
+        templates = Dictionary(rules.map { ($0.0, Templates(ja: ReasonTemplate($0.1.ja), en: ReasonTemplate($0.1.en), limits: $0.2)) },
                                uniquingKeysWith: { first, _ in first })
         zoneNames = Dictionary(zones, uniquingKeysWith: { first, _ in first })
     }
 
-    /// The reason of an award of `points` under `ruleID` for an event, as it read when it was made;
-    /// nil when the version has no such rule.
-    public func reason(ruleID: String, detail: Event.Detail, date: LocalDate, points: Int64) -> LocalizedText? {
+    /// The reason of an award of `points` under `ruleID` for an event, as it read when it was made
+    /// (with "capped at …" when a limit reduced it); nil when the version has no such rule.
+    public func reason(ruleID: String, detail: Event.Detail, date: LocalDate, points: Int64, cappedBy: Int? = nil) -> LocalizedText? {
         guard let rule = templates[ruleID] else { return nil }
-        return ReasonTemplate.render(ja: rule.ja, en: rule.en, detail: detail, date: date, points: points) { zoneNames[$0] }
+        let reason = ReasonTemplate.render(ja: rule.ja, en: rule.en, detail: detail, date: date, points: points) { zoneNames[$0] }
+        guard let cappedBy, rule.limits.indices.contains(cappedBy) else { return reason }
+        let limit = rule.limits[cappedBy].text
+        return LocalizedText(ja: reason.ja + "（上限 \(limit.ja) により減額）", en: reason.en + " (capped at \(limit.en))")
     }
 }

@@ -29,7 +29,7 @@ extension SQLiteStore {
                 SELECT h.*, r.name AS rule_name, rs.version, e.kind AS event_kind, e.day AS event_day, e.at, e.detail,
                        m.external_id AS merchant, lr.ja AS reason_ja, lr.en AS reason_en
                 FROM (SELECT MIN(id) AS id, kind, SUM(amount) AS points, rule, ruleset, event, redemption, MIN(day) AS day,
-                             MIN(created_at) AS created_at
+                             MIN(created_at) AS created_at, MIN(capped) AS capped
                       FROM transfers WHERE ((kind = 1 AND credit = ?1) OR (kind = 2 AND debit = ?1)) AND id < ?2
                       GROUP BY kind, COALESCE(redemption, event, -id), rule ORDER BY id DESC LIMIT ?3) h
                 LEFT JOIN rules r ON r.id = h.rule LEFT JOIN rulesets rs ON rs.id = h.ruleset LEFT JOIN events e ON e.id = h.event
@@ -46,7 +46,7 @@ extension SQLiteStore {
                 return HistoryEntry(id: row["id"], kind: award ? .award : .redemption, points: award ? points : -points,
                                     ruleID: row["rule_name"], rulesetVersion: row["version"], event: event, merchantID: row["merchant"],
                                     localDate: LocalDate(dayNumber: row["day"]), createdAt: Date(millisecondsSince1970: row["created_at"]),
-                                    recordedReason: recorded)
+                                    recordedReason: recorded, cappedBy: (row["capped"] as Int64?).map(Int.init))
             }
         }
     }

@@ -57,9 +57,10 @@ extension SQLiteStore {
                         continue
                     }
                     for award in awards {
-                        try writer.record(award, event: eventID, resident: resident.account, residentID: event.residentID,
-                                          day: decision.localDate, expiresOn: decision.expiresOn)
+                        try writer.record(award, event: eventID, resident: resident.account, day: decision.localDate,
+                                          expiresOn: decision.expiresOn)
                     }
+                    for delta in decision.evaluation.deltas { try writer.add(delta, resident: resident.account) }
                     results.append(IngestResult(eventID: event.id, status: .accepted, awards: awards, reason: note))
                 }
             }
@@ -81,8 +82,9 @@ struct LedgerWriter {
     private var ruleIDs: [String: Int64] = [:]
     private var rulesetIDs: [String: Int64] = [:]
     private var sponsorAccounts: [String: Int64] = [:]
+    private var counterNames: [String: Int64] = [:]
     private var counters: [CounterKey: Counter] = [:]
-    private var counterChanges: [CounterKey: (resident: Int64, rule: Int64, delta: Counter, limit: CounterLimit)] = [:]
+    private var counterChanges: [CounterKey: (subject: Int64, name: Int64, delta: CounterDelta)] = [:]
     private var balanceChanges: [Int64: Int64] = [:]
 
     /// Whether events from before ids were kept per source (source 0) exist: they count as sent
@@ -127,16 +129,37 @@ struct LedgerWriter {
         return row[1] != 0 ? .rejected(row[0]) : .accepted
     }
 
+    /// A counter as this batch has left it. `resident` is the account of the event's resident,
+    /// the only resident whose counters its evaluation names.
     mutating func counter(_ key: CounterKey, resident: Int64) throws -> Counter {
         if let known = counters[key] { return known }
         var counter = Counter.zero
-        if let rule = try ruleID(key.ruleID, create: false),
-           let row = try db.cachedStatement(sql: "SELECT points, count FROM counters WHERE resident = ? AND rule = ? AND period = ?")
-            .firstIntegers(2, .integer(resident), .integer(rule), .integer(Int64(key.period))) {
+        if let name = try counterName(key.name, create: false),
+           let row = try db.cachedStatement(sql: "SELECT points, count FROM counters WHERE subject = ? AND name = ? AND period = ?")
+            .firstIntegers(2, .integer(try subject(key.subject, resident: resident)), .integer(name), .integer(Int64(key.period))) {
             counter = Counter(points: row[0], count: row[1])
         }
         counters[key] = counter
         return counter
+    }
+
+    /// Who a counter belongs to, as stored: a resident's or a sponsor's account, 0 for everyone.
+    mutating func subject(_ subject: CounterKey.Subject, resident: Int64) throws -> Int64 {
+        switch subject {
+        case .resident: resident
+        case .sponsor(let id): try sponsorAccount(id)
+        case .program: 0
+        }
+    }
+
+    mutating func counterName(_ name: String, create: Bool) throws -> Int64? {
+        if let id = counterNames[name] { return id }
+        if create { try db.cachedStatement(sql: "INSERT OR IGNORE INTO counter_names(name) VALUES (?)").execute(arguments: [name]) }
+        guard let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM counter_names WHERE name = ?"), arguments: [name]) else {
+            return nil
+        }
+        counterNames[name] = id
+        return id
     }
 
     mutating func ruleID(_ name: String, create: Bool) throws -> Int64? {
@@ -183,26 +206,40 @@ struct LedgerWriter {
         return replacing
     }
 
-    /// One transfer (one lot) per funding sponsor; the counter and balances change in `flush()`.
-    mutating func record(_ award: Award, event: Int64, resident: Int64, residentID: String, day: LocalDate, expiresOn: LocalDate) throws {
+    /// One transfer (one lot) per funding sponsor; balances change in `flush()`.
+    mutating func record(_ award: Award, event: Int64, resident: Int64, day: LocalDate, expiresOn: LocalDate) throws {
         let rule = try ruleID(award.ruleID, create: true)!
         let ruleset = try rulesetID(award.rulesetVersion)
         for share in award.funding {
             let sponsor = try sponsorAccount(share.sponsorID)
             try db.cachedStatement(sql: """
-                INSERT INTO transfers(kind, debit, credit, amount, day, rule, ruleset, event, remaining, expires_day, created_at)
-                VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO transfers(kind, debit, credit, amount, day, rule, ruleset, event, remaining, expires_day, created_at, capped)
+                VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).run(.integer(sponsor), .integer(resident), .integer(share.points), .integer(Int64(day.dayNumber)), .integer(rule),
                          .integer(ruleset), .integer(event), .integer(share.points), .integer(Int64(expiresOn.dayNumber)),
-                         .integer(atMilliseconds))
+                         .integer(atMilliseconds), award.cappedBy.map { .integer(Int64($0)) } ?? .null)
             balanceChanges[sponsor, default: 0] -= share.points
         }
         balanceChanges[resident, default: 0] += award.points
-        let key = CounterKey(residentID: residentID, ruleID: award.ruleID, period: award.period)
+    }
+
+    /// Adds to a counter in memory; written, guarded, in `flush()`. The bound kept is the latest:
+    /// each event's was computed from the counter as the batch had left it, so it is the tightest.
+    mutating func add(_ delta: CounterDelta, resident: Int64) throws {
+        let key = delta.key
         let previous = try counter(key, resident: resident)
-        counters[key] = Counter(points: previous.points + award.points, count: previous.count + 1)
-        let change = counterChanges[key]?.delta ?? .zero
-        counterChanges[key] = (resident, rule, Counter(points: change.points + award.points, count: change.count + 1), award.limit)
+        counters[key] = Counter(points: previous.points + delta.points, count: previous.count + delta.count)
+        var change: (subject: Int64, name: Int64, delta: CounterDelta)
+        if let known = counterChanges[key] {
+            change = known
+        } else {
+            change = (try subject(key.subject, resident: resident), try counterName(key.name, create: true)!, CounterDelta(key: key, points: 0, count: 0))
+        }
+        change.delta.points += delta.points
+        change.delta.count += delta.count
+        change.delta.pointsMax = delta.pointsMax
+        change.delta.countMax = delta.countMax
+        counterChanges[key] = change
     }
 
     mutating func sponsorAccount(_ id: String) throws -> Int64 {
@@ -220,17 +257,18 @@ struct LedgerWriter {
         for (account, points) in balanceChanges.sorted(by: { $0.key < $1.key }) where points != 0 {
             try SQLiteStore.addToBalance(points, account: account, db)
         }
-        let ordered = counterChanges.sorted { ($0.value.resident, $0.value.rule, $0.key.period) < ($1.value.resident, $1.value.rule, $1.key.period) }
-        for (key, change) in ordered {
-            let pointsMax = change.limit.pointsMax ?? .max, countMax = change.limit.countMax ?? .max
+        let ordered = counterChanges.values.sorted { ($0.subject, $0.name, $0.delta.key.period) < ($1.subject, $1.name, $1.delta.key.period) }
+        for change in ordered {
+            let delta = change.delta
+            let pointsMax = delta.pointsMax ?? .max, countMax = delta.countMax ?? .max
             // The insert has no row to guard against: the delta alone must fit.
-            guard change.delta.points <= pointsMax, change.delta.count <= countMax else { throw StoreError.counterLimitExceeded }
+            guard delta.points <= pointsMax, delta.count <= countMax else { throw StoreError.counterLimitExceeded }
             try db.cachedStatement(sql: """
-                INSERT INTO counters(resident, rule, period, points, count) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(resident, rule, period) DO UPDATE SET points = points + excluded.points, count = count + excluded.count
+                INSERT INTO counters(subject, name, period, points, count) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(subject, name, period) DO UPDATE SET points = points + excluded.points, count = count + excluded.count
                 WHERE points + excluded.points <= ? AND count + excluded.count <= ?
-                """).run(.integer(change.resident), .integer(change.rule), .integer(Int64(key.period)), .integer(change.delta.points),
-                         .integer(change.delta.count), .integer(pointsMax), .integer(countMax))
+                """).run(.integer(change.subject), .integer(change.name), .integer(Int64(delta.key.period)), .integer(delta.points),
+                         .integer(delta.count), .integer(pointsMax), .integer(countMax))
             guard db.changesCount == 1 else { throw StoreError.counterLimitExceeded }
         }
         balanceChanges.removeAll()

@@ -108,6 +108,18 @@ extension SQLiteStore {
                 """)
         }
         migrator.registerMigration("v3-compact-ledger") { db in try migrateToCompactLedger(db) }
+        // Counters named by the rules engine (a rule's day, its ISO week, a sponsor's funding of it)
+        // rather than by rule and resident; the day counters keep their names (the rule ids) and rows.
+        // An award reduced by a limit keeps which one, so history says so later.
+        migrator.registerMigration("v4-rules-engine") { db in
+            try db.execute(sql: """
+                CREATE TABLE counter_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+                INSERT INTO counter_names(id, name) SELECT id, name FROM rules;
+                ALTER TABLE counters RENAME COLUMN resident TO subject;
+                ALTER TABLE counters RENAME COLUMN rule TO name;
+                ALTER TABLE transfers ADD COLUMN capped INTEGER;
+                """)
+        }
         return migrator
     }
 }

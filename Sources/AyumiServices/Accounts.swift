@@ -46,7 +46,7 @@ public struct Accounts: Sendable {
         case .award:
             if let version = entry.rulesetVersion, let rule = entry.ruleID, let event = entry.event,
                let reason = try await dependencies.explainers.explainer(version)?
-                .reason(ruleID: rule, detail: event, date: entry.localDate, points: entry.points) {
+                .reason(ruleID: rule, detail: event, date: entry.localDate, points: entry.points, cappedBy: entry.cappedBy) {
                 return reason
             }
             return LocalizedText(ja: "\(entry.points)ポイント付与", en: "\(entry.points) points awarded")

@@ -208,9 +208,11 @@ public struct HistoryEntry: Sendable, Hashable {
     /// The sentence an older Ayumi stored for the entry, kept as it was said; nil for entries whose
     /// reason is rendered.
     public var recordedReason: LocalizedText?
+    /// Which of its rule's limits reduced an award (nil: paid in full).
+    public var cappedBy: Int?
 
     public init(id: Int64, kind: Transfer.Kind, points: Int64, ruleID: String?, rulesetVersion: String?, event: Event.Detail?,
-                merchantID: String?, localDate: LocalDate, createdAt: Date, recordedReason: LocalizedText? = nil) {
+                merchantID: String?, localDate: LocalDate, createdAt: Date, recordedReason: LocalizedText? = nil, cappedBy: Int? = nil) {
         self.id = id
         self.kind = kind
         self.points = points
@@ -221,6 +223,7 @@ public struct HistoryEntry: Sendable, Hashable {
         self.localDate = localDate
         self.createdAt = createdAt
         self.recordedReason = recordedReason
+        self.cappedBy = cappedBy
     }
 }
 

@@ -42,7 +42,7 @@ struct LedgerTests {
     func awardTransfer() {
         let award = Award(ruleID: "transit", rulesetVersion: "v", points: 3,
                           funding: [SponsorShare(sponsorID: "city", points: 2), SponsorShare(sponsorID: "bus", points: 1)],
-                          reason: LocalizedText(ja: "", en: ""), period: 20_782)
+                          reason: LocalizedText(ja: "", en: ""))
         let transfers = Transfer.award(award, residentID: "r-1")
         #expect(transfers == [Transfer(kind: .award, debit: .sponsor("city"), credit: .resident("r-1"), amount: 2),
                               Transfer(kind: .award, debit: .sponsor("bus"), credit: .resident("r-1"), amount: 1)])

@@ -166,9 +166,10 @@ struct CounterGuardTests {
         let walk = fixture.walk("w-\(points)-\(UUID().uuidString.prefix(8))", "r-1", steps: 10_000)
         return try await store.ingest([walk], source: "feed:test", at: fixture.clock.now, counterKeys: { _ in [] }, decide: { _, _, _ in
             let award = Award(ruleID: "walk-steps", rulesetVersion: version, points: points,
-                              funding: [SponsorShare(sponsorID: "city-health", points: points)], reason: LocalizedText(ja: "", en: ""),
-                              period: day.dayNumber, limit: CounterLimit(pointsMax: 5, countMax: nil))
-            return IngestDecision(evaluation: Evaluation(outcome: .accepted(awards: [award], note: nil)), localDate: day,
+                              funding: [SponsorShare(sponsorID: "city-health", points: points)], reason: LocalizedText(ja: "", en: ""))
+            let delta = CounterDelta(key: CounterKey(subject: .resident("r-1"), name: "walk-steps", period: day.dayNumber), points: points,
+                                     count: 1, pointsMax: 5)
+            return IngestDecision(evaluation: Evaluation(outcome: .accepted(awards: [award], note: nil), deltas: [delta]), localDate: day,
                                   expiresOn: day.adding(days: 365))
         })
     }
@@ -253,7 +254,7 @@ struct SkeletonFixtureTests {
         let result = try #require(try await ayumi.ingestion.ingest([later], by: Principal(role: .resident, subject: "r-1")).first)
         #expect(result.status == .accepted)
         #expect(result.awards.isEmpty)
-        #expect(result.reason?.en == "No points: today's limit for this activity is already reached")
+        #expect(result.reason?.en == "No points: Walking has reached its limit of 5 points a day")
         // With events from before per-source ids present, the store reads before it writes: a new
         // id sent twice in one batch still awards once.
         let taps = (0..<2).map { _ in Event(id: "t-new", residentID: "r-2", detail: .transitTap(at: Self.noonAfter.addingTimeInterval(-600),

@@ -51,7 +51,7 @@ struct IngestTests {
         let taps = (0..<6).map { fixture.tap("t-\($0)", "r-1", minutesAgo: Double(60 - $0)) }
         let results = try await fixture.submit(taps)
         #expect(results.map { $0.awards.reduce(0) { $0 + $1.points } } == [1, 1, 1, 1, 0, 0])
-        #expect(results[5].reason?.en == "No points: today's limit for this activity is already reached")
+        #expect(results[5].reason?.en == "No points: Public transport ride has reached its limit of 4 awards a day")
         #expect(try await fixture.points("r-1") == 4)
     }
 
@@ -601,16 +601,19 @@ struct LargestValuesTests {
                              ("redemptionCodeTTLSeconds: 120", "redemptionCodeTTLSeconds: 3_600"), ("reportGroupSizeMin: 10", "reportGroupSizeMin: 2")],
             // The group size minimum stays small so that the report prints (and multiplies) its yen.
             "sponsors.yaml": [("sponsors:\n", "sponsors:\n" + extraSponsors)],
-            "walk.yaml": [("stepsMin: 2_000", "stepsMin: 1_000_000"), ("    steps: 2_000\n    points: 1", "    steps: 100\n    points: 10_000"),
-                          ("pointsPerDayMax: 5", "pointsPerDayMax: 100_000"),
-                          ("city-health: 1", (["city-health: 1_000_000", "minato-transit: 1_000_000", "shotengai: 999_999"]
-                                              + (1...29).map { "s-\($0): 1_000_000" }).joined(separator: "\n  "))],
-            "transit.yaml": [("fixed: 1", "fixed: 10_000"), ("countPerDayMax: 4", "countPerDayMax: 10_000"),
-                             ("city-health: 1", "city-health: 1_000_000"), ("minato-transit: 1", "minato-transit: 1_000_000")],
-            "downtown-visit.yaml": [("fixed: 2", "fixed: 10_000"), ("countPerDayMax: 1", "countPerDayMax: 10_000"),
-                                    ("shotengai: 1", "shotengai: 1_000_000")],
+            "walk.yaml": [("steps: {min: 2_000}", "steps: {min: 1_000_000}"),
+                          ("per: {steps: 2_000, points: 1, round: down}", "per: {steps: 100, points: 10_000, round: down}"),
+                          ("{per: day, points: 5}", "{per: day, points: 100_000}"),
+                          // Integer weights (the older form of funding) reach further than percentages.
+                          ("city-health: 100%", (["city-health: 1_000_000", "minato-transit: 1_000_000", "shotengai: 999_999"]
+                                                 + (1...29).map { "s-\($0): 1_000_000" }).joined(separator: "\n  "))],
+            "transit.yaml": [("fixed: 1", "fixed: 10_000"), ("{per: day, count: 4}", "{per: day, count: 1_000_000_000}"),
+                             ("city-health: 50%\n  minato-transit: 50%", "city-health: 1_000_000\n  minato-transit: 1_000_000")],
+            "downtown-visit.yaml": [("fixed: 2", "fixed: 10_000"), ("{per: day, count: 1}", "{per: day, count: 1_000_000_000}"),
+                                    ("shotengai: 100%", "shotengai: 1_000_000")],
         ]
-        for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.repositoryRoot + "/Rules") {
+        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules/calendar", toPath: directory + "/calendar")
+        for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.repositoryRoot + "/Rules") where name != "calendar" {
             var text = try String(contentsOfFile: Fixture.repositoryRoot + "/Rules/" + name, encoding: .utf8)
             for (original, replacement) in replacements[name] ?? [] {
                 #expect(text.contains(original), "\(name): \(original)")

@@ -59,11 +59,14 @@ struct CLITests {
             try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules/" + name, toPath: copy + "/" + name)
         }
         let walk = try String(contentsOfFile: copy + "/walk.yaml", encoding: .utf8)
-        try walk.replacingOccurrences(of: "pointsPerDayMax: 5", with: "pointsPerDayMax: five").write(toFile: copy + "/walk.yaml", atomically: true, encoding: .utf8)
-        let line = walk.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("pointsPerDayMax") }! + 1
+        try walk.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: five}")
+            .write(toFile: copy + "/walk.yaml", atomically: true, encoding: .utf8)
+        let lines = walk.split(separator: "\n", omittingEmptySubsequences: false)
+        let line = lines.firstIndex { $0.contains("{per: day, points: 5}") }! + 1
+        let column = lines[line - 1].distance(from: lines[line - 1].startIndex, to: lines[line - 1].firstIndex(of: "5")!) + 1
         let bad = try CLI.run(["rules", "check", copy])
         #expect(bad.status == 1)
-        #expect(bad.error == "\(copy)/walk.yaml:\(line):20: error: expected a whole number\n")
+        #expect(bad.error == "\(copy)/walk.yaml:\(line):\(column): error: expected a whole number\n")
 
         // Nothing to read at all is not the same failure as a wrong file: exit 2.
         let missing = try CLI.run(["rules", "check", copy + "/nowhere"])
