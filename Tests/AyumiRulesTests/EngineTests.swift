@@ -1,0 +1,268 @@
+import AyumiCore
+@testable import AyumiRules
+import Foundation
+import Testing
+
+/// The demo program with one more rule file (and any file replaced).
+func evaluator(adding files: [String: String]) throws -> Evaluator {
+    var all = try demoFiles()
+    all.merge(files) { _, new in new }
+    return Evaluator(ruleset: try RulesParser.parse(files: all))
+}
+
+/// A visit rule paying 3 points, funded by the city, under `conditions` (YAML lines, indented 2).
+func visitRule(_ conditions: String, id: String = "extra", trigger: String = "visit", extra: String = "") -> String {
+    """
+    id: \(id)
+    trigger: \(trigger)
+    name: {ja: 追加, en: Extra}
+    conditions:
+    \(conditions)
+    points:
+      fixed: 3
+    \(extra)
+    funding:
+      city-health: 100%
+    reason: {ja: "{date}", en: "{date}"}
+    """
+}
+
+func points(_ evaluation: Evaluation, rule: String) -> Int64 {
+    awards(evaluation).filter { $0.ruleID == rule }.reduce(0) { $0 + $1.points }
+}
+
+/// Hours after midnight of 2026-11-25 in Tokyo.
+func tokyo(_ hours: Double, day: Int = 0) -> Date { noon.addingTimeInterval((hours - 12) * 3_600 + Double(day) * 86_400) }
+
+@Suite("Rules engine: conditions")
+struct ConditionTests {
+    // 2026-11-23 is Labour Thanksgiving Day (a Monday), 2026-11-28 a Saturday, 2026-11-25 a Wednesday.
+    static let cases: [(String, String, Date, Bool)] = [
+        ("time in the window", "  time: {from: \"07:00\", to: \"09:30\"}", tokyo(8), true),
+        ("time after the window", "  time: {from: \"07:00\", to: \"09:30\"}", tokyo(9.5), false),
+        ("window over midnight", "  time: {from: \"22:00\", to: \"05:00\"}", tokyo(23.5, day: -1), true),
+        ("window over midnight, midday", "  time: {from: \"22:00\", to: \"05:00\"}", tokyo(12), false),
+        ("a Wednesday is a weekday", "  days: [weekday]", tokyo(12), true),
+        ("a holiday Monday is not a weekday", "  days: [weekday]", tokyo(12, day: -2), false),
+        ("a holiday Monday is a holiday", "  days: [holiday]", tokyo(12, day: -2), true),
+        ("a Saturday is the weekend", "  days: [weekend]", tokyo(12, day: 3), true),
+        ("inside a date window", "  dates: {from: 2026-11-20, to: 2026-11-25}", tokyo(12), true),
+        ("after a date window", "  dates: {from: 2026-11-20, to: 2026-11-24}", tokyo(12), false),
+        ("aged 76 in 2026: at least 65", "  age: {min: 65}", tokyo(12), true),
+        ("aged 76 in 2026: not at most 64", "  age: {max: 64}", tokyo(12), false),
+        ("district listed", "  district: [\"14101\"]", tokyo(12), true),
+        ("district not listed", "  district: [\"14102\"]", tokyo(12), false),
+        ("328 days since enrolment: not in the first 30", "  enrolledDays: {max: 29}", tokyo(12), false),
+        ("328 days since enrolment: at least 300", "  enrolledDays: {min: 300}", tokyo(12), true),
+        ("any: one branch holds", "  any:\n    - days: [weekend]\n    - age: {min: 70}", tokyo(12), true),
+        ("any: no branch holds", "  any:\n    - days: [weekend]\n    - age: {max: 20}", tokyo(12), false),
+        ("not", "  not:\n    zone: [downtown]", tokyo(12), false),
+        ("all nested", "  all:\n    - zone: [downtown]\n    - not: {days: [holiday]}", tokyo(12), true),
+    ]
+
+    @Test("each predicate, and all / any / not over them", arguments: cases)
+    func predicate(name: String, conditions: String, at: Date, fires: Bool) throws {
+        let engine = try evaluator(adding: ["extra.yaml": visitRule(conditions)])
+        let event = Event(id: "v", residentID: "r-1", detail: .visit(at: at, zone: "downtown"))
+        let evaluation = engine.evaluate(event, resident: resident, counters: [:], now: at.addingTimeInterval(60))
+        #expect(points(evaluation, rule: "extra") == (fires ? 3 : 0), "\(name)")
+    }
+
+    @Test("a condition that fails is named in the answer, in both languages")
+    func failedConditionNamed() throws {
+        let engine = try evaluator(adding: ["downtown-visit.yaml": visitRule("  age: {min: 80}", id: "downtown-visit")])
+        let evaluation = engine.evaluate(Event(id: "v", residentID: "r-1", detail: .visit(at: noon, zone: "downtown")),
+                                         resident: resident, counters: [:], now: noon)
+        guard case .accepted(let awards, let note) = evaluation.outcome else { Issue.record("expected accepted"); return }
+        #expect(awards.isEmpty)
+        #expect(note == LocalizedText(ja: "条件を満たさないため、ポイントは付与されません（追加: 年齢80歳以上）",
+                                      en: "No points: Extra needs at least 80 years of age"))
+    }
+
+    @Test("steps ranges on walks", arguments: [(Int64(4_999), false), (5_000, true), (8_000, true), (8_001, false)])
+    func stepsRange(steps: Int64, fires: Bool) throws {
+        let engine = try evaluator(adding: ["extra.yaml": visitRule("  steps: {min: 5_000, max: 8_000}", trigger: "walk")])
+        let evaluation = engine.evaluate(Event(id: "w", residentID: "r-1", detail: .walk(date: today, steps: steps, source: "phone")),
+                                         resident: resident, counters: [:], now: noon)
+        #expect(points(evaluation, rule: "extra") == (fires ? 3 : 0))
+    }
+}
+
+@Suite("Rules engine: points, limits, groups, funding")
+struct FormulaTests {
+    func walkRule(_ points: String, limits: String = "") -> String {
+        "id: extra\ntrigger: walk\nname: {ja: 追加, en: Extra}\npoints:\n\(points)\n\(limits)\nfunding:\n  city-health: 100%\n"
+            + "reason: {ja: \"{steps}\", en: \"{steps}\"}\n"
+    }
+
+    func walk(_ steps: Int64, _ engine: Evaluator, counters: [CounterKey: Counter] = [:]) -> Evaluation {
+        engine.evaluate(Event(id: "w", residentID: "r-1", detail: .walk(date: today, steps: steps, source: "phone")),
+                        resident: resident, counters: counters, now: noon)
+    }
+
+    @Test("per unit with explicit rounding", arguments: [
+        ("down", Int64(2_499), Int64(2)), ("down", 2_500, 2), ("up", 2_001, 3), ("up", 2_000, 2), ("nearest", 2_499, 2), ("nearest", 2_500, 3),
+    ])
+    func perUnit(round: String, steps: Int64, expected: Int64) throws {
+        let engine = try evaluator(adding: ["extra.yaml": walkRule("  per: {steps: 1_000, points: 1, round: \(round)}")])
+        #expect(points(walk(steps, engine), rule: "extra") == expected)
+    }
+
+    @Test("bands pay the highest band reached, and a later report only the difference", arguments: [
+        (Int64(2_999), Int64(0), Int64(0)), (3_000, 0, 1), (6_500, 0, 3), (12_000, 0, 5), (12_000, 3, 2), (6_000, 3, 0),
+    ])
+    func bands(steps: Int64, alreadyPaid: Int64, expected: Int64) throws {
+        let engine = try evaluator(adding: ["extra.yaml": walkRule(
+            "  bands:\n    - {steps: 3_000, points: 1}\n    - {steps: 6_000, points: 3}\n    - {steps: 10_000, points: 5}")])
+        let counters = [CounterKey(subject: .resident("r-1"), name: "extra", period: today.dayNumber): Counter(points: alreadyPaid, count: 1)]
+        #expect(points(walk(steps, engine, counters: counters), rule: "extra") == expected)
+    }
+
+    /// 2026-11-25 is in the ISO week starting Monday 2026-11-23, in month 2026 × 12 + 10.
+    @Test("limits per week, month and program, per resident or for everyone, reduce the award and say so", arguments: [
+        ("{per: week, points: 10}", CounterKey.Subject.resident("r-1"), "extra/week", LocalDate("2026-11-23")!.dayNumber, Int64(8), Int64(2),
+         "10 points a week"),
+        ("{per: month, count: 3}", .resident("r-1"), "extra/month", 2026 * 12 + 10, 3, 0, ""),
+        ("{per: program, points: 100}", .resident("r-1"), "extra/program", 0, 97, 3, "100 points in the program"),
+        ("{per: day, points: 1_000, scope: program}", .program, "extra", today.dayNumber, 999, 1, "1,000 points a day for everyone together"),
+    ])
+    func periods(limit: String, subject: CounterKey.Subject, name: String, period: Int, already: Int64, expected: Int64, text: String) throws {
+        let engine = try evaluator(adding: ["extra.yaml": walkRule("  per: {steps: 1_000, points: 1, round: down}", limits: "limits:\n  - \(limit)")])
+        let key = CounterKey(subject: subject, name: name, period: period)
+        #expect(engine.counterKeys(for: Event(id: "w", residentID: "r-1", detail: .walk(date: today, steps: 5_000, source: "p"))).contains(key))
+        let evaluation = walk(5_000, engine, counters: [key: Counter(points: already, count: already)])
+        #expect(points(evaluation, rule: "extra") == expected)
+        if expected > 0 {
+            let award = try #require(awards(evaluation).first { $0.ruleID == "extra" })
+            #expect(award.cappedBy == 0)
+            #expect(award.reason.en == "5000 (capped at \(text))")
+            // The store adds the award to the limit's counter, guarded by the limit.
+            let delta = try #require(evaluation.deltas.first { $0.key == key })
+            #expect(delta.points == expected)
+            #expect(delta.pointsMax == (subject == .program ? 1_000 : already + expected))
+        } else {
+            #expect(!evaluation.deltas.contains { $0.key.name.hasPrefix("extra") }, "no award, no counter change")
+        }
+    }
+
+    @Test("the demo walk capped at 5 says so in both languages")
+    func cappedReason() throws {
+        let evaluation = walk(12_000, try demoEvaluator(),
+                              counters: [CounterKey(subject: .resident("r-1"), name: "walk-steps", period: today.dayNumber): Counter(points: 3, count: 1)])
+        let award = try #require(awards(evaluation).first)
+        #expect(award.points == 2)
+        #expect(award.cappedBy == 0)
+        #expect(award.reason.en == "12000 steps on 2026-11-25 (1 point per 2,000 steps, up to 5 a day) (capped at 5 points a day)")
+        #expect(award.reason.ja == "2026-11-25に12000歩（2,000歩ごとに1ポイント、1日5ポイントまで）（上限 1日5ポイント により減額）")
+    }
+
+    @Test("a group with pick: best awards only its largest award; other rules still stack")
+    func pickBest() throws {
+        let group = "group: {id: downtown, pick: best}"
+        let engine = try evaluator(adding: [
+            "downtown-visit.yaml": try demoFiles()["downtown-visit.yaml"]!.replacingOccurrences(of: "conditions:", with: group + "\nconditions:"),
+            "weekend-visit.yaml": visitRule("  zone: [downtown]\n  days: [weekend, holiday]", id: "weekend-visit", extra: group),
+            "any-visit.yaml": visitRule("  zone: [downtown]", id: "any-visit"),
+        ])
+        let weekday = engine.evaluate(Event(id: "v1", residentID: "r-1", detail: .visit(at: noon, zone: "downtown")),
+                                      resident: resident, counters: [:], now: noon)
+        #expect(awards(weekday).map(\.ruleID).sorted() == ["any-visit", "downtown-visit"])
+        let saturday = engine.evaluate(Event(id: "v2", residentID: "r-1", detail: .visit(at: tokyo(12, day: 3), zone: "downtown")),
+                                       resident: resident, counters: [:], now: tokyo(13, day: 3))
+        #expect(awards(saturday).map(\.ruleID).sorted() == ["any-visit", "weekend-visit"])
+        #expect(!saturday.deltas.contains { $0.key.name == "downtown-visit" }, "the losing rule's counters do not change")
+    }
+
+    @Test("funding carried per rule: 1-point taps funded 50/50 alternate between the sponsors")
+    func carriedFunding() throws {
+        let engine = try demoEvaluator()
+        var counters: [CounterKey: Counter] = [:]
+        var billed: [String: Int64] = [:]
+        for index in 0..<10 {
+            let tap = Event(id: "t-\(index)", residentID: "r-\(index)", detail: .transitTap(at: noon, mode: "bus", route: "r10", stop: "s1"))
+            let evaluation = engine.evaluate(tap, resident: resident, counters: counters, now: noon)
+            let award = try #require(awards(evaluation).first)
+            #expect(award.funding.count == 1)
+            for share in award.funding { billed[share.sponsorID, default: 0] += share.points }
+            for delta in evaluation.deltas where delta.key.subject != .resident("r-\(index)") {
+                counters[delta.key, default: .zero].points += delta.points
+            }
+        }
+        #expect(billed == ["city-health": 5, "minato-transit": 5])
+    }
+}
+
+@Suite("Rules engine: checks")
+struct EngineCheckTests {
+    func diagnostics(_ replacements: [String: String]) throws -> [String] {
+        var files = try demoFiles()
+        files.merge(replacements) { _, new in new }
+        do {
+            _ = try RulesParser.parse(files: files, displayPrefix: "Rules/")
+            return []
+        } catch {
+            return error.diagnostics.map(\.description)
+        }
+    }
+
+    @Test("every new error kind is reported at its place with what to write", arguments: [
+        ("  time: {from: \"07:00\", to: \"09:00\"}", "walk", "Rules/extra.yaml:5:9: error: time applies to transit_tap and visit rules only"),
+        ("  zone: [downtwn]", "visit", "Rules/extra.yaml:5:10: error: unknown zone 'downtwn'; did you mean 'downtown'?"),
+        ("  dates: {from: 2026-12-31, to: 2026-12-01}", "visit", "Rules/extra.yaml:5:33: error: the window ends (2026-12-01) before it starts (2026-12-31)"),
+        ("  age: {min: 70, max: 60}", "visit", "Rules/extra.yaml:5:23: error: max 60 is below min 70"),
+        ("  time: {from: \"7:00\", to: \"09:00\"}", "visit", "Rules/extra.yaml:5:16: error: expected a local time as HH:MM (00:00 to 24:00)"),
+        ("  days: [workday]", "visit", "Rules/extra.yaml:5:10: error: expected one of: weekday, weekend, holiday"),
+    ])
+    func conditionErrors(conditions: String, trigger: String, expected: String) throws {
+        let found = try diagnostics(["extra.yaml": visitRule(conditions, trigger: trigger)])
+        #expect(found == [expected], "\(found)")
+    }
+
+    @Test("shares must add up to 100%, all as percentages")
+    func shares() throws {
+        let transit = try demoFiles()["transit.yaml"]!
+        #expect(try diagnostics(["transit.yaml": transit.replacingOccurrences(of: "minato-transit: 50%", with: "minato-transit: 40%")])
+                    .first?.hasSuffix("error: the shares add up to 90%, not 100%") == true)
+        #expect(try diagnostics(["transit.yaml": transit.replacingOccurrences(of: "minato-transit: 50%", with: "minato-transit: 50")])
+                    .first?.hasSuffix("error: write every share as a percentage, or none") == true)
+        #expect(try diagnostics(["transit.yaml": transit.replacingOccurrences(of: "minato-transit: 50%", with: "minato-transit: 150%")])
+                    .first?.hasSuffix("error: expected a whole percentage from 1% to 100%") == true)
+    }
+
+    @Test("overlapping or falling bands are errors at the band")
+    func overlappingBands() throws {
+        let rule = "id: extra\ntrigger: walk\nname: {ja: 追加, en: Extra}\npoints:\n  bands:\n    - {steps: 5_000, points: 2}\n"
+            + "    - {steps: 5_000, points: 3}\nfunding:\n  city-health: 100%\nreason: {ja: a, en: a}\n"
+        let found = try diagnostics(["extra.yaml": rule])
+        #expect(found == ["Rules/extra.yaml:7:15: error: this band (from 5,000 steps) overlaps the one before it (from 5,000): "
+                          + "list bands by increasing steps"], "\(found)")
+    }
+
+    @Test("a date listed twice in the calendar is an error")
+    func calendarDuplicate() throws {
+        let text = "holidays:\n  - {date: 2026-01-01, name: {ja: 元日, en: New Year}}\n  - {date: 2026-01-01, name: {ja: 元日, en: New Year}}\n"
+        #expect(try diagnostics(["calendar/extra.yaml": text]).first?.hasPrefix("Rules/calendar/extra.yaml:3:12: error: 2026-01-01 is listed twice") == true)
+    }
+
+    @Test("the demo calendar holds Japan's 2025-2027 holidays, substitute days included")
+    func calendar() throws {
+        let ruleset = try RulesParser.load(directory: rulesDirectory)
+        let days = Set(ruleset.holidays.map(\.date.description))
+        #expect(ruleset.holidays.count == 54)
+        for day in ["2025-02-24", "2025-11-24", "2026-05-06", "2026-09-22", "2027-03-22", "2027-07-19"] { #expect(days.contains(day)) }
+        #expect(!days.contains("2026-11-24"))
+    }
+
+    @Test("files in the older language load as the same program, with the same version")
+    func olderLanguage() throws {
+        var files = try demoFiles()
+        let version = try RulesParser.parse(files: files).version
+        files["walk.yaml"] = "id: walk-steps\nevent: walk\nname: {ja: ウォーキング, en: Walking}\nconditions:\n  stepsMin: 2_000\n"
+            + "points:\n  perBand: {steps: 2_000, points: 1}\ncaps:\n  pointsPerDayMax: 5\nfunding:\n  city-health: 100\nreason:\n"
+            + "  ja: \"{date}に{steps}歩（2,000歩ごとに1ポイント、1日5ポイントまで）\"\n  en: \"{steps} steps on {date} (1 point per 2,000 steps, up to 5 a day)\"\n"
+        files["transit.yaml"] = files["transit.yaml"]!.replacingOccurrences(of: "trigger:", with: "event:")
+            .replacingOccurrences(of: "mode:", with: "modes:").replacingOccurrences(of: "limits:\n  - {per: day, count: 4}", with: "caps:\n  countPerDayMax: 4")
+            .replacingOccurrences(of: "50%", with: "50")
+        #expect(try RulesParser.parse(files: files).version == version)
+    }
+}
