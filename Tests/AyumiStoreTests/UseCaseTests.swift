@@ -44,6 +44,35 @@ struct IngestTests {
         #expect(try await fixture.points("r-1") == 5)
     }
 
+    @Test("a walk reduced by the daily limit is stored as capped, and history says so in both languages")
+    func cappedInHistory() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-1")
+        _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 8_000)])
+        let second = try await fixture.submit([fixture.walk("w-2", "r-1", steps: 14_000)])
+        #expect(second.first?.awards.map(\.points) == [1])
+        let (lines, _) = try await fixture.ayumi.accounts.history(residentID: "r-1", cursor: nil, limit: 10)
+        #expect(lines.map(\.reason.en) == [
+            "14000 steps on \(fixture.today) (1 point per 2,000 steps, up to 5 a day) (capped at 5 points a day)",
+            "8000 steps on \(fixture.today) (1 point per 2,000 steps, up to 5 a day)",
+        ])
+        #expect(lines.first?.reason.ja.hasSuffix("（上限 1日5ポイント により減額）") == true)
+    }
+
+    @Test("one-point taps funded 50/50 bill city and operator alternately, across batches: 5 and 5 of 10")
+    func carriedSplitAcrossBatches() async throws {
+        let fixture = try await Fixture.make()
+        var billed: [String: Int64] = [:]
+        for index in 0..<10 {
+            try await fixture.enrol("r-\(index)")
+            for award in try await fixture.submit([fixture.tap("t-\(index)", "r-\(index)")]).flatMap(\.awards) {
+                for share in award.funding { billed[share.sponsorID, default: 0] += share.points }
+            }
+        }
+        #expect(billed == ["city-health": 5, "minato-transit": 5])
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+
     @Test("the daily transit cap holds inside one batch")
     func capInBatch() async throws {
         let fixture = try await Fixture.make()
