@@ -67,7 +67,11 @@ extension LocalDate {
     /// The local day of an instant. Day arithmetic on the zone's offset at that instant: a
     /// `Calendar` per call cost more than the whole ledger write of an event.
     public init(instant: Date, timeZone: TimeZone) {
-        let seconds = Int64(instant.timeIntervalSince1970.rounded(.down)) + Int64(timeZone.secondsFromGMT(for: instant))
+        self.init(localSeconds: Int64(instant.timeIntervalSince1970.rounded(.down)) + Int64(timeZone.secondsFromGMT(for: instant)))
+    }
+
+    /// The day of a local clock reading, in seconds since 1970-01-01 00:00 local time.
+    public init(localSeconds seconds: Int64) {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         self.init(dayNumber: Int(days))
     }

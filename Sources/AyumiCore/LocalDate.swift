@@ -29,9 +29,22 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         self.init(year: year, month: month, day: day)
     }
 
+    /// `YYYY-MM-DD`, written byte by byte: every award's reason holds one.
     public var description: String {
-        let y = String(year), m = month < 10 ? "0\(month)" : "\(month)", d = day < 10 ? "0\(day)" : "\(day)"
-        return "\(y)-\(m)-\(d)"
+        guard (0...9999).contains(year) else { return "\(year)-\(month < 10 ? "0" : "")\(month)-\(day < 10 ? "0" : "")\(day)" }
+        return String(unsafeUninitializedCapacity: 10) { buffer in
+            buffer[0] = UInt8(48 + year / 1000)
+            buffer[1] = UInt8(48 + year / 100 % 10)
+            buffer[2] = UInt8(48 + year / 10 % 10)
+            buffer[3] = UInt8(48 + year % 10)
+            buffer[4] = 45
+            buffer[5] = UInt8(48 + month / 10)
+            buffer[6] = UInt8(48 + month % 10)
+            buffer[8] = UInt8(48 + day / 10)
+            buffer[9] = UInt8(48 + day % 10)
+            buffer[7] = 45
+            return 10
+        }
     }
 
     public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool {

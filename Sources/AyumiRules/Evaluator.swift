@@ -18,32 +18,91 @@ public struct Evaluator: Sendable {
     /// The same explainer history uses for past awards, so a reason reads the same now and later.
     let explainer: ReasonExplainer
     let holidayDays: Set<Int>
-    /// Rule positions by trigger, in file order.
-    let rulesByTrigger: [Event.Kind: [Int]]
-    /// Per rule: the name of its funding counters (nil for a rule funded by one sponsor).
-    let splitNames: [String?]
+    /// The rules, by trigger (`Event.Kind.allCases` order), in file order.
+    let rulesByTrigger: [[CompiledRule]]
+    let hasGroups: Bool
+    /// The zone's offset from UTC when it has had no daylight saving time since 1970 (Tokyo): a
+    /// day and a time of day are then arithmetic, not a time zone database lookup per event.
+    let fixedOffset: Int64?
+    /// Who may report each kind (`Event.Kind.allCases` order).
+    let permissions: [[SubmitterPermission]]
 
     public init(ruleset: Ruleset) {
         self.ruleset = ruleset
         self.timeZone = TimeZone(identifier: ruleset.program.timeZone)!
         self.explainer = ReasonExplainer(ruleset: ruleset)
         self.holidayDays = Set(ruleset.holidays.map(\.date.dayNumber))
-        self.rulesByTrigger = Dictionary(grouping: ruleset.rules.indices) { ruleset.rules[$0].trigger }
-        // The weights are part of the name: when a new version changes them, the carry starts afresh.
-        self.splitNames = ruleset.rules.map { rule in
-            rule.funding.count < 2 ? nil : "\(rule.id)/split:" + rule.funding.map { String($0.weight) }.joined(separator: ":")
+        let compiled = ruleset.rules.map(CompiledRule.init)
+        self.rulesByTrigger = Event.Kind.allCases.map { kind in compiled.filter { $0.trigger == kind } }
+        self.hasGroups = ruleset.rules.contains { $0.group != nil }
+        let timeZone = self.timeZone
+        self.fixedOffset = timeZone.nextDaylightSavingTimeTransition(after: Date(timeIntervalSince1970: 0)) == nil
+            ? Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: 0))) : nil
+        self.permissions = Event.Kind.allCases.map { ruleset.program.submitters[$0.rawValue] ?? [] }
+    }
+
+    /// Seconds since 1970 of `instant` on the local clock.
+    func localSeconds(_ instant: Date) -> Int64 {
+        Int64(instant.timeIntervalSince1970.rounded(.down)) + (fixedOffset ?? Int64(timeZone.secondsFromGMT(for: instant)))
+    }
+
+    /// The local day of an event (a walk names its day; a tap or visit is stamped).
+    public func localDate(of event: Event) -> LocalDate {
+        switch event.detail {
+        case .walk(let date, _, _): date
+        case .transitTap(let at, _, _, _), .visit(let at, _): LocalDate(localSeconds: localSeconds(at))
+        }
+    }
+
+    /// A rule as the evaluator reads it: one reference per rule (a struct of arrays and strings
+    /// copied per event cost more than judging it), with its counter names made once.
+    final class CompiledRule: Sendable {
+        let id: String
+        let name: LocalizedText
+        let trigger: Event.Kind
+        let group: String?
+        let condition: Condition
+        let points: EarningRule.Points
+        let limits: [Limit]
+        let funding: [FundingWeight]
+        let weights: [Int64]
+        /// Per limit: its counter's name (the rule id for a day, `rule/week`, …).
+        let limitNames: [String]
+        /// The name of the funding counters (nil for a rule funded by one sponsor). The weights are
+        /// part of it: when a new version changes them, the carry starts afresh.
+        let splitName: String?
+
+        init(_ rule: EarningRule) {
+            id = rule.id
+            name = rule.name
+            trigger = rule.trigger
+            group = rule.group
+            condition = rule.condition
+            points = rule.points
+            limits = rule.limits
+            funding = rule.funding
+            weights = rule.funding.map(\.weight)
+            limitNames = rule.limits.map { $0.period == .day ? rule.id : rule.id + "/" + $0.period.rawValue }
+            splitName = rule.funding.count < 2 ? nil : "\(rule.id)/split:" + rule.funding.map { String($0.weight) }.joined(separator: ":")
+        }
+    }
+
+    func rules(for kind: Event.Kind) -> [CompiledRule] {
+        switch kind {
+        case .walk: rulesByTrigger[0]
+        case .transitTap: rulesByTrigger[1]
+        case .visit: rulesByTrigger[2]
         }
     }
 
     /// Counter keys the evaluation of `event` reads; the store loads exactly these.
     public func counterKeys(for event: Event) -> [CounterKey] {
-        let date = event.localDate(in: timeZone)
+        let date = localDate(of: event)
         var keys: [CounterKey] = []
-        for index in rulesByTrigger[event.kind] ?? [] {
-            let rule = ruleset.rules[index]
+        for rule in rules(for: event.kind) {
             if rule.trigger == .walk { keys.append(dayKey(rule, residentID: event.residentID, date: date)) }
-            for limit in rule.limits { keys.append(key(rule, limit, residentID: event.residentID, date: date)) }
-            if let name = splitNames[index] {
+            for position in rule.limits.indices { keys.append(key(rule, position, residentID: event.residentID, date: date)) }
+            if let name = rule.splitName {
                 for share in rule.funding { keys.append(CounterKey(subject: .sponsor(share.sponsorID), name: name, period: 0)) }
             }
         }
@@ -52,31 +111,30 @@ public struct Evaluator: Sendable {
 
     /// What one rule would do for one event, before groups pick among rules.
     struct Candidate {
-        var rule: Int
+        var rule: CompiledRule
         var points: Int64
         var cappedBy: Int?
     }
 
     public func evaluate(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
                          now: Date) -> Evaluation {
-        let date = event.localDate(in: timeZone)
+        let date = localDate(of: event)
         if let rejection = rejection(event, from: submitter, resident: resident, date: date, now: now) {
             return Evaluation(outcome: .rejected(rejection))
         }
         let facts = Facts(event: event, resident: resident, date: date, minutes: minutes(of: event), holiday: holidayDays.contains(date.dayNumber))
         var candidates: [Candidate] = []
         var why = NoAward.noRule
-        for index in rulesByTrigger[event.kind] ?? [] {
-            let rule = ruleset.rules[index]
+        for rule in rules(for: event.kind) {
             if let failed = facts.failure(of: rule.condition) {
-                why = why.keeping(.condition(rule: index, failed: failed))
+                why = why.keeping(.condition(rule: rule, failed: failed))
                 continue
             }
             var due: Int64
             if rule.trigger == .walk, case .walk(_, let steps, _) = event.detail {
                 let total = rule.points.dayTotal(steps: steps)
                 guard total > 0 else {
-                    why = why.keeping(.nothingDue(rule: index, steps: steps))
+                    why = why.keeping(.nothingDue(rule: rule, steps: steps))
                     continue
                 }
                 due = total - (counters[dayKey(rule, residentID: event.residentID, date: date)] ?? .zero).points
@@ -91,7 +149,7 @@ public struct Evaluator: Sendable {
             }
             var cappedBy: Int?
             for (position, limit) in rule.limits.enumerated() {
-                let counter = counters[key(rule, limit, residentID: event.residentID, date: date)] ?? .zero
+                let counter = counters[key(rule, position, residentID: event.residentID, date: date)] ?? .zero
                 let room = switch limit.metric {
                 case .points: limit.max - counter.points
                 case .count: counter.count < limit.max ? due : 0
@@ -102,22 +160,22 @@ public struct Evaluator: Sendable {
                 }
             }
             guard due > 0 else {
-                why = why.keeping(.limit(rule: index, limit: cappedBy!))
+                why = why.keeping(.limit(rule: rule, limit: cappedBy!))
                 continue
             }
-            candidates.append(Candidate(rule: index, points: due, cappedBy: cappedBy))
+            candidates.append(Candidate(rule: rule, points: due, cappedBy: cappedBy))
         }
-        let chosen = pickBest(candidates)
+        let chosen = hasGroups ? pickBest(candidates) : candidates
         guard !chosen.isEmpty else { return Evaluation(outcome: .accepted(awards: [], note: note(why))) }
         var awards: [Award] = []
         var deltas: [CounterDelta] = []
         for candidate in chosen {
-            let rule = ruleset.rules[candidate.rule]
+            let rule = candidate.rule
             let points = candidate.points
             var parts: [Int64]
-            if let name = splitNames[candidate.rule] {
+            if let name = rule.splitName {
                 let keys = rule.funding.map { CounterKey(subject: .sponsor($0.sponsorID), name: name, period: 0) }
-                parts = carriedSplit(points: points, weights: rule.funding.map(\.weight), funded: keys.map { (counters[$0] ?? .zero).points })
+                parts = carriedSplit(points: points, weights: rule.weights, funded: keys.map { (counters[$0] ?? .zero).points })
                 for (key, part) in zip(keys, parts) where part > 0 { deltas.append(CounterDelta(key: key, points: part, count: 1)) }
             } else {
                 parts = [points]
@@ -137,19 +195,19 @@ public struct Evaluator: Sendable {
     func pickBest(_ candidates: [Candidate]) -> [Candidate] {
         var best: [String: Int] = [:]
         for (position, candidate) in candidates.enumerated() {
-            guard let group = ruleset.rules[candidate.rule].group else { continue }
+            guard let group = candidate.rule.group else { continue }
             if let current = best[group], candidates[current].points >= candidate.points { continue }
             best[group] = position
         }
         return candidates.enumerated().filter { position, candidate in
-            ruleset.rules[candidate.rule].group.map { best[$0] == position } ?? true
+            candidate.rule.group.map { best[$0] == position } ?? true
         }.map(\.element)
     }
 
     /// One delta per counter the award adds to, bounded by every limit kept in it. A walk's daily
     /// counter is bounded by the day's total it reached, so two walks judged at once from the same
     /// earlier read (a store whose transactions interleave) cannot both be paid.
-    func limitDeltas(_ rule: EarningRule, points: Int64, event: Event, date: LocalDate, counters: [CounterKey: Counter]) -> [CounterDelta] {
+    func limitDeltas(_ rule: CompiledRule, points: Int64, event: Event, date: LocalDate, counters: [CounterKey: Counter]) -> [CounterDelta] {
         var deltas: [CounterDelta] = []
         func bound(_ key: CounterKey, pointsMax: Int64?, countMax: Int64?) {
             if let index = deltas.firstIndex(where: { $0.key == key }) {
@@ -163,20 +221,20 @@ public struct Evaluator: Sendable {
             let key = dayKey(rule, residentID: event.residentID, date: date)
             bound(key, pointsMax: (counters[key] ?? .zero).points + points, countMax: nil)
         }
-        for limit in rule.limits {
-            let key = key(rule, limit, residentID: event.residentID, date: date)
+        for (position, limit) in rule.limits.enumerated() {
+            let key = key(rule, position, residentID: event.residentID, date: date)
             bound(key, pointsMax: limit.metric == .points ? limit.max : nil, countMax: limit.metric == .count ? limit.max : nil)
         }
         return deltas
     }
 
     /// A resident's daily counter of a rule: named by the rule id alone, as Ayumi has always kept it.
-    func dayKey(_ rule: EarningRule, residentID: String, date: LocalDate) -> CounterKey {
+    func dayKey(_ rule: CompiledRule, residentID: String, date: LocalDate) -> CounterKey {
         CounterKey(subject: .resident(residentID), name: rule.id, period: date.dayNumber)
     }
 
-    func key(_ rule: EarningRule, _ limit: Limit, residentID: String, date: LocalDate) -> CounterKey {
-        let name = limit.period == .day ? rule.id : rule.id + "/" + limit.period.rawValue
+    func key(_ rule: CompiledRule, _ position: Int, residentID: String, date: LocalDate) -> CounterKey {
+        let limit = rule.limits[position], name = rule.limitNames[position]
         let subject: CounterKey.Subject = limit.scope == .resident ? .resident(residentID) : .program
         let period = switch limit.period {
         case .day: date.dayNumber
@@ -191,7 +249,7 @@ public struct Evaluator: Sendable {
         switch event.detail {
         case .walk: return nil
         case .transitTap(let at, _, _, _), .visit(let at, _):
-            let seconds = Int64(at.timeIntervalSince1970.rounded(.down)) + Int64(timeZone.secondsFromGMT(for: at))
+            let seconds = localSeconds(at)
             return Int(((seconds % 86_400) + 86_400) % 86_400 / 60)
         }
     }
@@ -199,11 +257,11 @@ public struct Evaluator: Sendable {
     /// Why there is no award, the most telling kept: a limit reached says more than a condition.
     enum NoAward {
         case noRule
-        case condition(rule: Int, failed: Condition)
+        case condition(rule: CompiledRule, failed: Condition)
         /// The formula pays nothing for so few steps.
-        case nothingDue(rule: Int, steps: Int64)
+        case nothingDue(rule: CompiledRule, steps: Int64)
         case alreadyPaid
-        case limit(rule: Int, limit: Int)
+        case limit(rule: CompiledRule, limit: Int)
 
         var rank: Int {
             switch self {
@@ -221,18 +279,17 @@ public struct Evaluator: Sendable {
         switch why {
         case .noRule:
             return LocalizedText(ja: "該当するルールがないため、ポイントは付与されません", en: "No points: no rule applies to this event")
-        case .condition(let index, let failed):
-            let rule = ruleset.rules[index], condition = failed.text
+        case .condition(let rule, let failed):
+            let condition = failed.text
             return LocalizedText(ja: "条件を満たさないため、ポイントは付与されません（\(rule.name.ja): \(condition.ja)）",
                                  en: "No points: \(rule.name.en) needs \(condition.en)")
-        case .nothingDue(let index, let steps):
-            let rule = ruleset.rules[index]
+        case .nothingDue(let rule, let steps):
             return LocalizedText(ja: "\(grouped(steps))歩では\(rule.name.ja)のポイントはありません",
                                  en: "No points: \(rule.name.en) pays nothing for \(grouped(steps)) steps")
         case .alreadyPaid:
             return LocalizedText(ja: "この日の歩数のポイントは付与済みです", en: "No points: this day's steps have already earned their points")
-        case .limit(let index, let position):
-            let rule = ruleset.rules[index], limit = rule.limits[position].text
+        case .limit(let rule, let position):
+            let limit = rule.limits[position].text
             return LocalizedText(ja: "\(rule.name.ja)の上限（\(limit.ja)）に達しているため、ポイントは付与されません",
                                  en: "No points: \(rule.name.en) has reached its limit of \(limit.en)")
         }
@@ -240,8 +297,8 @@ public struct Evaluator: Sendable {
 
     /// Why `submitter` may not report events of `kind`; nil when it may.
     public func refusal(of kind: Event.Kind, from submitter: Submitter) -> LocalizedText? {
-        guard !ruleset.program.permits(kind, from: submitter) else { return nil }
-        let permissions = ruleset.program.submitters[kind.rawValue] ?? []
+        let permissions = permissions[Event.Kind.allCases.firstIndex(of: kind)!]
+        guard !permissions.contains(where: { $0.admits(submitter) }) else { return nil }
         let allowed = permissions.isEmpty ? "-" : permissions.map(\.description).joined(separator: ", ")
         return LocalizedText(ja: "この送信元（\(submitter.source)）からは\(kind.rawValue)イベントを受け付けていません（受付: \(allowed)）",
                              en: "\(kind.rawValue) events are not accepted from \(submitter.source) (accepted from: \(allowed))")
@@ -250,7 +307,7 @@ public struct Evaluator: Sendable {
     /// Events that cannot be true, or may not earn: they are answered `rejected` and change nothing.
     func rejection(_ event: Event, from submitter: Submitter, resident: Resident, date: LocalDate, now: Date) -> LocalizedText? {
         if let refusal = refusal(of: event.kind, from: submitter) { return refusal }
-        let today = LocalDate(instant: now, timeZone: timeZone)
+        let today = LocalDate(localSeconds: localSeconds(now))
         switch event.detail {
         case .walk(_, let steps, _):
             if steps > ruleset.program.stepsPerDayMax {

@@ -49,7 +49,7 @@ public struct Ingestion: Sendable {
         let expiryMonths = program.ruleset.program.pointExpiryMonths
         return try await dependencies.store.ingest(events, source: submitter.source, at: now, counterKeys: { evaluator.counterKeys(for: $0) },
                                                    decide: { event, resident, counters in
-            let date = event.localDate(in: evaluator.timeZone)
+            let date = evaluator.localDate(of: event)
             // Who may report comes first: a source not allowed learns nothing about who is enrolled.
             let evaluation: Evaluation = if let refusal = evaluator.refusal(of: event.kind, from: submitter) {
                 Evaluation(outcome: .rejected(refusal))

@@ -1,0 +1,121 @@
+import ArgumentParser
+import AyumiCore
+import AyumiRules
+import Foundation
+
+extension Bench {
+    struct Rules: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rule evaluations per second on one core: the demo program, and the same with generated rules.",
+            discussion: """
+                Evaluates --evaluations synthetic events (60% walks, 30% transit taps, 10% downtown visits, residents of \
+                varied ages and districts, no counters yet) with the pure rules engine on one thread, reasons rendered, \
+                first with the program in --rules, then with --generated more rules (walk, tap and visit rules with \
+                condition trees, time windows, day kinds, age bands, districts, limits and funding splits) added to it. \
+                Nothing is stored. The stream is the same for the same --seed.
+                """)
+
+        @Option(name: .customLong("rules"), help: "Rules directory.") var rulesDirectory = "Rules"
+        @Option(help: "Evaluations per run.") var evaluations = 1_000_000
+        @Option(help: "Generated rules added for the second run.") var generated = 200
+        @Option(help: "Seed of the event stream.") var seed: UInt64 = 1
+
+        func validate() throws {
+            guard evaluations > 0 else { throw ValidationError("--evaluations must be above zero") }
+            guard generated >= 0 else { throw ValidationError("--generated must not be negative") }
+        }
+
+        func run() throws {
+            let base = try RulesParser.load(directory: rulesDirectory)
+            try measure(base, label: "\(base.rules.count) rules (\(rulesDirectory))")
+            guard generated > 0 else { return }
+            let files = try Self.files(of: rulesDirectory).merging(Self.generatedRules(generated)) { _, new in new }
+            let large = try RulesParser.parse(files: files, displayPrefix: rulesDirectory + "/")
+            try measure(large, label: "\(large.rules.count) rules (\(base.rules.count) + \(generated) generated)")
+        }
+
+        func measure(_ ruleset: Ruleset, label: String) throws {
+            let evaluator = Evaluator(ruleset: ruleset)
+            var generator = SplitMix64(seed: seed)
+            let now = Date(timeIntervalSince1970: 1_795_575_600)  // 2026-11-25 12:00 in Tokyo
+            let today = LocalDate(instant: now, timeZone: evaluator.timeZone)
+            let residents = (0..<1_000).map { index in
+                Resident(id: "r-\(index)", birthYear: 1940 + index % 70, district: "141\(index % 18 < 10 ? "0" : "")\(index % 18)",
+                         enrolledOn: today.adding(days: -(index % 400)))
+            }
+            // The events are made first, so that only evaluation is timed.
+            let events = (0..<min(evaluations, 100_000)).map { number -> (Event, Submitter) in
+                let resident = residents[Int(generator.next() % UInt64(residents.count))].id
+                let instant = now.addingTimeInterval(-Double(generator.next() % 86_400 * 20))
+                switch generator.next() % 10 {
+                case 0..<6:
+                    return (Event(id: "e-\(number)", residentID: resident, detail: .walk(date: today.adding(days: -Int(generator.next() % 20)),
+                                                                                      steps: Int64(generator.next() % 14_000), source: "phone")),
+                            .feed("step-gateway"))
+                case 6..<9:
+                    return (Event(id: "e-\(number)", residentID: resident,
+                                  detail: .transitTap(at: instant, mode: ["bus", "tram", "train"][Int(generator.next() % 3)],
+                                                      route: "r\(generator.next() % 12)", stop: "s\(generator.next() % 80)")),
+                            .feed("transit-operator"))
+                default:
+                    return (Event(id: "e-\(number)", residentID: resident, detail: .visit(at: instant, zone: "downtown")), .feed("shop-checkin"))
+                }
+            }
+            let residentByID = Dictionary(uniqueKeysWithValues: residents.map { ($0.id, $0) })
+            let residentOf = events.map { residentByID[$0.0.residentID]! }
+            var awards = 0
+            let start = ContinuousClock.now
+            for index in 0..<evaluations {
+                let slot = index % events.count
+                let evaluation = evaluator.evaluate(events[slot].0, from: events[slot].1, resident: residentOf[slot], counters: [:], now: now)
+                if case .accepted(let made, _) = evaluation.outcome { awards += made.count }
+            }
+            let seconds = (ContinuousClock.now - start).seconds
+            print("\(label): \(Int(Double(evaluations) / seconds)) evaluations/s on one core "
+                  + "(\(evaluations) in \(String(format: "%.2f", seconds)) s, \(awards) awards)")
+        }
+
+        static func files(of directory: String) throws -> [String: String] {
+            var files: [String: String] = [:]
+            for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.hasSuffix(".yaml") || name.hasSuffix(".geojson") {
+                files[name] = try String(contentsOfFile: directory + "/" + name, encoding: .utf8)
+            }
+            let calendar = directory + "/" + RulesParser.calendarDirectory
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: calendar)) ?? [] where name.hasSuffix(".yaml") {
+                files[RulesParser.calendarDirectory + "/" + name] = try String(contentsOfFile: calendar + "/" + name, encoding: .utf8)
+            }
+            return files
+        }
+
+        /// Rules of the demo's sponsors and zone, each with a condition tree, a limit and a reason.
+        static func generatedRules(_ count: Int) -> [String: String] {
+            var files: [String: String] = [:]
+            for index in 0..<count {
+                let id = "generated-\(index)"
+                let (trigger, conditions, points) = switch index % 3 {
+                case 0: ("walk", "  steps: {min: \(1_000 + index % 10 * 500)}\n  age: {min: \(20 + index % 50)}\n  district: [\"1410\(index % 10)\", \"14111\"]",
+                         "  per: {steps: \(1_000 + index % 4 * 500), points: 1, round: down}")
+                case 1: ("transit_tap", "  mode: [bus, tram]\n  any:\n    - time: {from: \"07:00\", to: \"09:30\"}\n    - days: [weekend, holiday]\n"
+                            + "  not:\n    route: [r\(index % 12)]", "  fixed: 1")
+                default: ("visit", "  zone: [downtown]\n  days: [weekday]\n  enrolledDays: {max: \(30 + index)}", "  fixed: 2")
+                }
+                files["\(id).yaml"] = """
+                    id: \(id)
+                    trigger: \(trigger)
+                    name: {ja: 生成ルール\(index), en: Generated rule \(index)}
+                    conditions:
+                    \(conditions)
+                    points:
+                    \(points)
+                    limits:
+                      - {per: day, points: 5}
+                      - {per: week, count: 20}
+                    funding:
+                      city-health: \(index % 2 == 0 ? "100%" : "50%\n  minato-transit: 50%")
+                    reason: {ja: "{date} 生成ルール\(index)", en: "Generated rule \(index) on {date}"}
+                    """
+            }
+            return files
+        }
+    }
+}
