@@ -14,8 +14,9 @@
 /// checks it over random streams), and the split is deterministic: the same awards in the same order
 /// split the same way, in the ledger and in a backtest.
 ///
-/// Arithmetic is overflow-checked by `splitFits` when the rules load; `funded` totals are the
-/// program's own points, far below the range where `total × weight` could overflow.
+/// `splitFits`, checked when the rules load, bounds one award times the weights. The running totals
+/// times the weights must also fit: with shares in percent that holds up to 9 × 10^16 points under
+/// one rule; with the older integer weights at their bound (32 × 10^6) up to about 2.8 × 10^11.
 public func carriedSplit(points: Int64, weights: [Int64], funded: [Int64]) -> [Int64] {
     precondition(points >= 0 && !weights.isEmpty && weights.count == funded.count)
     precondition(splitFits(pointsMax: points, weights: weights), "the rules check bounds points and weights")

@@ -66,6 +66,10 @@ public struct Evaluator: Sendable {
         let limits: [Limit]
         let funding: [FundingWeight]
         let weights: [Int64]
+        /// The name of a walk rule's daily counter: what was paid for the day's steps. Rules of one
+        /// `pick: best` group share it, so a later report of the day pays the difference to the
+        /// best total once, not each rule of the group its own.
+        let dayName: String
         /// Per limit: its counter's name (the rule id for a day, `rule/week`, …).
         let limitNames: [String]
         /// The name of the funding counters (nil for a rule funded by one sponsor). The weights are
@@ -82,8 +86,10 @@ public struct Evaluator: Sendable {
             limits = rule.limits
             funding = rule.funding
             weights = rule.funding.map(\.weight)
+            dayName = rule.group.map { "group:" + $0 } ?? rule.id
             limitNames = rule.limits.map { $0.period == .day ? rule.id : rule.id + "/" + $0.period.rawValue }
-            splitName = rule.funding.count < 2 ? nil : "\(rule.id)/split:" + rule.funding.map { String($0.weight) }.joined(separator: ":")
+            splitName = rule.funding.count < 2 ? nil
+                : "\(rule.id)/split:" + rule.funding.map { "\($0.sponsorID)=\($0.weight)" }.joined(separator: ":")
         }
     }
 
@@ -114,6 +120,8 @@ public struct Evaluator: Sendable {
         var rule: CompiledRule
         var points: Int64
         var cappedBy: Int?
+        /// A walk whose day already earned under the rule: counts in a `count` limit once a day.
+        var countsAgain = false
     }
 
     public func evaluate(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
@@ -131,13 +139,16 @@ public struct Evaluator: Sendable {
                 continue
             }
             var due: Int64
+            var countsAgain = false
             if rule.trigger == .walk, case .walk(_, let steps, _) = event.detail {
                 let total = rule.points.dayTotal(steps: steps)
                 guard total > 0 else {
                     why = why.keeping(.nothingDue(rule: rule, steps: steps))
                     continue
                 }
-                due = total - (counters[dayKey(rule, residentID: event.residentID, date: date)] ?? .zero).points
+                let day = counters[dayKey(rule, residentID: event.residentID, date: date)] ?? .zero
+                due = total - day.points
+                countsAgain = day.count > 0
                 guard due > 0 else {
                     why = why.keeping(.alreadyPaid)
                     continue
@@ -152,7 +163,7 @@ public struct Evaluator: Sendable {
                 let counter = counters[key(rule, position, residentID: event.residentID, date: date)] ?? .zero
                 let room = switch limit.metric {
                 case .points: limit.max - counter.points
-                case .count: counter.count < limit.max ? due : 0
+                case .count: countsAgain || counter.count < limit.max ? due : 0
                 }
                 if room < due {
                     due = max(0, room)
@@ -163,7 +174,7 @@ public struct Evaluator: Sendable {
                 why = why.keeping(.limit(rule: rule, limit: cappedBy!))
                 continue
             }
-            candidates.append(Candidate(rule: rule, points: due, cappedBy: cappedBy))
+            candidates.append(Candidate(rule: rule, points: due, cappedBy: cappedBy, countsAgain: countsAgain))
         }
         let chosen = hasGroups ? pickBest(candidates) : candidates
         guard !chosen.isEmpty else { return Evaluation(outcome: .accepted(awards: [], note: note(why))) }
@@ -181,7 +192,7 @@ public struct Evaluator: Sendable {
                 parts = [points]
             }
             let funding = zip(rule.funding, parts).filter { $0.1 > 0 }.map { SponsorShare(sponsorID: $0.0.sponsorID, points: $0.1) }
-            deltas += limitDeltas(rule, points: points, event: event, date: date, counters: counters)
+            deltas += limitDeltas(rule, points: points, count: candidate.countsAgain ? 0 : 1, event: event, date: date, counters: counters)
             awards.append(Award(ruleID: rule.id, rulesetVersion: ruleset.version, points: points, funding: funding,
                                 reason: explainer.reason(ruleID: rule.id, detail: event.detail, date: date, points: points,
                                                          cappedBy: candidate.cappedBy)!,
@@ -206,15 +217,16 @@ public struct Evaluator: Sendable {
 
     /// One delta per counter the award adds to, bounded by every limit kept in it. A walk's daily
     /// counter is bounded by the day's total it reached, so two walks judged at once from the same
-    /// earlier read (a store whose transactions interleave) cannot both be paid.
-    func limitDeltas(_ rule: CompiledRule, points: Int64, event: Event, date: LocalDate, counters: [CounterKey: Counter]) -> [CounterDelta] {
+    /// earlier read (a store whose transactions interleave) cannot both be paid. A walk counts once
+    /// a day (`count` 0 for a later report of a day that already earned).
+    func limitDeltas(_ rule: CompiledRule, points: Int64, count: Int64, event: Event, date: LocalDate, counters: [CounterKey: Counter]) -> [CounterDelta] {
         var deltas: [CounterDelta] = []
         func bound(_ key: CounterKey, pointsMax: Int64?, countMax: Int64?) {
             if let index = deltas.firstIndex(where: { $0.key == key }) {
                 if let pointsMax { deltas[index].pointsMax = min(deltas[index].pointsMax ?? .max, pointsMax) }
                 if let countMax { deltas[index].countMax = min(deltas[index].countMax ?? .max, countMax) }
             } else {
-                deltas.append(CounterDelta(key: key, points: points, count: 1, pointsMax: pointsMax, countMax: countMax))
+                deltas.append(CounterDelta(key: key, points: points, count: count, pointsMax: pointsMax, countMax: countMax))
             }
         }
         if rule.trigger == .walk {
@@ -228,9 +240,10 @@ public struct Evaluator: Sendable {
         return deltas
     }
 
-    /// A resident's daily counter of a rule: named by the rule id alone, as Ayumi has always kept it.
+    /// A resident's daily counter of a walk rule (or of its group): named by the rule id alone, as
+    /// Ayumi has always kept it.
     func dayKey(_ rule: CompiledRule, residentID: String, date: LocalDate) -> CounterKey {
-        CounterKey(subject: .resident(residentID), name: rule.id, period: date.dayNumber)
+        CounterKey(subject: .resident(residentID), name: rule.dayName, period: date.dayNumber)
     }
 
     func key(_ rule: CompiledRule, _ position: Int, residentID: String, date: LocalDate) -> CounterKey {
@@ -343,9 +356,9 @@ extension EarningRule.Points {
         case .fixed(let points): points
         case .per(let unit, let points, let round):
             switch round {
-            case .down: steps * points / unit
-            case .up: (steps * points + unit - 1) / unit
-            case .nearest: (2 * steps * points + unit) / (2 * unit)
+            case .down: steps / unit * points
+            case .up: (steps + unit - 1) / unit * points
+            case .nearest: (2 * steps + unit) / (2 * unit) * points
             }
         case .bands(let bands): bands.last { $0.steps <= steps }?.points ?? 0
         }

@@ -226,7 +226,11 @@ extension EarningRule.Points {
         switch self {
         case .fixed(let points): return points
         case .per(let unit, let points, let round):
-            let units = round == .down ? stepsPerDayMax / unit : (stepsPerDayMax + unit - 1) / unit
+            let units = switch round {
+            case .down: stepsPerDayMax / unit
+            case .up: (stepsPerDayMax + unit - 1) / unit
+            case .nearest: (2 * stepsPerDayMax + unit) / (2 * unit)
+            }
             let (product, overflow) = units.multipliedReportingOverflow(by: points)
             return overflow ? .max : product
         case .bands(let bands): return bands.last!.points

@@ -83,8 +83,7 @@ struct SplitTests {
     }
 
     /// The bound the issue asks for, over random streams: after every award each sponsor's total is
-    /// within one point of its exact share, |funded × Σw − total × w| < Σw, and the same stream
-    /// splits the same way twice.
+    /// within one point of its exact share, |funded × Σw − total × w| < Σw.
     @Test("property: every sponsor's running total stays within one point of its exact share", arguments: Array(UInt64(1)...40))
     func withinOnePoint(seed: UInt64) {
         var random = SplitMix64(seed: seed)
@@ -94,22 +93,15 @@ struct SplitTests {
         let awards = (0..<2_000).map { _ in random.next() % 4 == 0 ? Int64(random.next() % 60) + 1 : Int64(random.next() % 3) + 1 }
         var funded = weights.map { _ in Int64(0) }
         var total: Int64 = 0
-        var splits: [[Int64]] = []
         for points in awards {
             let parts = carriedSplit(points: points, weights: weights, funded: funded)
             #expect(parts.reduce(0, +) == points && parts.allSatisfy { $0 >= 0 })
-            splits.append(parts)
             funded = zip(funded, parts).map { $0 + $1 }
             total += points
             for (share, weight) in zip(funded, weights) where abs(share * weightTotal - total * weight) >= weightTotal {
                 Issue.record("weights \(weights): a sponsor funded \(share) of \(total), exact share \(Double(total * weight) / Double(weightTotal))")
                 return
             }
-        }
-        var again = weights.map { _ in Int64(0) }
-        for (points, parts) in zip(awards, splits) {
-            #expect(carriedSplit(points: points, weights: weights, funded: again) == parts)
-            again = zip(again, parts).map { $0 + $1 }
         }
     }
 }

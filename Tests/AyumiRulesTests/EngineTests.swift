@@ -108,6 +108,42 @@ struct FormulaTests {
         #expect(points(walk(steps, engine), rule: "extra") == expected)
     }
 
+    @Test("per unit rounds the number of units, then pays each", arguments: [
+        ("down", Int64(1_500), Int64(3)), ("up", 1_001, 6), ("nearest", 1_500, 6), ("nearest", 1_499, 3),
+    ])
+    func perUnitPoints(round: String, steps: Int64, expected: Int64) throws {
+        let engine = try evaluator(adding: ["extra.yaml": walkRule("  per: {steps: 1_000, points: 3, round: \(round)}")])
+        #expect(points(walk(steps, engine), rule: "extra") == expected)
+    }
+
+    @Test("walk rules of one pick-best group pay the day's best total once, not each rule its own")
+    func walkGroup() throws {
+        func rule(_ id: String, _ minimum: Int, _ fixed: Int) -> String {
+            "id: \(id)\ntrigger: walk\nname: {ja: \(id), en: \(id)}\ngroup: {id: g, pick: best}\nconditions:\n  steps: {min: \(minimum)}\n"
+                + "points:\n  fixed: \(fixed)\nfunding:\n  city-health: 100%\nreason: {ja: a, en: a}\n"
+        }
+        let engine = try evaluator(adding: ["a.yaml": rule("a", 3_000, 3), "b.yaml": rule("b", 8_000, 5)])
+        let first = walk(4_000, engine)
+        #expect(awards(first).filter { $0.ruleID != "walk-steps" }.map(\.points) == [3])
+        let groupKey = CounterKey(subject: .resident("r-1"), name: "group:g", period: today.dayNumber)
+        #expect(first.deltas.contains { $0.key == groupKey && $0.points == 3 })
+        let later = walk(9_000, engine, counters: [groupKey: Counter(points: 3, count: 1)])
+        #expect(awards(later).filter { $0.ruleID != "walk-steps" }.map { "\($0.ruleID):\($0.points)" } == ["b:2"])
+    }
+
+    @Test("a count limit on walks counts days: a later report of a counted day still pays its difference")
+    func walkCountsDays() throws {
+        let engine = try evaluator(adding: ["extra.yaml": walkRule("  per: {steps: 1_000, points: 1, round: down}",
+                                                                   limits: "limits:\n  - {per: week, count: 1}")])
+        let week = CounterKey(subject: .resident("r-1"), name: "extra/week", period: LocalDate("2026-11-23")!.dayNumber)
+        let day = CounterKey(subject: .resident("r-1"), name: "extra", period: today.dayNumber)
+        let resync = walk(6_000, engine, counters: [week: Counter(points: 4, count: 1), day: Counter(points: 4, count: 1)])
+        #expect(points(resync, rule: "extra") == 2)
+        #expect(resync.deltas.first { $0.key == week }?.count == 0)
+        let otherDay = walk(6_000, engine, counters: [week: Counter(points: 4, count: 1)])
+        #expect(points(otherDay, rule: "extra") == 0)
+    }
+
     @Test("bands pay the highest band reached, and a later report only the difference", arguments: [
         (Int64(2_999), Int64(0), Int64(0)), (3_000, 0, 1), (6_500, 0, 3), (12_000, 0, 5), (12_000, 3, 2), (6_000, 3, 0),
     ])

@@ -216,7 +216,7 @@ struct CLITests {
 
         try "merchants: [".write(toFile: copy, atomically: true, encoding: .utf8)
         kill(server.process.processIdentifier, SIGHUP)
-        try await Task.sleep(for: .milliseconds(500))
+        for _ in 0..<50 where !server.log().contains("Program reload refused") { try await Task.sleep(for: .milliseconds(100)) }
         #expect(server.log().contains("Program reload refused"))
         #expect(try tillStatus() == 400, "a broken registry changes nothing")
 
