@@ -56,9 +56,9 @@ public struct Evaluator: Sendable {
 
     /// A rule as the evaluator reads it: one reference per rule (a struct of arrays and strings
     /// copied per event cost more than judging it), with its counter names made once.
-    final class CompiledRule: Sendable {
-        let id: String
-        let name: LocalizedText
+    public final class CompiledRule: Sendable {
+        public let id: String
+        public let name: LocalizedText
         let trigger: Event.Kind
         let group: String?
         let condition: Condition
@@ -124,11 +124,53 @@ public struct Evaluator: Sendable {
         var countsAgain = false
     }
 
+    /// What the rules decide for one event, before anything is worded: the awards with their
+    /// funding and the counter changes, or why there is none. A backtest needs no more; `evaluate`
+    /// words it for the resident.
+    public struct Decision: Sendable {
+        public struct Decided: Sendable {
+            let rule: CompiledRule
+            public var ruleID: String { rule.id }
+            public var points: Int64
+            public var funding: [SponsorShare]
+            /// The position, in the rule's limits, of the limit that reduced the award.
+            public var cappedBy: Int?
+        }
+
+        public enum Outcome: Sendable {
+            case accepted([Decided], why: NoAward)
+            case rejected(LocalizedText)
+        }
+
+        public var outcome: Outcome
+        public var deltas: [CounterDelta]
+        public let date: LocalDate
+    }
+
     public func evaluate(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
                          now: Date) -> Evaluation {
+        let decision = decide(event, from: submitter, resident: resident, counters: counters, now: now)
+        switch decision.outcome {
+        case .rejected(let reason):
+            return Evaluation(outcome: .rejected(reason))
+        case .accepted(let decided, let why) where decided.isEmpty:
+            return Evaluation(outcome: .accepted(awards: [], note: note(why)))
+        case .accepted(let decided, _):
+            let awards = decided.map { award in
+                Award(ruleID: award.rule.id, rulesetVersion: ruleset.version, points: award.points, funding: award.funding,
+                      reason: explainer.reason(ruleID: award.rule.id, detail: event.detail, date: decision.date, points: award.points,
+                                               cappedBy: award.cappedBy)!,
+                      cappedBy: award.cappedBy)
+            }
+            return Evaluation(outcome: .accepted(awards: awards, note: nil), deltas: decision.deltas)
+        }
+    }
+
+    public func decide(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
+                       now: Date) -> Decision {
         let date = localDate(of: event)
         if let rejection = rejection(event, from: submitter, resident: resident, date: date, now: now) {
-            return Evaluation(outcome: .rejected(rejection))
+            return Decision(outcome: .rejected(rejection), deltas: [], date: date)
         }
         let facts = Facts(event: event, resident: resident, date: date, minutes: minutes(of: event), holiday: holidayDays.contains(date.dayNumber))
         var candidates: [Candidate] = []
@@ -177,8 +219,8 @@ public struct Evaluator: Sendable {
             candidates.append(Candidate(rule: rule, points: due, cappedBy: cappedBy, countsAgain: countsAgain))
         }
         let chosen = hasGroups ? pickBest(candidates) : candidates
-        guard !chosen.isEmpty else { return Evaluation(outcome: .accepted(awards: [], note: note(why))) }
-        var awards: [Award] = []
+        guard !chosen.isEmpty else { return Decision(outcome: .accepted([], why: why), deltas: [], date: date) }
+        var awards: [Decision.Decided] = []
         var deltas: [CounterDelta] = []
         for candidate in chosen {
             let rule = candidate.rule
@@ -191,14 +233,13 @@ public struct Evaluator: Sendable {
             } else {
                 parts = [points]
             }
-            let funding = zip(rule.funding, parts).filter { $0.1 > 0 }.map { SponsorShare(sponsorID: $0.0.sponsorID, points: $0.1) }
-            deltas += limitDeltas(rule, points: points, count: candidate.countsAgain ? 0 : 1, event: event, date: date, counters: counters)
-            awards.append(Award(ruleID: rule.id, rulesetVersion: ruleset.version, points: points, funding: funding,
-                                reason: explainer.reason(ruleID: rule.id, detail: event.detail, date: date, points: points,
-                                                         cappedBy: candidate.cappedBy)!,
-                                cappedBy: candidate.cappedBy))
+            var funding: [SponsorShare] = []
+            funding.reserveCapacity(parts.count)
+            for (share, part) in zip(rule.funding, parts) where part > 0 { funding.append(SponsorShare(sponsorID: share.sponsorID, points: part)) }
+            addLimitDeltas(rule, points: points, count: candidate.countsAgain ? 0 : 1, event: event, date: date, counters: counters, to: &deltas)
+            awards.append(Decision.Decided(rule: rule, points: points, funding: funding, cappedBy: candidate.cappedBy))
         }
-        return Evaluation(outcome: .accepted(awards: awards, note: nil), deltas: deltas)
+        return Decision(outcome: .accepted(awards, why: why), deltas: deltas, date: date)
     }
 
     /// Rules stack, except within a group: there only the largest award stands (the first rule
@@ -219,10 +260,11 @@ public struct Evaluator: Sendable {
     /// counter is bounded by the day's total it reached, so two walks judged at once from the same
     /// earlier read (a store whose transactions interleave) cannot both be paid. A walk counts once
     /// a day (`count` 0 for a later report of a day that already earned).
-    func limitDeltas(_ rule: CompiledRule, points: Int64, count: Int64, event: Event, date: LocalDate, counters: [CounterKey: Counter]) -> [CounterDelta] {
-        var deltas: [CounterDelta] = []
+    func addLimitDeltas(_ rule: CompiledRule, points: Int64, count: Int64, event: Event, date: LocalDate, counters: [CounterKey: Counter],
+                        to deltas: inout [CounterDelta]) {
+        let first = deltas.count
         func bound(_ key: CounterKey, pointsMax: Int64?, countMax: Int64?) {
-            if let index = deltas.firstIndex(where: { $0.key == key }) {
+            if let index = deltas[first...].firstIndex(where: { $0.key == key }) {
                 if let pointsMax { deltas[index].pointsMax = min(deltas[index].pointsMax ?? .max, pointsMax) }
                 if let countMax { deltas[index].countMax = min(deltas[index].countMax ?? .max, countMax) }
             } else {
@@ -237,7 +279,6 @@ public struct Evaluator: Sendable {
             let key = key(rule, position, residentID: event.residentID, date: date)
             bound(key, pointsMax: limit.metric == .points ? limit.max : nil, countMax: limit.metric == .count ? limit.max : nil)
         }
-        return deltas
     }
 
     /// A resident's daily counter of a walk rule (or of its group): named by the rule id alone, as
@@ -268,7 +309,7 @@ public struct Evaluator: Sendable {
     }
 
     /// Why there is no award, the most telling kept: a limit reached says more than a condition.
-    enum NoAward {
+    public enum NoAward: Sendable {
         case noRule
         case condition(rule: CompiledRule, failed: Condition)
         /// The formula pays nothing for so few steps.
