@@ -168,6 +168,13 @@ public struct Evaluator: Sendable {
 
     public func decide(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
                        now: Date) -> Decision {
+        var trace = NoTrace()
+        return decide(event, from: submitter, resident: resident, counters: counters, now: now, trace: &trace)
+    }
+
+    /// `decide`, telling `trace` what became of each rule (specialised away when nobody listens).
+    func decide<Trace: DecisionTrace>(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
+                                      now: Date, trace: inout Trace) -> Decision {
         let date = localDate(of: event)
         if let rejection = rejection(event, from: submitter, resident: resident, date: date, now: now) {
             return Decision(outcome: .rejected(rejection), deltas: [], date: date)
@@ -178,6 +185,7 @@ public struct Evaluator: Sendable {
         for rule in rules(for: event.kind) {
             if let failed = facts.failure(of: rule.condition) {
                 why = why.keeping(.condition(rule: rule, failed: failed))
+                trace.record(rule, .conditionNotMet(failed))
                 continue
             }
             var due: Int64
@@ -186,6 +194,7 @@ public struct Evaluator: Sendable {
                 let total = rule.points.dayTotal(steps: steps)
                 guard total > 0 else {
                     why = why.keeping(.nothingDue(rule: rule, steps: steps))
+                    trace.record(rule, .nothingDue)
                     continue
                 }
                 let day = counters[dayKey(rule, residentID: event.residentID, date: date)] ?? .zero
@@ -193,6 +202,7 @@ public struct Evaluator: Sendable {
                 countsAgain = day.count > 0
                 guard due > 0 else {
                     why = why.keeping(.alreadyPaid)
+                    trace.record(rule, .alreadyPaid(total: total))
                     continue
                 }
             } else if case .fixed(let fixed) = rule.points {
@@ -214,11 +224,18 @@ public struct Evaluator: Sendable {
             }
             guard due > 0 else {
                 why = why.keeping(.limit(rule: rule, limit: cappedBy!))
+                trace.record(rule, .limitReached(cappedBy!))
                 continue
             }
             candidates.append(Candidate(rule: rule, points: due, cappedBy: cappedBy, countsAgain: countsAgain))
         }
         let chosen = hasGroups ? pickBest(candidates) : candidates
+        if chosen.count < candidates.count {
+            for lost in candidates where !chosen.contains(where: { $0.rule === lost.rule }) {
+                let winner = chosen.first { $0.rule.group == lost.rule.group }!
+                trace.record(lost.rule, .lostInGroup(points: lost.points, winner: winner.rule.id))
+            }
+        }
         guard !chosen.isEmpty else { return Decision(outcome: .accepted([], why: why), deltas: [], date: date) }
         var awards: [Decision.Decided] = []
         var deltas: [CounterDelta] = []
@@ -238,6 +255,7 @@ public struct Evaluator: Sendable {
             for (share, part) in zip(rule.funding, parts) where part > 0 { funding.append(SponsorShare(sponsorID: share.sponsorID, points: part)) }
             addLimitDeltas(rule, points: points, count: candidate.countsAgain ? 0 : 1, event: event, date: date, counters: counters, to: &deltas)
             awards.append(Decision.Decided(rule: rule, points: points, funding: funding, cappedBy: candidate.cappedBy))
+            trace.record(rule, .awarded(points: points, funding: funding, cappedBy: candidate.cappedBy))
         }
         return Decision(outcome: .accepted(awards, why: why), deltas: deltas, date: date)
     }
@@ -404,4 +422,24 @@ extension EarningRule.Points {
         case .bands(let bands): bands.last { $0.steps <= steps }?.points ?? 0
         }
     }
+}
+
+/// What became of one rule for one event, for `rules explain`.
+enum RuleStep {
+    case conditionNotMet(Condition)
+    /// A walk too short for the formula to pay anything.
+    case nothingDue
+    /// The day's total under the formula was paid already.
+    case alreadyPaid(total: Int64)
+    case limitReached(Int)
+    case lostInGroup(points: Int64, winner: String)
+    case awarded(points: Int64, funding: [SponsorShare], cappedBy: Int?)
+}
+
+protocol DecisionTrace {
+    mutating func record(_ rule: Evaluator.CompiledRule, _ step: RuleStep)
+}
+
+struct NoTrace: DecisionTrace {
+    @inline(__always) mutating func record(_ rule: Evaluator.CompiledRule, _ step: RuleStep) {}
 }

@@ -42,9 +42,82 @@ public struct Ruleset: Sendable, Hashable, Codable {
 }
 
 extension Ruleset {
-    /// Reads what `canonicalJSON` wrote.
+    /// Reads what `canonicalJSON` wrote, by this Ayumi or an older one (whose rules had fixed
+    /// fields instead of conditions and limits, and no calendar).
     public init(canonicalJSON: String) throws {
         self = try JSONDecoder().decode(Ruleset.self, from: Data(canonicalJSON.utf8))
+    }
+
+    enum CodingKeys: String, CodingKey { case program, sponsors, zones, rules, holidays, version }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        program = try container.decode(Program.self, forKey: .program)
+        sponsors = try container.decode([Sponsor].self, forKey: .sponsors)
+        zones = try container.decode([Zone].self, forKey: .zones)
+        rules = try container.decode([EarningRule].self, forKey: .rules)
+        holidays = try container.decodeIfPresent([Holiday].self, forKey: .holidays) ?? []
+        version = try container.decode(String.self, forKey: .version)
+    }
+}
+
+extension EarningRule {
+    enum CodingKeys: String, CodingKey {
+        case id, trigger, name, group, condition, points, limits, funding, reason
+        /// The first rule language's stored fields.
+        case event, stepsMin, modes, zones, pointsPerDayMax, countPerDayMax
+    }
+
+    enum OlderPoints: Decodable {
+        case fixed(Int64)
+        case perBand(steps: Int64, points: Int64)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        name = try container.decode(LocalizedText.self, forKey: .name)
+        funding = try container.decode([FundingWeight].self, forKey: .funding)
+        reason = try container.decode(LocalizedText.self, forKey: .reason)
+        group = try container.decodeIfPresent(String.self, forKey: .group)
+        if let trigger = try container.decodeIfPresent(Event.Kind.self, forKey: .trigger) {
+            self.trigger = trigger
+            condition = try container.decode(Condition.self, forKey: .condition)
+            points = try container.decode(Points.self, forKey: .points)
+            limits = try container.decode([Limit].self, forKey: .limits)
+            return
+        }
+        trigger = try container.decode(Event.Kind.self, forKey: .event)
+        var conditions: [Condition] = []
+        if let minimum = try container.decodeIfPresent(Int64.self, forKey: .stepsMin) { conditions.append(.steps(min: minimum, max: nil)) }
+        if let modes = try container.decodeIfPresent([String].self, forKey: .modes) { conditions.append(.mode(modes)) }
+        if let zones = try container.decodeIfPresent([String].self, forKey: .zones) { conditions.append(.zone(zones)) }
+        condition = conditions.count == 1 ? conditions[0] : .all(conditions)
+        points = switch try container.decode(OlderPoints.self, forKey: .points) {
+        case .fixed(let fixed): .fixed(fixed)
+        case .perBand(let steps, let bandPoints): .per(unit: steps, points: bandPoints, round: .down)
+        }
+        var limits: [Limit] = []
+        if let cap = try container.decodeIfPresent(Int64.self, forKey: .pointsPerDayMax) {
+            limits.append(Limit(scope: .resident, period: .day, metric: .points, max: cap))
+        }
+        if let cap = try container.decodeIfPresent(Int64.self, forKey: .countPerDayMax) {
+            limits.append(Limit(scope: .resident, period: .day, metric: .count, max: cap))
+        }
+        self.limits = limits
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(trigger, forKey: .trigger)
+        try container.encode(name, forKey: .name)
+        try container.encodeIfPresent(group, forKey: .group)
+        try container.encode(condition, forKey: .condition)
+        try container.encode(points, forKey: .points)
+        try container.encode(limits, forKey: .limits)
+        try container.encode(funding, forKey: .funding)
+        try container.encode(reason, forKey: .reason)
     }
 }
 

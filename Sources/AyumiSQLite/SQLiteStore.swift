@@ -253,6 +253,27 @@ public final class SQLiteStore: Store {
     }
 
     /// The resident and their account.
+    public func counters(_ keys: [CounterKey]) async throws -> [CounterKey: Counter] {
+        try await database.read { db in
+            var result: [CounterKey: Counter] = [:]
+            for key in keys {
+                let subject: Int64? = switch key.subject {
+                case .resident(let id): try Self.resident(id, db)?.account
+                case .sponsor(let id):
+                    try Int64.fetchOne(db, sql: "SELECT id FROM accounts WHERE kind = ? AND external_id = ?",
+                                       arguments: [AccountKind.sponsor.rawValue, id])
+                case .program: 0
+                }
+                guard let subject, let row = try Row.fetchOne(db, sql: """
+                    SELECT c.points, c.count FROM counters c JOIN counter_names n ON n.id = c.name
+                    WHERE c.subject = ? AND n.name = ? AND c.period = ?
+                    """, arguments: [subject, key.name, key.period]) else { continue }
+                result[key] = Counter(points: row[0], count: row[1])
+            }
+            return result
+        }
+    }
+
     static func resident(_ id: String, _ db: Database) throws -> (account: Int64, resident: Resident)? {
         try db.cachedStatement(sql: """
             SELECT r.account, r.birth_year, r.district, r.enrolled_day FROM accounts a JOIN residents r ON r.account = a.id

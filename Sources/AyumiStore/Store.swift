@@ -46,6 +46,10 @@ public protocol Store: Sendable {
     func ingest(_ events: [Event], source: String, at: Date, counterKeys: @escaping @Sendable (Event) -> [CounterKey],
                 decide: @escaping @Sendable (Event, Resident?, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult]
 
+    /// The counters as stored now (absent ones are zero and left out): what `rules explain` judges
+    /// an event against, read without writing anything.
+    func counters(_ keys: [CounterKey]) async throws -> [CounterKey: Counter]
+
     /// The resident's points that can be spent on `day`, and those past their last day that the
     /// expiry job has not yet returned to their sponsors.
     func balance(residentID: String, on day: LocalDate) async throws -> Balance

@@ -302,3 +302,42 @@ struct EngineCheckTests {
         #expect(try RulesParser.parse(files: files).version == version)
     }
 }
+
+@Suite("Stored rulesets")
+struct StoredRulesetTests {
+    /// The demo program as the first rule language stored it (fixed fields, no calendar): what the
+    /// database of an Ayumi before the rules engine holds as its active ruleset.
+    func olderJSON(_ ruleset: Ruleset) throws -> String {
+        var root = try JSONSerialization.jsonObject(with: Data(ruleset.canonicalJSON.utf8)) as! [String: Any]
+        root.removeValue(forKey: "holidays")
+        root["rules"] = (root["rules"] as! [[String: Any]]).map { rule -> [String: Any] in
+            var old = rule.filter { ["id", "name", "funding", "reason"].contains($0.key) }
+            old["event"] = rule["trigger"]
+            switch rule["id"] as! String {
+            case "walk-steps":
+                old["stepsMin"] = 2_000
+                old["points"] = ["perBand": ["steps": 2_000, "points": 1]]
+                old["pointsPerDayMax"] = 5
+            case "transit-ride":
+                old["modes"] = ["bus", "tram", "train"]
+                old["points"] = ["fixed": ["_0": 1]]
+                old["countPerDayMax"] = 4
+            default:
+                old["zones"] = ["downtown"]
+                old["points"] = ["fixed": ["_0": 2]]
+                old["countPerDayMax"] = 1
+            }
+            return old
+        }
+        return String(decoding: try JSONSerialization.data(withJSONObject: root), as: UTF8.self)
+    }
+
+    @Test("a ruleset an older Ayumi stored reads as the same rules, so maintenance commands work before the next start")
+    func olderStoredRuleset() throws {
+        let current = try RulesParser.load(directory: rulesDirectory)
+        let older = try Ruleset(canonicalJSON: try olderJSON(current))
+        #expect(older.rules == current.rules)
+        #expect(older.holidays.isEmpty)
+        #expect(try Ruleset(canonicalJSON: current.canonicalJSON) == current)
+    }
+}
