@@ -179,4 +179,15 @@ public struct Administration: Sendable {
 
     /// Throws unless the database answers a read; what `/healthz` reports.
     public func checkHealth() async throws { _ = try await store.tokenCount() }
+
+    /// What the rules in force make of one event (`ayumi rules explain`), judged against the
+    /// resident and the counters as stored now and the clock now. Nothing is written.
+    public func explain(_ event: Event, from submitter: Submitter) async throws -> Explanation {
+        let evaluator = dependencies.program.current.evaluator
+        guard let resident = try await dependencies.store.resident(event.residentID) else {
+            throw AyumiError.unknownResident(event.residentID)
+        }
+        let counters = try await dependencies.store.counters(evaluator.counterKeys(for: event))
+        return evaluator.explain(event, from: submitter, resident: resident, counters: counters, now: dependencies.environment.now())
+    }
 }

@@ -8,7 +8,7 @@ import Foundation
 
 struct RulesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rules", abstract: "Work with the rules files.",
-                                                    subcommands: [Check.self])
+                                                    subcommands: [Check.self, Explain.self])
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -39,6 +39,61 @@ struct RulesCommand: AsyncParsableCommand {
             } catch {
                 for diagnostic in error.diagnostics { printError(diagnostic.description) }
                 throw error.unreadable ? ExitCode(2) : ExitCode.failure
+            }
+        }
+    }
+}
+
+extension RulesCommand {
+    struct Explain: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Explain what the rules in force make of one event, without recording it.",
+            discussion: """
+                FILE holds one event as POST /v1/events takes it, e.g. {"id": "t-1", "kind": "transit_tap", \
+                "resident": "r-1", "at": "2026-11-25T08:10:00+09:00", "mode": "bus", "route": "r10", "stop": "s1"}. \
+                The event is judged by the program the server installed, against the resident and the counters \
+                as stored now in --data-dir, and the clock now: for every rule of its kind, whether it fires and \
+                why not (the condition that failed, the limit reached, the group that picked another rule), the \
+                limit that reduced an award, and the split between sponsors with what each has funded so far. \
+                Nothing is written; the database is opened read-only.
+                """)
+
+        @OptionGroup var data: DataOptions
+
+        @Option(name: .customLong("event"), help: "A JSON file with one event.")
+        var eventFile: String
+
+        @Option(name: .customLong("from"), help: "Who reports it: resident, or ingest:FEED (default: the first submitter program.yaml allows for its kind).")
+        var submitter: String?
+
+        @Option(help: "ja or en.")
+        var language: Language = .en
+
+        func run() async throws {
+            try await reportingFailures {
+                guard let bytes = FileManager.default.contents(atPath: eventFile) else { throw CLIFailure("error: cannot read \(eventFile)") }
+                let input: EventInput
+                do {
+                    input = try JSONDecoder().decode(EventInput.self, from: bytes)
+                } catch {
+                    throw CLIFailure("error: \(eventFile): not one event as POST /v1/events takes it (\(error))")
+                }
+                let event: Event
+                do {
+                    event = try input.event(index: 0)
+                } catch let error as AyumiError {
+                    throw CLIFailure("error: \(eventFile): \(error.detail.replacingOccurrences(of: "events[0].", with: ""))")
+                }
+                let ayumi = try await data.openExisting(readOnly: true)
+                let program = ayumi.dependencies.program.current.ruleset.program
+                let from: Submitter
+                switch submitter ?? program.submitters[event.kind.rawValue]?.first?.description {
+                case "resident"?: from = .resident(event.residentID)
+                case let text? where text.hasPrefix("ingest:"): from = .feed(String(text.dropFirst("ingest:".count)))
+                case "ingest"?: from = .feed("ingest")
+                default: throw CLIFailure("error: --from: resident or ingest:FEED")
+                }
+                print(try await ayumi.administration.explain(event, from: from).text(language), terminator: "")
             }
         }
     }

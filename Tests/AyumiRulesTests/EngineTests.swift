@@ -341,3 +341,31 @@ struct StoredRulesetTests {
         #expect(try Ruleset(canonicalJSON: current.canonicalJSON) == current)
     }
 }
+
+@Suite("Rules engine: explain")
+struct ExplainTests {
+    @Test("every rule of the trigger is listed: fired with its split, lost in its group, limit reached, condition not met")
+    func explainLines() throws {
+        let group = "group: {id: downtown, pick: best}"
+        let engine = try evaluator(adding: [
+            "downtown-visit.yaml": try demoFiles()["downtown-visit.yaml"]!.replacingOccurrences(of: "conditions:", with: group + "\nconditions:"),
+            "weekend-visit.yaml": visitRule("  zone: [downtown]\n  days: [weekend, holiday]", id: "weekend-visit", extra: group),
+            "senior-visit.yaml": visitRule("  zone: [downtown]\n  age: {min: 80}", id: "senior-visit"),
+            "capped-visit.yaml": visitRule("  zone: [downtown]", id: "capped-visit", extra: "limits:\n  - {per: day, count: 1}"),
+        ])
+        let saturday = tokyo(12, day: 3)
+        let capped = CounterKey(subject: .resident("r-1"), name: "capped-visit", period: LocalDate("2026-11-28")!.dayNumber)
+        let explanation = engine.explain(Event(id: "v", residentID: "r-1", detail: .visit(at: saturday, zone: "downtown")),
+                                         from: .feed("shop-checkin"), resident: resident, counters: [capped: Counter(points: 3, count: 1)],
+                                         now: saturday.addingTimeInterval(60))
+        #expect(explanation.lines.map { "\($0.fired ? "+" : "-") \($0.ruleID): \($0.detail.en)" } == [
+            "- capped-visit: limit reached: 1 award a day",
+            "- downtown-visit: would pay 2 points, but group downtown picks weekend-visit",
+            "- senior-visit: not met: needs at least 80 years of age",
+            "+ weekend-visit: awards 3 points; funded by city-health 3",
+        ])
+        #expect(explanation.points == 3)
+        #expect(explanation.otherRules == 2)
+        #expect(explanation.text(.ja).contains("- senior-visit (追加): 条件を満たさない（年齢80歳以上）"))
+    }
+}

@@ -140,6 +140,45 @@ struct CLITests {
                               "Authorization: Bearer \(server.token("AYUMI_ADMIN_TOKEN"))"]).status == 200)
     }
 
+    @Test("rules explain judges an event against the stored resident and counters, says why each rule does or does not fire, and records nothing")
+    func explain() async throws {
+        let server = try await Server.start()
+        defer { server.stop() }
+        let admin = try server.token("AYUMI_ADMIN_TOKEN"), feed = try server.token("AYUMI_FEED_TRANSIT_OPERATOR_TOKEN")
+        #expect(try CLI.curl(["-X", "POST", "\(server.url)/v1/residents", "-H", "Authorization: Bearer \(admin)",
+                              "-d", #"{"resident":"r-1","birthYear":1950,"district":"14101"}"#]).status == 201)
+        let at = Date().addingTimeInterval(-120).formatted(.iso8601)
+        let tap = #"{"id":"t-1","kind":"transit_tap","resident":"r-1","at":"\#(at)","mode":"bus","route":"r10","stop":"s1"}"#
+        #expect(try CLI.curl(["-X", "POST", "\(server.url)/v1/events", "-H", "Authorization: Bearer \(feed)", "-d", "[\(tap)]"]).status == 200)
+
+        let file = CLI.temporaryDirectory() + "/event.json"
+        try tap.replacingOccurrences(of: "t-1", with: "t-2").write(toFile: file, atomically: true, encoding: .utf8)
+        let explained = try CLI.run(["rules", "explain", "--event", file, "--data-dir", server.data])
+        #expect(explained.status == 0, "\(explained.error)")
+        let lines = explained.output.split(separator: "\n").map(String.init)
+        #expect(lines.count == 4, "\(explained.output)")
+        #expect(lines.first?.hasPrefix("Event t-2 (transit_tap, resident r-1, ") == true)
+        // The first tap went to the city (listed first); this one goes to the operator.
+        #expect(lines.dropFirst().first == "  + transit-ride (Public transport ride): awards 1 point; funded by minato-transit 1 "
+                    + "(funded so far under this rule: city-health 1, minato-transit 0; shares city-health 50%, minato-transit 50%)")
+        #expect(lines.contains("  (2 rules for other kinds of event not considered)"))
+        #expect(lines.last == "total: 1 points")
+
+        let walk = #"{"id":"w-1","kind":"walk","resident":"r-1","date":"\#(CLI.tokyoToday())","steps":1500}"#
+        try walk.write(toFile: file, atomically: true, encoding: .utf8)
+        let japanese = try CLI.run(["rules", "explain", "--event", file, "--language", "ja", "--data-dir", server.data])
+        #expect(japanese.output.contains("  - walk-steps (ウォーキング): 条件を満たさない（1日2,000歩以上）"), "\(japanese.output)")
+
+        // Nothing was recorded: the resident has the first tap's point only.
+        let ayumi = try await Bootstrap.openExisting(dataDirectory: server.data, readOnly: true, logger: .init(label: "test"))
+        #expect(try await ayumi.accounts.balance(residentID: "r-1").spendable == 1)
+        let unknown = #"{"id":"w-2","kind":"walk","resident":"r-404","date":"2026-11-25","steps":1500}"#
+        try unknown.write(toFile: file, atomically: true, encoding: .utf8)
+        let refused = try CLI.run(["rules", "explain", "--event", file, "--data-dir", server.data])
+        #expect(refused.status == 1)
+        #expect(refused.error == "error: No resident 'r-404' is enrolled.\n")
+    }
+
     @Test("an acknowledged award survives kill -9 of the server the moment the answer arrives")
     func durableAfterKill() async throws {
         let server = try await Server.start()
