@@ -12,7 +12,7 @@ extension RulesParser {
         switch (object.optional("trigger"), object.optional("event")) {
         case (let value?, nil), (nil, let value?): triggerValue = value
         case (_?, let other?): throw other.error("write 'trigger' only ('event' is its older name)")
-        case (nil, nil): throw object.value.error("missing key 'trigger'")
+        case (nil, nil): triggerValue = try object.required("trigger")
         }
         guard let trigger = Event.Kind(rawValue: try triggerValue.string()) else {
             throw triggerValue.error("trigger must be one of: \(Event.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -80,6 +80,8 @@ extension RulesParser {
     static func parsePoints(_ value: YAMLValue, trigger: Event.Kind, context: RuleContext, warnings: inout [RulesDiagnostic])
         throws(RulesDiagnostic) -> EarningRule.Points {
         var object = try YAMLObject(value)
+        let formulas = try value.mapping().map(\.key).filter { ["fixed", "perBand", "per", "bands"].contains($0) }
+        guard formulas.count <= 1 else { throw value.error("write one formula only, not \(formulas.joined(separator: " and "))") }
         let points: EarningRule.Points
         func walkOnly(_ value: YAMLValue, _ key: String) throws(RulesDiagnostic) {
             guard trigger == .walk else { throw value.error("\(key) counts steps, so it applies to walk rules only; write fixed: N") }

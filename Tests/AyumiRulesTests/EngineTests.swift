@@ -254,6 +254,16 @@ struct EngineCheckTests {
         #expect(found == [expected], "\(found)")
     }
 
+    @Test("a misspelt required key names the key it resembles; two formulas are one too many", arguments: [
+        ("trigger: visit", "trigge: visit", "Rules/extra.yaml:2:1: error: unknown key 'trigge'; did you mean 'trigger'?"),
+        ("reason: {", "reasn: {", "Rules/extra.yaml:11:1: error: unknown key 'reasn'; did you mean 'reason'?"),
+        ("  fixed: 3", "  fixed: 3\n  per: {steps: 1_000, points: 1, round: down}", "Rules/extra.yaml:7:3: error: write one formula only, not fixed and per"),
+    ])
+    func requiredKeys(original: String, replacement: String, expected: String) throws {
+        let found = try diagnostics(["extra.yaml": visitRule("  zone: [downtown]").replacingOccurrences(of: original, with: replacement)])
+        #expect(found == [expected], "\(found)")
+    }
+
     @Test("shares must add up to 100%, all as percentages")
     func shares() throws {
         let transit = try demoFiles()["transit.yaml"]!
