@@ -3,6 +3,7 @@ import AyumiLedger
 import AyumiReports
 import AyumiRules
 import AyumiStore
+import Synchronization
 
 /// What the city reads: the beneficiary report and the ledger's audit.
 public struct Reporting: Sendable {
@@ -36,4 +37,54 @@ public struct Reporting: Sendable {
     }
 
     public func verifyLedger() async throws -> LedgerAudit { try await dependencies.store.audit() }
+
+    /// Replays the stored events of `from...to` through `candidate` without touching the ledger and
+    /// sets its figures beside what the ledger paid. Each event is judged as when it arrived (its
+    /// receipt time is the clock), in the order it was recorded; the candidate's counters start
+    /// empty at `from`, so limits of a week, a month or the program count from the period's start.
+    public func backtest(_ candidate: Ruleset, from: LocalDate, to: LocalDate) async throws -> BacktestReport {
+        guard from <= to else { throw AyumiError.invalidRequest("from must not be after to") }
+        let store = dependencies.store
+        let evaluator = Evaluator(ruleset: candidate)
+        let replay = Mutex(Replay())
+        try await store.forEachEvent(from: from, to: to) { stored in
+            replay.withLock { $0.judge(stored, evaluator) }
+        }
+        let actual = Mutex((tally: BacktestTally(), award: Int64?.none))
+        try await store.forEachAwardShare(from: from, to: to) { share in
+            actual.withLock { state in
+                state.tally.add(resident: share.resident, sponsorID: share.sponsorID, points: share.points, day: share.day,
+                                first: state.award != share.award, capped: share.capped)
+                state.award = share.award
+            }
+        }
+        let (events, candidateTally) = replay.withLock { ($0.events, $0.tally) }
+        let program = dependencies.program.current.ruleset.program
+        return BacktestReport(from: from, to: to, candidateVersion: candidate.version, events: events, actual: actual.withLock { $0.tally },
+                              candidate: candidateTally, yenPerPoint: program.yenPerPoint, candidateYenPerPoint: candidate.program.yenPerPoint,
+                              groupSizeMin: program.reportGroupSizeMin)
+    }
+}
+
+/// A backtest's side of the ledger: the candidate's counters, and its figures.
+struct Replay: Sendable {
+    var counters: [CounterKey: Counter] = [:]
+    var tally = BacktestTally()
+    var events = 0
+
+    mutating func judge(_ stored: StoredEvent, _ evaluator: Evaluator) {
+        events += 1
+        let decision = evaluator.decide(stored.event, from: stored.submitter, resident: stored.resident, counters: counters, now: stored.receivedAt)
+        guard case .accepted(let awards, _) = decision.outcome, !awards.isEmpty else { return }
+        for delta in decision.deltas {
+            counters[delta.key, default: .zero].points += delta.points
+            counters[delta.key, default: .zero].count += delta.count
+        }
+        for award in awards {
+            for (index, share) in award.funding.enumerated() {
+                tally.add(resident: stored.resident, sponsorID: share.sponsorID, points: share.points, day: decision.date,
+                          first: index == 0, capped: award.cappedBy != nil)
+            }
+        }
+    }
 }

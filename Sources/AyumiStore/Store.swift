@@ -50,6 +50,14 @@ public protocol Store: Sendable {
     /// an event against, read without writing anything.
     func counters(_ keys: [CounterKey]) async throws -> [CounterKey: Counter]
 
+    /// Every stored event of an enrolled resident on the local days `from...to`, accepted or
+    /// rejected, in the order it was recorded, with who sent it and when: what a backtest replays.
+    /// `body` runs inside one read, so the whole period is one consistent snapshot.
+    func forEachEvent(from: LocalDate, to: LocalDate, _ body: @escaping @Sendable (StoredEvent) -> Void) async throws
+    /// Every award of the local days `from...to`, one call per sponsor's share: what the ledger
+    /// actually paid, beside a backtest's figures.
+    func forEachAwardShare(from: LocalDate, to: LocalDate, _ body: @escaping @Sendable (AwardShare) -> Void) async throws
+
     /// The resident's points that can be spent on `day`, and those past their last day that the
     /// expiry job has not yet returned to their sponsors.
     func balance(residentID: String, on day: LocalDate) async throws -> Balance
@@ -324,5 +332,40 @@ public struct BeneficiaryFacts: Sendable, Hashable {
     /// Merchants award nothing: that measure does not apply to that section.
     public static func applies(_ measure: Measure, to section: Section) -> Bool {
         !(measure == .awarded && section == .merchant)
+    }
+}
+
+/// An event as stored, with its resident and its submitter, for a replay.
+public struct StoredEvent: Sendable {
+    public var event: Event
+    public var submitter: Submitter
+    public var resident: Resident
+    public var receivedAt: Date
+
+    public init(event: Event, submitter: Submitter, resident: Resident, receivedAt: Date) {
+        self.event = event
+        self.submitter = submitter
+        self.resident = resident
+        self.receivedAt = receivedAt
+    }
+}
+
+/// One sponsor's share of one award as the ledger holds it.
+public struct AwardShare: Sendable {
+    /// Identifies the award (the event and rule it was made for): shares of one award have the same.
+    public var award: Int64
+    public var resident: Resident
+    public var sponsorID: String
+    public var points: Int64
+    public var capped: Bool
+    public var day: LocalDate
+
+    public init(award: Int64, resident: Resident, sponsorID: String, points: Int64, capped: Bool, day: LocalDate) {
+        self.award = award
+        self.resident = resident
+        self.sponsorID = sponsorID
+        self.points = points
+        self.capped = capped
+        self.day = day
     }
 }

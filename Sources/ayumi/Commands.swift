@@ -8,7 +8,7 @@ import Foundation
 
 struct RulesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rules", abstract: "Work with the rules files.",
-                                                    subcommands: [Check.self, Explain.self])
+                                                    subcommands: [Check.self, Explain.self, Backtest.self])
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -94,6 +94,62 @@ extension RulesCommand {
                 default: throw CLIFailure("error: --from: resident or ingest:FEED")
                 }
                 print(try await ayumi.administration.explain(event, from: from).text(language), terminator: "")
+            }
+        }
+    }
+}
+
+extension RulesCommand {
+    enum BacktestFormat: String, ExpressibleByArgument { case table, csv, json }
+
+    struct Backtest: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replay the stored events of a period through a candidate ruleset, beside what the ledger paid.",
+            discussion: """
+                Checks the rules directory --rules as `rules check` does (exit 1 on errors), then replays every stored \
+                event of the local days --from to --to (both included) of the database in --data-dir through it, \
+                without writing anything, and prints side by side with what was actually awarded: points and yen in \
+                total and per sponsor, awards and how many were capped, residents reached (in total, by age band in \
+                the period's last year and by district; groups under the program's reportGroupSizeMin read X), points \
+                per resident (p50, p90, max) and points per day. Each event is judged as when it arrived (its \
+                receipt time is the clock), in the order it was recorded; the candidate's counters start empty at \
+                --from. The same database and rules always print the same figures.
+                """)
+
+        @OptionGroup var data: DataOptions
+
+        @Option(name: .customLong("rules"), help: "The candidate rules directory.")
+        var rulesDirectory: String
+
+        @Option(help: "First local day, YYYY-MM-DD.")
+        var from: String
+
+        @Option(help: "Last local day, YYYY-MM-DD.")
+        var to: String
+
+        @Option(help: "table, csv or json.")
+        var format: BacktestFormat = .table
+
+        @Option(help: "Labels in ja or en (table and csv).")
+        var language: Language = .en
+
+        func run() async throws {
+            let candidate: Ruleset
+            do {
+                candidate = try RulesParser.load(directory: rulesDirectory)
+            } catch {
+                for diagnostic in error.diagnostics { printError(diagnostic.description) }
+                throw error.unreadable ? ExitCode(2) : ExitCode.failure
+            }
+            try await reportingFailures {
+                guard let from = LocalDate(from) else { throw CLIFailure("error: --from: expected YYYY-MM-DD, got '\(from)'") }
+                guard let to = LocalDate(to) else { throw CLIFailure("error: --to: expected YYYY-MM-DD, got '\(to)'") }
+                let report = try await data.openExisting(readOnly: true).reporting.backtest(candidate, from: from, to: to)
+                switch format {
+                case .table: print(report.table(language), terminator: "")
+                case .csv: print(report.csv(language), terminator: "")
+                case .json: FileHandle.standardOutput.write(report.json())
+                }
             }
         }
     }

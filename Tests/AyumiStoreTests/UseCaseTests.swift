@@ -751,3 +751,64 @@ struct RecoveryAttack {
         return rank
     }
 }
+
+@Suite("Backtest")
+struct BacktestTests {
+    /// 12 residents walk 12,000 steps (6 points, capped at 5) and ride twice; 12 more ride once.
+    func month() async throws -> Fixture {
+        let fixture = try await Fixture.make()
+        for index in 0..<24 {
+            try await fixture.enrol("r-\(index)")
+            var events = [fixture.tap("t-\(index)-a", "r-\(index)", minutesAgo: 90)]
+            if index < 12 {
+                events += [fixture.walk("w-\(index)", "r-\(index)", steps: 12_000),
+                           fixture.tap("t-\(index)-b", "r-\(index)", minutesAgo: 30)]
+            }
+            _ = try await fixture.submit(events)
+        }
+        return fixture
+    }
+
+    func candidate(_ edit: (String) -> String) throws -> Ruleset {
+        var files = [String: String]()
+        let directory = Fixture.repositoryRoot + "/Rules"
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name != "calendar" {
+            files[name] = try String(contentsOfFile: directory + "/" + name, encoding: .utf8)
+        }
+        files["walk.yaml"] = edit(files["walk.yaml"]!)
+        return try RulesParser.parse(files: files)
+    }
+
+    @Test("the rules in force, replayed, give exactly what the ledger paid")
+    func sameRules() async throws {
+        let fixture = try await month()
+        let report = try await fixture.ayumi.reporting.backtest(fixture.ayumi.dependencies.program.current.ruleset,
+                                                                from: fixture.today.adding(days: -30), to: fixture.today)
+        #expect(report.events == 48)
+        #expect(report.actual.points == 12 * 5 + 36)
+        for row in report.rows(.en) { #expect(row.actual == row.candidate, "\(row.section): \(row.key)") }
+        #expect(report.actual.cappedAwards == 12)
+        // Taps funded 50/50: 36 one-point taps, 18 for each sponsor, in the ledger and in the replay.
+        #expect(report.candidate.pointsBySponsor == ["city-health": 12 * 5 + 18, "minato-transit": 18])
+    }
+
+    @Test("a lower daily walking limit shows what it would have saved, per sponsor, without touching the ledger")
+    func lowerCap() async throws {
+        let fixture = try await month()
+        let before = try await fixture.points("r-0")
+        let report = try await fixture.ayumi.reporting.backtest(try candidate { $0.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: 3}") },
+                                                                from: fixture.today.adding(days: -30), to: fixture.today)
+        #expect(report.actual.points == 96)
+        #expect(report.candidate.points == 72)
+        #expect(report.candidate.pointsBySponsor["city-health"] == Int64(12 * 3 + 18))
+        let csv = report.csv(.en)
+        #expect(csv.contains("total,points,96,72\n"))
+        #expect(csv.contains("total,awards capped,12,12\n"))
+        #expect(csv.contains("points per resident,max,7,5\n"))
+        // 24 residents of one district are shown; the candidate changes nobody's reach.
+        #expect(csv.contains("residents reached by district,14101,24,24\n"))
+        #expect(report.table(.ja).contains("合計: ポイント"))
+        #expect(try await fixture.points("r-0") == before)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+}

@@ -179,6 +179,38 @@ struct CLITests {
         #expect(refused.error == "error: No resident 'r-404' is enrolled.\n")
     }
 
+    @Test("rules backtest prints the ledger beside a candidate, as a table, CSV or JSON; a broken candidate exits 1")
+    func backtest() async throws {
+        let server = try await Server.start()
+        defer { server.stop() }
+        let admin = try server.token("AYUMI_ADMIN_TOKEN"), ingest = try server.token("AYUMI_INGEST_TOKEN")
+        #expect(try CLI.curl(["-X", "POST", "\(server.url)/v1/residents", "-H", "Authorization: Bearer \(admin)",
+                              "-d", #"{"resident":"r-1","birthYear":1950,"district":"14101"}"#]).status == 201)
+        let today = CLI.tokyoToday()
+        #expect(try CLI.curl(["-X", "POST", "\(server.url)/v1/events", "-H", "Authorization: Bearer \(ingest)",
+                              "-d", #"[{"id":"w-1","kind":"walk","resident":"r-1","date":"\#(today)","steps":12000}]"#]).status == 200)
+        let candidate = CLI.temporaryDirectory()
+        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: candidate + "/Rules")
+        let walk = try String(contentsOfFile: candidate + "/Rules/walk.yaml", encoding: .utf8)
+        try walk.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: 3}")
+            .write(toFile: candidate + "/Rules/walk.yaml", atomically: true, encoding: .utf8)
+        let arguments = ["rules", "backtest", "--rules", candidate + "/Rules", "--from", today, "--to", today, "--data-dir", server.data]
+        let table = try CLI.run(arguments)
+        #expect(table.status == 0, "\(table.error)")
+        #expect(table.output.hasPrefix("Backtest \(today) to \(today): 1 stored events, candidate Rules version "))
+        #expect(table.output.contains("total: points"))
+        let csv = try CLI.run(arguments + ["--format", "csv"])
+        #expect(csv.output.contains("total,points,5,3\n"))
+        let json = try CLI.run(arguments + ["--format", "json"])
+        #expect(json.output.contains(#""section":"total""#))
+
+        try walk.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: dai, points: 3}")
+            .write(toFile: candidate + "/Rules/walk.yaml", atomically: true, encoding: .utf8)
+        let broken = try CLI.run(arguments)
+        #expect(broken.status == 1)
+        #expect(broken.error.contains("walk.yaml:") && broken.error.contains("error: per must be one of: day, week, month, program"))
+    }
+
     @Test("an acknowledged award survives kill -9 of the server the moment the answer arrives")
     func durableAfterKill() async throws {
         let server = try await Server.start()

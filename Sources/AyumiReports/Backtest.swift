@@ -1,0 +1,175 @@
+import AyumiCore
+import Foundation
+
+/// The figures of one side of a backtest (what the ledger paid, or what a candidate ruleset would
+/// have paid) over a period, counted award share by award share.
+public struct BacktestTally: Sendable {
+    public private(set) var points: Int64 = 0
+    public private(set) var awards = 0
+    public private(set) var cappedAwards = 0
+    public private(set) var pointsBySponsor: [String: Int64] = [:]
+    public private(set) var pointsByDay: [Int: Int64] = [:]
+    private(set) var pointsByResident: [String: Int64] = [:]
+    private(set) var residents: [String: Resident] = [:]
+
+    public init() {}
+
+    /// One sponsor's share of an award; `first` for the first share of each award.
+    public mutating func add(resident: Resident, sponsorID: String, points: Int64, day: LocalDate, first: Bool, capped: Bool) {
+        self.points += points
+        if first {
+            awards += 1
+            if capped { cappedAwards += 1 }
+        }
+        pointsBySponsor[sponsorID, default: 0] += points
+        pointsByDay[day.dayNumber, default: 0] += points
+        pointsByResident[resident.id, default: 0] += points
+        if residents[resident.id] == nil { residents[resident.id] = resident }
+    }
+
+    /// Residents who received at least one point.
+    public var residentsReached: Int { pointsByResident.count }
+
+    /// The points of the resident at rank `p` (0…1) among those reached, lowest first.
+    public func pointsPerResident(_ p: Double) -> Int64 {
+        let sorted = pointsByResident.values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted[min(sorted.count - 1, max(0, Int((Double(sorted.count) * p).rounded(.up)) - 1))]
+    }
+
+    /// Residents reached per group; a group of fewer than `minimum` residents is nil (suppressed).
+    func reached(by group: (Resident) -> String, minimum: Int) -> [(String, Int?)] {
+        var counts: [String: Int] = [:]
+        for resident in residents.values { counts[group(resident), default: 0] += 1 }
+        return counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value >= minimum ? $0.value : nil) }
+    }
+}
+
+/// A backtest: the ledger's figures beside a candidate ruleset's for the same stored events.
+public struct BacktestReport: Sendable {
+    public var from: LocalDate
+    public var to: LocalDate
+    public var candidateVersion: String
+    public var events: Int
+    public var actual: BacktestTally
+    public var candidate: BacktestTally
+    public var yenPerPoint: Int64
+    /// The candidate program's (it may change the value of a point).
+    public var candidateYenPerPoint: Int64
+    /// Groups of residents smaller than this are not shown.
+    public var groupSizeMin: Int
+
+    public init(from: LocalDate, to: LocalDate, candidateVersion: String, events: Int, actual: BacktestTally, candidate: BacktestTally,
+                yenPerPoint: Int64, candidateYenPerPoint: Int64, groupSizeMin: Int) {
+        self.from = from
+        self.to = to
+        self.candidateVersion = candidateVersion
+        self.events = events
+        self.actual = actual
+        self.candidate = candidate
+        self.yenPerPoint = yenPerPoint
+        self.candidateYenPerPoint = candidateYenPerPoint
+        self.groupSizeMin = groupSizeMin
+    }
+
+    /// The age a resident reaches in the period's last year, in ten-year bands.
+    static func ageBand(_ resident: Resident, in year: Int) -> String {
+        let age = year - resident.birthYear
+        switch age {
+        case ..<20: return "0-19"
+        case 80...: return "80+"
+        default: return "\(age / 10 * 10)-\(age / 10 * 10 + 9)"
+        }
+    }
+
+    /// Rows of (section, key, actual, candidate); nil is a suppressed figure.
+    public func rows(_ language: Language) -> [(section: String, key: String, actual: Int64?, candidate: Int64?)] {
+        let ja = language == .ja
+        var rows: [(String, String, Int64?, Int64?)] = []
+        let total = ja ? "合計" : "total"
+        rows.append((total, ja ? "ポイント" : "points", actual.points, candidate.points))
+        rows.append((total, ja ? "円" : "yen", actual.points * yenPerPoint, candidate.points * candidateYenPerPoint))
+        rows.append((total, ja ? "付与件数" : "awards", Int64(actual.awards), Int64(candidate.awards)))
+        rows.append((total, ja ? "上限で減額された件数" : "awards capped", Int64(actual.cappedAwards), Int64(candidate.cappedAwards)))
+        rows.append((total, ja ? "対象者数" : "residents reached", Int64(actual.residentsReached), Int64(candidate.residentsReached)))
+        let perResident = ja ? "1人あたりポイント" : "points per resident"
+        for (label, p) in [("p50", 0.5), ("p90", 0.9), ("max", 1.0)] {
+            rows.append((perResident, label, actual.pointsPerResident(p), candidate.pointsPerResident(p)))
+        }
+        let sponsors = Set(actual.pointsBySponsor.keys).union(candidate.pointsBySponsor.keys).sorted()
+        for sponsor in sponsors {
+            rows.append((ja ? "負担者（ポイント）" : "sponsor points", sponsor, actual.pointsBySponsor[sponsor] ?? 0, candidate.pointsBySponsor[sponsor] ?? 0))
+            rows.append((ja ? "負担者（円）" : "sponsor yen", sponsor, (actual.pointsBySponsor[sponsor] ?? 0) * yenPerPoint,
+                         (candidate.pointsBySponsor[sponsor] ?? 0) * candidateYenPerPoint))
+        }
+        func merged(_ section: String, _ group: @escaping (Resident) -> String) {
+            let a = Dictionary(actual.reached(by: group, minimum: groupSizeMin), uniquingKeysWith: { $1 })
+            let c = Dictionary(candidate.reached(by: group, minimum: groupSizeMin), uniquingKeysWith: { $1 })
+            for key in Set(a.keys).union(c.keys).sorted() {
+                rows.append((section, key, a[key].map { $0.map(Int64.init) } ?? 0, c[key].map { $0.map(Int64.init) } ?? 0))
+            }
+        }
+        let year = to.year
+        merged(ja ? "年齢層別の対象者数" : "residents reached by age band") { Self.ageBand($0, in: year) }
+        merged(ja ? "地区別の対象者数" : "residents reached by district") { $0.district }
+        let days = Set(actual.pointsByDay.keys).union(candidate.pointsByDay.keys).sorted()
+        for day in days {
+            rows.append((ja ? "日別のポイント" : "points per day", LocalDate(dayNumber: day).description,
+                         actual.pointsByDay[day] ?? 0, candidate.pointsByDay[day] ?? 0))
+        }
+        return rows
+    }
+
+    public func table(_ language: Language) -> String {
+        let ja = language == .ja
+        let header = ja
+            ? "バックテスト \(from)〜\(to)：保存済みイベント \(events)件、候補ルールセット \(candidateVersion)（\(groupSizeMin)人未満のグループは X）\n"
+            : "Backtest \(from) to \(to): \(events) stored events, candidate Rules version \(candidateVersion) (groups under \(groupSizeMin) residents read X)\n"
+        let rows = rows(language)
+        func cell(_ value: Int64?) -> String { value.map { grouped($0) } ?? "X" }
+        let labels = rows.map { "\($0.section): \($0.key)" }
+        let width = max(labels.map(\.count).max() ?? 0, 10)
+        var out = header
+        out += pad(ja ? "項目" : "figure", width) + "  " + left(ja ? "実績" : "actual", 14) + "  " + left(ja ? "候補" : "candidate", 14) + "  "
+            + left(ja ? "差" : "change", 14) + "\n"
+        for (row, label) in zip(rows, labels) {
+            let change = zip2(row.actual, row.candidate).map { grouped($1 - $0, signed: true) } ?? "X"
+            out += pad(label, width) + "  " + left(cell(row.actual), 14) + "  " + left(cell(row.candidate), 14) + "  " + left(change, 14) + "\n"
+        }
+        return out
+    }
+
+    public func csv(_ language: Language) -> String {
+        let ja = language == .ja
+        var out = ja ? "区分,項目,実績,候補\n" : "section,key,actual,candidate\n"
+        for row in rows(language) {
+            out += "\(row.section),\(row.key),\(row.actual.map(String.init) ?? "X"),\(row.candidate.map(String.init) ?? "X")\n"
+        }
+        return out
+    }
+
+    public func json() -> Data {
+        struct Row: Encodable { var section: String; var key: String; var actual: Int64?; var candidate: Int64? }
+        struct Body: Encodable {
+            var from: String; var to: String; var candidateVersion: String; var events: Int; var groupSizeMin: Int; var rows: [Row]
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let body = Body(from: from.description, to: to.description, candidateVersion: candidateVersion, events: events, groupSizeMin: groupSizeMin,
+                        rows: rows(.en).map { Row(section: $0.section, key: $0.key, actual: $0.actual, candidate: $0.candidate) })
+        return try! encoder.encode(body)
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
+    private func left(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+    private func zip2(_ a: Int64?, _ b: Int64?) -> (Int64, Int64)? { if let a, let b { (a, b) } else { nil } }
+    private func grouped(_ value: Int64, signed: Bool = false) -> String {
+        let digits = String(value.magnitude)
+        var out = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { out += "," }
+            out.append(digit)
+        }
+        return (value < 0 ? "-" : (signed && value > 0 ? "+" : "")) + out
+    }
+}
