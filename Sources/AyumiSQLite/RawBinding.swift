@@ -42,6 +42,20 @@ extension Statement {
         }
     }
 
+    /// Binds `values` and calls `read` for every row, then resets. For long scans (a backtest reads
+    /// every event of a month) without a `Row` per row.
+    func forEachRow(_ values: [RawValue], read: (RawRow) throws -> Void) throws {
+        try bind(values)
+        defer { clear() }
+        while true {
+            switch sqlite3_step(sqliteStatement) {
+            case SQLITE_ROW: try read(RawRow(statement: sqliteStatement))
+            case SQLITE_DONE: return
+            case let code: throw error(code)
+            }
+        }
+    }
+
     private func bind(_ values: [RawValue]) throws {
         let handle = sqliteStatement
         sqlite3_reset(handle)
@@ -71,6 +85,10 @@ struct RawRow {
     let statement: SQLiteStatement
 
     func integer(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
+
+    func optionalInteger(_ column: Int32) -> Int64? {
+        sqlite3_column_type(statement, column) == SQLITE_NULL ? nil : sqlite3_column_int64(statement, column)
+    }
 
     func text(_ column: Int32) -> String {
         guard let bytes = sqlite3_column_text(statement, column) else { return "" }

@@ -47,10 +47,10 @@ public struct Reporting: Sendable {
         let store = dependencies.store
         let evaluator = Evaluator(ruleset: candidate)
         let replay = Mutex(Replay())
+        let actual = Mutex((tally: BacktestTally(), award: Int64?.none))
         try await store.forEachEvent(from: from, to: to) { stored in
             replay.withLock { $0.judge(stored, evaluator) }
         }
-        let actual = Mutex((tally: BacktestTally(), award: Int64?.none))
         try await store.forEachAwardShare(from: from, to: to) { share in
             actual.withLock { state in
                 state.tally.add(resident: share.resident, sponsorID: share.sponsorID, points: share.points, day: share.day,

@@ -1,7 +1,11 @@
 import ArgumentParser
+import AyumiBootstrap
 import AyumiCore
 import AyumiRules
+import AyumiServices
 import Foundation
+import Logging
+import Synchronization
 
 extension Bench {
     struct Rules: ParsableCommand {
@@ -128,6 +132,73 @@ extension Bench {
                     """
             }
             return files
+        }
+    }
+}
+
+extension Bench {
+    struct Backtest: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time a backtest of stored events, reading included.",
+            discussion: """
+                Enrols --residents residents and ingests --events events over 28 local days (as `bench ingest` \\
+                does, in batches of 8,192) into a temporary database, then times `rules backtest` of those days \\
+                through the program in --rules: reading every stored event and award share, replaying the events, \\
+                and adding up both sides. Prints the time and the events replayed per second.
+                """)
+
+        @Option(help: "Residents to enrol.") var residents = 10_000
+        @Option(help: "Events to store and replay.") var events = 1_000_000
+        @Option(help: "Seed of the event stream.") var seed: UInt64 = 1
+        @Option(name: .customLong("data-dir"), help: "Where to create the temporary database (default: the system's temporary directory).")
+        var dataDirectory: String?
+        @Option(name: .customLong("rules"), help: "Rules directory.") var rulesDirectory = "Rules"
+        @Option(name: .customLong("merchants"), help: "Merchant registry.") var merchantsFile = "Merchants/merchants.yaml"
+
+        func validate() throws {
+            guard residents > 0, events > 0 else { throw ValidationError("--residents and --events must be above zero") }
+        }
+
+        func run() async throws {
+            let parent = dataDirectory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
+            let directory = parent.appendingPathComponent("ayumi-bench-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let enrolment = Date(timeIntervalSince1970: 1_790_000_000)
+            let clock = Mutex(enrolment)
+            let environment = AyumiEnvironment(now: { clock.withLock { $0 } }, randomBytes: AyumiEnvironment.live.randomBytes)
+            let ayumi = try await Bootstrap.open(dataDirectory: directory, rulesDirectory: rulesDirectory, merchantsFile: merchantsFile,
+                                                 environment: environment, logger: .init(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+            let residentIDs = (0..<residents).map { "bench-\($0)" }
+            for id in residentIDs { _ = try await ayumi.administration.enrol(residentID: id, birthYear: 1940 + id.count * 3 % 60, district: "14101") }
+            clock.withLock { $0 = enrolment.addingTimeInterval(28 * 86_400) }
+            var generator = SplitMix64(seed: seed)
+            let firstDay = LocalDate(instant: enrolment, timeZone: ayumi.dependencies.program.current.evaluator.timeZone)
+            let feeds: [Event.Kind: Principal] = [
+                .walk: Principal(role: .ingest, subject: nil, feed: "step-gateway"),
+                .transitTap: Principal(role: .ingest, subject: nil, feed: "transit-operator"),
+                .visit: Principal(role: .ingest, subject: nil, feed: "shop-checkin"),
+            ]
+            let loadStart = ContinuousClock.now
+            var sent = 0
+            while sent < events {
+                let count = min(Ingestion.eventsPerBatchMax, events - sent)
+                let kind: Event.Kind = switch generator.next() % 10 {
+                case 0..<6: .walk
+                case 6..<9: .transitTap
+                default: .visit
+                }
+                let batch = (0..<count).map { offset in
+                    Ingest.event(kind, number: sent + offset, residentIDs: residentIDs, firstDay: firstDay, enrolment: enrolment, using: &generator)
+                }
+                _ = try await ayumi.ingestion.ingest(batch, by: feeds[kind]!)
+                sent += count
+            }
+            print("stored \(events) events from \(residents) residents in \(String(format: "%.1f", (ContinuousClock.now - loadStart).seconds)) s")
+            let start = ContinuousClock.now
+            let report = try await ayumi.reporting.backtest(ayumi.dependencies.program.current.ruleset, from: firstDay, to: firstDay.adding(days: 27))
+            let seconds = (ContinuousClock.now - start).seconds
+            print("backtest of \(report.events) stored events (\(report.actual.awards) awards in the ledger, \(report.candidate.awards) replayed): "
+                  + "\(String(format: "%.2f", seconds)) s, \(Int(Double(report.events) / seconds)) events/s, reading included")
         }
     }
 }
