@@ -9,8 +9,14 @@ public struct BacktestTally: Sendable {
     public private(set) var cappedAwards = 0
     public private(set) var pointsBySponsor: [String: Int64] = [:]
     public private(set) var pointsByDay: [Int: Int64] = [:]
-    private(set) var pointsByResident: [String: Int64] = [:]
-    private(set) var residents: [String: Resident] = [:]
+    /// Residents by a dense number, so that the sets below hash integers, not ids.
+    private var residentNumbers: [String: Int] = [:]
+    private(set) var residents: [Resident] = []
+    private var pointsByResident: [Int64] = []
+    /// Who stands behind each sponsor's and each day's figure: a figure of fewer residents than the
+    /// program's group size minimum is not shown.
+    private var residentsBySponsor: [String: Set<Int>] = [:]
+    private var residentsByDay: [Int: Set<Int>] = [:]
 
     public init() {}
 
@@ -21,28 +27,59 @@ public struct BacktestTally: Sendable {
             awards += 1
             if capped { cappedAwards += 1 }
         }
+        let number: Int
+        if let known = residentNumbers[resident.id] {
+            number = known
+        } else {
+            number = residents.count
+            residentNumbers[resident.id] = number
+            residents.append(resident)
+            pointsByResident.append(0)
+        }
+        pointsByResident[number] += points
         pointsBySponsor[sponsorID, default: 0] += points
         pointsByDay[day.dayNumber, default: 0] += points
-        pointsByResident[resident.id, default: 0] += points
-        if residents[resident.id] == nil { residents[resident.id] = resident }
+        residentsBySponsor[sponsorID, default: []].insert(number)
+        residentsByDay[day.dayNumber, default: []].insert(number)
     }
 
     /// Residents who received at least one point.
-    public var residentsReached: Int { pointsByResident.count }
+    public var residentsReached: Int { residents.count }
 
     /// The points of the resident at rank `p` (0…1) among those reached, lowest first.
     public func pointsPerResident(_ p: Double) -> Int64 {
-        let sorted = pointsByResident.values.sorted()
+        let sorted = pointsByResident.sorted()
         guard !sorted.isEmpty else { return 0 }
         return sorted[min(sorted.count - 1, max(0, Int((Double(sorted.count) * p).rounded(.up)) - 1))]
     }
 
-    /// Residents reached per group; a group of fewer than `minimum` residents is nil (suppressed).
-    func reached(by group: (Resident) -> String, minimum: Int) -> [(String, Int?)] {
+    /// Residents reached per group, as (group, residents, residents).
+    func reached(by group: (Resident) -> String) -> [(key: String, value: Int64, residents: Int)] {
         var counts: [String: Int] = [:]
-        for resident in residents.values { counts[group(resident), default: 0] += 1 }
-        return counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value >= minimum ? $0.value : nil) }
+        for resident in residents { counts[group(resident), default: 0] += 1 }
+        return counts.map { ($0.key, Int64($0.value), $0.value) }
     }
+
+    var sponsorFigures: [(key: String, value: Int64, residents: Int)] {
+        pointsBySponsor.map { ($0.key, $0.value, residentsBySponsor[$0.key]?.count ?? 0) }
+    }
+
+    var dayFigures: [(key: String, value: Int64, residents: Int)] {
+        pointsByDay.map { (LocalDate(dayNumber: $0.key).description, $0.value, residentsByDay[$0.key]?.count ?? 0) }
+    }
+}
+
+/// The figures of a section that add up to a shown total, with those drawn from fewer than
+/// `minimum` residents hidden (nil). One hidden figure alone would be the total less the others,
+/// so the smallest shown one is hidden with it; a side reaching fewer than `minimum` residents
+/// shows nothing at all.
+func suppressed(_ figures: [(key: String, value: Int64, residents: Int)], minimum: Int, sideShown: Bool) -> [String: Int64?] {
+    guard sideShown else { return Dictionary(uniqueKeysWithValues: figures.map { ($0.key, Int64?.none) }) }
+    var hidden = Set(figures.filter { $0.residents < minimum }.map(\.key))
+    if hidden.count == 1, let next = figures.filter({ !hidden.contains($0.key) }).min(by: { ($0.residents, $0.key) < ($1.residents, $1.key) }) {
+        hidden.insert(next.key)
+    }
+    return Dictionary(uniqueKeysWithValues: figures.map { ($0.key, hidden.contains($0.key) ? nil : $0.value) })
 }
 
 /// A backtest: the ledger's figures beside a candidate ruleset's for the same stored events.
@@ -85,38 +122,39 @@ public struct BacktestReport: Sendable {
     /// Rows of (section, key, actual, candidate); nil is a suppressed figure.
     public func rows(_ language: Language) -> [(section: String, key: String, actual: Int64?, candidate: Int64?)] {
         let ja = language == .ja
+        let actualShown = actual.residentsReached >= groupSizeMin, candidateShown = candidate.residentsReached >= groupSizeMin
         var rows: [(String, String, Int64?, Int64?)] = []
+        func both(_ section: String, _ key: String, _ a: Int64, _ c: Int64) {
+            rows.append((section, key, actualShown ? a : nil, candidateShown ? c : nil))
+        }
         let total = ja ? "合計" : "total"
-        rows.append((total, ja ? "ポイント" : "points", actual.points, candidate.points))
-        rows.append((total, ja ? "円" : "yen", actual.points * yenPerPoint, candidate.points * candidateYenPerPoint))
-        rows.append((total, ja ? "付与件数" : "awards", Int64(actual.awards), Int64(candidate.awards)))
-        rows.append((total, ja ? "上限で減額された件数" : "awards capped", Int64(actual.cappedAwards), Int64(candidate.cappedAwards)))
-        rows.append((total, ja ? "対象者数" : "residents reached", Int64(actual.residentsReached), Int64(candidate.residentsReached)))
+        both(total, ja ? "ポイント" : "points", actual.points, candidate.points)
+        both(total, ja ? "円" : "yen", actual.points * yenPerPoint, candidate.points * candidateYenPerPoint)
+        both(total, ja ? "付与件数" : "awards", Int64(actual.awards), Int64(candidate.awards))
+        both(total, ja ? "上限で減額された件数" : "awards capped", Int64(actual.cappedAwards), Int64(candidate.cappedAwards))
+        both(total, ja ? "対象者数" : "residents reached", Int64(actual.residentsReached), Int64(candidate.residentsReached))
         let perResident = ja ? "1人あたりポイント" : "points per resident"
         for (label, p) in [("p50", 0.5), ("p90", 0.9), ("max", 1.0)] {
-            rows.append((perResident, label, actual.pointsPerResident(p), candidate.pointsPerResident(p)))
+            both(perResident, label, actual.pointsPerResident(p), candidate.pointsPerResident(p))
         }
-        let sponsors = Set(actual.pointsBySponsor.keys).union(candidate.pointsBySponsor.keys).sorted()
-        for sponsor in sponsors {
-            rows.append((ja ? "負担者（ポイント）" : "sponsor points", sponsor, actual.pointsBySponsor[sponsor] ?? 0, candidate.pointsBySponsor[sponsor] ?? 0))
-            rows.append((ja ? "負担者（円）" : "sponsor yen", sponsor, (actual.pointsBySponsor[sponsor] ?? 0) * yenPerPoint,
-                         (candidate.pointsBySponsor[sponsor] ?? 0) * candidateYenPerPoint))
-        }
-        func merged(_ section: String, _ group: @escaping (Resident) -> String) {
-            let a = Dictionary(actual.reached(by: group, minimum: groupSizeMin), uniquingKeysWith: { $1 })
-            let c = Dictionary(candidate.reached(by: group, minimum: groupSizeMin), uniquingKeysWith: { $1 })
-            for key in Set(a.keys).union(c.keys).sorted() {
-                rows.append((section, key, a[key].map { $0.map(Int64.init) } ?? 0, c[key].map { $0.map(Int64.init) } ?? 0))
+        func section(_ name: String, _ a: [(key: String, value: Int64, residents: Int)], _ c: [(key: String, value: Int64, residents: Int)],
+                     scale: (Int64, Int64) = (1, 1)) {
+            let shownA = suppressed(a, minimum: groupSizeMin, sideShown: actualShown)
+            let shownC = suppressed(c, minimum: groupSizeMin, sideShown: candidateShown)
+            for key in Set(shownA.keys).union(shownC.keys).sorted() {
+                // A group absent on one side is 0 there, unless that side shows nothing.
+                let valueA: Int64? = shownA[key].map { $0.map { $0 * scale.0 } } ?? (actualShown ? 0 : nil)
+                let valueC: Int64? = shownC[key].map { $0.map { $0 * scale.1 } } ?? (candidateShown ? 0 : nil)
+                rows.append((name, key, valueA, valueC))
             }
         }
+        section(ja ? "負担者（ポイント）" : "sponsor points", actual.sponsorFigures, candidate.sponsorFigures)
+        section(ja ? "負担者（円）" : "sponsor yen", actual.sponsorFigures, candidate.sponsorFigures, scale: (yenPerPoint, candidateYenPerPoint))
         let year = to.year
-        merged(ja ? "年齢層別の対象者数" : "residents reached by age band") { Self.ageBand($0, in: year) }
-        merged(ja ? "地区別の対象者数" : "residents reached by district") { $0.district }
-        let days = Set(actual.pointsByDay.keys).union(candidate.pointsByDay.keys).sorted()
-        for day in days {
-            rows.append((ja ? "日別のポイント" : "points per day", LocalDate(dayNumber: day).description,
-                         actual.pointsByDay[day] ?? 0, candidate.pointsByDay[day] ?? 0))
-        }
+        section(ja ? "年齢層別の対象者数" : "residents reached by age band", actual.reached { Self.ageBand($0, in: year) },
+                candidate.reached { Self.ageBand($0, in: year) })
+        section(ja ? "地区別の対象者数" : "residents reached by district", actual.reached(by: \.district), candidate.reached(by: \.district))
+        section(ja ? "日別のポイント" : "points per day", actual.dayFigures, candidate.dayFigures)
         return rows
     }
 
@@ -141,9 +179,10 @@ public struct BacktestReport: Sendable {
 
     public func csv(_ language: Language) -> String {
         let ja = language == .ja
-        var out = ja ? "区分,項目,実績,候補\n" : "section,key,actual,candidate\n"
+        var out = ja ? "区分,項目,実績,候補,差\r\n" : "section,key,actual,candidate,change\r\n"
         for row in rows(language) {
-            out += "\(row.section),\(row.key),\(row.actual.map(String.init) ?? "X"),\(row.candidate.map(String.init) ?? "X")\n"
+            let change = zip2(row.actual, row.candidate).map { String($1 - $0) } ?? "X"
+            out += "\(row.section),\(row.key),\(row.actual.map(String.init) ?? "X"),\(row.candidate.map(String.init) ?? "X"),\(change)\r\n"
         }
         return out
     }

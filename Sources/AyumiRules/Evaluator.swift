@@ -367,6 +367,16 @@ public struct Evaluator: Sendable {
         }
     }
 
+    /// The first submitter the program lets report `kind` (a feed named `ingest` stands for any feed;
+    /// when nobody may, a submitter that is refused).
+    public func firstSubmitter(of kind: Event.Kind, residentID: String) -> Submitter {
+        switch permissions[Event.Kind.allCases.firstIndex(of: kind)!].first {
+        case .resident?: .resident(residentID)
+        case .feed(let name)?: .feed(name)
+        case .anyFeed?, nil: .feed("ingest")
+        }
+    }
+
     /// Why `submitter` may not report events of `kind`; nil when it may.
     public func refusal(of kind: Event.Kind, from submitter: Submitter) -> LocalizedText? {
         let permissions = permissions[Event.Kind.allCases.firstIndex(of: kind)!]

@@ -132,7 +132,8 @@ struct YAMLObject {
     mutating func required(_ key: String) throws(RulesDiagnostic) -> YAMLValue {
         guard let found = optional(key) else {
             // A misspelt required key is a slip, not an absence: say which key it resembles.
-            if let slip = entries.first(where: { !used.contains($0.key) && closest(to: $0.key, among: [key]) != nil }),
+            // One letter off only: a key not read yet may still be a right one (name_en beside a missing name_ja).
+            if let slip = entries.first(where: { !used.contains($0.key) && editDistance($0.key.lowercased(), key.lowercased()) == 1 }),
                let keyNode = value.node.mapping?.first(where: { $0.key.scalar?.string == slip.key })?.key {
                 throw YAMLValue(node: keyNode, file: value.file).error("unknown key '\(slip.key)'; did you mean '\(key)'?")
             }

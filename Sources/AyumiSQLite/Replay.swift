@@ -19,7 +19,7 @@ extension SQLiteStore {
                 else { return }
                 let source = row.integer(5)
                 // A negative source is the resident's own app; 0 marks events from before sources were kept.
-                let submitter: Submitter = source < 0 ? .resident(resident.id) : .feed(try names.feed(source))
+                let submitter: Submitter? = source < 0 ? .resident(resident.id) : source == 0 ? nil : .feed(try names.feed(source))
                 body(StoredEvent(event: Event(id: row.text(0), residentID: resident.id, detail: detail), submitter: submitter,
                                  resident: resident, receivedAt: Date(millisecondsSince1970: row.integer(6))))
             }
@@ -77,7 +77,7 @@ private struct Names {
 
     mutating func feed(_ source: Int64) throws -> String {
         if let known = feeds[source] { return known }
-        let name = try db.cachedStatement(sql: "SELECT name FROM feeds WHERE id = ?").firstRow(.integer(source)) { $0.text(0) } ?? "legacy"
+        let name = try db.cachedStatement(sql: "SELECT name FROM feeds WHERE id = ?").firstRow(.integer(source)) { $0.text(0) } ?? "\(source)"
         feeds[source] = name
         return name
     }

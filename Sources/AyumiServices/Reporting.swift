@@ -74,7 +74,10 @@ struct Replay: Sendable {
 
     mutating func judge(_ stored: StoredEvent, _ evaluator: Evaluator) {
         events += 1
-        let decision = evaluator.decide(stored.event, from: stored.submitter, resident: stored.resident, counters: counters, now: stored.receivedAt)
+        // An event from before submitters were kept was accepted from the only feed there was: it is
+        // judged as sent by whoever the candidate lets report its kind.
+        let submitter = stored.submitter ?? evaluator.firstSubmitter(of: stored.event.kind, residentID: stored.resident.id)
+        let decision = evaluator.decide(stored.event, from: submitter, resident: stored.resident, counters: counters, now: stored.receivedAt)
         guard case .accepted(let awards, _) = decision.outcome, !awards.isEmpty else { return }
         for delta in decision.deltas {
             counters[delta.key, default: .zero].points += delta.points

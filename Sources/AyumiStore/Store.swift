@@ -338,11 +338,12 @@ public struct BeneficiaryFacts: Sendable, Hashable {
 /// An event as stored, with its resident and its submitter, for a replay.
 public struct StoredEvent: Sendable {
     public var event: Event
-    public var submitter: Submitter
+    /// Nil for events recorded before Ayumi kept who sent them.
+    public var submitter: Submitter?
     public var resident: Resident
     public var receivedAt: Date
 
-    public init(event: Event, submitter: Submitter, resident: Resident, receivedAt: Date) {
+    public init(event: Event, submitter: Submitter?, resident: Resident, receivedAt: Date) {
         self.event = event
         self.submitter = submitter
         self.resident = resident

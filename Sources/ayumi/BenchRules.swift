@@ -141,10 +141,11 @@ extension Bench {
         static let configuration = CommandConfiguration(
             abstract: "Time a backtest of stored events, reading included.",
             discussion: """
-                Enrols --residents residents and ingests --events events over 28 local days (as `bench ingest` \\
-                does, in batches of 8,192) into a temporary database, then times `rules backtest` of those days \\
-                through the program in --rules: reading every stored event and award share, replaying the events, \\
-                and adding up both sides. Prints the time and the events replayed per second.
+                Enrols --residents residents (of varied birth years and districts) and ingests --events events \
+                over 28 local days (as `bench ingest` does, in batches of 8,192) into a temporary database, then \
+                times the backtest of every stored event through the program in --rules, as `rules backtest` runs \
+                it: reading every stored event and award share, replaying the events, adding up both sides. Prints \
+                the time and the events replayed per second.
                 """)
 
         @Option(help: "Residents to enrol.") var residents = 10_000
@@ -169,7 +170,9 @@ extension Bench {
             let ayumi = try await Bootstrap.open(dataDirectory: directory, rulesDirectory: rulesDirectory, merchantsFile: merchantsFile,
                                                  environment: environment, logger: .init(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
             let residentIDs = (0..<residents).map { "bench-\($0)" }
-            for id in residentIDs { _ = try await ayumi.administration.enrol(residentID: id, birthYear: 1940 + id.count * 3 % 60, district: "14101") }
+            for (index, id) in residentIDs.enumerated() {
+                _ = try await ayumi.administration.enrol(residentID: id, birthYear: 1940 + index % 70, district: "141\(10 + index % 18)")
+            }
             clock.withLock { $0 = enrolment.addingTimeInterval(28 * 86_400) }
             var generator = SplitMix64(seed: seed)
             let firstDay = LocalDate(instant: enrolment, timeZone: ayumi.dependencies.program.current.evaluator.timeZone)
@@ -195,7 +198,7 @@ extension Bench {
             }
             print("stored \(events) events from \(residents) residents in \(String(format: "%.1f", (ContinuousClock.now - loadStart).seconds)) s")
             let start = ContinuousClock.now
-            let report = try await ayumi.reporting.backtest(ayumi.dependencies.program.current.ruleset, from: firstDay, to: firstDay.adding(days: 27))
+            let report = try await ayumi.reporting.backtest(ayumi.dependencies.program.current.ruleset, from: firstDay, to: firstDay.adding(days: 28))
             let seconds = (ContinuousClock.now - start).seconds
             print("backtest of \(report.events) stored events (\(report.actual.awards) awards in the ledger, \(report.candidate.awards) replayed): "
                   + "\(String(format: "%.2f", seconds)) s, \(Int(Double(report.events) / seconds)) events/s, reading included")

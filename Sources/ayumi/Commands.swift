@@ -85,13 +85,13 @@ extension RulesCommand {
                     throw CLIFailure("error: \(eventFile): \(error.detail.replacingOccurrences(of: "events[0].", with: ""))")
                 }
                 let ayumi = try await data.openExisting(readOnly: true)
-                let program = ayumi.dependencies.program.current.ruleset.program
                 let from: Submitter
-                switch submitter ?? program.submitters[event.kind.rawValue]?.first?.description {
+                switch submitter {
+                case nil: from = ayumi.dependencies.program.current.evaluator.firstSubmitter(of: event.kind, residentID: event.residentID)
                 case "resident"?: from = .resident(event.residentID)
-                case let text? where text.hasPrefix("ingest:"): from = .feed(String(text.dropFirst("ingest:".count)))
-                case "ingest"?: from = .feed("ingest")
-                default: throw CLIFailure("error: --from: resident or ingest:FEED")
+                case let text? where text.hasPrefix("ingest:") && Identifier.isValid(String(text.dropFirst("ingest:".count))):
+                    from = .feed(String(text.dropFirst("ingest:".count)))
+                case let text?: throw CLIFailure("error: --from: resident or ingest:FEED, got '\(text)'")
                 }
                 print(try await ayumi.administration.explain(event, from: from).text(language), terminator: "")
             }
@@ -110,10 +110,14 @@ extension RulesCommand {
                 event of the local days --from to --to (both included) of the database in --data-dir through it, \
                 without writing anything, and prints side by side with what was actually awarded: points and yen in \
                 total and per sponsor, awards and how many were capped, residents reached (in total, by age band in \
-                the period's last year and by district; groups under the program's reportGroupSizeMin read X), points \
-                per resident (p50, p90, max) and points per day. Each event is judged as when it arrived (its \
-                receipt time is the clock), in the order it was recorded; the candidate's counters start empty at \
-                --from. The same database and rules always print the same figures.
+                the period's last year and by district), points per resident (p50, p90, max) and points per day, with \
+                the change. A figure drawn from fewer residents than the program's reportGroupSizeMin reads X, and so \
+                does the smallest other figure of its section where one hidden figure could be worked out from the \
+                total; a side that reaches fewer residents shows nothing. Each event is judged as when it arrived \
+                (its receipt time is the clock), in the order it was recorded; the candidate's counters (limits, the \
+                funding carried between awards) start empty at --from, so figures match the ledger's exactly only \
+                from the program's first day. CSV is RFC 4180 (CRLF). The same database and rules always print the \
+                same figures.
                 """)
 
         @OptionGroup var data: DataOptions

@@ -755,10 +755,11 @@ struct RecoveryAttack {
 @Suite("Backtest")
 struct BacktestTests {
     /// 12 residents walk 12,000 steps (6 points, capped at 5) and ride twice; 12 more ride once.
+    /// r-0 was born in 2000, everyone else in 1950.
     func month() async throws -> Fixture {
         let fixture = try await Fixture.make()
         for index in 0..<24 {
-            try await fixture.enrol("r-\(index)")
+            _ = try await fixture.enrol("r-\(index)", birthYear: index == 0 ? 2000 : 1950)
             var events = [fixture.tap("t-\(index)-a", "r-\(index)", minutesAgo: 90)]
             if index < 12 {
                 events += [fixture.walk("w-\(index)", "r-\(index)", steps: 12_000),
@@ -802,13 +803,35 @@ struct BacktestTests {
         #expect(report.candidate.points == 72)
         #expect(report.candidate.pointsBySponsor["city-health"] == Int64(12 * 3 + 18))
         let csv = report.csv(.en)
-        #expect(csv.contains("total,points,96,72\n"))
-        #expect(csv.contains("total,awards capped,12,12\n"))
-        #expect(csv.contains("points per resident,max,7,5\n"))
+        #expect(csv.hasPrefix("section,key,actual,candidate,change\r\n"))
+        #expect(csv.contains("\r\ntotal,points,96,72,-24\r\n"))
+        #expect(csv.contains("\r\ntotal,awards capped,12,12,0\r\n"))
+        #expect(csv.contains("\r\npoints per resident,max,7,5,-2\r\n"))
         // 24 residents of one district are shown; the candidate changes nobody's reach.
-        #expect(csv.contains("residents reached by district,14101,24,24\n"))
+        #expect(csv.contains("\r\nresidents reached by district,14101,24,24,0\r\n"))
         #expect(report.table(.ja).contains("合計: ポイント"))
         #expect(try await fixture.points("r-0") == before)
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+
+    @Test("figures drawn from fewer residents than the group size read X, and so does the one that would give them back")
+    func suppression() async throws {
+        let fixture = try await month()
+        let ruleset = fixture.ayumi.dependencies.program.current.ruleset
+        let csv = try await fixture.ayumi.reporting.backtest(ruleset, from: fixture.today, to: fixture.today).csv(.en)
+        // One resident in their twenties: hidden, and the seventies with it (23 = 24 − 1 otherwise).
+        #expect(csv.contains("\r\nresidents reached by age band,20-29,X,X,X\r\n"))
+        #expect(csv.contains("\r\nresidents reached by age band,70-79,X,X,X\r\n"))
+        #expect(csv.contains("\r\ntotal,residents reached,24,24,0\r\n"))
+
+        // Four residents are fewer than ten: nothing of them is shown.
+        let few = try await Fixture.make()
+        for index in 0..<4 {
+            try await few.enrol("r-\(index)")
+            _ = try await few.submit([few.walk("w-\(index)", "r-\(index)", steps: 8_000)])
+        }
+        let small = try await few.ayumi.reporting.backtest(ruleset, from: few.today, to: few.today)
+        #expect(small.rows(.en).allSatisfy { $0.actual == nil && $0.candidate == nil })
+        #expect(small.table(.en).contains("total: points"))
     }
 }

@@ -199,8 +199,9 @@ struct CLITests {
         #expect(table.status == 0, "\(table.error)")
         #expect(table.output.hasPrefix("Backtest \(today) to \(today): 1 stored events, candidate Rules version "))
         #expect(table.output.contains("total: points"))
+        // One resident is fewer than the program's group size: the figures read X.
         let csv = try CLI.run(arguments + ["--format", "csv"])
-        #expect(csv.output.contains("total,points,5,3\n"))
+        #expect(csv.output.contains("total,points,X,X,X\r\n"))
         let json = try CLI.run(arguments + ["--format", "json"])
         #expect(json.output.contains(#""section":"total""#))
 
