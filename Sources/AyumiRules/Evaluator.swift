@@ -21,6 +21,19 @@ public struct Evaluator: Sendable {
     /// The rules, by trigger (`Event.Kind.allCases` order), in file order.
     let rulesByTrigger: [[CompiledRule]]
     let hasGroups: Bool
+    /// Every sponsor's budgets, in the order of `sponsors.yaml`: an award reduced by a budget keeps
+    /// its position here (as `cappedBy` −1 − position).
+    let budgets: [SponsorBudget]
+
+    /// One budget of one sponsor.
+    public struct SponsorBudget: Sendable {
+        public let sponsorID: String
+        public let sponsorName: LocalizedText
+        public let budget: Budget
+        /// Its position among all the program's budgets.
+        public let position: Int
+        var counterName: String { "budget/" + budget.period.rawValue }
+    }
     /// The zone's offset from UTC when it has had no daylight saving time since 1970 (Tokyo): a
     /// day and a time of day are then arithmetic, not a time zone database lookup per event.
     let fixedOffset: Int64?
@@ -32,9 +45,30 @@ public struct Evaluator: Sendable {
         self.timeZone = TimeZone(identifier: ruleset.program.timeZone)!
         self.explainer = ReasonExplainer(ruleset: ruleset)
         self.holidayDays = Set(ruleset.holidays.map(\.date.dayNumber))
-        let compiled = ruleset.rules.map(CompiledRule.init)
+        let compiled = ruleset.rules.map { rule in
+            CompiledRule(rule, budgets: rule.funding.map { share in
+                var position = 0
+                var found: [SponsorBudget] = []
+                for sponsor in ruleset.sponsors {
+                    for budget in sponsor.budgets {
+                        if sponsor.id == share.sponsorID {
+                            found.append(SponsorBudget(sponsorID: sponsor.id, sponsorName: sponsor.name, budget: budget, position: position))
+                        }
+                        position += 1
+                    }
+                }
+                return found
+            })
+        }
         self.rulesByTrigger = Event.Kind.allCases.map { kind in compiled.filter { $0.trigger == kind } }
         self.hasGroups = ruleset.rules.contains { $0.group != nil }
+        var budgets: [SponsorBudget] = []
+        for sponsor in ruleset.sponsors {
+            for budget in sponsor.budgets {
+                budgets.append(SponsorBudget(sponsorID: sponsor.id, sponsorName: sponsor.name, budget: budget, position: budgets.count))
+            }
+        }
+        self.budgets = budgets
         let timeZone = self.timeZone
         self.fixedOffset = timeZone.nextDaylightSavingTimeTransition(after: Date(timeIntervalSince1970: 0)) == nil
             ? Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: 0))) : nil
@@ -75,8 +109,13 @@ public struct Evaluator: Sendable {
         /// The name of the funding counters (nil for a rule funded by one sponsor). The weights are
         /// part of it: when a new version changes them, the carry starts afresh.
         let splitName: String?
+        /// Per funding share, the budgets of its sponsor (empty for most).
+        let budgets: [[SponsorBudget]]
+        let hasBudgets: Bool
 
-        init(_ rule: EarningRule) {
+        init(_ rule: EarningRule, budgets: [[SponsorBudget]]) {
+            self.budgets = budgets
+            hasBudgets = budgets.contains { !$0.isEmpty }
             id = rule.id
             name = rule.name
             trigger = rule.trigger
@@ -111,6 +150,7 @@ public struct Evaluator: Sendable {
             if let name = rule.splitName {
                 for share in rule.funding { keys.append(CounterKey(subject: .sponsor(share.sponsorID), name: name, period: 0)) }
             }
+            for budget in rule.budgets.joined() { keys.append(budgetKey(budget, date: date)) }
         }
         return keys
     }
@@ -239,25 +279,64 @@ public struct Evaluator: Sendable {
         guard !chosen.isEmpty else { return Decision(outcome: .accepted([], why: why), deltas: [], date: date) }
         var awards: [Decision.Decided] = []
         var deltas: [CounterDelta] = []
+        /// What earlier awards of this event took of each budget.
+        var spent: [CounterKey: Int64] = [:]
         for candidate in chosen {
             let rule = candidate.rule
-            let points = candidate.points
-            var parts: [Int64]
-            if let name = rule.splitName {
-                let keys = rule.funding.map { CounterKey(subject: .sponsor($0.sponsorID), name: name, period: 0) }
-                parts = carriedSplit(points: points, weights: rule.weights, funded: keys.map { (counters[$0] ?? .zero).points })
-                for (key, part) in zip(keys, parts) where part > 0 { deltas.append(CounterDelta(key: key, points: part, count: 1)) }
-            } else {
-                parts = [points]
+            var points = candidate.points
+            var cappedBy = candidate.cappedBy
+            let splitKeys = rule.splitName.map { name in rule.funding.map { CounterKey(subject: .sponsor($0.sponsorID), name: name, period: 0) } }
+            func split(_ points: Int64) -> [Int64] {
+                guard let splitKeys else { return [points] }
+                return carriedSplit(points: points, weights: rule.weights, funded: splitKeys.map { (counters[$0] ?? .zero).points })
+            }
+            var parts = split(points)
+            if rule.hasBudgets {
+                // A budget that cannot pay its sponsor's share: `stop` drops the award, `scale` lowers
+                // it to the most every budget can still pay.
+                var failing = overspent(rule, parts, date: date, counters: counters, spent: spent)
+                while let budget = failing, budget.budget.onExhausted == .scale, points > 1 {
+                    points -= 1
+                    parts = split(points)
+                    cappedBy = -1 - budget.position
+                    failing = overspent(rule, parts, date: date, counters: counters, spent: spent)
+                }
+                if let budget = failing {
+                    why = why.keeping(.budget(budget))
+                    trace.record(rule, .budgetSpent(budget))
+                    continue
+                }
+                for (index, part) in parts.enumerated() where part > 0 {
+                    for budget in rule.budgets[index] {
+                        let key = budgetKey(budget, date: date)
+                        spent[key, default: 0] += part
+                        deltas.append(CounterDelta(key: key, points: part, count: 1, pointsMax: budget.budget.points))
+                    }
+                }
+            }
+            if let splitKeys {
+                for (key, part) in zip(splitKeys, parts) where part > 0 { deltas.append(CounterDelta(key: key, points: part, count: 1)) }
             }
             var funding: [SponsorShare] = []
             funding.reserveCapacity(parts.count)
             for (share, part) in zip(rule.funding, parts) where part > 0 { funding.append(SponsorShare(sponsorID: share.sponsorID, points: part)) }
             addLimitDeltas(rule, points: points, count: candidate.countsAgain ? 0 : 1, event: event, date: date, counters: counters, to: &deltas)
-            awards.append(Decision.Decided(rule: rule, points: points, funding: funding, cappedBy: candidate.cappedBy))
-            trace.record(rule, .awarded(points: points, funding: funding, cappedBy: candidate.cappedBy))
+            awards.append(Decision.Decided(rule: rule, points: points, funding: funding, cappedBy: cappedBy))
+            trace.record(rule, .awarded(points: points, funding: funding, cappedBy: cappedBy))
         }
         return Decision(outcome: .accepted(awards, why: why), deltas: deltas, date: date)
+    }
+
+    /// The first budget that cannot pay its sponsor's part of `parts`, or nil when all can.
+    func overspent(_ rule: CompiledRule, _ parts: [Int64], date: LocalDate, counters: [CounterKey: Counter],
+                   spent: [CounterKey: Int64]) -> SponsorBudget? {
+        for (index, part) in parts.enumerated() where part > 0 {
+            for budget in rule.budgets[index] {
+                let key = budgetKey(budget, date: date)
+                if (counters[key] ?? .zero).points + spent[key, default: 0] + part > budget.budget.points { return budget }
+            }
+        }
+        return nil
     }
 
     /// Rules stack, except within a group: there only the largest award stands (the first rule
@@ -308,13 +387,23 @@ public struct Evaluator: Sendable {
     func key(_ rule: CompiledRule, _ position: Int, residentID: String, date: LocalDate) -> CounterKey {
         let limit = rule.limits[position], name = rule.limitNames[position]
         let subject: CounterKey.Subject = limit.scope == .resident ? .resident(residentID) : .program
-        let period = switch limit.period {
+        return CounterKey(subject: subject, name: name, period: Self.period(limit.period, of: date))
+    }
+
+    /// The counter of a sponsor's budget for the period holding `date`.
+    func budgetKey(_ budget: SponsorBudget, date: LocalDate) -> CounterKey {
+        CounterKey(subject: .sponsor(budget.sponsorID), name: budget.counterName, period: Self.period(budget.budget.period, of: date))
+    }
+
+    /// A number for the period holding `date`: its day number, the day number of its ISO week's
+    /// Monday, `year × 12 + month − 1`, or 0 for the whole program.
+    static func period(_ period: Limit.Period, of date: LocalDate) -> Int {
+        switch period {
         case .day: date.dayNumber
         case .week: date.dayNumber - (date.weekday + 6) % 7
         case .month: date.year * 12 + date.month - 1
         case .program: 0
         }
-        return CounterKey(subject: subject, name: name, period: period)
     }
 
     func minutes(of event: Event) -> Int? {
@@ -334,6 +423,7 @@ public struct Evaluator: Sendable {
         case nothingDue(rule: CompiledRule, steps: Int64)
         case alreadyPaid
         case limit(rule: CompiledRule, limit: Int)
+        case budget(SponsorBudget)
 
         var rank: Int {
             switch self {
@@ -341,6 +431,7 @@ public struct Evaluator: Sendable {
             case .condition, .nothingDue: 1
             case .alreadyPaid: 2
             case .limit: 3
+            case .budget: 4
             }
         }
 
@@ -360,6 +451,10 @@ public struct Evaluator: Sendable {
                                  en: "No points: \(rule.name.en) pays nothing for \(grouped(steps)) steps")
         case .alreadyPaid:
             return LocalizedText(ja: "この日の歩数のポイントは付与済みです", en: "No points: this day's steps have already earned their points")
+        case .budget(let budget):
+            let text = budget.budget.text
+            return LocalizedText(ja: "\(budget.sponsorName.ja)の予算（\(text.ja)）を使い切ったため、ポイントは付与されません",
+                                 en: "No points: the budget of \(budget.sponsorName.en) (\(text.en)) is spent")
         case .limit(let rule, let position):
             let limit = rule.limits[position].text
             return LocalizedText(ja: "\(rule.name.ja)の上限（\(limit.ja)）に達しているため、ポイントは付与されません",
@@ -442,6 +537,7 @@ enum RuleStep {
     /// The day's total under the formula was paid already.
     case alreadyPaid(total: Int64)
     case limitReached(Int)
+    case budgetSpent(Evaluator.SponsorBudget)
     case lostInGroup(points: Int64, winner: String)
     case awarded(points: Int64, funding: [SponsorShare], cappedBy: Int?)
 }

@@ -86,11 +86,18 @@ extension Evaluator {
         case .limitReached(let position):
             let limit = rule.limits[position].text
             return LocalizedText(ja: "上限に到達（\(limit.ja)）", en: "limit reached: \(limit.en)")
+        case .budgetSpent(let budget):
+            let text = budget.budget.text
+            return LocalizedText(ja: "\(budget.sponsorID)の予算（\(text.ja)）の残りでは払えない", en: "\(budget.sponsorID)'s budget (\(text.en)) cannot pay it")
         case .lostInGroup(let points, let winner):
             return LocalizedText(ja: "\(grouped(points))ポイントになるが、グループ \(rule.group ?? "") では \(winner) を採用",
                                  en: "would pay \(grouped(points)) points, but group \(rule.group ?? "") picks \(winner)")
         case .awarded(let points, let funding, let cappedBy):
-            let capped = cappedBy.map { rule.limits[$0].text }
+            let capped = cappedBy.map { position -> LocalizedText in
+                guard position < 0 else { return rule.limits[position].text }
+                let budget = budgets[-1 - position], text = budget.budget.text
+                return LocalizedText(ja: "\(budget.sponsorID)の予算 \(text.ja)", en: "\(budget.sponsorID)'s budget of \(text.en)")
+            }
             let shares = funding.map { "\($0.sponsorID) \($0.points)" }.joined(separator: ", ")
             var ja = "\(grouped(points))ポイント付与" + (capped.map { "（上限 \($0.ja) により減額）" } ?? "") + "、負担: \(shares)"
             var en = "awards \(points == 1 ? "1 point" : "\(grouped(points)) points")" + (capped.map { " (capped at \($0.en))" } ?? "") + "; funded by \(shares)"

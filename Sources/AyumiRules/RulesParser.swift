@@ -187,7 +187,24 @@ public enum RulesParser {
             guard let kind = Sponsor.Kind(rawValue: try kindValue.string()) else {
                 throw kindValue.error("kind must be one of: \(Sponsor.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            sponsors.append(Sponsor(id: id, kind: kind, name: try localized(object.required("name"))))
+            let name = try localized(object.required("name"))
+            var budgets: [Budget] = []
+            for item in try object.optional("budgets")?.sequence() ?? [] {
+                var budget = try YAMLObject(item)
+                let periodValue = try budget.required("per")
+                guard let period = Limit.Period(rawValue: try periodValue.string()) else {
+                    throw periodValue.error("per must be one of: \(Limit.Period.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                guard !budgets.contains(where: { $0.period == period }) else { throw periodValue.error("a second budget per \(period.rawValue)") }
+                let points = try budget.required("points").int(in: Bounds.limitPoints)
+                let exhaustedValue = try budget.required("onExhausted")
+                guard let exhausted = Budget.Exhausted(rawValue: try exhaustedValue.string()) else {
+                    throw exhaustedValue.error("onExhausted must be one of: \(Budget.Exhausted.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                try budget.rejectUnknownKeys()
+                budgets.append(Budget(period: period, points: points, onExhausted: exhausted))
+            }
+            sponsors.append(Sponsor(id: id, kind: kind, name: name, budgets: budgets))
             try object.rejectUnknownKeys()
         }
         guard !sponsors.isEmpty else { throw root.value.error("at least one sponsor is needed") }

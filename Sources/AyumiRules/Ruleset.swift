@@ -193,6 +193,53 @@ public struct Sponsor: Sendable, Hashable, Codable {
     public var id: String
     public var kind: Kind
     public var name: LocalizedText
+    /// The most this sponsor pays per period, over all rules it funds.
+    public var budgets: [Budget] = []
+
+    public init(id: String, kind: Kind, name: LocalizedText, budgets: [Budget] = []) {
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.budgets = budgets
+    }
+
+    enum CodingKeys: String, CodingKey { case id, kind, name, budgets }
+
+    /// Sponsors an older Ayumi stored have no budgets.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        kind = try container.decode(Kind.self, forKey: .kind)
+        name = try container.decode(LocalizedText.self, forKey: .name)
+        budgets = try container.decodeIfPresent([Budget].self, forKey: .budgets) ?? []
+    }
+}
+
+/// The most a sponsor pays in a period (local day, ISO week, month, or the whole program), in
+/// points, whichever rules award them. Enforced in the transaction that records an award, guarded
+/// in the statement like a limit, so concurrent events can never overspend it by one point.
+public struct Budget: Sendable, Hashable, Codable {
+    public enum Exhausted: String, Sendable, Hashable, Codable, CaseIterable {
+        /// An award the budget cannot pay in full is not made.
+        case stop
+        /// An award is reduced to what the budget can still pay.
+        case scale
+    }
+
+    public var period: Limit.Period
+    public var points: Int64
+    public var onExhausted: Exhausted
+
+    public init(period: Limit.Period, points: Int64, onExhausted: Exhausted) {
+        self.period = period
+        self.points = points
+        self.onExhausted = onExhausted
+    }
+
+    /// "50,000 points a month", in both languages.
+    public var text: LocalizedText {
+        Limit(scope: .resident, period: period, metric: .points, max: points).text
+    }
 }
 
 /// A zone of the city (RFC 7946 polygon). Visits carry only the zone id.
@@ -331,8 +378,10 @@ public struct ReasonExplainer: Sendable {
     struct Stored: Decodable {
         struct Rule: Decodable { var id: String; var reason: LocalizedText; var limits: [Limit]? }
         struct Zone: Decodable { var id: String; var name: LocalizedText }
+        struct Sponsor: Decodable { var name: LocalizedText; var budgets: [Budget]? }
         var rules: [Rule]
         var zones: [Zone]
+        var sponsors: [Sponsor]?
     }
 
     struct Templates {
@@ -343,18 +392,23 @@ public struct ReasonExplainer: Sendable {
 
     let templates: [String: Templates]
     let zoneNames: [String: LocalizedText]
+    /// Every sponsor's budgets in order, with the sponsor's name: what a negative `cappedBy` names.
+    let budgets: [(sponsor: LocalizedText, budget: Budget)]
 
     public init(canonicalJSON: String) throws {
         let stored = try JSONDecoder().decode(Stored.self, from: Data(canonicalJSON.utf8))
-        self.init(rules: stored.rules.map { ($0.id, $0.reason, $0.limits ?? []) }, zones: stored.zones.map { ($0.id, $0.name) })
+        self.init(rules: stored.rules.map { ($0.id, $0.reason, $0.limits ?? []) }, zones: stored.zones.map { ($0.id, $0.name) },
+                  budgets: (stored.sponsors ?? []).flatMap { sponsor in (sponsor.budgets ?? []).map { (sponsor.name, $0) } })
     }
 
     /// For the ruleset in force: the evaluator words its awards with the same templates.
     init(ruleset: Ruleset) {
-        self.init(rules: ruleset.rules.map { ($0.id, $0.reason, $0.limits) }, zones: ruleset.zones.map { ($0.id, $0.name) })
+        self.init(rules: ruleset.rules.map { ($0.id, $0.reason, $0.limits) }, zones: ruleset.zones.map { ($0.id, $0.name) },
+                  budgets: ruleset.sponsors.flatMap { sponsor in sponsor.budgets.map { (sponsor.name, $0) } })
     }
 
-    private init(rules: [(String, LocalizedText, [Limit])], zones: [(String, LocalizedText)]) {
+    private init(rules: [(String, LocalizedText, [Limit])], zones: [(String, LocalizedText)], budgets: [(sponsor: LocalizedText, budget: Budget)]) {
+        self.budgets = budgets
         templates = Dictionary(rules.map { ($0.0, Templates(ja: ReasonTemplate($0.1.ja), en: ReasonTemplate($0.1.en), limits: $0.2)) },
                                uniquingKeysWith: { first, _ in first })
         zoneNames = Dictionary(zones, uniquingKeysWith: { first, _ in first })
@@ -365,7 +419,13 @@ public struct ReasonExplainer: Sendable {
     public func reason(ruleID: String, detail: Event.Detail, date: LocalDate, points: Int64, cappedBy: Int? = nil) -> LocalizedText? {
         guard let rule = templates[ruleID] else { return nil }
         let reason = ReasonTemplate.render(ja: rule.ja, en: rule.en, detail: detail, date: date, points: points) { zoneNames[$0] }
-        guard let cappedBy, rule.limits.indices.contains(cappedBy) else { return reason }
+        guard let cappedBy else { return reason }
+        if cappedBy < 0, budgets.indices.contains(-1 - cappedBy) {
+            let (sponsor, budget) = budgets[-1 - cappedBy], text = budget.text
+            return LocalizedText(ja: reason.ja + "（\(sponsor.ja)の予算 \(text.ja) により減額）",
+                                 en: reason.en + " (reduced by the budget of \(sponsor.en), \(text.en))")
+        }
+        guard rule.limits.indices.contains(cappedBy) else { return reason }
         let limit = rule.limits[cappedBy].text
         return LocalizedText(ja: reason.ja + "（上限 \(limit.ja) により減額）", en: reason.en + " (capped at \(limit.en))")
     }

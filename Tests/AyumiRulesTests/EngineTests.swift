@@ -379,3 +379,58 @@ struct ExplainTests {
         #expect(explanation.text(.ja).contains("- senior-visit (追加): 条件を満たさない（年齢80歳以上）"))
     }
 }
+
+@Suite("Rules engine: budgets")
+struct BudgetTests {
+    func engine(_ sponsor: String, _ budget: String) throws -> Evaluator {
+        var files = try demoFiles()
+        files["sponsors.yaml"] = files["sponsors.yaml"]!.replacingOccurrences(of: "  - id: \(sponsor)\n", with: "  - id: \(sponsor)\n    budgets: [\(budget)]\n")
+        return Evaluator(ruleset: try RulesParser.parse(files: files))
+    }
+
+    @Test("stop: an award a budget cannot pay in full is not made, and the answer names the budget")
+    func stop() throws {
+        let engine = try engine("minato-transit", "{per: day, points: 3, onExhausted: stop}")
+        let key = CounterKey(subject: .sponsor("minato-transit"), name: "budget/day", period: today.dayNumber)
+        let tap = Event(id: "t", residentID: "r-1", detail: .transitTap(at: noon, mode: "bus", route: "r10", stop: "s1"))
+        #expect(engine.counterKeys(for: tap).contains(key))
+        // The carried split gives this tap's point to the operator (the city paid the one before).
+        let split = CounterKey(subject: .sponsor("city-health"), name: "transit-ride/split:city-health=50:minato-transit=50", period: 0)
+        let refused = engine.evaluate(tap, resident: resident, counters: [key: Counter(points: 3, count: 3), split: Counter(points: 1, count: 1)], now: noon)
+        guard case .accepted(let none, let note) = refused.outcome else { Issue.record("expected accepted"); return }
+        #expect(none.isEmpty)
+        #expect(note?.en == "No points: the budget of Minato Transit Co. (3 points a day) is spent")
+        #expect(note?.ja == "みなと交通株式会社の予算（1日3ポイント）を使い切ったため、ポイントは付与されません")
+        // With room, the award is made and the budget's counter is added to, guarded at the budget.
+        let paid = engine.evaluate(tap, resident: resident, counters: [key: Counter(points: 2, count: 2), split: Counter(points: 1, count: 1)], now: noon)
+        #expect(awards(paid).map(\.points) == [1])
+        #expect(paid.deltas.contains(CounterDelta(key: key, points: 1, count: 1, pointsMax: 3)))
+    }
+
+    @Test("scale: an award is lowered to what the budget can still pay, and the reason says so")
+    func scale() throws {
+        let engine = try engine("city-health", "{per: month, points: 100, onExhausted: scale}")
+        let key = CounterKey(subject: .sponsor("city-health"), name: "budget/month", period: 2026 * 12 + 10)
+        let walk = Event(id: "w", residentID: "r-1", detail: .walk(date: today, steps: 12_000, source: "phone"))
+        let evaluation = engine.evaluate(walk, resident: resident, counters: [key: Counter(points: 98, count: 40)], now: noon)
+        let award = try #require(awards(evaluation).first)
+        #expect(award.points == 2)
+        #expect(award.cappedBy == -1)
+        #expect(award.reason.en.hasSuffix(" (reduced by the budget of Minato City Health and Welfare Bureau, 100 points a month)"))
+        #expect(evaluation.deltas.contains(CounterDelta(key: key, points: 2, count: 1, pointsMax: 100)))
+        // Nothing left: no award.
+        #expect(awards(engine.evaluate(walk, resident: resident, counters: [key: Counter(points: 100, count: 41)], now: noon)).isEmpty)
+    }
+
+    @Test("budget errors are reported at their place", arguments: [
+        ("{per: day, points: 3, onExhausted: pause}", "onExhausted must be one of: stop, scale"),
+        ("{per: day, points: 3, onExhausted: stop}, {per: day, points: 5, onExhausted: stop}", "a second budget per day"),
+        ("{per: year, points: 3, onExhausted: stop}", "per must be one of: day, week, month, program"),
+    ])
+    func errors(budget: String, message: String) throws {
+        var files = try demoFiles()
+        files["sponsors.yaml"] = files["sponsors.yaml"]!.replacingOccurrences(of: "  - id: shotengai\n", with: "  - id: shotengai\n    budgets: [\(budget)]\n")
+        let failure = try #require(throws: RulesCheckFailure.self) { try RulesParser.parse(files: files, displayPrefix: "Rules/") }
+        #expect(failure.diagnostics.map(\.message) == [message])
+    }
+}

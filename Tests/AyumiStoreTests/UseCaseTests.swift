@@ -835,3 +835,37 @@ struct BacktestTests {
         #expect(small.table(.en).contains("total: points"))
     }
 }
+
+@Suite("Budgets")
+struct BudgetStoreTests {
+    /// The demo program with the city's walking points limited to `budget`.
+    func rules(_ budget: String) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-budget-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
+        let sponsors = try String(contentsOfFile: directory + "/sponsors.yaml", encoding: .utf8)
+        try sponsors.replacingOccurrences(of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [\(budget)]\n")
+            .write(toFile: directory + "/sponsors.yaml", atomically: true, encoding: .utf8)
+        return directory
+    }
+
+    @Test("property: 40 residents walking at once never take a day's budget past its last point", arguments: ["scale", "stop"])
+    func concurrent(policy: String) async throws {
+        let fixture = try await Fixture.make(rulesDirectory: try rules("{per: day, points: 30, onExhausted: \(policy)}"))
+        for index in 0..<40 { try await fixture.enrol("r-\(index)") }
+        let results = try await withThrowingTaskGroup(of: [IngestResult].self) { group in
+            for index in 0..<40 {
+                group.addTask { try await fixture.submit([fixture.walk("w-\(index)", "r-\(index)", steps: 8_000)]) }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        let paid = results.flatMap(\.awards).reduce(0) { $0 + $1.points }
+        // 4 points a walk: `scale` fills the budget to its last point, `stop` to the last whole walk.
+        #expect(paid == (policy == "scale" ? 30 : 28))
+        var total: Int64 = 0
+        for index in 0..<40 { total += try await fixture.points("r-\(index)") }
+        #expect(total == paid)
+        let refused = results.filter { $0.awards.isEmpty }.compactMap(\.reason?.en)
+        #expect(refused.allSatisfy { $0 == "No points: the budget of Minato City Health and Welfare Bureau (30 points a day) is spent" })
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+}
