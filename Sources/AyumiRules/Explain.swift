@@ -20,6 +20,9 @@ public struct Explanation: Sendable {
     public var rulesetVersion: String
     /// Why the event is refused before any rule is considered.
     public var rejection: LocalizedText?
+    /// The same submitter sent this id before and it was accepted: sending it again changes
+    /// nothing, and the rules below are judged against counters that already hold its awards.
+    public var alreadyRecorded = false
     /// The rules of the event's trigger, in file order.
     public var lines: [Line]
     /// Rules that listen to other triggers (not considered).
@@ -31,6 +34,10 @@ public struct Explanation: Sendable {
         var out = ja
             ? "イベント \(eventID)（\(kind.rawValue)、利用者 \(residentID)、\(date)）ルールセット \(rulesetVersion)\n"
             : "Event \(eventID) (\(kind.rawValue), resident \(residentID), \(date)) under Rules version \(rulesetVersion)\n"
+        if alreadyRecorded {
+            out += ja ? "この送信元からの同じIDのイベントは受付済みです。再送しても何も変わりません（以下はそれを含む現在の集計に対する判定）\n"
+                : "already recorded from this submitter: sending it again changes nothing (judged below against counters that include it)\n"
+        }
         if let rejection {
             out += ja ? "受け付けません: \(rejection.ja)\n" : "rejected: \(rejection.en)\n"
             return out

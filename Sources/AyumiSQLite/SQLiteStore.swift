@@ -253,6 +253,20 @@ public final class SQLiteStore: Store {
     }
 
     /// The resident and their account.
+    public func recordedEvent(_ id: String, from submitter: Submitter) async throws -> Bool? {
+        try await database.read { db in
+            let source: Int64? = switch submitter {
+            case .feed(let name): try Int64.fetchOne(db, sql: "SELECT id FROM feeds WHERE name = ?", arguments: [name])
+            case .resident(let resident): try Self.resident(resident, db).map { -$0.account }
+            }
+            guard let source else { return nil }
+            // Events from before sources were kept (source 0) count as sent by every source, as in ingest.
+            return try Bool.fetchOne(db, sql: """
+                SELECT rejection IS NULL FROM events WHERE source IN (?, 0) AND external_id = ? ORDER BY rejection IS NOT NULL LIMIT 1
+                """, arguments: [source, id])
+        }
+    }
+
     public func counters(_ keys: [CounterKey]) async throws -> [CounterKey: Counter] {
         try await database.read { db in
             var result: [CounterKey: Counter] = [:]

@@ -188,6 +188,8 @@ public struct Administration: Sendable {
             throw AyumiError.unknownResident(event.residentID)
         }
         let counters = try await dependencies.store.counters(evaluator.counterKeys(for: event))
-        return evaluator.explain(event, from: submitter, resident: resident, counters: counters, now: dependencies.environment.now())
+        var explanation = evaluator.explain(event, from: submitter, resident: resident, counters: counters, now: dependencies.environment.now())
+        explanation.alreadyRecorded = try await dependencies.store.recordedEvent(event.id, from: submitter) == true
+        return explanation
     }
 }

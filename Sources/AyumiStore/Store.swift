@@ -46,6 +46,10 @@ public protocol Store: Sendable {
     func ingest(_ events: [Event], source: String, at: Date, counterKeys: @escaping @Sendable (Event) -> [CounterKey],
                 decide: @escaping @Sendable (Event, Resident?, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult]
 
+    /// Whether `submitter` sent an event with this id before: true if it was accepted, false if it
+    /// was rejected (it may be sent again), nil if never.
+    func recordedEvent(_ id: String, from submitter: Submitter) async throws -> Bool?
+
     /// The counters as stored now (absent ones are zero and left out): what `rules explain` judges
     /// an event against, read without writing anything.
     func counters(_ keys: [CounterKey]) async throws -> [CounterKey: Counter]

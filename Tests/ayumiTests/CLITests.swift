@@ -164,6 +164,12 @@ struct CLITests {
         #expect(lines.contains("  (2 rules for other kinds of event not considered)"))
         #expect(lines.last == "total: 1 points")
 
+        // The first tap itself: recorded, and said so.
+        try tap.write(toFile: file, atomically: true, encoding: .utf8)
+        let recorded = try CLI.run(["rules", "explain", "--event", file, "--data-dir", server.data])
+        #expect(recorded.output.split(separator: "\n").dropFirst().first
+                    == "already recorded from this submitter: sending it again changes nothing (judged below against counters that include it)")
+
         let walk = #"{"id":"w-1","kind":"walk","resident":"r-1","date":"\#(CLI.tokyoToday())","steps":1500}"#
         try walk.write(toFile: file, atomically: true, encoding: .utf8)
         let japanese = try CLI.run(["rules", "explain", "--event", file, "--language", "ja", "--data-dir", server.data])
