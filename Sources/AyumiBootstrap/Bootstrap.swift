@@ -57,7 +57,8 @@ public enum Bootstrap {
         let path = databasePath(dataDirectory)
         let store = try existingStore(path, mode: .existing(readOnly: readOnly))
         guard let stored = try await store.activeRuleset() else { throw AyumiError.notAnAyumiDatabase(path: path) }
-        let program = ActiveProgram.Snapshot(ruleset: try Ruleset(canonicalJSON: stored.content), merchants: try await store.merchants())
+        let program = try await ActiveProgram.Snapshot.load(store: store, ruleset: try Ruleset(canonicalJSON: stored.content),
+                                                            merchants: try await store.merchants(), logger: logger)
         guard let ayumi = try await Ayumi.make(store: store, program: program, createSigningKey: false, environment: environment,
                                                logger: logger) else {
             throw AyumiError.notAnAyumiDatabase(path: path)

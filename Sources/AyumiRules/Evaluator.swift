@@ -80,6 +80,18 @@ public struct Evaluator: Sendable {
         Int64(instant.timeIntervalSince1970.rounded(.down)) + (fixedOffset ?? Int64(timeZone.secondsFromGMT(for: instant)))
     }
 
+    /// When an event happened, for choosing the ruleset in force: a tap's or visit's instant, the
+    /// last millisecond of a walk's local day (a day's steps are judged by the rules in force at its
+    /// end, so rules put in force during a day apply to that day's walks).
+    public func instant(of event: Event) -> Date {
+        switch event.detail {
+        case .walk(let date, _, _):
+            let nextMidnight = Date(timeIntervalSince1970: Double(date.dayNumber + 1) * 86_400)
+            return nextMidnight.addingTimeInterval(-Double(fixedOffset ?? Int64(timeZone.secondsFromGMT(for: nextMidnight))) - 0.001)
+        case .transitTap(let at, _, _, _), .visit(let at, _): return at
+        }
+    }
+
     /// The local day of an event (a walk names its day; a tap or visit is stamped).
     public func localDate(of event: Event) -> LocalDate {
         switch event.detail {

@@ -151,6 +151,30 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func activate(version: String, effectiveFrom: Date, at: Date, by: String) async throws {
+        try await database.write { db in
+            guard let ruleset = try Int64.fetchOne(db, sql: "SELECT id FROM rulesets WHERE version = ?", arguments: [version]) else {
+                throw StoreError.rulesetNotInstalled(version)
+            }
+            try db.execute(sql: "INSERT INTO activations(ruleset, effective_from, activated_at, activated_by) VALUES (?, ?, ?, ?)",
+                           arguments: [ruleset, effectiveFrom.millisecondsSince1970, at.millisecondsSince1970, by])
+            try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('active_ruleset', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           arguments: [version])
+        }
+    }
+
+    public func activations() async throws -> [Activation] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT r.version, r.content, a.effective_from, a.activated_at, a.activated_by FROM activations a JOIN rulesets r ON r.id = a.ruleset
+                ORDER BY a.effective_from, a.id
+                """).map { row in
+                Activation(ruleset: StoredRuleset(version: row[0], content: row[1]), effectiveFrom: Date(millisecondsSince1970: row[2]),
+                           activatedAt: Date(millisecondsSince1970: row[3]), activatedBy: row[4])
+            }
+        }
+    }
+
     /// The account of a party, created (with a zero balance) the first time it is named.
     static func account(_ kind: AccountKind, _ externalID: String, _ db: Database) throws -> Int64 {
         if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM accounts WHERE kind = ? AND external_id = ?"),

@@ -120,6 +120,21 @@ extension SQLiteStore {
                 ALTER TABLE transfers ADD COLUMN capped INTEGER;
                 """)
         }
+        // Rulesets by the instant they take effect: each event is judged by the one in force at its
+        // time. Each version installed so far was put in force when it was installed (the first one
+        // from the beginning); a version installed again later kept its first date, so a return to
+        // it is not seen: the timeline of an older database is as good as what it kept.
+        migrator.registerMigration("v5-activations") { db in
+            try db.execute(sql: """
+                CREATE TABLE activations (
+                    id INTEGER PRIMARY KEY, ruleset INTEGER NOT NULL REFERENCES rulesets(id), effective_from INTEGER NOT NULL,
+                    activated_at INTEGER NOT NULL, activated_by TEXT NOT NULL
+                );
+                INSERT INTO activations(ruleset, effective_from, activated_at, activated_by)
+                  SELECT id, CASE WHEN id = (SELECT MIN(id) FROM rulesets) THEN 0 ELSE installed_at END, installed_at, 'start'
+                  FROM rulesets ORDER BY installed_at, id;
+                """)
+        }
         return migrator
     }
 }

@@ -168,12 +168,19 @@ public struct Administration: Sendable {
     // MARK: The program
 
     /// Puts a new program in force without a restart: the ruleset is recorded (every version is
-    /// kept) and made active, the merchant registry replaced (a merchant left out is kept, inactive),
-    /// and every use case reads the new program from its next call on.
+    /// kept) and, when it differs from the one in force, put in force from now on (events of
+    /// earlier times are still judged by the rulesets in force then); the merchant registry is
+    /// replaced (a merchant left out is kept, inactive), and every use case reads the new program
+    /// from its next call on.
     public func install(ruleset: Ruleset, merchants: [Merchant]) async throws {
-        try await store.install(ruleset: StoredRuleset(version: ruleset.version, content: ruleset.canonicalJSON), merchants: merchants,
-                                at: dependencies.environment.now())
-        dependencies.program.replace(with: ActiveProgram.Snapshot(ruleset: ruleset, merchants: try await store.merchants()))
+        let now = dependencies.environment.now()
+        try await store.install(ruleset: StoredRuleset(version: ruleset.version, content: ruleset.canonicalJSON), merchants: merchants, at: now)
+        if try await store.activations().last(where: { $0.effectiveFrom <= now })?.ruleset.version != ruleset.version {
+            try await store.activate(version: ruleset.version, effectiveFrom: now, at: now, by: "Rules/")
+            dependencies.logger.info("Ruleset put in force", metadata: ["ruleset.version": "\(ruleset.version)"])
+        }
+        dependencies.program.replace(with: try await ActiveProgram.Snapshot.load(store: store, ruleset: ruleset, merchants: try await store.merchants(),
+                                                                                 logger: dependencies.logger))
         dependencies.logger.info("Program installed", metadata: ["ruleset.version": "\(ruleset.version)"])
     }
 
@@ -183,7 +190,7 @@ public struct Administration: Sendable {
     /// What the rules in force make of one event (`ayumi rules explain`), judged against the
     /// resident and the counters as stored now and the clock now. Nothing is written.
     public func explain(_ event: Event, from submitter: Submitter) async throws -> Explanation {
-        let evaluator = dependencies.program.current.evaluator
+        let evaluator = dependencies.program.current.evaluator(for: event)
         guard let resident = try await dependencies.store.resident(event.residentID) else {
             throw AyumiError.unknownResident(event.residentID)
         }

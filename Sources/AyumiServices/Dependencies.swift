@@ -34,15 +34,54 @@ public struct Dependencies: Sendable {
 /// works on that one snapshot.
 public final class ActiveProgram: Sendable {
     public struct Snapshot: Sendable {
+        /// The ruleset in force now: the program's time zone, expiry, report group size.
         public let ruleset: Ruleset
         public let evaluator: Evaluator
         /// Every merchant ever registered, by id; inactive ones redeem nothing.
         public let merchants: [String: Merchant]
+        /// The rulesets by the instant they took effect, in that order (the last is `evaluator`):
+        /// an event is judged by the one in force at its time, however late it arrives.
+        public let timeline: [(from: Date, evaluator: Evaluator)]
 
-        public init(ruleset: Ruleset, merchants: [Merchant]) {
+        /// - Parameter timeline: the rulesets by the instant they took effect, `ruleset` among them;
+        ///   empty when `ruleset` is all there is.
+        public init(ruleset: Ruleset, merchants: [Merchant], timeline: [(from: Date, ruleset: Ruleset)] = []) {
+            let evaluator = Evaluator(ruleset: ruleset)
             self.ruleset = ruleset
-            self.evaluator = Evaluator(ruleset: ruleset)
+            self.evaluator = evaluator
             self.merchants = Dictionary(uniqueKeysWithValues: merchants.map { ($0.id, $0) })
+            let entries = timeline.map { entry in (entry.from, entry.ruleset.version == ruleset.version ? evaluator : Evaluator(ruleset: entry.ruleset)) }
+            self.timeline = entries.isEmpty ? [(.distantPast, evaluator)] : entries
+        }
+
+        /// The program with every ruleset the store has put in force, `ruleset` being the one in
+        /// force now. A stored version this Ayumi cannot read is left out of the timeline (its time is
+        /// judged by the version before it) and logged.
+        public static func load(store: any Store, ruleset: Ruleset, merchants: [Merchant], logger: Logger) async throws -> Snapshot {
+            var decoded: [String: Ruleset] = [ruleset.version: ruleset]
+            var timeline: [(from: Date, ruleset: Ruleset)] = []
+            for activation in try await store.activations() {
+                let version = activation.ruleset.version
+                if decoded[version] == nil {
+                    do {
+                        decoded[version] = try Ruleset(canonicalJSON: activation.ruleset.content)
+                    } catch {
+                        logger.warning("A stored ruleset cannot be read; its time is judged by the version before it",
+                                       metadata: ["ruleset.version": "\(version)"])
+                        continue
+                    }
+                }
+                timeline.append((activation.effectiveFrom, decoded[version]!))
+            }
+            return Snapshot(ruleset: ruleset, merchants: merchants, timeline: timeline)
+        }
+
+        /// The evaluator of the ruleset in force at the event's time: a tap's or visit's instant, the
+        /// end of a walk's local day.
+        public func evaluator(for event: Event) -> Evaluator {
+            guard timeline.count > 1 else { return evaluator }
+            let instant = evaluator.instant(of: event)
+            return timeline.last { $0.from <= instant }?.evaluator ?? timeline[0].evaluator
         }
     }
 

@@ -45,13 +45,15 @@ public struct Ingestion: Sendable {
     func ingestOnce(_ events: [Event], submitter: Submitter) async throws -> [IngestResult] {
         let now = dependencies.environment.now()
         let program = dependencies.program.current
-        let evaluator = program.evaluator
         let expiryMonths = program.ruleset.program.pointExpiryMonths
-        return try await dependencies.store.ingest(events, source: submitter.source, at: now, counterKeys: { evaluator.counterKeys(for: $0) },
+        // Each event is judged by the ruleset in force at its time, however late it arrives.
+        return try await dependencies.store.ingest(events, source: submitter.source, at: now, counterKeys: { program.evaluator(for: $0).counterKeys(for: $0) },
                                                    decide: { event, resident, counters in
+            let evaluator = program.evaluator(for: event)
             let date = evaluator.localDate(of: event)
-            // Who may report comes first: a source not allowed learns nothing about who is enrolled.
-            let evaluation: Evaluation = if let refusal = evaluator.refusal(of: event.kind, from: submitter) {
+            // Who may report comes first, by the program in force now: a source not allowed learns
+            // nothing about who is enrolled.
+            let evaluation: Evaluation = if let refusal = program.evaluator.refusal(of: event.kind, from: submitter) {
                 Evaluation(outcome: .rejected(refusal))
             } else if let resident {
                 evaluator.evaluate(event, from: submitter, resident: resident, counters: counters, now: now)

@@ -9,6 +9,12 @@ public protocol Store: Sendable {
     /// registry: merchants not in the list are kept (their past redemptions stay) but marked inactive.
     /// Idempotent.
     func install(ruleset: StoredRuleset, merchants: [Merchant], at: Date) async throws
+    /// Records that `version` (installed before) is in force from `effectiveFrom`, who put it in
+    /// force and when, and makes it the active ruleset. Past activations are never changed.
+    func activate(version: String, effectiveFrom: Date, at: Date, by: String) async throws
+    /// Every activation, in the order they take effect (`effectiveFrom`, then the order they were
+    /// made): the timeline by which each event is judged by the ruleset in force at its time.
+    func activations() async throws -> [Activation]
     /// The ruleset the server last installed; nil in a database no server has started on.
     func activeRuleset() async throws -> StoredRuleset?
     /// Every ruleset version ever installed, newest first: rules and sponsors that left the program
@@ -141,6 +147,21 @@ public struct StoredToken: Sendable, Hashable {
     /// Neither revoked nor past its expiry at `now`.
     public func isValid(at now: Date) -> Bool {
         revokedAt == nil && expiresAt.map { now < $0 } ?? true
+    }
+}
+
+/// A ruleset put in force from an instant.
+public struct Activation: Sendable, Hashable {
+    public var ruleset: StoredRuleset
+    public var effectiveFrom: Date
+    public var activatedAt: Date
+    public var activatedBy: String
+
+    public init(ruleset: StoredRuleset, effectiveFrom: Date, activatedAt: Date, activatedBy: String) {
+        self.ruleset = ruleset
+        self.effectiveFrom = effectiveFrom
+        self.activatedAt = activatedAt
+        self.activatedBy = activatedBy
     }
 }
 

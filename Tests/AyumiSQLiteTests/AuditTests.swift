@@ -225,6 +225,19 @@ struct SkeletonFixtureTests {
         #expect(audit.transferCount == 9, "6 awards of one sponsor each, and a redemption drawing 3 lots")
     }
 
+    @Test("the skeleton's ruleset is in force from the beginning, today's from its start; a walk of its days is judged by it")
+    func timeline() async throws {
+        let ayumi = try await migrated()
+        let activations = try await ayumi.dependencies.store.activations()
+        #expect(activations.count == 2)
+        #expect(activations.first?.effectiveFrom == Date(timeIntervalSince1970: 0))
+        #expect(activations.first?.activatedBy == "start")
+        #expect(activations.last?.ruleset.version == ayumi.dependencies.program.current.ruleset.version)
+        #expect(activations.last?.effectiveFrom == Self.noonAfter)
+        // The skeleton's ruleset is of a shape this Ayumi cannot read: its time is judged by the first it can.
+        #expect(ayumi.dependencies.program.current.timeline.count == 1)
+    }
+
     @Test("history reads as the skeleton wrote it, in the sentences it stored")
     func history() async throws {
         let ayumi = try await migrated()

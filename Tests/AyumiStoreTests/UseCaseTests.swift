@@ -869,3 +869,38 @@ struct BudgetStoreTests {
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 }
+
+@Suite("Rulesets in force over time")
+struct TimelineTests {
+    @Test("a late event is judged by the ruleset in force at its time; installing the same files again changes nothing")
+    func lateEvent() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-1")
+        let first = fixture.ayumi.dependencies.program.current.ruleset.version
+        fixture.clock.advance(seconds: 2 * 86_400)
+        // Two days later the walking limit drops from 5 to 3 a day.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
+        let walk = try String(contentsOfFile: directory + "/walk.yaml", encoding: .utf8)
+        try walk.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: 3}")
+            .write(toFile: directory + "/walk.yaml", atomically: true, encoding: .utf8)
+        let lower = try RulesParser.load(directory: directory)
+        let merchants = Array(fixture.ayumi.dependencies.program.current.merchants.values)
+        try await fixture.ayumi.administration.install(ruleset: lower, merchants: merchants)
+
+        // Yesterday's walk, sent today, is judged by yesterday's rules; today's by today's.
+        let late = try await fixture.submit([fixture.walk("w-late", "r-1", steps: 12_000, on: fixture.today.adding(days: -1))])
+        #expect(late.first?.awards.map(\.points) == [5])
+        #expect(late.first?.awards.first?.rulesetVersion == first)
+        let now = try await fixture.submit([fixture.walk("w-now", "r-1", steps: 12_000)])
+        #expect(now.first?.awards.map(\.points) == [3])
+        #expect(now.first?.awards.first?.rulesetVersion == lower.version)
+
+        let activations = try await fixture.ayumi.dependencies.store.activations()
+        #expect(activations.map(\.ruleset.version) == [first, lower.version])
+        #expect(activations.map(\.activatedBy) == ["Rules/", "Rules/"])
+        try await fixture.ayumi.administration.install(ruleset: lower, merchants: merchants)
+        #expect(try await fixture.ayumi.dependencies.store.activations().count == 2)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+}
