@@ -56,7 +56,12 @@ public enum Bootstrap {
                                     logger: Logger) async throws -> Ayumi {
         let path = databasePath(dataDirectory)
         let store = try existingStore(path, mode: .existing(readOnly: readOnly))
-        guard let stored = try await store.activeRuleset() else { throw AyumiError.notAnAyumiDatabase(path: path) }
+        // The ruleset in force now, by the timeline; the last one installed from files otherwise.
+        let activations = try await store.activations()
+        let inForce = (activations.last { $0.effectiveFrom <= environment.now() } ?? activations.first)?.ruleset
+        var stored = inForce
+        if stored == nil { stored = try await store.activeRuleset() }
+        guard let stored else { throw AyumiError.notAnAyumiDatabase(path: path) }
         let program = try await ActiveProgram.Snapshot.load(store: store, ruleset: try Ruleset(canonicalJSON: stored.content),
                                                             merchants: try await store.merchants(), logger: logger)
         guard let ayumi = try await Ayumi.make(store: store, program: program, createSigningKey: false, environment: environment,

@@ -199,9 +199,11 @@ public struct Evaluator: Sendable {
         public let date: LocalDate
     }
 
+    /// - Parameter admitted: `admission` by the program in force now has passed (ingest of a late
+    ///   event judged by an older ruleset); otherwise this ruleset judges who sent it and its age.
     public func evaluate(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
-                         now: Date) -> Evaluation {
-        let decision = decide(event, from: submitter, resident: resident, counters: counters, now: now)
+                         now: Date, admitted: Bool = false) -> Evaluation {
+        let decision = decide(event, from: submitter, resident: resident, counters: counters, now: now, admitted: admitted)
         switch decision.outcome {
         case .rejected(let reason):
             return Evaluation(outcome: .rejected(reason))
@@ -219,16 +221,16 @@ public struct Evaluator: Sendable {
     }
 
     public func decide(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
-                       now: Date) -> Decision {
+                       now: Date, admitted: Bool = false) -> Decision {
         var trace = NoTrace()
-        return decide(event, from: submitter, resident: resident, counters: counters, now: now, trace: &trace)
+        return decide(event, from: submitter, resident: resident, counters: counters, now: now, admitted: admitted, trace: &trace)
     }
 
     /// `decide`, telling `trace` what became of each rule (specialised away when nobody listens).
     func decide<Trace: DecisionTrace>(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
-                                      now: Date, trace: inout Trace) -> Decision {
+                                      now: Date, admitted: Bool, trace: inout Trace) -> Decision {
         let date = localDate(of: event)
-        if let rejection = rejection(event, from: submitter, resident: resident, date: date, now: now) {
+        if let rejection = rejection(event, from: submitter, resident: resident, date: date, now: now, admitted: admitted) {
             return Decision(outcome: .rejected(rejection), deltas: [], date: date)
         }
         let facts = Facts(event: event, resident: resident, date: date, minutes: minutes(of: event), holiday: holidayDays.contains(date.dayNumber))
@@ -493,9 +495,22 @@ public struct Evaluator: Sendable {
                              en: "\(kind.rawValue) events are not accepted from \(submitter.source) (accepted from: \(allowed))")
     }
 
+    /// What the program in force now asks of every event, whichever ruleset judges it: who may send
+    /// it, and how old it may be. A late event judged by an older ruleset is admitted by this one.
+    public func admission(_ event: Event, from submitter: Submitter, now: Date) -> LocalizedText? {
+        refusal(of: event.kind, from: submitter) ?? tooOld(localDate(of: event), now: now)
+    }
+
+    func tooOld(_ date: LocalDate, now: Date) -> LocalizedText? {
+        guard date.dayNumber < LocalDate(localSeconds: localSeconds(now)).dayNumber - ruleset.program.eventAgeDaysMax else { return nil }
+        return LocalizedText(ja: "\(ruleset.program.eventAgeDaysMax)日より前の活動は対象外です",
+                             en: "The activity is more than \(ruleset.program.eventAgeDaysMax) day\(ruleset.program.eventAgeDaysMax == 1 ? "" : "s") old")
+    }
+
     /// Events that cannot be true, or may not earn: they are answered `rejected` and change nothing.
-    func rejection(_ event: Event, from submitter: Submitter, resident: Resident, date: LocalDate, now: Date) -> LocalizedText? {
-        if let refusal = refusal(of: event.kind, from: submitter) { return refusal }
+    /// `admitted`: the program in force now has already judged who sent it and its age.
+    func rejection(_ event: Event, from submitter: Submitter, resident: Resident, date: LocalDate, now: Date, admitted: Bool) -> LocalizedText? {
+        if !admitted, let refusal = refusal(of: event.kind, from: submitter) { return refusal }
         let today = LocalDate(localSeconds: localSeconds(now))
         switch event.detail {
         case .walk(_, let steps, _):
@@ -517,11 +532,7 @@ public struct Evaluator: Sendable {
         if date < resident.enrolledOn {
             return LocalizedText(ja: "登録日より前の活動は対象外です", en: "The activity happened before enrolment")
         }
-        if date.dayNumber < today.dayNumber - ruleset.program.eventAgeDaysMax {
-            return LocalizedText(ja: "\(ruleset.program.eventAgeDaysMax)日より前の活動は対象外です",
-                                 en: "The activity is more than \(ruleset.program.eventAgeDaysMax) days old")
-        }
-        return nil
+        return admitted ? nil : tooOld(date, now: now)
     }
 }
 

@@ -60,9 +60,9 @@ struct ExplanationTrace: DecisionTrace {
 
 extension Evaluator {
     public func explain(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
-                        now: Date) -> Explanation {
+                        now: Date, admitted: Bool = false) -> Explanation {
         var trace = ExplanationTrace()
-        let decision = decide(event, from: submitter, resident: resident, counters: counters, now: now, trace: &trace)
+        let decision = decide(event, from: submitter, resident: resident, counters: counters, now: now, admitted: admitted, trace: &trace)
         let considered = rules(for: event.kind)
         var explanation = Explanation(eventID: event.id, kind: event.kind, residentID: event.residentID, date: decision.date,
                                       rulesetVersion: ruleset.version, rejection: nil, lines: [],

@@ -213,6 +213,15 @@ public struct Sponsor: Sendable, Hashable, Codable {
         name = try container.decode(LocalizedText.self, forKey: .name)
         budgets = try container.decodeIfPresent([Budget].self, forKey: .budgets) ?? []
     }
+
+    /// Written only when there are budgets, so a program without any keeps its version.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(name, forKey: .name)
+        if !budgets.isEmpty { try container.encode(budgets, forKey: .budgets) }
+    }
 }
 
 /// The most a sponsor pays in a period (local day, ISO week, month, or the whole program), in

@@ -151,6 +151,13 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func keep(ruleset: StoredRuleset, at: Date) async throws {
+        try await database.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO rulesets(version, content, installed_at) VALUES (?, ?, ?)",
+                           arguments: [ruleset.version, ruleset.content, at.millisecondsSince1970])
+        }
+    }
+
     public func activate(version: String, effectiveFrom: Date, at: Date, by: String) async throws {
         try await database.write { db in
             guard let ruleset = try Int64.fetchOne(db, sql: "SELECT id FROM rulesets WHERE version = ?", arguments: [version]) else {
@@ -167,7 +174,7 @@ public final class SQLiteStore: Store {
         try await database.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT r.version, r.content, a.effective_from, a.activated_at, a.activated_by FROM activations a JOIN rulesets r ON r.id = a.ruleset
-                ORDER BY a.effective_from, a.id
+                ORDER BY a.id
                 """).map { row in
                 Activation(ruleset: StoredRuleset(version: row[0], content: row[1]), effectiveFrom: Date(millisecondsSince1970: row[2]),
                            activatedAt: Date(millisecondsSince1970: row[3]), activatedBy: row[4])

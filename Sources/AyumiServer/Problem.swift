@@ -70,6 +70,8 @@ struct Problem: Error {
         case .insufficientPoints: ("insufficient-points", .unprocessableContent, .init(ja: "ポイントが不足しています", en: "Not enough points"))
         case .idempotencyKeyReused:
             ("idempotency-key-reused", .unprocessableContent, .init(ja: "冪等キーが別の取引で使われています", en: "Idempotency key reused"))
+        case .rulesInvalid: ("rules-invalid", .unprocessableContent, .init(ja: "ルールに誤りがあります", en: "The rules have errors"))
+        case .unknownRuleset: ("unknown-ruleset", .notFound, .init(ja: "そのルールセットはありません", en: "Unknown ruleset version"))
         case .busy: ("busy", .serviceUnavailable, .init(ja: "混み合っています。もう一度お試しください", en: "Busy, please retry"))
         case .databaseMissing, .databaseNeedsMigration, .notAnAyumiDatabase:
             // Only maintenance commands open a database that may be missing; the server created its own.

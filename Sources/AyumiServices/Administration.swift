@@ -110,7 +110,7 @@ public struct Administration: Sendable {
         guard token.utf8.count <= 128, let stored = try await store.token(hash: Self.hash(token)),
               stored.isValid(at: dependencies.environment.now()) else { return nil }
         if stored.role == .merchant, dependencies.program.current.merchants[stored.subject ?? ""]?.active != true { return nil }
-        return Principal(role: stored.role, subject: stored.subject, feed: stored.feed)
+        return Principal(role: stored.role, subject: stored.subject, feed: stored.feed, tokenID: stored.id)
     }
 
     /// Gives back memory the store keeps for speed, if nothing was written since the last call.
@@ -167,21 +167,71 @@ public struct Administration: Sendable {
 
     // MARK: The program
 
+    /// Who put a ruleset in force from the files in `Rules/` (at start or on SIGHUP); `start` marks
+    /// versions an older Ayumi installed from its files.
+    static let fromFiles: Set<String> = ["Rules/", "start"]
+
     /// Puts a new program in force without a restart: the ruleset is recorded (every version is
-    /// kept) and, when it differs from the one in force, put in force from now on (events of
-    /// earlier times are still judged by the rulesets in force then); the merchant registry is
-    /// replaced (a merchant left out is kept, inactive), and every use case reads the new program
-    /// from its next call on.
+    /// kept) and, when `Rules/` changed since it was last put in force from the files, put in force
+    /// from now on (events of earlier times are still judged by the rulesets in force then; a
+    /// version put in force through the admin API stays in force across restarts with unchanged
+    /// files). The merchant registry is replaced (a merchant left out is kept, inactive), and every
+    /// use case reads the new program from its next call on.
     public func install(ruleset: Ruleset, merchants: [Merchant]) async throws {
         let now = dependencies.environment.now()
         try await store.install(ruleset: StoredRuleset(version: ruleset.version, content: ruleset.canonicalJSON), merchants: merchants, at: now)
-        if try await store.activations().last(where: { $0.effectiveFrom <= now })?.ruleset.version != ruleset.version {
+        let lastFromFiles = try await store.activations().filter { Self.fromFiles.contains($0.activatedBy) }.max { $0.activatedAt < $1.activatedAt }
+        if lastFromFiles?.ruleset.version != ruleset.version {
             try await store.activate(version: ruleset.version, effectiveFrom: now, at: now, by: "Rules/")
             dependencies.logger.info("Ruleset put in force", metadata: ["ruleset.version": "\(ruleset.version)"])
         }
+        try await reloadProgram(known: ruleset)
+        dependencies.logger.info("Program installed", metadata: ["ruleset.version": "\(ruleset.version)"])
+    }
+
+    /// Rebuilds the program from the store's timeline: the ruleset in force now, and every earlier one.
+    func reloadProgram(known: Ruleset? = nil) async throws {
+        let now = dependencies.environment.now()
+        let activations = try await store.activations()
+        guard let inForce = activations.last(where: { $0.effectiveFrom <= now }) ?? activations.first else { return }
+        let ruleset = if let known, known.version == inForce.ruleset.version { known } else { try Ruleset(canonicalJSON: inForce.ruleset.content) }
         dependencies.program.replace(with: try await ActiveProgram.Snapshot.load(store: store, ruleset: ruleset, merchants: try await store.merchants(),
                                                                                  logger: dependencies.logger))
-        dependencies.logger.info("Program installed", metadata: ["ruleset.version": "\(ruleset.version)"])
+    }
+
+    /// The ruleset in force now and every activation, in the order they take effect.
+    public func rulesHistory() async throws -> (inForce: String, activations: [Activation]) {
+        (dependencies.program.current.ruleset.version, try await store.activations())
+    }
+
+    /// Checks an uploaded program (file name → text, as in `Rules/`: `program.yaml`, `sponsors.yaml`,
+    /// `zones.geojson`, `calendar/*.yaml`, one file per rule) as `ayumi rules check` does, against
+    /// the merchants registered now, and keeps it (not in force) so it can be activated. Returns its
+    /// version, its rule count and its warnings.
+    public func validateRules(files: [String: String]) async throws -> (version: String, rules: Int, warnings: [String]) {
+        let (ruleset, warnings): (Ruleset, [RulesDiagnostic])
+        do {
+            (ruleset, warnings) = try RulesParser.check(files: files)
+        } catch {
+            throw AyumiError.rulesInvalid(error.diagnostics.map(\.description))
+        }
+        let homeless = dependencies.program.current.merchants.values.filter { $0.active && ruleset.zone($0.zoneID) == nil }.sorted { $0.id < $1.id }
+        guard homeless.isEmpty else {
+            throw AyumiError.rulesInvalid(homeless.map { "Merchants/merchants.yaml: error: merchant \($0.id) is in zone '\($0.zoneID)', which these rules do not have" })
+        }
+        try await store.keep(ruleset: StoredRuleset(version: ruleset.version, content: ruleset.canonicalJSON), at: dependencies.environment.now())
+        dependencies.logger.info("Ruleset validated", metadata: ["ruleset.version": "\(ruleset.version)"])
+        return (ruleset.version, ruleset.rules.count, warnings.map(\.description))
+    }
+
+    /// Puts a validated version in force from `effectiveFrom` (past or future), recorded with the
+    /// admin token that did it. Events of earlier times keep the rulesets in force then.
+    public func activateRules(version: String, effectiveFrom: Date, by principal: Principal) async throws {
+        guard try await store.rulesets().contains(where: { $0.version == version }) else { throw AyumiError.unknownRuleset(version) }
+        let by = principal.tokenID.map { "admin token \($0)" } ?? "admin"
+        try await store.activate(version: version, effectiveFrom: effectiveFrom, at: dependencies.environment.now(), by: by)
+        try await reloadProgram()
+        dependencies.logger.info("Ruleset activated", metadata: ["ruleset.version": "\(version)", "by": "\(by)"])
     }
 
     /// Throws unless the database answers a read; what `/healthz` reports.
@@ -190,12 +240,15 @@ public struct Administration: Sendable {
     /// What the rules in force make of one event (`ayumi rules explain`), judged against the
     /// resident and the counters as stored now and the clock now. Nothing is written.
     public func explain(_ event: Event, from submitter: Submitter) async throws -> Explanation {
-        let evaluator = dependencies.program.current.evaluator(for: event)
+        let now = dependencies.environment.now()
+        let program = dependencies.program.current, evaluator = program.evaluator(for: event)
         guard let resident = try await dependencies.store.resident(event.residentID) else {
             throw AyumiError.unknownResident(event.residentID)
         }
         let counters = try await dependencies.store.counters(evaluator.counterKeys(for: event))
-        var explanation = evaluator.explain(event, from: submitter, resident: resident, counters: counters, now: dependencies.environment.now())
+        // As ingest judges it: who may send it and how late, by the program in force now.
+        var explanation = evaluator.explain(event, from: submitter, resident: resident, counters: counters, now: now, admitted: true)
+        if let rejection = program.evaluator(at: now).admission(event, from: submitter, now: now) { explanation.rejection = rejection }
         explanation.alreadyRecorded = try await dependencies.store.recordedEvent(event.id, from: submitter) == true
         return explanation
     }

@@ -25,6 +25,9 @@ public enum AyumiError: Error, Sendable, Equatable {
     case databaseMissing(path: String)
     case databaseNeedsMigration(path: String)
     case notAnAyumiDatabase(path: String)
+    /// A rules upload failed its check: every problem, as `FILE:LINE:COL: error: …`.
+    case rulesInvalid([String])
+    case unknownRuleset(String)
 
     public var detail: String {
         switch self {
@@ -45,6 +48,8 @@ public enum AyumiError: Error, Sendable, Equatable {
         case .busy: "Other writes got in the way and nothing was changed; send the same request again."
         case .merchantInactive(let id): "Merchant '\(id)' is no longer active (marked active: false or removed from the registry)."
         case .notAnAyumiDatabase(let path): "\(path) is not an Ayumi database (empty, not SQLite, or made by another program)."
+        case .rulesInvalid(let diagnostics): diagnostics.joined(separator: "\n")
+        case .unknownRuleset(let version): "No ruleset version '\(version)' was validated or run here."
         case .databaseMissing(let path):
             "No database at \(path). Check --data-dir (or AYUMI_DATA_DIR); `ayumi serve` creates the database on its first start."
         case .databaseNeedsMigration(let path):

@@ -39,19 +39,24 @@ public final class ActiveProgram: Sendable {
         public let evaluator: Evaluator
         /// Every merchant ever registered, by id; inactive ones redeem nothing.
         public let merchants: [String: Merchant]
-        /// The rulesets by the instant they took effect, in that order (the last is `evaluator`):
+        /// Every activation's ruleset and the instant it takes effect, in the order they were made:
         /// an event is judged by the one in force at its time, however late it arrives.
         public let timeline: [(from: Date, evaluator: Evaluator)]
 
-        /// - Parameter timeline: the rulesets by the instant they took effect, `ruleset` among them;
-        ///   empty when `ruleset` is all there is.
+        /// - Parameter timeline: every activation's ruleset and its effective instant, in the order
+        ///   they were made, `ruleset` among them; empty when `ruleset` is all there is.
         public init(ruleset: Ruleset, merchants: [Merchant], timeline: [(from: Date, ruleset: Ruleset)] = []) {
             let evaluator = Evaluator(ruleset: ruleset)
             self.ruleset = ruleset
             self.evaluator = evaluator
             self.merchants = Dictionary(uniqueKeysWithValues: merchants.map { ($0.id, $0) })
-            let entries = timeline.map { entry in (entry.from, entry.ruleset.version == ruleset.version ? evaluator : Evaluator(ruleset: entry.ruleset)) }
-            self.timeline = entries.isEmpty ? [(.distantPast, evaluator)] : entries
+            // One evaluator per version, however often it was put in force.
+            var evaluators = [ruleset.version: evaluator]
+            self.timeline = timeline.isEmpty ? [(.distantPast, evaluator)] : timeline.map { entry in
+                let evaluator = evaluators[entry.ruleset.version] ?? Evaluator(ruleset: entry.ruleset)
+                evaluators[entry.ruleset.version] = evaluator
+                return (entry.from, evaluator)
+            }
         }
 
         /// The program with every ruleset the store has put in force, `ruleset` being the one in
@@ -66,7 +71,7 @@ public final class ActiveProgram: Sendable {
                     do {
                         decoded[version] = try Ruleset(canonicalJSON: activation.ruleset.content)
                     } catch {
-                        logger.warning("A stored ruleset cannot be read; its time is judged by the version before it",
+                        logger.warning("A stored ruleset cannot be read; its activation is left out of the timeline",
                                        metadata: ["ruleset.version": "\(version)"])
                         continue
                     }
@@ -76,12 +81,19 @@ public final class ActiveProgram: Sendable {
             return Snapshot(ruleset: ruleset, merchants: merchants, timeline: timeline)
         }
 
+        /// The evaluator of the ruleset in force at `instant` (a ruleset activated for a future time
+        /// takes over when that time comes, without a reload).
+        public func evaluator(at instant: Date) -> Evaluator {
+            guard timeline.count > 1 else { return timeline[0].evaluator }
+            // The last decision made that covers the instant; before every activation, the earliest.
+            return timeline.last { $0.from <= instant }?.evaluator ?? timeline.min { $0.from < $1.from }!.evaluator
+        }
+
         /// The evaluator of the ruleset in force at the event's time: a tap's or visit's instant, the
         /// end of a walk's local day.
         public func evaluator(for event: Event) -> Evaluator {
             guard timeline.count > 1 else { return evaluator }
-            let instant = evaluator.instant(of: event)
-            return timeline.last { $0.from <= instant }?.evaluator ?? timeline[0].evaluator
+            return evaluator(at: evaluator.instant(of: event))
         }
     }
 

@@ -9,11 +9,15 @@ public protocol Store: Sendable {
     /// registry: merchants not in the list are kept (their past redemptions stay) but marked inactive.
     /// Idempotent.
     func install(ruleset: StoredRuleset, merchants: [Merchant], at: Date) async throws
+    /// Keeps a ruleset version (if new) without putting it in force: an uploaded, checked program
+    /// waiting to be activated.
+    func keep(ruleset: StoredRuleset, at: Date) async throws
     /// Records that `version` (installed before) is in force from `effectiveFrom`, who put it in
     /// force and when, and makes it the active ruleset. Past activations are never changed.
     func activate(version: String, effectiveFrom: Date, at: Date, by: String) async throws
-    /// Every activation, in the order they take effect (`effectiveFrom`, then the order they were
-    /// made): the timeline by which each event is judged by the ruleset in force at its time.
+    /// Every activation, in the order they were made. At an instant, the ruleset in force is that of
+    /// the last activation made whose `effectiveFrom` is not after it: a later decision overrides
+    /// earlier ones from its time on, whether it looks back or ahead.
     func activations() async throws -> [Activation]
     /// The ruleset the server last installed; nil in a database no server has started on.
     func activeRuleset() async throws -> StoredRuleset?

@@ -144,7 +144,7 @@ struct MigrationTests {
                                          environment: AyumiEnvironment(now: { clock.now }, randomBytes: AyumiEnvironment.live.randomBytes),
                                          logger: .init(label: "test"))
         // The skeleton's ingest token still works, as the feed 'default'.
-        #expect(try await ayumi.administration.authenticate(token: token) == Principal(role: .ingest, subject: nil, feed: "default"))
+        #expect(try await ayumi.administration.authenticate(token: token).map { Principal(role: $0.role, subject: $0.subject, feed: $0.feed) } == Principal(role: .ingest, subject: nil, feed: "default"))
         let tap = Event(id: "tap-1", residentID: "r-1", detail: .transitTap(at: clock.now.addingTimeInterval(-60), mode: "bus",
                                                                              route: "r10", stop: "s1"))
         #expect(try await ayumi.ingestion.ingest([tap], by: Fixture.transitFeed).map(\.status) == [.duplicate])
@@ -255,7 +255,7 @@ struct SkeletonFixtureTests {
     @Test("the skeleton's events stay duplicates, its ingest token works as the feed 'default', its redemption replays")
     func idempotency() async throws {
         let ayumi = try await migrated()
-        #expect(try await ayumi.administration.authenticate(token: Self.skeletonIngestToken) == Principal(role: .ingest, subject: nil, feed: "default"))
+        #expect(try await ayumi.administration.authenticate(token: Self.skeletonIngestToken).map { Principal(role: $0.role, subject: $0.subject, feed: $0.feed) } == Principal(role: .ingest, subject: nil, feed: "default"))
         let tap = Event(id: "t-1", residentID: "r-1", detail: .transitTap(at: Self.noonAfter.addingTimeInterval(-3_600), mode: "bus",
                                                                            route: "r10", stop: "s1"))
         #expect(try await ayumi.ingestion.ingest([tap], by: Fixture.transitFeed).map(\.status) == [.duplicate])

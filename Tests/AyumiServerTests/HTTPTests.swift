@@ -437,7 +437,7 @@ struct HTTPTests {
             "\(route.method) \(route.path.description)"
         })
         #expect(served == documented)
-        #expect(served.count == 10)
+        #expect(served.count == 13)
     }
 }
 
@@ -459,5 +459,69 @@ final class LogRecorder: LogHandler, @unchecked Sendable {
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
         let line = "\(event.message) " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         lock.withLock { recorded.append(line) }
+    }
+}
+
+@Suite("Rules over HTTP")
+struct RulesHTTPTests {
+    /// The demo Rules/ as an upload, with `edit` applied to walk.yaml.
+    func upload(_ edit: (String) -> String = { $0 }) throws -> String {
+        var files: [String: String] = [:]
+        let directory = Fixture.repositoryRoot + "/Rules"
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name != "calendar" {
+            files[name] = try String(contentsOfFile: directory + "/" + name, encoding: .utf8)
+        }
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory + "/calendar") {
+            files["calendar/" + name] = try String(contentsOfFile: directory + "/calendar/" + name, encoding: .utf8)
+        }
+        files["walk.yaml"] = edit(files["walk.yaml"]!)
+        return String(decoding: try JSONSerialization.data(withJSONObject: ["files": files]), as: UTF8.self)
+    }
+
+    @Test("validate checks an upload as rules check does; activate puts it in force from a time, recorded with the token; history lists both")
+    func validateAndActivate() async throws {
+        try await withServer { server in
+            let first = server.fixture.ayumi.dependencies.program.current.ruleset.version
+            let broken = try await server.call(.post, "/v1/admin/rules/validate", token: server.admin,
+                                               json: try upload { $0.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: dai, points: 5}") })
+            #expect(broken.status == .unprocessableContent)
+            #expect(broken.problemType == "urn:ayumi:problem:rules-invalid")
+            #expect((broken.json["detail"] as? String)?.hasPrefix("walk.yaml:12:") == true && (broken.json["detail"] as? String)?
+                .contains("error: per must be one of: day, week, month, program") == true)
+
+            let checked = try await server.call(.post, "/v1/admin/rules/validate", token: server.admin,
+                                                json: try upload { $0.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: 3}") })
+            #expect(checked.status == .ok)
+            let version = try #require(checked.json["version"] as? String)
+            #expect(checked.json["rules"] as? Int == 3)
+            #expect(version != first)
+            // Validated is not in force.
+            #expect(try await server.call(.get, "/v1/admin/rules", token: server.admin).json["inForce"] as? String == first)
+
+            let unknown = try await server.call(.post, "/v1/admin/rules/activate", token: server.admin,
+                                                json: #"{"version":"ffffffffffff","effectiveFrom":"2026-11-25T12:00:00+09:00"}"#)
+            #expect(unknown.status == .notFound)
+            #expect(unknown.problemType == "urn:ayumi:problem:unknown-ruleset")
+            let badTime = try await server.call(.post, "/v1/admin/rules/activate", token: server.admin,
+                                                json: #"{"version":"\#(version)","effectiveFrom":"tomorrow"}"#)
+            #expect(badTime.problemType == "urn:ayumi:problem:invalid-request")
+
+            // In force from an hour ago: a walk of today now earns at most 3.
+            let from = server.fixture.clock.now.addingTimeInterval(-3_600).formatted(.iso8601)
+            let activated = try await server.call(.post, "/v1/admin/rules/activate", token: server.admin,
+                                                  json: #"{"version":"\#(version)","effectiveFrom":"\#(from)"}"#)
+            #expect(activated.status == .ok)
+            #expect(activated.json["inForce"] as? String == version)
+            let entries = try #require(activated.json["activations"] as? [[String: Any]])
+            #expect(entries.map { $0["version"] as? String } == [first, version])
+            #expect((entries.last?["activatedBy"] as? String)?.hasPrefix("admin token ") == true)
+            let result = try await server.fixture.submit([server.fixture.walk("w-1", "r-1", steps: 12_000)])
+            _ = result
+            try await server.fixture.enrol("r-2")
+            let walk = try await server.fixture.submit([server.fixture.walk("w-2", "r-2", steps: 12_000)])
+            #expect(walk.first?.awards.map(\.points) == [3])
+
+            #expect(try await server.call(.get, "/v1/admin/rules", token: server.ingest).status == .forbidden)
+        }
     }
 }

@@ -220,7 +220,7 @@ struct TokenTests {
     func revoke() async throws {
         let fixture = try await Fixture.make()
         let token = try await fixture.ayumi.administration.createToken(role: .ingest, subject: nil, feed: "transit-operator")
-        #expect(try await fixture.ayumi.administration.authenticate(token: token) == Principal(role: .ingest, subject: nil, feed: "transit-operator"))
+        #expect(try await fixture.ayumi.administration.authenticate(token: token).map { Principal(role: $0.role, subject: $0.subject, feed: $0.feed) } == Principal(role: .ingest, subject: nil, feed: "transit-operator"))
         let listed = try #require(try await fixture.ayumi.administration.tokens(role: .ingest).first)
         #expect(listed.feed == "transit-operator")
         #expect(listed.revokedAt == nil)
@@ -902,5 +902,25 @@ struct TimelineTests {
         try await fixture.ayumi.administration.install(ruleset: lower, merchants: merchants)
         #expect(try await fixture.ayumi.dependencies.store.activations().count == 2)
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+
+    @Test("how late an event may come is the program's now, whichever ruleset judges the event")
+    func ageByTheProgramNow() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-1")
+        fixture.clock.advance(seconds: 3 * 86_400)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
+        let program = try String(contentsOfFile: directory + "/program.yaml", encoding: .utf8)
+        try program.replacingOccurrences(of: "eventAgeDaysMax: 31", with: "eventAgeDaysMax: 1")
+            .write(toFile: directory + "/program.yaml", atomically: true, encoding: .utf8)
+        try await fixture.ayumi.administration.install(ruleset: try RulesParser.load(directory: directory),
+                                                       merchants: Array(fixture.ayumi.dependencies.program.current.merchants.values))
+        // Two days old: the ruleset of its day allowed 31 days, the program now allows 1.
+        let late = try await fixture.submit([fixture.walk("w-old", "r-1", steps: 8_000, on: fixture.today.adding(days: -2))])
+        #expect(late.first?.status == .rejected)
+        #expect(late.first?.reason?.en == "The activity is more than 1 day old")
+        let yesterday = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 8_000, on: fixture.today.adding(days: -1))])
+        #expect(yesterday.first?.awards.map(\.points) == [4])
     }
 }
