@@ -28,8 +28,9 @@ public struct Award: Sendable, Hashable {
     /// Points per sponsor; always sums to `points`.
     public var funding: [SponsorShare]
     public var reason: LocalizedText
-    /// The position, in its rule's `limits`, of the limit that reduced this award (nil: paid in
-    /// full). Stored with the award, so history says "capped at 5 points/day" later too.
+    /// What reduced this award (nil: paid in full): the position of the limit in its rule's
+    /// `limits`, or −1 − the position of a sponsor's budget among all budgets of `sponsors.yaml`.
+    /// Stored with the award, so history says "capped at 5 points a day" later too.
     public var cappedBy: Int?
 
     public init(ruleID: String, rulesetVersion: String, points: Int64, funding: [SponsorShare],

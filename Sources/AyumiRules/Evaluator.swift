@@ -309,6 +309,19 @@ public struct Evaluator: Sendable {
                 // A budget that cannot pay its sponsor's share: `stop` drops the award, `scale` lowers
                 // it to the most every budget can still pay.
                 var failing = overspent(rule, parts, date: date, counters: counters, spent: spent)
+                // One sponsor: what is left of its tightest budget is the answer, without a search.
+                if let budget = failing, budget.budget.onExhausted == .scale, rule.funding.count == 1 {
+                    let left = rule.budgets[0].map { budget in
+                        let key = budgetKey(budget, date: date)
+                        return budget.budget.points - (counters[key] ?? .zero).points - spent[key, default: 0]
+                    }.min()!
+                    if left > 0 && left < points {
+                        points = left
+                        parts = [left]
+                        cappedBy = -1 - budget.position
+                        failing = overspent(rule, parts, date: date, counters: counters, spent: spent)
+                    }
+                }
                 while let budget = failing, budget.budget.onExhausted == .scale, points > 1 {
                     points -= 1
                     parts = split(points)

@@ -422,6 +422,21 @@ struct BudgetTests {
         #expect(awards(engine.evaluate(walk, resident: resident, counters: [key: Counter(points: 100, count: 41)], now: noon)).isEmpty)
     }
 
+    @Test("two awards of one event draw on the same budget: the second gets what the first left")
+    func twoAwardsOneBudget() throws {
+        var files = try demoFiles()
+        files["sponsors.yaml"] = files["sponsors.yaml"]!.replacingOccurrences(
+            of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [{per: day, points: 6, onExhausted: scale}]\n")
+        files["extra.yaml"] = "id: extra\ntrigger: walk\nname: {ja: 追加, en: Extra}\npoints:\n  fixed: 3\nfunding:\n  city-health: 100%\n"
+            + "reason: {ja: a, en: a}\n"
+        let engine = Evaluator(ruleset: try RulesParser.parse(files: files))
+        let evaluation = engine.evaluate(Event(id: "w", residentID: "r-1", detail: .walk(date: today, steps: 12_000, source: "phone")),
+                                         resident: resident, counters: [:], now: noon)
+        #expect(awards(evaluation).map { "\($0.ruleID):\($0.points)" } == ["extra:3", "walk-steps:3"], "rules in file order: extra.yaml, then walk.yaml")
+        let key = CounterKey(subject: .sponsor("city-health"), name: "budget/day", period: today.dayNumber)
+        #expect(evaluation.deltas.filter { $0.key == key }.map(\.points) == [3, 3])
+    }
+
     @Test("budget errors are reported at their place", arguments: [
         ("{per: day, points: 3, onExhausted: pause}", "onExhausted must be one of: stop, scale"),
         ("{per: day, points: 3, onExhausted: stop}, {per: day, points: 5, onExhausted: stop}", "a second budget per day"),
