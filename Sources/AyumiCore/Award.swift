@@ -33,6 +33,10 @@ public struct Award: Sendable, Hashable {
     /// Stored with the award, so history says "capped at 5 points a day" later too.
     public var cappedBy: Int?
 
+    /// `cappedBy` of an award reduced by a budget of the ruleset in force when it was made, not of
+    /// the award's own (older) version: a late event's award.
+    public static let cappedByBudgetOfAnotherVersion = -1_000_000
+
     public init(ruleID: String, rulesetVersion: String, points: Int64, funding: [SponsorShare],
                 reason: LocalizedText, cappedBy: Int? = nil) {
         precondition(points > 0, "an award of no points is not recorded")

@@ -152,8 +152,10 @@ public struct Evaluator: Sendable {
         }
     }
 
-    /// Counter keys the evaluation of `event` reads; the store loads exactly these.
-    public func counterKeys(for event: Event) -> [CounterKey] {
+    /// Counter keys the evaluation of `event` reads; the store loads exactly these. `admitted` as
+    /// for `evaluate`: the budgets of the ruleset in force now.
+    public func counterKeys(for event: Event, admitted: Admitted? = nil) -> [CounterKey] {
+        let budgetsNow = admitted.flatMap { $0.version == ruleset.version ? nil : $0 }
         let date = localDate(of: event)
         var keys: [CounterKey] = []
         for rule in rules(for: event.kind) {
@@ -162,7 +164,11 @@ public struct Evaluator: Sendable {
             if let name = rule.splitName {
                 for share in rule.funding { keys.append(CounterKey(subject: .sponsor(share.sponsorID), name: name, period: 0)) }
             }
-            for budget in rule.budgets.joined() { keys.append(budgetKey(budget, date: date)) }
+            if let budgetsNow {
+                for share in rule.funding { for budget in budgetsNow.budgets[share.sponsorID] ?? [] { keys.append(budgetKey(budget, date: date)) } }
+            } else {
+                for budget in rule.budgets.joined() { keys.append(budgetKey(budget, date: date)) }
+            }
         }
         return keys
     }
@@ -199,10 +205,11 @@ public struct Evaluator: Sendable {
         public let date: LocalDate
     }
 
-    /// - Parameter admitted: `admission` by the program in force now has passed (ingest of a late
-    ///   event judged by an older ruleset); otherwise this ruleset judges who sent it and its age.
+    /// - Parameter admitted: set when the ruleset in force now has admitted the event (`admission`:
+    ///   who sent it, how late) and its sponsors' budgets apply, whichever ruleset judges the rest;
+    ///   nil: this ruleset judges all of it.
     public func evaluate(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
-                         now: Date, admitted: Bool = false) -> Evaluation {
+                         now: Date, admitted: Admitted? = nil) -> Evaluation {
         let decision = decide(event, from: submitter, resident: resident, counters: counters, now: now, admitted: admitted)
         switch decision.outcome {
         case .rejected(let reason):
@@ -221,18 +228,20 @@ public struct Evaluator: Sendable {
     }
 
     public func decide(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
-                       now: Date, admitted: Bool = false) -> Decision {
+                       now: Date, admitted: Admitted? = nil) -> Decision {
         var trace = NoTrace()
         return decide(event, from: submitter, resident: resident, counters: counters, now: now, admitted: admitted, trace: &trace)
     }
 
     /// `decide`, telling `trace` what became of each rule (specialised away when nobody listens).
     func decide<Trace: DecisionTrace>(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
-                                      now: Date, admitted: Bool, trace: inout Trace) -> Decision {
+                                      now: Date, admitted: Admitted?, trace: inout Trace) -> Decision {
         let date = localDate(of: event)
-        if let rejection = rejection(event, from: submitter, resident: resident, date: date, now: now, admitted: admitted) {
+        if let rejection = rejection(event, from: submitter, resident: resident, date: date, now: now, admitted: admitted != nil) {
             return Decision(outcome: .rejected(rejection), deltas: [], date: date)
         }
+        // The sponsors' budgets of the ruleset in force now, when another ruleset judges this event.
+        let budgetsNow = admitted.flatMap { $0.version == ruleset.version ? nil : $0 }
         let facts = Facts(event: event, resident: resident, date: date, minutes: minutes(of: event), holiday: holidayDays.contains(date.dayNumber))
         var candidates: [Candidate] = []
         var why = NoAward.noRule
@@ -305,28 +314,29 @@ public struct Evaluator: Sendable {
                 return carriedSplit(points: points, weights: rule.weights, funded: splitKeys.map { (counters[$0] ?? .zero).points })
             }
             var parts = split(points)
-            if rule.hasBudgets {
+            let ruleBudgets = budgetsNow.map { now in rule.funding.map { now.budgets[$0.sponsorID] ?? [] } } ?? rule.budgets
+            if ruleBudgets.contains(where: { !$0.isEmpty }) {
                 // A budget that cannot pay its sponsor's share: `stop` drops the award, `scale` lowers
                 // it to the most every budget can still pay.
-                var failing = overspent(rule, parts, date: date, counters: counters, spent: spent)
+                var failing = overspent(ruleBudgets, parts, date: date, counters: counters, spent: spent)
                 // One sponsor: what is left of its tightest budget is the answer, without a search.
                 if let budget = failing, budget.budget.onExhausted == .scale, rule.funding.count == 1 {
-                    let left = rule.budgets[0].map { budget in
+                    let left = ruleBudgets[0].map { budget in
                         let key = budgetKey(budget, date: date)
                         return budget.budget.points - (counters[key] ?? .zero).points - spent[key, default: 0]
                     }.min()!
                     if left > 0 && left < points {
                         points = left
                         parts = [left]
-                        cappedBy = -1 - budget.position
-                        failing = overspent(rule, parts, date: date, counters: counters, spent: spent)
+                        cappedBy = budgetsNow == nil ? -1 - budget.position : Award.cappedByBudgetOfAnotherVersion
+                        failing = overspent(ruleBudgets, parts, date: date, counters: counters, spent: spent)
                     }
                 }
                 while let budget = failing, budget.budget.onExhausted == .scale, points > 1 {
                     points -= 1
                     parts = split(points)
-                    cappedBy = -1 - budget.position
-                    failing = overspent(rule, parts, date: date, counters: counters, spent: spent)
+                    cappedBy = budgetsNow == nil ? -1 - budget.position : Award.cappedByBudgetOfAnotherVersion
+                    failing = overspent(ruleBudgets, parts, date: date, counters: counters, spent: spent)
                 }
                 if let budget = failing {
                     why = why.keeping(.budget(budget))
@@ -334,7 +344,7 @@ public struct Evaluator: Sendable {
                     continue
                 }
                 for (index, part) in parts.enumerated() where part > 0 {
-                    for budget in rule.budgets[index] {
+                    for budget in ruleBudgets[index] {
                         let key = budgetKey(budget, date: date)
                         spent[key, default: 0] += part
                         deltas.append(CounterDelta(key: key, points: part, count: 1, pointsMax: budget.budget.points))
@@ -355,10 +365,10 @@ public struct Evaluator: Sendable {
     }
 
     /// The first budget that cannot pay its sponsor's part of `parts`, or nil when all can.
-    func overspent(_ rule: CompiledRule, _ parts: [Int64], date: LocalDate, counters: [CounterKey: Counter],
+    func overspent(_ budgets: [[SponsorBudget]], _ parts: [Int64], date: LocalDate, counters: [CounterKey: Counter],
                    spent: [CounterKey: Int64]) -> SponsorBudget? {
         for (index, part) in parts.enumerated() where part > 0 {
-            for budget in rule.budgets[index] {
+            for budget in budgets[index] {
                 let key = budgetKey(budget, date: date)
                 if (counters[key] ?? .zero).points + spent[key, default: 0] + part > budget.budget.points { return budget }
             }
@@ -506,6 +516,18 @@ public struct Evaluator: Sendable {
         let allowed = permissions.isEmpty ? "-" : permissions.map(\.description).joined(separator: ", ")
         return LocalizedText(ja: "この送信元（\(submitter.source)）からは\(kind.rawValue)イベントを受け付けていません（受付: \(allowed)）",
                              en: "\(kind.rawValue) events are not accepted from \(submitter.source) (accepted from: \(allowed))")
+    }
+
+    /// What the ruleset in force now passes to the ruleset that judges an event it has admitted: its
+    /// sponsors' budgets, which bind every award paid now, whichever ruleset words it.
+    public struct Admitted: Sendable {
+        let version: String
+        let budgets: [String: [SponsorBudget]]
+    }
+
+    /// This ruleset as the one in force now, for `evaluate(…, admitted:)` after `admission`.
+    public var admitted: Admitted {
+        Admitted(version: ruleset.version, budgets: Dictionary(grouping: budgets, by: \.sponsorID))
     }
 
     /// What the program in force now asks of every event, whichever ruleset judges it: who may send

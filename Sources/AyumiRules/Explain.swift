@@ -60,7 +60,7 @@ struct ExplanationTrace: DecisionTrace {
 
 extension Evaluator {
     public func explain(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
-                        now: Date, admitted: Bool = false) -> Explanation {
+                        now: Date, admitted: Admitted? = nil) -> Explanation {
         var trace = ExplanationTrace()
         let decision = decide(event, from: submitter, resident: resident, counters: counters, now: now, admitted: admitted, trace: &trace)
         let considered = rules(for: event.kind)
@@ -102,6 +102,7 @@ extension Evaluator {
         case .awarded(let points, let funding, let cappedBy):
             let capped = cappedBy.map { position -> LocalizedText in
                 guard position < 0 else { return rule.limits[position].text }
+                guard budgets.indices.contains(-1 - position) else { return LocalizedText(ja: "負担者の予算", en: "a sponsor's budget") }
                 let budget = budgets[-1 - position], text = budget.budget.text
                 return LocalizedText(ja: "\(budget.sponsorID)の予算 \(text.ja)", en: "\(budget.sponsorID)'s budget of \(text.en)")
             }

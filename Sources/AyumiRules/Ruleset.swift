@@ -429,6 +429,9 @@ public struct ReasonExplainer: Sendable {
         guard let rule = templates[ruleID] else { return nil }
         let reason = ReasonTemplate.render(ja: rule.ja, en: rule.en, detail: detail, date: date, points: points) { zoneNames[$0] }
         guard let cappedBy else { return reason }
+        if cappedBy == Award.cappedByBudgetOfAnotherVersion {
+            return LocalizedText(ja: reason.ja + "（負担者の予算により減額）", en: reason.en + " (reduced by a sponsor's budget)")
+        }
         if cappedBy < 0, budgets.indices.contains(-1 - cappedBy) {
             let (sponsor, budget) = budgets[-1 - cappedBy], text = budget.text
             return LocalizedText(ja: reason.ja + "（\(sponsor.ja)の予算 \(text.ja) により減額）",

@@ -245,10 +245,11 @@ public struct Administration: Sendable {
         guard let resident = try await dependencies.store.resident(event.residentID) else {
             throw AyumiError.unknownResident(event.residentID)
         }
-        let counters = try await dependencies.store.counters(evaluator.counterKeys(for: event))
-        // As ingest judges it: who may send it and how late, by the program in force now.
-        var explanation = evaluator.explain(event, from: submitter, resident: resident, counters: counters, now: now, admitted: true)
-        if let rejection = program.evaluator(at: now).admission(event, from: submitter, now: now) { explanation.rejection = rejection }
+        // As ingest judges it: who may send it, how late, and the budgets, by the program in force now.
+        let inForce = program.evaluator(at: now), admitted = inForce.admitted
+        let counters = try await dependencies.store.counters(evaluator.counterKeys(for: event, admitted: admitted))
+        var explanation = evaluator.explain(event, from: submitter, resident: resident, counters: counters, now: now, admitted: admitted)
+        if let rejection = inForce.admission(event, from: submitter, now: now) { explanation.rejection = rejection }
         explanation.alreadyRecorded = try await dependencies.store.recordedEvent(event.id, from: submitter) == true
         return explanation
     }

@@ -45,22 +45,23 @@ public struct Ingestion: Sendable {
     func ingestOnce(_ events: [Event], submitter: Submitter) async throws -> [IngestResult] {
         let now = dependencies.environment.now()
         let program = dependencies.program.current
-        let inForce = program.evaluator(at: now)
+        let inForce = program.evaluator(at: now), admitted = inForce.admitted
         // Each event is judged by the ruleset in force at its time, however late it arrives.
-        return try await dependencies.store.ingest(events, source: submitter.source, at: now, counterKeys: { program.evaluator(for: $0).counterKeys(for: $0) },
+        return try await dependencies.store.ingest(events, source: submitter.source, at: now, counterKeys: { program.evaluator(for: $0).counterKeys(for: $0, admitted: admitted) },
                                                    decide: { event, resident, counters in
             let evaluator = program.evaluator(for: event)
             let date = evaluator.localDate(of: event)
             // Who may report comes first, by the program in force now: a source not allowed learns
             // nothing about who is enrolled. The program in force now also sets how late an event
-            // may come; the ruleset of the event's time judges the rest.
+            // may come and the budgets every award paid now draws on; the ruleset of the event's time
+            // judges the rest.
             let evaluation: Evaluation = if let refusal = inForce.refusal(of: event.kind, from: submitter) {
                 Evaluation(outcome: .rejected(refusal))
             } else if let resident {
                 if let rejection = inForce.admission(event, from: submitter, now: now) {
                     Evaluation(outcome: .rejected(rejection))
                 } else {
-                    evaluator.evaluate(event, from: submitter, resident: resident, counters: counters, now: now, admitted: true)
+                    evaluator.evaluate(event, from: submitter, resident: resident, counters: counters, now: now, admitted: admitted)
                 }
             } else {
                 Evaluation(outcome: .rejected(LocalizedText(ja: "未登録の利用者です", en: "Unknown resident")))

@@ -904,6 +904,30 @@ struct TimelineTests {
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 
+    @Test("a late event judged by an older ruleset still draws on the budgets in force now")
+    func lateEventBudget() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-1")
+        try await fixture.enrol("r-2")
+        fixture.clock.advance(seconds: 2 * 86_400)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
+        let sponsors = try String(contentsOfFile: directory + "/sponsors.yaml", encoding: .utf8)
+        try sponsors.replacingOccurrences(of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [{per: month, points: 6, onExhausted: scale}]\n")
+            .write(toFile: directory + "/sponsors.yaml", atomically: true, encoding: .utf8)
+        try await fixture.ayumi.administration.install(ruleset: try RulesParser.load(directory: directory),
+                                                       merchants: Array(fixture.ayumi.dependencies.program.current.merchants.values))
+        // Yesterday's walk is judged by yesterday's rules (no budget), but the month's budget counts it.
+        let late = try await fixture.submit([fixture.walk("w-late", "r-1", steps: 12_000, on: fixture.today.adding(days: -1))])
+        #expect(late.first?.awards.map(\.points) == [5])
+        let now = try await fixture.submit([fixture.walk("w-now", "r-2", steps: 12_000)])
+        #expect(now.first?.awards.map(\.points) == [1])
+        #expect(now.first?.awards.first?.reason.en.hasSuffix(" (reduced by the budget of Minato City Health and Welfare Bureau, 6 points a month)") == true)
+        let third = try await fixture.submit([fixture.walk("w-more", "r-1", steps: 12_000)])
+        #expect(third.first?.awards.isEmpty == true)
+        #expect(third.first?.reason?.en == "No points: the budget of Minato City Health and Welfare Bureau (6 points a month) is spent")
+    }
+
     @Test("how late an event may come is the program's now, whichever ruleset judges the event")
     func ageByTheProgramNow() async throws {
         let fixture = try await Fixture.make()
