@@ -49,6 +49,8 @@ struct Facts {
         case (.district(let list), _): return list.contains(resident.district)
         case (.enrolledDays(let min, let max), _):
             return Self.within(Int64(date.dayNumber - resident.enrolledOn.dayNumber), min.map(Int64.init), max.map(Int64.init))
+        case (.tags(let list), _): return list.contains { resident.tags.contains($0) }
+        case (.consent(let list), _): return list.allSatisfy { resident.consents.contains($0) }
         default: return false
         }
     }
@@ -105,6 +107,8 @@ extension Condition {
             let text = range(min.map(Int64.init), max.map(Int64.init), unit: LocalizedText(ja: "歳", en: "years of age"))
             return LocalizedText(ja: "年齢\(text.ja)", en: text.en)
         case .district(let values): return LocalizedText(ja: "地区 \(list(values))", en: "a resident of district \(list(values))")
+        case .tags(let values): return LocalizedText(ja: "タグ \(list(values))", en: "a resident tagged \(list(values))")
+        case .consent(let values): return LocalizedText(ja: "同意 \(list(values))", en: "the resident's consent to \(list(values))")
         case .enrolledDays(let min, let max):
             let text = range(min.map(Int64.init), max.map(Int64.init), unit: LocalizedText(ja: "日", en: "days"))
             return LocalizedText(ja: "登録から\(text.ja)", en: "\(text.en) since enrolment")

@@ -248,7 +248,7 @@ struct ConditionReader {
     var warnings: [RulesDiagnostic] = []
 
     static let keys = ["all", "any", "not", "steps", "stepsMin", "mode", "modes", "route", "stop", "zone", "zones", "time", "days",
-                       "dates", "age", "district", "enrolledDays"]
+                       "dates", "age", "district", "enrolledDays", "tags", "consent"]
 
     mutating func all(_ value: YAMLValue) throws(RulesDiagnostic) -> Condition {
         var conditions: [Condition] = []
@@ -339,6 +339,10 @@ struct ConditionReader {
             return .age(min: min.map(Int.init), max: max.map(Int.init))
         case "district":
             return .district(try list())
+        case "tags":
+            return .tags(try list())
+        case "consent":
+            return .consent(try list())
         case "enrolledDays":
             let (min, max) = try range(value, bounds: 0...36_600)
             return .enrolledDays(min: min.map(Int.init), max: max.map(Int.init))

@@ -359,6 +359,10 @@ public indirect enum Condition: Sendable, Hashable, Codable {
     case district([String])
     /// Days from enrolment to the event's day (the enrolment day is day 0).
     case enrolledDays(min: Int?, max: Int?)
+    /// The resident carries at least one of these tags (set by the city's staff).
+    case tags([String])
+    /// The resident has given every one of these consents.
+    case consent([String])
 
     public static let always = Condition.all([])
 }

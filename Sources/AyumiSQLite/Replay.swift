@@ -59,10 +59,11 @@ private struct Names {
     mutating func resident(_ account: Int64) throws -> Resident? {
         if let known = residents[account] { return known }
         let resident = try db.cachedStatement(sql: """
-            SELECT a.external_id, r.birth_year, r.district, r.enrolled_day FROM residents r JOIN accounts a ON a.id = r.account
+            SELECT a.external_id, r.birth_year, r.district, r.enrolled_day, r.tags, r.consents FROM residents r JOIN accounts a ON a.id = r.account
             WHERE r.account = ?
             """).firstRow(.integer(account)) { row in
-            Resident(id: row.text(0), birthYear: Int(row.integer(1)), district: row.text(2), enrolledOn: LocalDate(dayNumber: Int(row.integer(3))))
+            Resident(id: row.text(0), birthYear: Int(row.integer(1)), district: row.text(2), enrolledOn: LocalDate(dayNumber: Int(row.integer(3))),
+                     tags: SQLiteStore.labels(row.text(4)), consents: SQLiteStore.labels(row.text(5)))
         }
         residents[account] = .some(resident)
         return resident

@@ -283,7 +283,6 @@ public final class SQLiteStore: Store {
         try await database.read { db in try Self.resident(id, db)?.resident }
     }
 
-    /// The resident and their account.
     public func recordedEvent(_ id: String, from submitter: Submitter) async throws -> Bool? {
         try await database.read { db in
             let source: Int64? = switch submitter {
@@ -321,11 +320,23 @@ public final class SQLiteStore: Store {
 
     static func resident(_ id: String, _ db: Database) throws -> (account: Int64, resident: Resident)? {
         try db.cachedStatement(sql: """
-            SELECT r.account, r.birth_year, r.district, r.enrolled_day FROM accounts a JOIN residents r ON r.account = a.id
+            SELECT r.account, r.birth_year, r.district, r.enrolled_day, r.tags, r.consents FROM accounts a JOIN residents r ON r.account = a.id
             WHERE a.kind = 2 AND a.external_id = ?
             """).firstRow(.text(id)) { row in
-            (row.integer(0), Resident(id: id, birthYear: Int(row.integer(1)), district: row.text(2),
-                                      enrolledOn: LocalDate(dayNumber: Int(row.integer(3)))))
+            (row.integer(0), Resident(id: id, birthYear: Int(row.integer(1)), district: row.text(2), enrolledOn: LocalDate(dayNumber: Int(row.integer(3))),
+                                      tags: labels(row.text(4)), consents: labels(row.text(5))))
+        }
+    }
+
+    /// A stored label list: identifiers joined by commas.
+    static func labels(_ stored: String) -> [String] { stored.isEmpty ? [] : stored.split(separator: ",").map(String.init) }
+
+    public func label(residentID: String, tags: [String], consents: [String]) async throws -> Resident? {
+        try await write { db in
+            guard let (account, _) = try Self.resident(residentID, db) else { return nil }
+            try db.execute(sql: "UPDATE residents SET tags = ?, consents = ? WHERE account = ?",
+                           arguments: [tags.joined(separator: ","), consents.joined(separator: ","), account])
+            return try Self.resident(residentID, db)?.resident
         }
     }
 

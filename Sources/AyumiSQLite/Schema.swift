@@ -135,6 +135,14 @@ extension SQLiteStore {
                   FROM rulesets ORDER BY installed_at, id;
                 """)
         }
+        // Labels the city's staff set on a resident, for rules: tags and consents, each a list of
+        // identifiers joined by commas (an identifier holds none).
+        migrator.registerMigration("v6-resident-labels") { db in
+            try db.execute(sql: """
+                ALTER TABLE residents ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+                ALTER TABLE residents ADD COLUMN consents TEXT NOT NULL DEFAULT '';
+                """)
+        }
         return migrator
     }
 }

@@ -38,7 +38,18 @@ struct ResidentController {
     }
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
-        group.post(use: enrol)   // POST /v1/residents
+        group.post(use: enrol)                 // POST /v1/residents
+        group.put(":resident/labels", use: label)   // PUT /v1/residents/{resident}/labels
+    }
+
+    @Sendable func label(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        _ = try await auth.principal(request, roles: [.admin])
+        struct Body: Decodable { var tags: [String]; var consents: [String] }
+        let body = try await HTTP.decode(Body.self, from: request, bytesMax: 16_384)
+        let id = try context.parameters.require("resident")
+        let resident = try await administration.label(residentID: id, tags: body.tags, consents: body.consents)
+        struct Answer: Encodable { var resident: String; var tags: [String]; var consents: [String] }
+        return try HTTP.json(Answer(resident: resident.id, tags: resident.tags, consents: resident.consents))
     }
 
     @Sendable func enrol(_ request: Request, context: BasicRequestContext) async throws -> Response {

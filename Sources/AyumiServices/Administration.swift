@@ -43,6 +43,23 @@ public struct Administration: Sendable {
         return (resident, token)
     }
 
+    /// Sets a resident's tags and consents (each replaces the list it names), for rules that
+    /// target a group or need a consent. Labels are identifiers; at most `Resident.labelsMax` each.
+    public func label(residentID: String, tags: [String], consents: [String]) async throws -> Resident {
+        for (name, labels) in [("tags", tags), ("consents", consents)] {
+            guard labels.count <= Resident.labelsMax else { throw AyumiError.invalidRequest("\(name): at most \(Resident.labelsMax)") }
+            if let bad = labels.first(where: { !Identifier.isValid($0) }) {
+                throw AyumiError.invalidRequest("\(name): '\(bad.prefix(64))' is not 1-64 letters, digits or -_.:")
+            }
+        }
+        guard let resident = try await store.label(residentID: residentID, tags: Array(Set(tags)).sorted(),
+                                                   consents: Array(Set(consents)).sorted()) else {
+            throw AyumiError.unknownResident(residentID)
+        }
+        dependencies.logger.info("Resident labelled", metadata: ["resident.id": "\(residentID)"])
+        return resident
+    }
+
     // MARK: Tokens
 
     /// Mints a bearer token and stores only its SHA-256 hash; the token itself is shown once.

@@ -45,6 +45,8 @@ public protocol Store: Sendable {
     /// Creates the resident with its first token; throws `StoreError.residentExists` if the id is taken.
     func enrol(_ resident: Resident, token: StoredToken) async throws
     func resident(_ id: String) async throws -> Resident?
+    /// Replaces the resident's tags and consents; returns the resident as stored now, nil if not enrolled.
+    func label(residentID: String, tags: [String], consents: [String]) async throws -> Resident?
 
     /// Writes a batch of events from one submitter in one transaction. An event is a duplicate when
     /// the same source already sent its id (ids are unique per source, not globally). For each event

@@ -68,6 +68,22 @@ struct ConditionTests {
         #expect(points(evaluation, rule: "extra") == (fires ? 3 : 0), "\(name)")
     }
 
+    @Test("tags: any of them; consent: all of them", arguments: [
+        ("  tags: [pilot-group-b, pilot-group-c]", ["pilot-group-b"], [String](), true),
+        ("  tags: [pilot-group-c]", ["pilot-group-b"], [], false),
+        ("  consent: [research, partner-offers]", [], ["research"], false),
+        ("  consent: [research]", [], ["partner-offers", "research"], true),
+    ])
+    func labels(conditions: String, tags: [String], consents: [String], fires: Bool) throws {
+        let engine = try evaluator(adding: ["extra.yaml": visitRule(conditions)])
+        var labelled = resident
+        labelled.tags = tags
+        labelled.consents = consents
+        let evaluation = engine.evaluate(Event(id: "v", residentID: "r-1", detail: .visit(at: noon, zone: "downtown")),
+                                         resident: labelled, counters: [:], now: noon.addingTimeInterval(60))
+        #expect(points(evaluation, rule: "extra") == (fires ? 3 : 0))
+    }
+
     @Test("a condition that fails is named in the answer, in both languages")
     func failedConditionNamed() throws {
         let engine = try evaluator(adding: ["downtown-visit.yaml": visitRule("  age: {min: 80}", id: "downtown-visit")])

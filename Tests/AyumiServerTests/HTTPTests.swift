@@ -437,7 +437,7 @@ struct HTTPTests {
             "\(route.method) \(route.path.description)"
         })
         #expect(served == documented)
-        #expect(served.count == 13)
+        #expect(served.count == 14)
     }
 }
 
@@ -522,6 +522,29 @@ struct RulesHTTPTests {
             #expect(walk.first?.awards.map(\.points) == [3])
 
             #expect(try await server.call(.get, "/v1/admin/rules", token: server.ingest).status == .forbidden)
+        }
+    }
+}
+
+@Suite("Resident labels over HTTP")
+struct LabelsHTTPTests {
+    @Test("the city tags a resident and records a consent: stored sorted, without repeats; unknown residents and bad labels refused")
+    func labels() async throws {
+        try await withServer { server in
+            try await server.fixture.enrol("r-1")
+            let answer = try await server.call(.put, "/v1/residents/r-1/labels", token: server.admin,
+                                               json: #"{"tags":["pilot-group-b","pilot-group-b"],"consents":["research"]}"#)
+            #expect(answer.status == .ok)
+            #expect(answer.json["tags"] as? [String] == ["pilot-group-b"])
+            #expect(answer.json["consents"] as? [String] == ["research"])
+            let stored = try await server.fixture.ayumi.dependencies.store.resident("r-1")
+            #expect(stored?.tags == ["pilot-group-b"] && stored?.consents == ["research"])
+            #expect(try await server.call(.put, "/v1/residents/r-404/labels", token: server.admin, json: #"{"tags":[],"consents":[]}"#)
+                .problemType == "urn:ayumi:problem:unknown-resident")
+            #expect(try await server.call(.put, "/v1/residents/r-1/labels", token: server.admin, json: #"{"tags":["a b"],"consents":[]}"#)
+                .problemType == "urn:ayumi:problem:invalid-request")
+            #expect(try await server.call(.put, "/v1/residents/r-1/labels", token: server.ingest, json: #"{"tags":[],"consents":[]}"#)
+                .status == .forbidden)
         }
     }
 }
