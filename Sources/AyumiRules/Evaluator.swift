@@ -21,6 +21,7 @@ public struct Evaluator: Sendable {
     /// The rules, by trigger (`Event.Kind.allCases` order), in file order.
     let rulesByTrigger: [[CompiledRule]]
     let hasGroups: Bool
+    let campaignsByID: [String: Campaign]
     /// Every sponsor's budgets, in the order of `sponsors.yaml`: an award reduced by a budget keeps
     /// its position here (as `cappedBy` −1 − position).
     let budgets: [SponsorBudget]
@@ -46,7 +47,7 @@ public struct Evaluator: Sendable {
         self.explainer = ReasonExplainer(ruleset: ruleset)
         self.holidayDays = Set(ruleset.holidays.map(\.date.dayNumber))
         let compiled = ruleset.rules.map { rule in
-            CompiledRule(rule, budgets: rule.funding.map { share in
+            CompiledRule(rule, campaigns: ruleset.campaigns, budgets: rule.funding.map { share in
                 var position = 0
                 var found: [SponsorBudget] = []
                 for sponsor in ruleset.sponsors {
@@ -62,6 +63,7 @@ public struct Evaluator: Sendable {
         }
         self.rulesByTrigger = Event.Kind.allCases.map { kind in compiled.filter { $0.trigger == kind } }
         self.hasGroups = ruleset.rules.contains { $0.group != nil }
+        self.campaignsByID = Dictionary(ruleset.campaigns.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var budgets: [SponsorBudget] = []
         for sponsor in ruleset.sponsors {
             for budget in sponsor.budgets {
@@ -125,7 +127,15 @@ public struct Evaluator: Sendable {
         let budgets: [[SponsorBudget]]
         let hasBudgets: Bool
 
-        init(_ rule: EarningRule, budgets: [[SponsorBudget]]) {
+        /// The campaigns that multiply this rule's points.
+        let campaigns: [Campaign]
+
+        /// The percentage this rule pays on `date`: the largest of the campaigns covering it.
+        func percent(on date: LocalDate) -> Int64? {
+            campaigns.lazy.filter { $0.covers(date) }.map(\.percent).max()
+        }
+
+        init(_ rule: EarningRule, campaigns: [Campaign], budgets: [[SponsorBudget]]) {
             self.budgets = budgets
             hasBudgets = budgets.contains { !$0.isEmpty }
             id = rule.id
@@ -138,7 +148,14 @@ public struct Evaluator: Sendable {
             funding = rule.funding
             weights = rule.funding.map(\.weight)
             dayName = rule.group.map { "group:" + $0 } ?? rule.id
-            limitNames = rule.limits.map { $0.period == .day ? rule.id : rule.id + "/" + $0.period.rawValue }
+            limitNames = rule.limits.map { limit in
+                switch limit.period {
+                case .day: rule.id
+                case .campaign: rule.id + "/campaign:" + (limit.campaign ?? "")
+                default: rule.id + "/" + limit.period.rawValue
+                }
+            }
+            self.campaigns = campaigns.filter { $0.rules.contains(rule.id) }
             splitName = rule.funding.count < 2 ? nil
                 : "\(rule.id)/split:" + rule.funding.map { "\($0.sponsorID)=\($0.weight)" }.joined(separator: ":")
         }
@@ -160,7 +177,9 @@ public struct Evaluator: Sendable {
         var keys: [CounterKey] = []
         for rule in rules(for: event.kind) {
             if rule.trigger == .walk { keys.append(dayKey(rule, residentID: event.residentID, date: date)) }
-            for position in rule.limits.indices { keys.append(key(rule, position, residentID: event.residentID, date: date)) }
+            for position in rule.limits.indices where applies(rule.limits[position], on: date) {
+                keys.append(key(rule, position, residentID: event.residentID, date: date))
+            }
             if let name = rule.splitName {
                 for share in rule.funding { keys.append(CounterKey(subject: .sponsor(share.sponsorID), name: name, period: 0)) }
             }
@@ -254,7 +273,8 @@ public struct Evaluator: Sendable {
             var due: Int64
             var countsAgain = false
             if rule.trigger == .walk, case .walk(_, let steps, _) = event.detail {
-                let total = rule.points.dayTotal(steps: steps)
+                var total = rule.points.dayTotal(steps: steps)
+                if let percent = rule.percent(on: date) { total = total * percent / 100 }
                 guard total > 0 else {
                     why = why.keeping(.nothingDue(rule: rule, steps: steps))
                     trace.record(rule, .nothingDue)
@@ -269,12 +289,12 @@ public struct Evaluator: Sendable {
                     continue
                 }
             } else if case .fixed(let fixed) = rule.points {
-                due = fixed
+                due = rule.percent(on: date).map { fixed * $0 / 100 } ?? fixed
             } else {
                 preconditionFailure("the parser allows step formulas on walk rules only")
             }
             var cappedBy: Int?
-            for (position, limit) in rule.limits.enumerated() {
+            for (position, limit) in rule.limits.enumerated() where applies(limit, on: date) {
                 let counter = counters[key(rule, position, residentID: event.residentID, date: date)] ?? .zero
                 let room = switch limit.metric {
                 case .points: limit.max - counter.points
@@ -409,7 +429,7 @@ public struct Evaluator: Sendable {
             let key = dayKey(rule, residentID: event.residentID, date: date)
             bound(key, pointsMax: (counters[key] ?? .zero).points + points, countMax: nil)
         }
-        for (position, limit) in rule.limits.enumerated() {
+        for (position, limit) in rule.limits.enumerated() where applies(limit, on: date) {
             let key = key(rule, position, residentID: event.residentID, date: date)
             bound(key, pointsMax: limit.metric == .points ? limit.max : nil, countMax: limit.metric == .count ? limit.max : nil)
         }
@@ -427,6 +447,11 @@ public struct Evaluator: Sendable {
         return CounterKey(subject: subject, name: name, period: Self.period(limit.period, of: date))
     }
 
+    /// Whether a limit counts on `date`: a `per: campaign` limit only on its campaign's days.
+    func applies(_ limit: Limit, on date: LocalDate) -> Bool {
+        limit.period != .campaign || campaignsByID[limit.campaign ?? ""]?.covers(date) == true
+    }
+
     /// The counter of a sponsor's budget for the period holding `date`.
     func budgetKey(_ budget: SponsorBudget, date: LocalDate) -> CounterKey {
         CounterKey(subject: .sponsor(budget.sponsorID), name: budget.counterName, period: Self.period(budget.budget.period, of: date))
@@ -439,7 +464,7 @@ public struct Evaluator: Sendable {
         case .day: date.dayNumber
         case .week: date.dayNumber - (date.weekday + 6) % 7
         case .month: date.year * 12 + date.month - 1
-        case .program: 0
+        case .program, .campaign: 0
         }
     }
 

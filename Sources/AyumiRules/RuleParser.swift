@@ -57,13 +57,15 @@ extension RulesParser {
         }
         if let limitsValue = object.optional("limits") {
             for item in try limitsValue.sequence() {
-                limits.append(try parseLimit(item, smallest: smallest))
+                limits.append(try parseLimit(item, smallest: smallest, campaigns: context.campaigns))
             }
         }
 
         let (funding, fundingValue) = try parseFunding(object.required("funding"), context: context)
-        let awardMax = min(points.largestAward(stepsPerDayMax: context.stepsPerDayMax),
-                           limits.filter { $0.metric == .points }.map(\.max).min() ?? .max)
+        // A campaign multiplies the points before the limits apply.
+        let percent = context.campaigns.filter { $0.rules.contains(id) }.map(\.percent).max() ?? 100
+        let (boosted, overflow) = points.largestAward(stepsPerDayMax: context.stepsPerDayMax).multipliedReportingOverflow(by: percent)
+        let awardMax = min(overflow ? .max : boosted / 100, limits.filter { $0.metric == .points }.map(\.max).min() ?? .max)
         guard awardMax <= Bounds.pointsPerAwardMax else {
             throw pointsValue.error("one event could earn \(grouped(awardMax)) points under this rule (a walk of \(grouped(context.stepsPerDayMax)) "
                                     + "steps); at most \(grouped(Bounds.pointsPerAwardMax)): lower the points or add a limit in points")
@@ -147,11 +149,21 @@ extension RulesParser {
     }
 
     /// `{per: day, points: 5}`, `{per: week, count: 3}`, `{per: day, points: 1_000, scope: program}`.
-    static func parseLimit(_ value: YAMLValue, smallest: Int64) throws(RulesDiagnostic) -> Limit {
+    static func parseLimit(_ value: YAMLValue, smallest: Int64, campaigns: [Campaign]) throws(RulesDiagnostic) -> Limit {
         var object = try YAMLObject(value)
         let periodValue = try object.required("per")
         guard let period = Limit.Period(rawValue: try periodValue.string()) else {
             throw periodValue.error("per must be one of: \(Limit.Period.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var campaign: String?
+        if period == .campaign {
+            let campaignValue = try object.required("campaign")
+            let id = try campaignValue.string()
+            guard campaigns.contains(where: { $0.id == id }) else {
+                let hint = closest(to: id, among: campaigns.map(\.id)).map { "; did you mean '\($0)'?" } ?? " (see campaigns.yaml)"
+                throw campaignValue.error("unknown campaign '\(id)'\(hint)")
+            }
+            campaign = id
         }
         var scope = Limit.Scope.resident
         if let scopeValue = object.optional("scope") {
@@ -170,9 +182,9 @@ extension RulesParser {
                 throw pointsValue.error("a limit of \(grouped(max)) points is lower than this rule's smallest award (\(grouped(smallest)) "
                                         + "points), so every award would be cut: write at least \(grouped(smallest)), or lower the points")
             }
-            limit = Limit(scope: scope, period: period, metric: .points, max: max)
+            limit = Limit(scope: scope, period: period, metric: .points, max: max, campaign: campaign)
         case (nil, let countValue?):
-            limit = Limit(scope: scope, period: period, metric: .count, max: try countValue.int(in: Bounds.limitCount))
+            limit = Limit(scope: scope, period: period, metric: .count, max: try countValue.int(in: Bounds.limitCount), campaign: campaign)
         case (_?, _?): throw value.error("a limit counts points or awards, not both: write two limits")
         case (nil, nil): throw value.error("a limit needs points: N or count: N")
         }

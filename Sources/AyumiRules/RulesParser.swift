@@ -22,6 +22,7 @@ public enum RulesParser {
     public static let programFile = "program.yaml"
     public static let sponsorsFile = "sponsors.yaml"
     public static let zonesFile = "zones.geojson"
+    public static let campaignsFile = "campaigns.yaml"
     /// Holiday lists (`calendar/*.yaml`), for the `days: [holiday]` condition.
     public static let calendarDirectory = "calendar"
 
@@ -57,11 +58,15 @@ public enum RulesParser {
                 holidays += parsed
             }
         }
-        let ruleFiles = files.keys.filter { $0.hasSuffix(".yaml") && !$0.contains("/") && $0 != programFile && $0 != sponsorsFile }.sorted()
+        let parsedCampaigns = files[campaignsFile].flatMap { text in
+            attempt { () throws(RulesDiagnostic) in try parseCampaigns(text, file: displayPrefix + campaignsFile) }
+        } ?? []
+        let campaigns = parsedCampaigns.map(\.campaign)
+        let ruleFiles = files.keys.filter { $0.hasSuffix(".yaml") && !$0.contains("/") && ![programFile, sponsorsFile, campaignsFile].contains($0) }.sorted()
         for name in ruleFiles {
             let context = RuleContext(sponsorIDs: sponsors.map { Set($0.map(\.id)) }, zoneIDs: zones.map { Set($0.map(\.id)) },
                                       submitters: program?.submitters,
-                                      stepsPerDayMax: program?.stepsPerDayMax ?? Bounds.stepsPerDay.upperBound)
+                                      stepsPerDayMax: program?.stepsPerDayMax ?? Bounds.stepsPerDay.upperBound, campaigns: campaigns)
             if let rule = attempt({ () throws(RulesDiagnostic) in
                 try parseRule(files[name]!, file: displayPrefix + name, context: context, warnings: &warnings)
             }) {
@@ -73,14 +78,23 @@ public enum RulesParser {
                 }
             }
         }
+        // A campaign names rules by id: each must be a rule of this program (checked once every
+        // rule file reads, so a broken rule file is not reported twice).
+        let known = Set(rules.map(\.id))
+        for (campaign, ruleValues) in parsedCampaigns where !ruleFiles.isEmpty && diagnostics.isEmpty {
+            for (id, value) in zip(campaign.rules, ruleValues) where !known.contains(id) {
+                let hint = closest(to: id, among: known).map { "; did you mean '\($0)'?" } ?? ""
+                diagnostics.append(value.error("unknown rule '\(id)'\(hint)"))
+            }
+        }
         if ruleFiles.isEmpty {
             diagnostics.append(RulesDiagnostic(file: displayPrefix, line: 1, column: 1, message: "no earning rule files (*.yaml)"))
         }
         guard diagnostics.isEmpty, let program, let sponsors, let zones else {
             throw RulesCheckFailure(diagnostics: diagnostics)
         }
-        return (make(program: program, sponsors: sponsors, zones: zones, rules: rules,
-                     holidays: holidays.sorted { $0.date < $1.date }), warnings)
+        return (make(program: program, sponsors: sponsors, zones: zones, rules: rules, holidays: holidays.sorted { $0.date < $1.date },
+                     campaigns: campaigns), warnings)
     }
 
     /// Reads `directory` and parses it. Diagnostics name files as `<directory>/<file>`.
@@ -117,8 +131,9 @@ public enum RulesParser {
 
     /// The version is the SHA-256 of the canonical JSON of the parsed content (sorted keys), so
     /// formatting and comments do not change it.
-    static func make(program: Program, sponsors: [Sponsor], zones: [Zone], rules: [EarningRule], holidays: [Holiday]) -> Ruleset {
-        var ruleset = Ruleset(program: program, sponsors: sponsors, zones: zones, rules: rules, holidays: holidays, version: "")
+    static func make(program: Program, sponsors: [Sponsor], zones: [Zone], rules: [EarningRule], holidays: [Holiday],
+                     campaigns: [Campaign] = []) -> Ruleset {
+        var ruleset = Ruleset(program: program, sponsors: sponsors, zones: zones, rules: rules, holidays: holidays, campaigns: campaigns, version: "")
         let digest = SHA256.hash(data: Data(ruleset.canonicalJSON.utf8))
         ruleset.version = digest.prefix(6).map { String(format: "%02x", $0) }.joined()
         return ruleset
@@ -192,8 +207,9 @@ public enum RulesParser {
             for item in try object.optional("budgets")?.sequence() ?? [] {
                 var budget = try YAMLObject(item)
                 let periodValue = try budget.required("per")
-                guard let period = Limit.Period(rawValue: try periodValue.string()) else {
-                    throw periodValue.error("per must be one of: \(Limit.Period.allCases.map(\.rawValue).joined(separator: ", "))")
+                let periods = Limit.Period.allCases.filter { $0 != .campaign }
+                guard let period = Limit.Period(rawValue: try periodValue.string()), periods.contains(period) else {
+                    throw periodValue.error("per must be one of: \(periods.map(\.rawValue).joined(separator: ", "))")
                 }
                 guard !budgets.contains(where: { $0.period == period }) else { throw periodValue.error("a second budget per \(period.rawValue)") }
                 let points = try budget.required("points").int(in: Bounds.limitPoints)
@@ -257,6 +273,39 @@ public enum RulesParser {
         /// The program's plausibility limit (or its upper bound when program.yaml is broken): the
         /// longest walk a banded rule is ever evaluated for.
         var stepsPerDayMax: Int64
+        var campaigns: [Campaign] = []
+    }
+
+    /// `campaigns: [{id, name, from, to, percent, rules: [rule ids]}]`; the rules are checked once
+    /// every rule file is read.
+    static func parseCampaigns(_ text: String, file: String) throws(RulesDiagnostic) -> [(campaign: Campaign, ruleValues: [YAMLValue])] {
+        var root = try YAMLObject(YAMLValue.parse(text, file: file))
+        let list = try root.required("campaigns").sequence()
+        try root.rejectUnknownKeys()
+        var campaigns: [(campaign: Campaign, ruleValues: [YAMLValue])] = []
+        for item in list {
+            var object = try YAMLObject(item)
+            let idValue = try object.required("id")
+            let id = try identifier(idValue)
+            guard !campaigns.contains(where: { $0.campaign.id == id }) else { throw idValue.error("duplicate campaign id '\(id)'") }
+            let name = try localized(object.required("name"))
+            func date(_ key: String) throws(RulesDiagnostic) -> (LocalDate, YAMLValue) {
+                let value = try object.required(key)
+                guard let date = LocalDate(try value.string()) else { throw value.error("expected a date as YYYY-MM-DD") }
+                return (date, value)
+            }
+            let (from, _) = try date("from")
+            let (to, toValue) = try date("to")
+            guard from <= to else { throw toValue.error("the campaign ends (\(to)) before it starts (\(from))") }
+            let percent = try object.required("percent").int(in: Bounds.campaignPercent)
+            let rulesValue = try object.required("rules")
+            let ruleValues = try rulesValue.sequence()
+            let rules = try ruleValues.map { v throws(RulesDiagnostic) in try identifier(v) }
+            guard !rules.isEmpty else { throw rulesValue.error("name at least one rule the campaign multiplies") }
+            try object.rejectUnknownKeys()
+            campaigns.append((Campaign(id: id, name: name, from: from, to: to, percent: percent, rules: rules), ruleValues))
+        }
+        return campaigns
     }
 
     /// `holidays: [{date: 2026-01-01, name: {ja: 元日, en: New Year's Day}}, …]`.

@@ -11,6 +11,8 @@ public struct Ruleset: Sendable, Hashable, Codable {
     public var rules: [EarningRule]
     /// Sorted by date.
     public var holidays: [Holiday]
+    /// From `campaigns.yaml`, in file order.
+    public var campaigns: [Campaign] = []
     public var version: String
 
     public func sponsor(_ id: String) -> Sponsor? { sponsors.first { $0.id == id } }
@@ -48,7 +50,7 @@ extension Ruleset {
         self = try JSONDecoder().decode(Ruleset.self, from: Data(canonicalJSON.utf8))
     }
 
-    enum CodingKeys: String, CodingKey { case program, sponsors, zones, rules, holidays, version }
+    enum CodingKeys: String, CodingKey { case program, sponsors, zones, rules, holidays, campaigns, version }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -57,7 +59,20 @@ extension Ruleset {
         zones = try container.decode([Zone].self, forKey: .zones)
         rules = try container.decode([EarningRule].self, forKey: .rules)
         holidays = try container.decodeIfPresent([Holiday].self, forKey: .holidays) ?? []
+        campaigns = try container.decodeIfPresent([Campaign].self, forKey: .campaigns) ?? []
         version = try container.decode(String.self, forKey: .version)
+    }
+
+    /// Campaigns are written only when there are some, so a program without any keeps its version.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(program, forKey: .program)
+        try container.encode(sponsors, forKey: .sponsors)
+        try container.encode(zones, forKey: .zones)
+        try container.encode(rules, forKey: .rules)
+        try container.encode(holidays, forKey: .holidays)
+        if !campaigns.isEmpty { try container.encode(campaigns, forKey: .campaigns) }
+        try container.encode(version, forKey: .version)
     }
 }
 
@@ -306,6 +321,8 @@ public struct Limit: Sendable, Hashable, Codable {
 
     public enum Period: String, Sendable, Hashable, Codable, CaseIterable {
         case day, week, month, program
+        /// The days of the campaign the limit names, and only those.
+        case campaign
     }
 
     public enum Metric: String, Sendable, Hashable, Codable, CaseIterable {
@@ -316,6 +333,16 @@ public struct Limit: Sendable, Hashable, Codable {
     public var period: Period
     public var metric: Metric
     public var max: Int64
+    /// The campaign of a `per: campaign` limit.
+    public var campaign: String?
+
+    public init(scope: Scope, period: Period, metric: Metric, max: Int64, campaign: String? = nil) {
+        self.scope = scope
+        self.period = period
+        self.metric = metric
+        self.max = max
+        self.campaign = campaign
+    }
 
     /// "5 points a day", "4 awards a week, for everyone together", in both languages.
     public var text: LocalizedText {
@@ -325,6 +352,7 @@ public struct Limit: Sendable, Hashable, Codable {
         case .week: ("1週間", "a week")
         case .month: ("1か月", "a month")
         case .program: ("期間中", "in the program")
+        case .campaign: ("キャンペーン\(campaign ?? "")期間中", "in campaign \(campaign ?? "")")
         }
         let (jaAmount, enAmount) = switch metric {
         case .points: ("\(number)ポイント", max == 1 ? "1 point" : "\(number) points")
@@ -373,6 +401,19 @@ public enum DayKind: String, Sendable, Hashable, Codable, CaseIterable {
     case weekday, weekend, holiday
 }
 
+/// A campaign from `Rules/campaigns.yaml`: between two local dates (both included) the rules it
+/// names pay `percent` % of their points (rounded down); a `per: campaign` limit counts its days.
+public struct Campaign: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: LocalizedText
+    public var from: LocalDate
+    public var to: LocalDate
+    public var percent: Int64
+    public var rules: [String]
+
+    public func covers(_ date: LocalDate) -> Bool { from <= date && date <= to }
+}
+
 /// A named day off from `Rules/calendar/*.yaml` (Japanese national holidays for 2025 to 2027).
 public struct Holiday: Sendable, Hashable, Codable {
     public var date: LocalDate
@@ -395,6 +436,7 @@ public struct ReasonExplainer: Sendable {
         var rules: [Rule]
         var zones: [Zone]
         var sponsors: [Sponsor]?
+        var campaigns: [Campaign]?
     }
 
     struct Templates {
@@ -407,21 +449,25 @@ public struct ReasonExplainer: Sendable {
     let zoneNames: [String: LocalizedText]
     /// Every sponsor's budgets in order, with the sponsor's name: what a negative `cappedBy` names.
     let budgets: [(sponsor: LocalizedText, budget: Budget)]
+    let campaigns: [Campaign]
 
     public init(canonicalJSON: String) throws {
         let stored = try JSONDecoder().decode(Stored.self, from: Data(canonicalJSON.utf8))
         self.init(rules: stored.rules.map { ($0.id, $0.reason, $0.limits ?? []) }, zones: stored.zones.map { ($0.id, $0.name) },
-                  budgets: (stored.sponsors ?? []).flatMap { sponsor in (sponsor.budgets ?? []).map { (sponsor.name, $0) } })
+                  budgets: (stored.sponsors ?? []).flatMap { sponsor in (sponsor.budgets ?? []).map { (sponsor.name, $0) } },
+                  campaigns: stored.campaigns ?? [])
     }
 
     /// For the ruleset in force: the evaluator words its awards with the same templates.
     init(ruleset: Ruleset) {
         self.init(rules: ruleset.rules.map { ($0.id, $0.reason, $0.limits) }, zones: ruleset.zones.map { ($0.id, $0.name) },
-                  budgets: ruleset.sponsors.flatMap { sponsor in sponsor.budgets.map { (sponsor.name, $0) } })
+                  budgets: ruleset.sponsors.flatMap { sponsor in sponsor.budgets.map { (sponsor.name, $0) } }, campaigns: ruleset.campaigns)
     }
 
-    private init(rules: [(String, LocalizedText, [Limit])], zones: [(String, LocalizedText)], budgets: [(sponsor: LocalizedText, budget: Budget)]) {
+    private init(rules: [(String, LocalizedText, [Limit])], zones: [(String, LocalizedText)], budgets: [(sponsor: LocalizedText, budget: Budget)],
+                 campaigns: [Campaign]) {
         self.budgets = budgets
+        self.campaigns = campaigns
         templates = Dictionary(rules.map { ($0.0, Templates(ja: ReasonTemplate($0.1.ja), en: ReasonTemplate($0.1.en), limits: $0.2)) },
                                uniquingKeysWith: { first, _ in first })
         zoneNames = Dictionary(zones, uniquingKeysWith: { first, _ in first })
@@ -431,7 +477,12 @@ public struct ReasonExplainer: Sendable {
     /// (with "capped at …" when a limit reduced it); nil when the version has no such rule.
     public func reason(ruleID: String, detail: Event.Detail, date: LocalDate, points: Int64, cappedBy: Int? = nil) -> LocalizedText? {
         guard let rule = templates[ruleID] else { return nil }
-        let reason = ReasonTemplate.render(ja: rule.ja, en: rule.en, detail: detail, date: date, points: points) { zoneNames[$0] }
+        var reason = ReasonTemplate.render(ja: rule.ja, en: rule.en, detail: detail, date: date, points: points) { zoneNames[$0] }
+        // The campaign that multiplied the award is known from the rule and the date alone.
+        if let campaign = campaigns.filter({ $0.rules.contains(ruleID) && $0.covers(date) }).max(by: { $0.percent < $1.percent }) {
+            reason.ja += "（\(campaign.name.ja) \(campaign.percent)%）"
+            reason.en += " (\(campaign.name.en), \(campaign.percent)%)"
+        }
         guard let cappedBy else { return reason }
         if cappedBy == Award.cappedByBudgetOfAnotherVersion {
             return LocalizedText(ja: reason.ja + "（負担者の予算により減額）", en: reason.en + " (reduced by a sponsor's budget)")

@@ -465,3 +465,76 @@ struct BudgetTests {
         #expect(failure.diagnostics.map(\.message) == [message])
     }
 }
+
+@Suite("Rules engine: campaigns")
+struct CampaignTests {
+    static let campaigns = """
+        campaigns:
+          - id: autumn
+            name: {ja: 秋のウォーキング, en: Autumn walking}
+            from: 2026-11-20
+            to: 2026-11-30
+            percent: 200
+            rules: [walk-steps]
+        """
+
+    func engine(_ walkLimits: String? = nil) throws -> Evaluator {
+        var files = try demoFiles()
+        files["campaigns.yaml"] = Self.campaigns
+        if let walkLimits { files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "  - {per: day, points: 5}", with: walkLimits) }
+        return Evaluator(ruleset: try RulesParser.parse(files: files))
+    }
+
+    func walk(_ engine: Evaluator, on date: LocalDate, counters: [CounterKey: Counter] = [:]) -> Evaluation {
+        engine.evaluate(Event(id: "w", residentID: "r-1", detail: .walk(date: date, steps: 4_000, source: "phone")),
+                        resident: resident, counters: counters, now: noon)
+    }
+
+    @Test("a campaign multiplies its rules' points on its days, and the reason names it")
+    func multiplier() throws {
+        let engine = try engine()
+        let inside = try #require(awards(walk(engine, on: today)).first)
+        #expect(inside.points == 4)
+        #expect(inside.reason.en == "4000 steps on 2026-11-25 (1 point per 2,000 steps, up to 5 a day) (Autumn walking, 200%)")
+        #expect(inside.reason.ja.hasSuffix("（秋のウォーキング 200%）"))
+        let before = try #require(awards(walk(engine, on: LocalDate("2026-11-19")!)).first)
+        #expect(before.points == 2)
+        #expect(!before.reason.en.contains("Autumn"))
+    }
+
+    @Test("a per: campaign limit counts only the campaign's days")
+    func campaignLimit() throws {
+        let engine = try engine("  - {per: day, points: 5}\n  - {per: campaign, campaign: autumn, points: 10}")
+        let key = CounterKey(subject: .resident("r-1"), name: "walk-steps/campaign:autumn", period: 0)
+        #expect(awards(walk(engine, on: today, counters: [key: Counter(points: 8, count: 2)])).map(\.points) == [2])
+        let outside = walk(engine, on: LocalDate("2026-11-19")!, counters: [key: Counter(points: 10, count: 3)])
+        #expect(awards(outside).map(\.points) == [2])
+        #expect(!outside.deltas.contains { $0.key == key })
+    }
+
+    @Test("campaign mistakes are reported at their place", arguments: [
+        ("rules: [walk-steps]", "rules: [walk-step]", "campaigns.yaml", "unknown rule 'walk-step'; did you mean 'walk-steps'?"),
+        ("to: 2026-11-30", "to: 2026-11-10", "campaigns.yaml", "the campaign ends (2026-11-10) before it starts (2026-11-20)"),
+        ("percent: 200", "percent: 1001", "campaigns.yaml", "expected a whole number from 100 to 1,000"),
+    ])
+    func errors(original: String, replacement: String, file: String, message: String) throws {
+        var files = try demoFiles()
+        files["campaigns.yaml"] = Self.campaigns.replacingOccurrences(of: original, with: replacement)
+        let failure = try #require(throws: RulesCheckFailure.self) { try RulesParser.parse(files: files, displayPrefix: "Rules/") }
+        #expect(failure.diagnostics.map { "\($0.file.hasSuffix(file)) \($0.message)" } == ["true \(message)"])
+    }
+
+    @Test("a limit naming an unknown campaign, and a budget per campaign, are errors")
+    func references() throws {
+        var files = try demoFiles()
+        files["campaigns.yaml"] = Self.campaigns
+        files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: campaign, campaign: autumm, points: 5}")
+        var failure = try #require(throws: RulesCheckFailure.self) { try RulesParser.parse(files: files) }
+        #expect(failure.diagnostics.map(\.message) == ["unknown campaign 'autumm'; did you mean 'autumn'?"])
+        files = try demoFiles()
+        files["sponsors.yaml"] = files["sponsors.yaml"]!.replacingOccurrences(of: "  - id: shotengai\n",
+                                                                              with: "  - id: shotengai\n    budgets: [{per: campaign, points: 3, onExhausted: stop}]\n")
+        failure = try #require(throws: RulesCheckFailure.self) { try RulesParser.parse(files: files) }
+        #expect(failure.diagnostics.map(\.message) == ["per must be one of: day, week, month, program"])
+    }
+}
