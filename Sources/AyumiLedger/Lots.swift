@@ -7,13 +7,20 @@ public struct Lot: Sendable, Hashable {
     public var sponsorID: String
     public var pointsRemaining: Int64
     public var expiresOn: LocalDate
+    /// The first day the points can be spent: nil for points paid at once, a later day for points
+    /// held as pending (a rule's `pendingDays`).
+    public var availableOn: LocalDate?
 
-    public init(id: Int64, sponsorID: String, pointsRemaining: Int64, expiresOn: LocalDate) {
+    public init(id: Int64, sponsorID: String, pointsRemaining: Int64, expiresOn: LocalDate, availableOn: LocalDate? = nil) {
         self.id = id
         self.sponsorID = sponsorID
         self.pointsRemaining = pointsRemaining
         self.expiresOn = expiresOn
+        self.availableOn = availableOn
     }
+
+    /// Whether the lot can be spent on `day`: released and not past its last day.
+    public func spendable(on day: LocalDate) -> Bool { expiresOn >= day && (availableOn.map { $0 <= day } ?? true) }
 }
 
 public struct LotDraw: Sendable, Hashable {
@@ -29,20 +36,21 @@ public struct LotDraw: Sendable, Hashable {
 }
 
 public enum Lots {
-    /// Points that can still be spent on `day`: lots whose last day is `day` or later.
+    /// Points that can be spent on `day`: lots released by then whose last day is `day` or later.
     public static func spendable(_ lots: [Lot], on day: LocalDate) -> Int64 {
-        lots.filter { $0.expiresOn >= day }.reduce(0) { $0 + $1.pointsRemaining }
+        lots.filter { $0.spendable(on: day) }.reduce(0) { $0 + $1.pointsRemaining }
     }
 
     /// First to expire, first spent; among lots expiring the same day, the oldest first. Lots
-    /// past their last day are not spent, even before the expiry job has returned them.
+    /// past their last day are not spent, even before the expiry job has returned them, nor lots
+    /// still pending.
     /// Returns nil when the spendable lots hold fewer than `points`.
     public static func draw(_ points: Int64, from lots: [Lot], on day: LocalDate) -> [LotDraw]? {
         precondition(points > 0)
         var left = points
         var draws: [LotDraw] = []
         for lot in lots.sorted(by: { ($0.expiresOn, $0.id) < ($1.expiresOn, $1.id) })
-        where left > 0 && lot.pointsRemaining > 0 && lot.expiresOn >= day {
+        where left > 0 && lot.pointsRemaining > 0 && lot.spendable(on: day) {
             let taken = min(left, lot.pointsRemaining)
             draws.append(LotDraw(lotID: lot.id, sponsorID: lot.sponsorID, points: taken))
             left -= taken

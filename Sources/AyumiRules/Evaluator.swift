@@ -129,6 +129,7 @@ public struct Evaluator: Sendable {
 
         /// The campaigns that multiply this rule's points.
         let campaigns: [Campaign]
+        let pendingDays: Int
 
         /// The percentage this rule pays on `date`: the largest of the campaigns covering it.
         func percent(on date: LocalDate) -> Int64? {
@@ -156,6 +157,7 @@ public struct Evaluator: Sendable {
                 }
             }
             self.campaigns = campaigns.filter { $0.rules.contains(rule.id) }
+            pendingDays = rule.pendingDays
             splitName = rule.funding.count < 2 ? nil
                 : "\(rule.id)/split:" + rule.funding.map { "\($0.sponsorID)=\($0.weight)" }.joined(separator: ":")
         }
@@ -240,7 +242,7 @@ public struct Evaluator: Sendable {
                 Award(ruleID: award.rule.id, rulesetVersion: ruleset.version, points: award.points, funding: award.funding,
                       reason: explainer.reason(ruleID: award.rule.id, detail: event.detail, date: decision.date, points: award.points,
                                                cappedBy: award.cappedBy)!,
-                      cappedBy: award.cappedBy)
+                      cappedBy: award.cappedBy, pendingDays: award.rule.pendingDays)
             }
             return Evaluation(outcome: .accepted(awards: awards, note: nil), deltas: decision.deltas)
         }

@@ -109,6 +109,10 @@ extension Evaluator {
             let shares = funding.map { "\($0.sponsorID) \($0.points)" }.joined(separator: ", ")
             var ja = "\(grouped(points))ポイント付与" + (capped.map { "（上限 \($0.ja) により減額）" } ?? "") + "、負担: \(shares)"
             var en = "awards \(points == 1 ? "1 point" : "\(grouped(points)) points")" + (capped.map { " (capped at \($0.en))" } ?? "") + "; funded by \(shares)"
+            if rule.pendingDays > 0 {
+                ja += "（\(rule.pendingDays)日間は保留）"
+                en += " (held as pending for \(rule.pendingDays) days)"
+            }
             if let name = rule.splitName {
                 let carried = rule.funding.map { share in
                     "\(share.sponsorID) \((counters[CounterKey(subject: .sponsor(share.sponsorID), name: name, period: 0)] ?? .zero).points)"

@@ -74,9 +74,10 @@ extension RulesParser {
             throw fundingValue.error("splitting \(grouped(awardMax)) points by these weights would overflow")
         }
         let reason = try localized(object.required("reason"))
+        let pendingDays = try object.optional("pendingDays").map { v throws(RulesDiagnostic) in Int(try v.int(in: Bounds.pendingDays)) } ?? 0
         try object.rejectUnknownKeys()
         return EarningRule(id: id, trigger: trigger, name: name, group: group, condition: condition, points: points, limits: limits,
-                           funding: funding, reason: reason)
+                           funding: funding, reason: reason, pendingDays: pendingDays)
     }
 
     static func parsePoints(_ value: YAMLValue, trigger: Event.Kind, context: RuleContext, warnings: inout [RulesDiagnostic])

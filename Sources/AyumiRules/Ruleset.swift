@@ -78,7 +78,7 @@ extension Ruleset {
 
 extension EarningRule {
     enum CodingKeys: String, CodingKey {
-        case id, trigger, name, group, condition, points, limits, funding, reason
+        case id, trigger, name, group, condition, points, limits, funding, reason, pendingDays
         /// The first rule language's stored fields.
         case event, stepsMin, modes, zones, pointsPerDayMax, countPerDayMax
     }
@@ -95,6 +95,7 @@ extension EarningRule {
         funding = try container.decode([FundingWeight].self, forKey: .funding)
         reason = try container.decode(LocalizedText.self, forKey: .reason)
         group = try container.decodeIfPresent(String.self, forKey: .group)
+        pendingDays = try container.decodeIfPresent(Int.self, forKey: .pendingDays) ?? 0
         if let trigger = try container.decodeIfPresent(Event.Kind.self, forKey: .trigger) {
             self.trigger = trigger
             condition = try container.decode(Condition.self, forKey: .condition)
@@ -133,6 +134,7 @@ extension EarningRule {
         try container.encode(limits, forKey: .limits)
         try container.encode(funding, forKey: .funding)
         try container.encode(reason, forKey: .reason)
+        if pendingDays > 0 { try container.encode(pendingDays, forKey: .pendingDays) }
     }
 }
 
@@ -310,6 +312,9 @@ public struct EarningRule: Sendable, Hashable, Codable {
     public var funding: [FundingWeight]
     /// Templates with `{steps}`, `{date}`, `{points}`, `{mode}`, `{route}`, `{stop}`, `{zone}`, `{zoneName}`.
     public var reason: LocalizedText
+    /// Days the rule's points are held as pending (visible, not spendable) after the day they were
+    /// earned, for programs that review before paying; 0: spendable at once.
+    public var pendingDays: Int = 0
 }
 
 /// The most a rule may pay in a period: per resident or for everyone together, per local day, ISO

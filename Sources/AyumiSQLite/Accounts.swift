@@ -11,11 +11,12 @@ extension SQLiteStore {
         try await database.read { db in
             guard let account = try Self.resident(residentID, db)?.account else { return Balance(spendable: 0, pastExpiry: 0) }
             let row = try Row.fetchOne(db, sql: """
-                SELECT COALESCE(SUM(CASE WHEN expires_day >= ?1 THEN remaining END), 0) AS spendable,
-                       COALESCE(SUM(CASE WHEN expires_day < ?1 THEN remaining END), 0) AS past_expiry
+                SELECT COALESCE(SUM(CASE WHEN expires_day >= ?1 AND COALESCE(available_day, 0) <= ?1 THEN remaining END), 0) AS spendable,
+                       COALESCE(SUM(CASE WHEN expires_day < ?1 THEN remaining END), 0) AS past_expiry,
+                       COALESCE(SUM(CASE WHEN expires_day >= ?1 AND available_day > ?1 THEN remaining END), 0) AS pending
                 FROM transfers WHERE credit = ?2 AND remaining > 0
                 """, arguments: [day.dayNumber, account])!
-            return Balance(spendable: row["spendable"], pastExpiry: row["past_expiry"])
+            return Balance(spendable: row["spendable"], pastExpiry: row["past_expiry"], pending: row["pending"])
         }
     }
 
@@ -29,7 +30,8 @@ extension SQLiteStore {
                 SELECT h.*, r.name AS rule_name, rs.version, e.kind AS event_kind, e.day AS event_day, e.at, e.detail,
                        m.external_id AS merchant, lr.ja AS reason_ja, lr.en AS reason_en
                 FROM (SELECT MIN(id) AS id, kind, SUM(amount) AS points, rule, ruleset, event, redemption, MIN(day) AS day,
-                             MIN(created_at) AS created_at, MIN(capped) AS capped
+                             MIN(created_at) AS created_at, MIN(capped) AS capped,
+                             MAX(available_day) AS available_day
                       FROM transfers WHERE ((kind = 1 AND credit = ?1) OR (kind = 2 AND debit = ?1)) AND id < ?2
                       GROUP BY kind, COALESCE(redemption, event, -id), rule ORDER BY id DESC LIMIT ?3) h
                 LEFT JOIN rules r ON r.id = h.rule LEFT JOIN rulesets rs ON rs.id = h.ruleset LEFT JOIN events e ON e.id = h.event
@@ -46,7 +48,8 @@ extension SQLiteStore {
                 return HistoryEntry(id: row["id"], kind: award ? .award : .redemption, points: award ? points : -points,
                                     ruleID: row["rule_name"], rulesetVersion: row["version"], event: event, merchantID: row["merchant"],
                                     localDate: LocalDate(dayNumber: row["day"]), createdAt: Date(millisecondsSince1970: row["created_at"]),
-                                    recordedReason: recorded, cappedBy: (row["capped"] as Int64?).map(Int.init))
+                                    recordedReason: recorded, cappedBy: (row["capped"] as Int64?).map(Int.init),
+                                    availableOn: (row["available_day"] as Int?).map(LocalDate.init(dayNumber:)))
             }
         }
     }
@@ -93,10 +96,11 @@ extension SQLiteStore {
                 throw StoreError.codeAlreadyUsed
             }
             let lots = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT t.id, s.external_id AS sponsor, t.remaining, t.expires_day FROM transfers t JOIN accounts s ON s.id = t.debit
+                SELECT t.id, s.external_id AS sponsor, t.remaining, t.expires_day, t.available_day FROM transfers t JOIN accounts s ON s.id = t.debit
                 WHERE t.credit = ? AND t.remaining > 0 ORDER BY t.expires_day, t.id
                 """), arguments: [resident]).map { row in
-                Lot(id: row["id"], sponsorID: row["sponsor"], pointsRemaining: row["remaining"], expiresOn: LocalDate(dayNumber: row["expires_day"]))
+                Lot(id: row["id"], sponsorID: row["sponsor"], pointsRemaining: row["remaining"], expiresOn: LocalDate(dayNumber: row["expires_day"]),
+                    availableOn: (row["available_day"] as Int?).map(LocalDate.init(dayNumber:)))
             }
             guard let draws = Lots.draw(request.points, from: lots, on: request.localDate) else {
                 throw StoreError.insufficientPoints(balance: Lots.spendable(lots, on: request.localDate))

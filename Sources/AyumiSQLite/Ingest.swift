@@ -213,11 +213,13 @@ struct LedgerWriter {
         for share in award.funding {
             let sponsor = try sponsorAccount(share.sponsorID)
             try db.cachedStatement(sql: """
-                INSERT INTO transfers(kind, debit, credit, amount, day, rule, ruleset, event, remaining, expires_day, created_at, capped)
-                VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO transfers(kind, debit, credit, amount, day, rule, ruleset, event, remaining, expires_day, created_at, capped,
+                                      available_day)
+                VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).run(.integer(sponsor), .integer(resident), .integer(share.points), .integer(Int64(day.dayNumber)), .integer(rule),
                          .integer(ruleset), .integer(event), .integer(share.points), .integer(Int64(expiresOn.dayNumber)),
-                         .integer(atMilliseconds), award.cappedBy.map { .integer(Int64($0)) } ?? .null)
+                         .integer(atMilliseconds), award.cappedBy.map { .integer(Int64($0)) } ?? .null,
+                         award.pendingDays > 0 ? .integer(Int64(day.dayNumber + award.pendingDays)) : .null)
             balanceChanges[sponsor, default: 0] -= share.points
         }
         balanceChanges[resident, default: 0] += award.points

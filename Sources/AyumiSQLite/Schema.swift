@@ -143,6 +143,10 @@ extension SQLiteStore {
                 ALTER TABLE residents ADD COLUMN consents TEXT NOT NULL DEFAULT '';
                 """)
         }
+        // Points held as pending until a day (a rule's pendingDays): the lot's first spendable day.
+        migrator.registerMigration("v7-pending-points") { db in
+            try db.execute(sql: "ALTER TABLE transfers ADD COLUMN available_day INTEGER")
+        }
         return migrator
     }
 }

@@ -109,9 +109,10 @@ struct MeController {
 
     @Sendable func balance(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let residentID = try await auth.resident(request)
-        struct Answer: Encodable { var points: Int64; var expiredPoints: Int64 }
+        /// `pendingPoints` only when some are: programs without pending points answer as before.
+        struct Answer: Encodable { var points: Int64; var expiredPoints: Int64; var pendingPoints: Int64? }
         let balance = try await accounts.balance(residentID: residentID)
-        return try HTTP.json(Answer(points: balance.spendable, expiredPoints: balance.pastExpiry))
+        return try HTTP.json(Answer(points: balance.spendable, expiredPoints: balance.pastExpiry, pendingPoints: balance.pending > 0 ? balance.pending : nil))
     }
 
     @Sendable func history(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -124,11 +125,13 @@ struct MeController {
         struct Entry: Encodable {
             var id: String, kind: String, points: Int64, rule: String?, rulesetVersion: String?, merchant: String?
             var reason: String, date: String, at: String
+            var availableOn: String?
         }
         struct Answer: Encodable { var entries: [Entry]; var nextCursor: String? }
         return try HTTP.json(Answer(entries: entries.map {
             Entry(id: String($0.id), kind: $0.kind.rawValue, points: $0.points, rule: $0.ruleID, rulesetVersion: $0.rulesetVersion,
-                  merchant: $0.merchantID, reason: $0.reason.text(language), date: $0.localDate.description, at: HTTP.iso8601($0.createdAt))
+                  merchant: $0.merchantID, reason: $0.reason.text(language), date: $0.localDate.description, at: HTTP.iso8601($0.createdAt),
+                  availableOn: $0.availableOn?.description)
         }, nextCursor: next))
     }
 

@@ -189,10 +189,13 @@ public struct Balance: Sendable, Hashable {
     public var spendable: Int64
     /// Past their last day, no longer spendable, not yet returned to their sponsors by the expiry job.
     public var pastExpiry: Int64
+    /// Awarded but held as pending: visible, not spendable until their release day.
+    public var pending: Int64
 
-    public init(spendable: Int64, pastExpiry: Int64) {
+    public init(spendable: Int64, pastExpiry: Int64, pending: Int64 = 0) {
         self.spendable = spendable
         self.pastExpiry = pastExpiry
+        self.pending = pending
     }
 }
 
@@ -253,9 +256,12 @@ public struct HistoryEntry: Sendable, Hashable {
     public var recordedReason: LocalizedText?
     /// Which of its rule's limits reduced an award (nil: paid in full).
     public var cappedBy: Int?
+    /// An award held as pending: the first day it can be spent.
+    public var availableOn: LocalDate?
 
     public init(id: Int64, kind: Transfer.Kind, points: Int64, ruleID: String?, rulesetVersion: String?, event: Event.Detail?,
-                merchantID: String?, localDate: LocalDate, createdAt: Date, recordedReason: LocalizedText? = nil, cappedBy: Int? = nil) {
+                merchantID: String?, localDate: LocalDate, createdAt: Date, recordedReason: LocalizedText? = nil, cappedBy: Int? = nil,
+                availableOn: LocalDate? = nil) {
         self.id = id
         self.kind = kind
         self.points = points
@@ -267,6 +273,7 @@ public struct HistoryEntry: Sendable, Hashable {
         self.createdAt = createdAt
         self.recordedReason = recordedReason
         self.cappedBy = cappedBy
+        self.availableOn = availableOn
     }
 }
 

@@ -948,3 +948,31 @@ struct TimelineTests {
         #expect(yesterday.first?.awards.map(\.points) == [4])
     }
 }
+
+@Suite("Pending points")
+struct PendingTests {
+    @Test("a rule's pendingDays holds its points: visible as pending, not spendable, then spendable from the release day")
+    func pending() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
+        let walk = try String(contentsOfFile: directory + "/walk.yaml", encoding: .utf8)
+        try (walk + "pendingDays: 3\n").write(toFile: directory + "/walk.yaml", atomically: true, encoding: .utf8)
+        let fixture = try await Fixture.make(rulesDirectory: directory)
+        try await fixture.enrol("r-1")
+        _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 8_000), fixture.tap("t-1", "r-1")])
+        #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1") == Balance(spendable: 1, pastExpiry: 0, pending: 4))
+        let (lines, _) = try await fixture.ayumi.accounts.history(residentID: "r-1", cursor: nil, limit: 10)
+        #expect(lines.map { $0.availableOn?.description } == [nil, fixture.today.adding(days: 3).description], "the tap, then the walk")
+        let code = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        await #expect(throws: AyumiError.insufficientPoints(balance: 1, requested: 2)) {
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 2, idempotencyKey: "k-1")
+        }
+        fixture.clock.advance(seconds: 2 * 86_400)
+        #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1").pending == 4)
+        fixture.clock.advance(seconds: 86_400)
+        #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1") == Balance(spendable: 5, pastExpiry: 0, pending: 0))
+        let later = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: later, points: 5, idempotencyKey: "k-2").points == 5)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+}
