@@ -20,6 +20,8 @@ public enum Bounds {
     /// A limit in `limits:` may be a program's whole budget for a rule (everyone, a month).
     public static let limitPoints: ClosedRange<Int64> = 1...1_000_000_000
     public static let limitCount: ClosedRange<Int64> = 1...1_000_000_000
+    /// Prizes in one draw.
+    public static let drawPrizes: ClosedRange<Int64> = 1...10_000
     /// Points held as pending at most a year.
     public static let pendingDays: ClosedRange<Int64> = 1...365
     /// A campaign pays from its rules' own points (100%) to ten times them.

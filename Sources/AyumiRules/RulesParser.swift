@@ -23,6 +23,7 @@ public enum RulesParser {
     public static let sponsorsFile = "sponsors.yaml"
     public static let zonesFile = "zones.geojson"
     public static let campaignsFile = "campaigns.yaml"
+    public static let drawsFile = "draws.yaml"
     /// Holiday lists (`calendar/*.yaml`), for the `days: [holiday]` condition.
     public static let calendarDirectory = "calendar"
 
@@ -62,7 +63,7 @@ public enum RulesParser {
             attempt { () throws(RulesDiagnostic) in try parseCampaigns(text, file: displayPrefix + campaignsFile) }
         } ?? []
         let campaigns = parsedCampaigns.map(\.campaign)
-        let ruleFiles = files.keys.filter { $0.hasSuffix(".yaml") && !$0.contains("/") && ![programFile, sponsorsFile, campaignsFile].contains($0) }.sorted()
+        let ruleFiles = files.keys.filter { $0.hasSuffix(".yaml") && !$0.contains("/") && ![programFile, sponsorsFile, campaignsFile, drawsFile].contains($0) }.sorted()
         for name in ruleFiles {
             let context = RuleContext(sponsorIDs: sponsors.map { Set($0.map(\.id)) }, zoneIDs: zones.map { Set($0.map(\.id)) },
                                       submitters: program?.submitters,
@@ -87,6 +88,11 @@ public enum RulesParser {
                 diagnostics.append(value.error("unknown rule '\(id)'\(hint)"))
             }
         }
+        let draws = files[drawsFile].flatMap { text in
+            attempt { () throws(RulesDiagnostic) in
+                try parseDraws(text, file: displayPrefix + drawsFile, sponsorIDs: sponsors.map { Set($0.map(\.id)) })
+            }
+        } ?? []
         if ruleFiles.isEmpty {
             diagnostics.append(RulesDiagnostic(file: displayPrefix, line: 1, column: 1, message: "no earning rule files (*.yaml)"))
         }
@@ -94,7 +100,7 @@ public enum RulesParser {
             throw RulesCheckFailure(diagnostics: diagnostics)
         }
         return (make(program: program, sponsors: sponsors, zones: zones, rules: rules, holidays: holidays.sorted { $0.date < $1.date },
-                     campaigns: campaigns), warnings)
+                     campaigns: campaigns, draws: draws), warnings)
     }
 
     /// Reads `directory` and parses it. Diagnostics name files as `<directory>/<file>`.
@@ -132,8 +138,9 @@ public enum RulesParser {
     /// The version is the SHA-256 of the canonical JSON of the parsed content (sorted keys), so
     /// formatting and comments do not change it.
     static func make(program: Program, sponsors: [Sponsor], zones: [Zone], rules: [EarningRule], holidays: [Holiday],
-                     campaigns: [Campaign] = []) -> Ruleset {
-        var ruleset = Ruleset(program: program, sponsors: sponsors, zones: zones, rules: rules, holidays: holidays, campaigns: campaigns, version: "")
+                     campaigns: [Campaign] = [], draws: [Draw] = []) -> Ruleset {
+        var ruleset = Ruleset(program: program, sponsors: sponsors, zones: zones, rules: rules, holidays: holidays, campaigns: campaigns,
+                              draws: draws, version: "")
         let digest = SHA256.hash(data: Data(ruleset.canonicalJSON.utf8))
         ruleset.version = digest.prefix(6).map { String(format: "%02x", $0) }.joined()
         return ruleset
@@ -274,6 +281,44 @@ public enum RulesParser {
         /// longest walk a banded rule is ever evaluated for.
         var stepsPerDayMax: Int64
         var campaigns: [Campaign] = []
+    }
+
+    /// `draws: [{id, name, from, to, pointsMin, conditions, prizes, prizePoints, sponsor}]`.
+    static func parseDraws(_ text: String, file: String, sponsorIDs: Set<String>?) throws(RulesDiagnostic) -> [Draw] {
+        var root = try YAMLObject(YAMLValue.parse(text, file: file))
+        let list = try root.required("draws").sequence()
+        try root.rejectUnknownKeys()
+        var draws: [Draw] = []
+        for item in list {
+            var object = try YAMLObject(item)
+            let idValue = try object.required("id")
+            let id = try identifier(idValue)
+            guard !draws.contains(where: { $0.id == id }) else { throw idValue.error("duplicate draw id '\(id)'") }
+            let name = try localized(object.required("name"))
+            let fromValue = try object.required("from"), toValue = try object.required("to")
+            guard let from = LocalDate(try fromValue.string()) else { throw fromValue.error("expected a date as YYYY-MM-DD") }
+            guard let to = LocalDate(try toValue.string()) else { throw toValue.error("expected a date as YYYY-MM-DD") }
+            guard from <= to else { throw toValue.error("the draw's period ends (\(to)) before it starts (\(from))") }
+            let pointsMin = try object.required("pointsMin").int(in: Bounds.limitPoints)
+            var condition = Condition.always
+            if let conditionsValue = object.optional("conditions") {
+                // Only what is known of a resident: a draw has no event.
+                for (key, value) in try conditionsValue.mapping() where !["age", "district", "enrolledDays", "tags", "consent"].contains(key) {
+                    throw value.error("a draw's conditions are on the resident only: age, district, enrolledDays, tags, consent")
+                }
+                var reader = ConditionReader(trigger: .walk, context: RuleContext(stepsPerDayMax: Bounds.stepsPerDay.upperBound))
+                condition = try reader.all(conditionsValue)
+            }
+            let prizes = Int(try object.required("prizes").int(in: Bounds.drawPrizes))
+            let prizePoints = try object.required("prizePoints").int(in: Bounds.fixedPoints)
+            let sponsorValue = try object.required("sponsor")
+            let sponsor = try sponsorValue.string()
+            if let sponsorIDs, !sponsorIDs.contains(sponsor) { throw sponsorValue.error("unknown sponsor '\(sponsor)' (see sponsors.yaml)") }
+            try object.rejectUnknownKeys()
+            draws.append(Draw(id: id, name: name, from: from, to: to, pointsMin: pointsMin, condition: condition, prizes: prizes,
+                              prizePoints: prizePoints, sponsor: sponsor))
+        }
+        return draws
     }
 
     /// `campaigns: [{id, name, from, to, percent, rules: [rule ids]}]`; the rules are checked once

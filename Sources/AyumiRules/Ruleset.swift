@@ -1,4 +1,5 @@
 import AyumiCore
+import Crypto
 import Foundation
 
 /// The program as data: everything under `Rules/`, parsed and checked. `version` is a hash of the
@@ -13,6 +14,8 @@ public struct Ruleset: Sendable, Hashable, Codable {
     public var holidays: [Holiday]
     /// From `campaigns.yaml`, in file order.
     public var campaigns: [Campaign] = []
+    /// From `draws.yaml`, in file order.
+    public var draws: [Draw] = []
     public var version: String
 
     public func sponsor(_ id: String) -> Sponsor? { sponsors.first { $0.id == id } }
@@ -50,7 +53,7 @@ extension Ruleset {
         self = try JSONDecoder().decode(Ruleset.self, from: Data(canonicalJSON.utf8))
     }
 
-    enum CodingKeys: String, CodingKey { case program, sponsors, zones, rules, holidays, campaigns, version }
+    enum CodingKeys: String, CodingKey { case program, sponsors, zones, rules, holidays, campaigns, draws, version }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -60,6 +63,7 @@ extension Ruleset {
         rules = try container.decode([EarningRule].self, forKey: .rules)
         holidays = try container.decodeIfPresent([Holiday].self, forKey: .holidays) ?? []
         campaigns = try container.decodeIfPresent([Campaign].self, forKey: .campaigns) ?? []
+        draws = try container.decodeIfPresent([Draw].self, forKey: .draws) ?? []
         version = try container.decode(String.self, forKey: .version)
     }
 
@@ -72,6 +76,7 @@ extension Ruleset {
         try container.encode(rules, forKey: .rules)
         try container.encode(holidays, forKey: .holidays)
         if !campaigns.isEmpty { try container.encode(campaigns, forKey: .campaigns) }
+        if !draws.isEmpty { try container.encode(draws, forKey: .draws) }
         try container.encode(version, forKey: .version)
     }
 }
@@ -419,6 +424,47 @@ public struct Campaign: Sendable, Hashable, Codable {
     public func covers(_ date: LocalDate) -> Bool { from <= date && date <= to }
 }
 
+/// A prize draw from `Rules/draws.yaml` (Yokohama's: residents with at least 200 points in a
+/// quarter may win shop vouchers): residents who earned at least `pointsMin` on the local days
+/// `from`…`to` and meet `condition` (resident predicates only) are eligible; `prizes` of them win
+/// `prizePoints` each, funded by `sponsor`, picked reproducibly from a published seed.
+public struct Draw: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: LocalizedText
+    public var from: LocalDate
+    public var to: LocalDate
+    public var pointsMin: Int64
+    public var condition: Condition
+    public var prizes: Int
+    public var prizePoints: Int64
+    public var sponsor: String
+
+    /// The rule name a prize is recorded under in the ledger.
+    public var ruleID: String { "draw:" + id }
+
+    /// Whether a resident meets the draw's conditions, judged on its last day.
+    public func admits(_ resident: Resident) -> Bool {
+        let facts = Facts(event: Event(id: "draw", residentID: resident.id, detail: .walk(date: to, steps: 0, source: "draw")),
+                          resident: resident, date: to, minutes: nil, holiday: false)
+        return facts.failure(of: condition) == nil
+    }
+
+    /// The winners among `eligible` (resident ids): a Fisher–Yates shuffle driven by SplitMix64
+    /// seeded with SHA-256 of the draw id and the seed, the first `prizes` of it. Anyone with the
+    /// seed and the list of eligible residents (sorted) gets the same winners.
+    public func winners(eligible: [String], seed: String) -> [String] {
+        var pool = eligible.sorted()
+        let digest = Array(SHA256.hash(data: Data((id + "\u{0}" + seed).utf8)))
+        var generator = SplitMix64(seed: digest.prefix(8).reduce(0) { $0 << 8 | UInt64($1) })
+        let count = min(prizes, pool.count)
+        for index in 0..<count {
+            let pick = index + Int(generator.next() % UInt64(pool.count - index))
+            pool.swapAt(index, pick)
+        }
+        return Array(pool.prefix(count))
+    }
+}
+
 /// A named day off from `Rules/calendar/*.yaml` (Japanese national holidays for 2025 to 2027).
 public struct Holiday: Sendable, Hashable, Codable {
     public var date: LocalDate
@@ -442,6 +488,8 @@ public struct ReasonExplainer: Sendable {
         var zones: [Zone]
         var sponsors: [Sponsor]?
         var campaigns: [Campaign]?
+        struct Draw: Decodable { var id: String; var name: LocalizedText }
+        var draws: [Draw]?
     }
 
     struct Templates {
@@ -455,24 +503,28 @@ public struct ReasonExplainer: Sendable {
     /// Every sponsor's budgets in order, with the sponsor's name: what a negative `cappedBy` names.
     let budgets: [(sponsor: LocalizedText, budget: Budget)]
     let campaigns: [Campaign]
+    /// Draw id → name: a prize's reason.
+    let drawNames: [String: LocalizedText]
 
     public init(canonicalJSON: String) throws {
         let stored = try JSONDecoder().decode(Stored.self, from: Data(canonicalJSON.utf8))
         self.init(rules: stored.rules.map { ($0.id, $0.reason, $0.limits ?? []) }, zones: stored.zones.map { ($0.id, $0.name) },
                   budgets: (stored.sponsors ?? []).flatMap { sponsor in (sponsor.budgets ?? []).map { (sponsor.name, $0) } },
-                  campaigns: stored.campaigns ?? [])
+                  campaigns: stored.campaigns ?? [], draws: (stored.draws ?? []).map { ($0.id, $0.name) })
     }
 
     /// For the ruleset in force: the evaluator words its awards with the same templates.
     init(ruleset: Ruleset) {
         self.init(rules: ruleset.rules.map { ($0.id, $0.reason, $0.limits) }, zones: ruleset.zones.map { ($0.id, $0.name) },
-                  budgets: ruleset.sponsors.flatMap { sponsor in sponsor.budgets.map { (sponsor.name, $0) } }, campaigns: ruleset.campaigns)
+                  budgets: ruleset.sponsors.flatMap { sponsor in sponsor.budgets.map { (sponsor.name, $0) } }, campaigns: ruleset.campaigns,
+                  draws: ruleset.draws.map { ($0.id, $0.name) })
     }
 
     private init(rules: [(String, LocalizedText, [Limit])], zones: [(String, LocalizedText)], budgets: [(sponsor: LocalizedText, budget: Budget)],
-                 campaigns: [Campaign]) {
+                 campaigns: [Campaign], draws: [(String, LocalizedText)]) {
         self.budgets = budgets
         self.campaigns = campaigns
+        self.drawNames = Dictionary(draws, uniquingKeysWith: { first, _ in first })
         templates = Dictionary(rules.map { ($0.0, Templates(ja: ReasonTemplate($0.1.ja), en: ReasonTemplate($0.1.en), limits: $0.2)) },
                                uniquingKeysWith: { first, _ in first })
         zoneNames = Dictionary(zones, uniquingKeysWith: { first, _ in first })
@@ -482,6 +534,16 @@ public struct ReasonExplainer: Sendable {
     /// (with "capped at …" when a limit reduced it); nil when the version has no such rule.
     public func reason(ruleID: String, detail: Event.Detail, date: LocalDate, points: Int64, cappedBy: Int? = nil) -> LocalizedText? {
         guard let rule = templates[ruleID] else { return nil }
+        return ruleReason(rule, ruleID: ruleID, detail: detail, date: date, points: points, cappedBy: cappedBy)
+    }
+
+    /// The reason of a prize of a draw of this version.
+    public func prizeReason(ruleID: String) -> LocalizedText? {
+        guard ruleID.hasPrefix("draw:"), let name = drawNames[String(ruleID.dropFirst("draw:".count))] else { return nil }
+        return LocalizedText(ja: "\(name.ja)の当選", en: "Prize of the \(name.en)")
+    }
+
+    private func ruleReason(_ rule: Templates, ruleID: String, detail: Event.Detail, date: LocalDate, points: Int64, cappedBy: Int?) -> LocalizedText {
         var reason = ReasonTemplate.render(ja: rule.ja, en: rule.en, detail: detail, date: date, points: points) { zoneNames[$0] }
         // The campaign that multiplied the award is known from the rule and the date alone.
         if let campaign = campaigns.filter({ $0.rules.contains(ruleID) && $0.covers(date) }).max(by: { $0.percent < $1.percent }) {

@@ -207,7 +207,8 @@ struct LedgerWriter {
     }
 
     /// One transfer (one lot) per funding sponsor; balances change in `flush()`.
-    mutating func record(_ award: Award, event: Int64, resident: Int64, day: LocalDate, expiresOn: LocalDate) throws {
+    /// `event` is nil for a prize of a draw, which no event caused.
+    mutating func record(_ award: Award, event: Int64?, resident: Int64, day: LocalDate, expiresOn: LocalDate) throws {
         let rule = try ruleID(award.ruleID, create: true)!
         let ruleset = try rulesetID(award.rulesetVersion)
         for share in award.funding {
@@ -217,7 +218,7 @@ struct LedgerWriter {
                                       available_day)
                 VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).run(.integer(sponsor), .integer(resident), .integer(share.points), .integer(Int64(day.dayNumber)), .integer(rule),
-                         .integer(ruleset), .integer(event), .integer(share.points), .integer(Int64(expiresOn.dayNumber)),
+                         .integer(ruleset), event.map(RawValue.integer) ?? .null, .integer(share.points), .integer(Int64(expiresOn.dayNumber)),
                          .integer(atMilliseconds), award.cappedBy.map { .integer(Int64($0)) } ?? .null,
                          award.pendingDays > 0 ? .integer(Int64(day.dayNumber + award.pendingDays)) : .null)
             balanceChanges[sponsor, default: 0] -= share.points

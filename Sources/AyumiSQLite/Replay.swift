@@ -47,6 +47,51 @@ extension SQLiteStore {
     }
 }
 
+extension SQLiteStore {
+    public func drawEntrants(from: LocalDate, to: LocalDate) async throws -> [(resident: Resident, points: Int64)] {
+        try await database.read { db in
+            var names = Names(db: db)
+            var entrants: [(resident: Resident, points: Int64)] = []
+            try db.makeStatement(sql: """
+                SELECT t.credit, SUM(t.amount) FROM transfers t JOIN rules r ON r.id = t.rule
+                WHERE t.kind = 1 AND t.day BETWEEN ? AND ? AND r.name NOT LIKE 'draw:%' GROUP BY t.credit
+                """).forEachRow([.integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber))]) { row in
+                if let resident = try names.resident(row.integer(0)) { entrants.append((resident, row.integer(1))) }
+            }
+            return entrants
+        }
+    }
+
+    public func recordDraw(_ record: DrawRecord, prizePoints: Int64, sponsorID: String, ruleID: String, rulesetVersion: String,
+                           day: LocalDate, expiresOn: LocalDate) async throws -> DrawRecord {
+        try await write { db in
+            if let earlier = try Self.drawRecord(record.draw, db) { return earlier }
+            try db.execute(sql: "INSERT INTO draws(draw, seed, eligible, winners, run_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [record.draw, record.seed, record.eligible, record.winners.joined(separator: ","),
+                                       record.runAt.millisecondsSince1970])
+            var writer = try LedgerWriter(db: db, at: record.runAt, source: "feed:draws")
+            for resident in record.winners {
+                guard let account = try Self.resident(resident, db)?.account else { throw StoreError.unknownResident }
+                try writer.record(Award(ruleID: ruleID, rulesetVersion: rulesetVersion, points: prizePoints,
+                                        funding: [SponsorShare(sponsorID: sponsorID, points: prizePoints)], reason: LocalizedText(ja: "", en: "")),
+                                  event: nil, resident: account, day: day, expiresOn: expiresOn)
+            }
+            try writer.flush()
+            return record
+        }
+    }
+
+    public func drawRecord(_ draw: String) async throws -> DrawRecord? {
+        try await database.read { db in try Self.drawRecord(draw, db) }
+    }
+
+    static func drawRecord(_ draw: String, _ db: Database) throws -> DrawRecord? {
+        try Row.fetchOne(db, sql: "SELECT seed, eligible, winners, run_at FROM draws WHERE draw = ?", arguments: [draw]).map { row in
+            DrawRecord(draw: draw, seed: row[0], eligible: row[1], winners: labels(row[2]), runAt: Date(millisecondsSince1970: row[3]))
+        }
+    }
+}
+
 /// Residents, accounts and feeds by row id, each read once per scan.
 private struct Names {
     let db: Database

@@ -147,6 +147,15 @@ extension SQLiteStore {
         migrator.registerMigration("v7-pending-points") { db in
             try db.execute(sql: "ALTER TABLE transfers ADD COLUMN available_day INTEGER")
         }
+        // Prize draws as run: seed, eligible count and winners, once per draw.
+        migrator.registerMigration("v8-draws") { db in
+            try db.execute(sql: """
+                CREATE TABLE draws (
+                    id INTEGER PRIMARY KEY, draw TEXT NOT NULL UNIQUE, seed TEXT NOT NULL, eligible INTEGER NOT NULL,
+                    winners TEXT NOT NULL, run_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -49,6 +49,10 @@ public struct Accounts: Sendable {
                 .reason(ruleID: rule, detail: event, date: entry.localDate, points: entry.points, cappedBy: entry.cappedBy) {
                 return reason
             }
+            if let version = entry.rulesetVersion, let rule = entry.ruleID,
+               let prize = try await dependencies.explainers.explainer(version)?.prizeReason(ruleID: rule) {
+                return prize
+            }
             return LocalizedText(ja: "\(entry.points)ポイント付与", en: "\(entry.points) points awarded")
         }
     }

@@ -58,6 +58,16 @@ public protocol Store: Sendable {
     func ingest(_ events: [Event], source: String, at: Date, counterKeys: @escaping @Sendable (Event) -> [CounterKey],
                 decide: @escaping @Sendable (Event, Resident?, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult]
 
+    /// Residents with the points they were awarded on the local days `from...to`, prizes of draws
+    /// left out: who may enter a draw.
+    func drawEntrants(from: LocalDate, to: LocalDate) async throws -> [(resident: Resident, points: Int64)]
+    /// Records a draw and posts its prizes (one award each, from `sponsorID`, under `ruleID`) in one
+    /// transaction. A draw is run once: if `record.draw` was run before, nothing changes and the
+    /// earlier record is returned.
+    func recordDraw(_ record: DrawRecord, prizePoints: Int64, sponsorID: String, ruleID: String, rulesetVersion: String,
+                    day: LocalDate, expiresOn: LocalDate) async throws -> DrawRecord
+    func drawRecord(_ draw: String) async throws -> DrawRecord?
+
     /// Whether `submitter` sent an event with this id before: true if it was accepted, false if it
     /// was rejected (it may be sent again), nil if never.
     func recordedEvent(_ id: String, from submitter: Submitter) async throws -> Bool?
@@ -153,6 +163,24 @@ public struct StoredToken: Sendable, Hashable {
     /// Neither revoked nor past its expiry at `now`.
     public func isValid(at now: Date) -> Bool {
         revokedAt == nil && expiresAt.map { now < $0 } ?? true
+    }
+}
+
+/// A prize draw as run: the published seed and the count of eligible residents are kept, so anyone
+/// can run it again from the same ledger and get the same winners.
+public struct DrawRecord: Sendable, Hashable {
+    public var draw: String
+    public var seed: String
+    public var eligible: Int
+    public var winners: [String]
+    public var runAt: Date
+
+    public init(draw: String, seed: String, eligible: Int, winners: [String], runAt: Date) {
+        self.draw = draw
+        self.seed = seed
+        self.eligible = eligible
+        self.winners = winners
+        self.runAt = runAt
     }
 }
 

@@ -159,6 +159,43 @@ extension RulesCommand {
     }
 }
 
+struct DrawCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "draw", abstract: "Prize draws of the program (Rules/draws.yaml).",
+                                                    subcommands: [Run.self])
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a prize draw from a published seed; its prizes post to the ledger.",
+            discussion: """
+                The residents who earned at least the draw's pointsMin on the days of its period (prizes of draws \
+                left out) and meet its conditions are eligible; its number of prizes are picked from them by a \
+                shuffle seeded with SHA-256 of the draw id and --seed (publish the seed first: a lottery result, a \
+                newspaper's number), so anyone with the seed and the ledger gets the same winners. The seed, the \
+                eligible count and the winners are recorded with the prizes, in one transaction. A draw runs once \
+                its period can no longer change (after the program's eventAgeDaysMax days) and only once: running \
+                it again with the same seed prints the recorded result; with another seed it is refused. Prints \
+                the eligible count and the winners' pseudonymous ids.
+                """)
+
+        @OptionGroup var data: DataOptions
+
+        @Option(name: .customLong("draw"), help: "The draw's id in Rules/draws.yaml.")
+        var draw: String
+
+        @Option(help: "The published seed.")
+        var seed: String
+
+        func run() async throws {
+            try await reportingFailures {
+                let (draw, record, rerun) = try await data.openExisting(readOnly: false).administration.runDraw(id: self.draw, seed: seed)
+                print("\(rerun ? "already run" : "ran") \(draw.id) (\(draw.name.en)) on \(record.runAt.formatted(.iso8601)) with seed '\(record.seed)': "
+                      + "\(record.eligible) eligible, \(record.winners.count) prizes of \(draw.prizePoints) points from \(draw.sponsor)")
+                for winner in record.winners { print(winner) }
+            }
+        }
+    }
+}
+
 struct LedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ledger", abstract: "Inspect the ledger.",
                                                     subcommands: [Verify.self])

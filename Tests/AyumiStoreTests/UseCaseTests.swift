@@ -976,3 +976,50 @@ struct PendingTests {
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 }
+
+@Suite("Prize draws")
+struct DrawTests {
+    @Test("a draw picks its winners reproducibly from a published seed, posts their prizes once, and refuses another seed")
+    func draw() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
+        let fixture0 = try await Fixture.make()
+        let day = fixture0.today
+        try """
+            draws:
+              - id: autumn-draw
+                name: {ja: 秋の抽選, en: autumn draw}
+                from: \(day)
+                to: \(day)
+                pointsMin: 5
+                conditions: {age: {min: 18}}
+                prizes: 3
+                prizePoints: 100
+                sponsor: shotengai
+            """.write(toFile: directory + "/draws.yaml", atomically: true, encoding: .utf8)
+        let fixture = try await Fixture.make(rulesDirectory: directory)
+        for index in 0..<30 {
+            try await fixture.enrol("r-\(index)", birthYear: index == 0 ? 2015 : 1960)
+            _ = try await fixture.submit([fixture.walk("w-\(index)", "r-\(index)", steps: index < 20 ? 12_000 : 4_000)])
+        }
+        await #expect(throws: AyumiError.self) { try await fixture.ayumi.administration.runDraw(id: "autumn-draw", seed: "lottery 4821") }
+        fixture.clock.advance(seconds: 32 * 86_400)
+        let (draw, record, rerun) = try await fixture.ayumi.administration.runDraw(id: "autumn-draw", seed: "lottery 4821")
+        #expect(!rerun)
+        // r-1 … r-19 earned 5 points; r-0 too, but is under 18; r-20 … r-29 earned 2.
+        #expect(record.eligible == 19)
+        #expect(record.winners == draw.winners(eligible: (1..<20).map { "r-\($0)" }, seed: "lottery 4821"))
+        #expect(record.winners.count == 3 && Set(record.winners).count == 3)
+        for winner in record.winners { #expect(try await fixture.points(winner) == 105) }
+        let (lines, _) = try await fixture.ayumi.accounts.history(residentID: record.winners[0], cursor: nil, limit: 5)
+        #expect(lines.first?.reason.en == "Prize of the autumn draw")
+
+        let again = try await fixture.ayumi.administration.runDraw(id: "autumn-draw", seed: "lottery 4821")
+        #expect(again.rerun && again.record == record)
+        for winner in record.winners { #expect(try await fixture.points(winner) == 105) }
+        await #expect(throws: AyumiError.self) { try await fixture.ayumi.administration.runDraw(id: "autumn-draw", seed: "lottery 4822") }
+        // Another seed would pick others: the seed, not the server, decides.
+        #expect(draw.winners(eligible: (1..<20).map { "r-\($0)" }, seed: "lottery 4822") != record.winners)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+}
