@@ -20,6 +20,10 @@ public enum Bounds {
     /// A limit in `limits:` may be a program's whole budget for a rule (everyone, a month).
     public static let limitPoints: ClosedRange<Int64> = 1...1_000_000_000
     public static let limitCount: ClosedRange<Int64> = 1...1_000_000_000
+    /// A streak of up to a year; milestones up to a billion steps or a hundred thousand rides.
+    public static let streakDays: ClosedRange<Int64> = 2...366
+    public static let milestoneSteps: ClosedRange<Int64> = 1_000...1_000_000_000
+    public static let milestoneRides: ClosedRange<Int64> = 1...100_000
     /// Prizes in one draw.
     public static let drawPrizes: ClosedRange<Int64> = 1...10_000
     /// Points held as pending at most a year.

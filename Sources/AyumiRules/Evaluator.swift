@@ -130,6 +130,7 @@ public struct Evaluator: Sendable {
         /// The campaigns that multiply this rule's points.
         let campaigns: [Campaign]
         let pendingDays: Int
+        let computed: EarningRule.Computed?
 
         /// The percentage this rule pays on `date`: the largest of the campaigns covering it.
         func percent(on date: LocalDate) -> Int64? {
@@ -152,12 +153,14 @@ public struct Evaluator: Sendable {
             limitNames = rule.limits.map { limit in
                 switch limit.period {
                 case .day: rule.id
-                case .campaign: rule.id + "/campaign:" + (limit.campaign ?? "")
+                // With the campaign's first day: a campaign id used again next year counts afresh.
+                case .campaign: rule.id + "/campaign:" + (limit.campaign ?? "") + ":" + (campaigns.first { $0.id == limit.campaign }?.from.description ?? "")
                 default: rule.id + "/" + limit.period.rawValue
                 }
             }
             self.campaigns = campaigns.filter { $0.rules.contains(rule.id) }
             pendingDays = rule.pendingDays
+            computed = rule.computed
             splitName = rule.funding.count < 2 ? nil
                 : "\(rule.id)/split:" + rule.funding.map { "\($0.sponsorID)=\($0.weight)" }.joined(separator: ":")
         }
@@ -171,14 +174,19 @@ public struct Evaluator: Sendable {
         }
     }
 
-    /// Counter keys the evaluation of `event` reads; the store loads exactly these. `admitted` as
-    /// for `evaluate`: the budgets of the ruleset in force now.
-    public func counterKeys(for event: Event, admitted: Admitted? = nil) -> [CounterKey] {
+    /// Counter keys the evaluation of `event` at `now` reads; the store loads exactly these.
+    /// `admitted` as for `evaluate`: the budgets of the ruleset in force now.
+    public func counterKeys(for event: Event, now: Date, admitted: Admitted? = nil) -> [CounterKey] {
+        let paidOn = LocalDate(localSeconds: localSeconds(now))
         let budgetsNow = admitted.flatMap { $0.version == ruleset.version ? nil : $0 }
         let date = localDate(of: event)
         var keys: [CounterKey] = []
         for rule in rules(for: event.kind) {
-            if rule.trigger == .walk { keys.append(dayKey(rule, residentID: event.residentID, date: date)) }
+            if let computed = rule.computed {
+                keys += progressKeys(rule, computed, residentID: event.residentID, date: date)
+            } else if rule.trigger == .walk {
+                keys.append(dayKey(rule, residentID: event.residentID, date: date))
+            }
             for position in rule.limits.indices where applies(rule.limits[position], on: date) {
                 keys.append(key(rule, position, residentID: event.residentID, date: date))
             }
@@ -186,9 +194,9 @@ public struct Evaluator: Sendable {
                 for share in rule.funding { keys.append(CounterKey(subject: .sponsor(share.sponsorID), name: name, period: 0)) }
             }
             if let budgetsNow {
-                for share in rule.funding { for budget in budgetsNow.budgets[share.sponsorID] ?? [] { keys.append(budgetKey(budget, date: date)) } }
+                for share in rule.funding { for budget in budgetsNow.budgets[share.sponsorID] ?? [] { keys.append(budgetKey(budget, date: paidOn)) } }
             } else {
-                for budget in rule.budgets.joined() { keys.append(budgetKey(budget, date: date)) }
+                for budget in rule.budgets.joined() { keys.append(budgetKey(budget, date: paidOn)) }
             }
         }
         return keys
@@ -236,7 +244,7 @@ public struct Evaluator: Sendable {
         case .rejected(let reason):
             return Evaluation(outcome: .rejected(reason))
         case .accepted(let decided, let why) where decided.isEmpty:
-            return Evaluation(outcome: .accepted(awards: [], note: note(why)))
+            return Evaluation(outcome: .accepted(awards: [], note: note(why)), deltas: decision.deltas)
         case .accepted(let decided, _):
             let awards = decided.map { award in
                 Award(ruleID: award.rule.id, rulesetVersion: ruleset.version, points: award.points, funding: award.funding,
@@ -266,6 +274,8 @@ public struct Evaluator: Sendable {
         let facts = Facts(event: event, resident: resident, date: date, minutes: minutes(of: event), holiday: holidayDays.contains(date.dayNumber))
         var candidates: [Candidate] = []
         var why = NoAward.noRule
+        // Progress of streaks and milestones is kept whether or not they pay.
+        var deltas: [CounterDelta] = []
         for rule in rules(for: event.kind) {
             if let failed = facts.failure(of: rule.condition) {
                 why = why.keeping(.condition(rule: rule, failed: failed))
@@ -274,7 +284,16 @@ public struct Evaluator: Sendable {
             }
             var due: Int64
             var countsAgain = false
-            if rule.trigger == .walk, case .walk(_, let steps, _) = event.detail {
+            if let computed = rule.computed {
+                let (reached, progress) = self.progress(rule, computed, event: event, date: date, counters: counters)
+                deltas += progress
+                guard reached, case .fixed(let fixed) = rule.points else {
+                    why = why.keeping(.goalNotYet(rule: rule))
+                    trace.record(rule, .goalNotYet)
+                    continue
+                }
+                due = rule.percent(on: date).map { fixed * $0 / 100 } ?? fixed
+            } else if rule.trigger == .walk, case .walk(_, let steps, _) = event.detail {
                 var total = rule.points.dayTotal(steps: steps)
                 if let percent = rule.percent(on: date) { total = total * percent / 100 }
                 guard total > 0 else {
@@ -321,9 +340,10 @@ public struct Evaluator: Sendable {
                 trace.record(lost.rule, .lostInGroup(points: lost.points, winner: winner.rule.id))
             }
         }
-        guard !chosen.isEmpty else { return Decision(outcome: .accepted([], why: why), deltas: [], date: date) }
+        guard !chosen.isEmpty else { return Decision(outcome: .accepted([], why: why), deltas: deltas, date: date) }
+        // A budget is the sponsor's money per period of payment: a late event draws on this period's.
+        let paidOn = LocalDate(localSeconds: localSeconds(now))
         var awards: [Decision.Decided] = []
-        var deltas: [CounterDelta] = []
         /// What earlier awards of this event took of each budget.
         var spent: [CounterKey: Int64] = [:]
         for candidate in chosen {
@@ -340,25 +360,25 @@ public struct Evaluator: Sendable {
             if ruleBudgets.contains(where: { !$0.isEmpty }) {
                 // A budget that cannot pay its sponsor's share: `stop` drops the award, `scale` lowers
                 // it to the most every budget can still pay.
-                var failing = overspent(ruleBudgets, parts, date: date, counters: counters, spent: spent)
+                var failing = overspent(ruleBudgets, parts, date: paidOn, counters: counters, spent: spent)
                 // One sponsor: what is left of its tightest budget is the answer, without a search.
                 if let budget = failing, budget.budget.onExhausted == .scale, rule.funding.count == 1 {
                     let left = ruleBudgets[0].map { budget in
-                        let key = budgetKey(budget, date: date)
+                        let key = budgetKey(budget, date: paidOn)
                         return budget.budget.points - (counters[key] ?? .zero).points - spent[key, default: 0]
                     }.min()!
                     if left > 0 && left < points {
                         points = left
                         parts = [left]
                         cappedBy = budgetsNow == nil ? -1 - budget.position : Award.cappedByBudgetOfAnotherVersion
-                        failing = overspent(ruleBudgets, parts, date: date, counters: counters, spent: spent)
+                        failing = overspent(ruleBudgets, parts, date: paidOn, counters: counters, spent: spent)
                     }
                 }
                 while let budget = failing, budget.budget.onExhausted == .scale, points > 1 {
                     points -= 1
                     parts = split(points)
                     cappedBy = budgetsNow == nil ? -1 - budget.position : Award.cappedByBudgetOfAnotherVersion
-                    failing = overspent(ruleBudgets, parts, date: date, counters: counters, spent: spent)
+                    failing = overspent(ruleBudgets, parts, date: paidOn, counters: counters, spent: spent)
                 }
                 if let budget = failing {
                     why = why.keeping(.budget(budget))
@@ -367,7 +387,7 @@ public struct Evaluator: Sendable {
                 }
                 for (index, part) in parts.enumerated() where part > 0 {
                     for budget in ruleBudgets[index] {
-                        let key = budgetKey(budget, date: date)
+                        let key = budgetKey(budget, date: paidOn)
                         spent[key, default: 0] += part
                         deltas.append(CounterDelta(key: key, points: part, count: 1, pointsMax: budget.budget.points))
                     }
@@ -449,6 +469,47 @@ public struct Evaluator: Sendable {
         return CounterKey(subject: subject, name: name, period: Self.period(limit.period, of: date))
     }
 
+    /// The counters a streak or milestone keeps for a resident.
+    func progressKeys(_ rule: CompiledRule, _ computed: EarningRule.Computed, residentID: String, date: LocalDate) -> [CounterKey] {
+        switch computed {
+        case .streak: [CounterKey(subject: .resident(residentID), name: rule.id + "/streak", period: 0)]
+        case .milestoneSteps: [CounterKey(subject: .resident(residentID), name: rule.id + "/steps", period: date.dayNumber),
+                               CounterKey(subject: .resident(residentID), name: rule.id + "/total", period: 0)]
+        case .milestoneRides: [CounterKey(subject: .resident(residentID), name: rule.id + "/total", period: 0)]
+        }
+    }
+
+    /// Whether the event reaches the rule's goal, and the counter changes its progress makes.
+    /// A streak keeps (last qualifying day number + 1, run length): a walk of the next day extends
+    /// the run, of a later day starts a new one, of a day already counted or an earlier one changes
+    /// nothing. A step milestone counts each day at its largest report (the day's counter holds the
+    /// steps counted so far); a ride milestone counts taps. Each change is guarded by the value it
+    /// was computed from, so two events judged from one earlier read cannot both count.
+    func progress(_ rule: CompiledRule, _ computed: EarningRule.Computed, event: Event, date: LocalDate,
+                  counters: [CounterKey: Counter]) -> (reached: Bool, deltas: [CounterDelta]) {
+        let keys = progressKeys(rule, computed, residentID: event.residentID, date: date)
+        switch computed {
+        case .streak(let days):
+            let counter = counters[keys[0]] ?? .zero
+            let last = counter.points - 1, day = Int64(date.dayNumber)
+            guard counter.points == 0 || day > last else { return (false, []) }
+            let length = counter.points > 0 && day == last + 1 ? counter.count + 1 : 1
+            return (length % Int64(days) == 0,
+                    [CounterDelta(key: keys[0], points: day + 1 - counter.points, count: length - counter.count, pointsMax: day + 1, countMax: length)])
+        case .milestoneSteps(let every):
+            guard case .walk(_, let steps, _) = event.detail else { return (false, []) }
+            let today = counters[keys[0]] ?? .zero, total = counters[keys[1]] ?? .zero
+            let added = steps - today.points
+            guard added > 0 else { return (false, []) }
+            return ((total.points + added) / every > total.points / every,
+                    [CounterDelta(key: keys[0], points: added, count: 1, pointsMax: steps),
+                     CounterDelta(key: keys[1], points: added, count: 1, pointsMax: total.points + added)])
+        case .milestoneRides(let every):
+            let total = counters[keys[0]] ?? .zero
+            return ((total.count + 1) % every == 0, [CounterDelta(key: keys[0], points: 0, count: 1, countMax: total.count + 1)])
+        }
+    }
+
     /// Whether a limit counts on `date`: a `per: campaign` limit only on its campaign's days.
     func applies(_ limit: Limit, on date: LocalDate) -> Bool {
         limit.period != .campaign || campaignsByID[limit.campaign ?? ""]?.covers(date) == true
@@ -486,13 +547,15 @@ public struct Evaluator: Sendable {
         /// The formula pays nothing for so few steps.
         case nothingDue(rule: CompiledRule, steps: Int64)
         case alreadyPaid
+        /// A streak or milestone made progress but is not reached.
+        case goalNotYet(rule: CompiledRule)
         case limit(rule: CompiledRule, limit: Int)
         case budget(SponsorBudget)
 
         var rank: Int {
             switch self {
             case .noRule: 0
-            case .condition, .nothingDue: 1
+            case .condition, .nothingDue, .goalNotYet: 1
             case .alreadyPaid: 2
             case .limit: 3
             case .budget: 4
@@ -513,6 +576,8 @@ public struct Evaluator: Sendable {
         case .nothingDue(let rule, let steps):
             return LocalizedText(ja: "\(grouped(steps))歩では\(rule.name.ja)のポイントはありません",
                                  en: "No points: \(rule.name.en) pays nothing for \(grouped(steps)) steps")
+        case .goalNotYet(let rule):
+            return LocalizedText(ja: "\(rule.name.ja)の達成まで続けましょう（今回はポイントなし）", en: "No points yet: \(rule.name.en) is not reached")
         case .alreadyPaid:
             return LocalizedText(ja: "この日の歩数のポイントは付与済みです", en: "No points: this day's steps have already earned their points")
         case .budget(let budget):
@@ -622,6 +687,7 @@ enum RuleStep {
     /// The day's total under the formula was paid already.
     case alreadyPaid(total: Int64)
     case limitReached(Int)
+    case goalNotYet
     case budgetSpent(Evaluator.SponsorBudget)
     case lostInGroup(points: Int64, winner: String)
     case awarded(points: Int64, funding: [SponsorShare], cappedBy: Int?)

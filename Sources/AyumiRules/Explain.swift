@@ -90,6 +90,8 @@ extension Evaluator {
             return LocalizedText(ja: "この歩数ではポイントなし", en: "pays nothing for so few steps")
         case .alreadyPaid(let total):
             return LocalizedText(ja: "この日の合計\(grouped(total))ポイントは付与済み", en: "the day's total, \(grouped(total)) points, was paid already")
+        case .goalNotYet:
+            return LocalizedText(ja: "目標にはまだ届かない（進み具合は記録）", en: "not reached yet (progress kept)")
         case .limitReached(let position):
             let limit = rule.limits[position].text
             return LocalizedText(ja: "上限に到達（\(limit.ja)）", en: "limit reached: \(limit.en)")

@@ -14,8 +14,32 @@ extension RulesParser {
         case (_?, let other?): throw other.error("write 'trigger' only ('event' is its older name)")
         case (nil, nil): triggerValue = try object.required("trigger")
         }
-        guard let trigger = Event.Kind(rawValue: try triggerValue.string()) else {
-            throw triggerValue.error("trigger must be one of: \(Event.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        // Computed triggers make progress on the events of a kind and pay when a goal is reached.
+        var computed: EarningRule.Computed?
+        let trigger: Event.Kind
+        switch try triggerValue.string() {
+        case "streak":
+            var streak = try YAMLObject(object.required("streak"))
+            computed = .streak(days: Int(try streak.required("days").int(in: Bounds.streakDays)))
+            try streak.rejectUnknownKeys()
+            trigger = .walk
+        case "milestone":
+            var milestone = try YAMLObject(object.required("milestone"))
+            switch (milestone.optional("steps"), milestone.optional("rides")) {
+            case (let steps?, nil):
+                computed = .milestoneSteps(try steps.int(in: Bounds.milestoneSteps))
+                trigger = .walk
+            case (nil, let rides?):
+                computed = .milestoneRides(try rides.int(in: Bounds.milestoneRides))
+                trigger = .transitTap
+            default: throw milestone.value.error("a milestone counts steps: N or rides: N (one of them)")
+            }
+            try milestone.rejectUnknownKeys()
+        case let text:
+            guard let kind = Event.Kind(rawValue: text) else {
+                throw triggerValue.error("trigger must be one of: \((Event.Kind.allCases.map(\.rawValue) + ["streak", "milestone"]).joined(separator: ", "))")
+            }
+            trigger = kind
         }
         if context.submitters?[trigger.rawValue]?.isEmpty == true {
             warnings.append(triggerValue.warning("this rule can never fire: program.yaml's submitters accept \(trigger.rawValue) events from no one"))
@@ -37,6 +61,9 @@ extension RulesParser {
 
         let pointsValue = try object.required("points")
         let points = try parsePoints(pointsValue, trigger: trigger, context: context, warnings: &warnings)
+        if computed != nil, case .fixed = points {} else if computed != nil {
+            throw pointsValue.error("a streak or milestone pays fixed points")
+        }
         let smallest = points.smallestAward
 
         var limits: [Limit] = []
@@ -65,7 +92,8 @@ extension RulesParser {
         // A campaign multiplies the points before the limits apply.
         let percent = context.campaigns.filter { $0.rules.contains(id) }.map(\.percent).max() ?? 100
         let (boosted, overflow) = points.largestAward(stepsPerDayMax: context.stepsPerDayMax).multipliedReportingOverflow(by: percent)
-        let awardMax = min(overflow ? .max : boosted / 100, limits.filter { $0.metric == .points }.map(\.max).min() ?? .max)
+        // A campaign's limit binds only on its days: it does not bound the award on the others.
+        let awardMax = min(overflow ? .max : boosted / 100, limits.filter { $0.metric == .points && $0.period != .campaign }.map(\.max).min() ?? .max)
         guard awardMax <= Bounds.pointsPerAwardMax else {
             throw pointsValue.error("one event could earn \(grouped(awardMax)) points under this rule (a walk of \(grouped(context.stepsPerDayMax)) "
                                     + "steps); at most \(grouped(Bounds.pointsPerAwardMax)): lower the points or add a limit in points")
@@ -74,10 +102,14 @@ extension RulesParser {
             throw fundingValue.error("splitting \(grouped(awardMax)) points by these weights would overflow")
         }
         let reason = try localized(object.required("reason"))
-        let pendingDays = try object.optional("pendingDays").map { v throws(RulesDiagnostic) in Int(try v.int(in: Bounds.pendingDays)) } ?? 0
+        let pendingValue = object.optional("pendingDays")
+        let pendingDays = try pendingValue.map { v throws(RulesDiagnostic) in Int(try v.int(in: Bounds.pendingDays)) } ?? 0
+        if let pendingValue, let months = context.pointExpiryMonths, pendingDays >= months * 28 {
+            throw pendingValue.error("points held \(pendingDays) days could expire before they are released (pointExpiryMonths: \(months)): hold them fewer days")
+        }
         try object.rejectUnknownKeys()
         return EarningRule(id: id, trigger: trigger, name: name, group: group, condition: condition, points: points, limits: limits,
-                           funding: funding, reason: reason, pendingDays: pendingDays)
+                           funding: funding, reason: reason, pendingDays: pendingDays, computed: computed)
     }
 
     static func parsePoints(_ value: YAMLValue, trigger: Event.Kind, context: RuleContext, warnings: inout [RulesDiagnostic])
@@ -353,9 +385,11 @@ struct ConditionReader {
         case "district":
             return .district(try list())
         case "tags":
-            return .tags(try list())
+            let tags = try value.sequence().map { v throws(RulesDiagnostic) in try RulesParser.identifier(v) }
+            if tags.isEmpty { warnings.append(value.warning("this rule can never fire: tags lists nothing")) }
+            return .tags(tags)
         case "consent":
-            return .consent(try list())
+            return .consent(try value.sequence().map { v throws(RulesDiagnostic) in try RulesParser.identifier(v) })
         case "enrolledDays":
             let (min, max) = try range(value, bounds: 0...36_600)
             return .enrolledDays(min: min.map(Int.init), max: max.map(Int.init))

@@ -67,7 +67,8 @@ public enum RulesParser {
         for name in ruleFiles {
             let context = RuleContext(sponsorIDs: sponsors.map { Set($0.map(\.id)) }, zoneIDs: zones.map { Set($0.map(\.id)) },
                                       submitters: program?.submitters,
-                                      stepsPerDayMax: program?.stepsPerDayMax ?? Bounds.stepsPerDay.upperBound, campaigns: campaigns)
+                                      stepsPerDayMax: program?.stepsPerDayMax ?? Bounds.stepsPerDay.upperBound, campaigns: campaigns,
+                                      pointExpiryMonths: program?.pointExpiryMonths)
             if let rule = attempt({ () throws(RulesDiagnostic) in
                 try parseRule(files[name]!, file: displayPrefix + name, context: context, warnings: &warnings)
             }) {
@@ -281,6 +282,8 @@ public enum RulesParser {
         /// longest walk a banded rule is ever evaluated for.
         var stepsPerDayMax: Int64
         var campaigns: [Campaign] = []
+        /// The program's expiry (nil when program.yaml is broken): pending points must be released before it.
+        var pointExpiryMonths: Int? = nil
     }
 
     /// `draws: [{id, name, from, to, pointsMin, conditions, prizes, prizePoints, sponsor}]`.

@@ -83,7 +83,7 @@ extension Ruleset {
 
 extension EarningRule {
     enum CodingKeys: String, CodingKey {
-        case id, trigger, name, group, condition, points, limits, funding, reason, pendingDays
+        case id, trigger, name, group, condition, points, limits, funding, reason, pendingDays, computed
         /// The first rule language's stored fields.
         case event, stepsMin, modes, zones, pointsPerDayMax, countPerDayMax
     }
@@ -101,6 +101,7 @@ extension EarningRule {
         reason = try container.decode(LocalizedText.self, forKey: .reason)
         group = try container.decodeIfPresent(String.self, forKey: .group)
         pendingDays = try container.decodeIfPresent(Int.self, forKey: .pendingDays) ?? 0
+        computed = try container.decodeIfPresent(Computed.self, forKey: .computed)
         if let trigger = try container.decodeIfPresent(Event.Kind.self, forKey: .trigger) {
             self.trigger = trigger
             condition = try container.decode(Condition.self, forKey: .condition)
@@ -140,6 +141,7 @@ extension EarningRule {
         try container.encode(funding, forKey: .funding)
         try container.encode(reason, forKey: .reason)
         if pendingDays > 0 { try container.encode(pendingDays, forKey: .pendingDays) }
+        try container.encodeIfPresent(computed, forKey: .computed)
     }
 }
 
@@ -320,6 +322,19 @@ public struct EarningRule: Sendable, Hashable, Codable {
     /// Days the rule's points are held as pending (visible, not spendable) after the day they were
     /// earned, for programs that review before paying; 0: spendable at once.
     public var pendingDays: Int = 0
+    /// A computed trigger: the rule pays when a run of days or a running total is reached, not for
+    /// each event (`trigger` is then the kind of event that makes progress).
+    public var computed: Computed?
+
+    public enum Computed: Sendable, Hashable, Codable {
+        /// `days` consecutive local days with a walk meeting the conditions; pays at every `days`th.
+        case streak(days: Int)
+        /// Every time the resident's total steps (each day counted at its largest report) passes a
+        /// multiple of `steps`.
+        case milestoneSteps(Int64)
+        /// Every time the resident's taps meeting the conditions pass a multiple of `rides`.
+        case milestoneRides(Int64)
+    }
 }
 
 /// The most a rule may pay in a period: per resident or for everyone together, per local day, ISO

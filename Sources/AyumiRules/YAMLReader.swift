@@ -25,6 +25,10 @@ struct YAMLValue {
     let file: String
 
     static func parse(_ text: String, file: String) throws(RulesDiagnostic) -> YAMLValue {
+        if let (line, column) = anchorOrAlias(in: text) {
+            throw RulesDiagnostic(file: file, line: line, column: column,
+                                  message: "anchors and aliases (&name, *name) are not accepted: write the value out (quote text that starts with & or *)")
+        }
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 throw RulesDiagnostic(file: file, line: 1, column: 1, message: "the file is empty")
@@ -37,6 +41,44 @@ struct YAMLValue {
         } catch {
             throw RulesDiagnostic(file: file, line: 1, column: 1, message: "\(error)")
         }
+    }
+
+    /// Where an anchor or alias starts, outside quotes and comments: a few lines of aliases can
+    /// expand to billions of nodes (the "billion laughs"), and a rules upload must not stall the
+    /// server. Rules files never need them.
+    static func anchorOrAlias(in text: String) -> (line: Int, column: Int)? {
+        var line = 1, column = 0
+        var quote: Character?
+        var comment = false
+        var previous: Character = " "
+        var pendingMark: (Int, Int)?
+        for character in text {
+            if character == "\n" {
+                line += 1
+                column = 0
+                comment = false
+                previous = " "
+                continue
+            }
+            column += 1
+            defer { previous = character }
+            if let mark = pendingMark {
+                pendingMark = nil
+                if character.isLetter || character.isNumber || character == "_" || character == "-" { return mark }
+            }
+            if comment { continue }
+            if let open = quote {
+                if character == open { quote = nil }
+                continue
+            }
+            switch character {
+            case "#" where previous == " " || previous == "\t": comment = true
+            case "'", "\"": quote = character
+            case _ where (character == "&" || character == "*") && " \t[{,:-?".contains(previous): pendingMark = (line, column)
+            default: break
+            }
+        }
+        return nil
     }
 
     private static func diagnostic(_ error: YamlError, file: String) -> RulesDiagnostic {

@@ -230,7 +230,7 @@ public struct Administration: Sendable {
     public func install(ruleset: Ruleset, merchants: [Merchant]) async throws {
         let now = dependencies.environment.now()
         try await store.install(ruleset: StoredRuleset(version: ruleset.version, content: ruleset.canonicalJSON), merchants: merchants, at: now)
-        let lastFromFiles = try await store.activations().filter { Self.fromFiles.contains($0.activatedBy) }.max { $0.activatedAt < $1.activatedAt }
+        let lastFromFiles = try await store.activations().last { Self.fromFiles.contains($0.activatedBy) }
         if lastFromFiles?.ruleset.version != ruleset.version {
             try await store.activate(version: ruleset.version, effectiveFrom: now, at: now, by: "Rules/")
             dependencies.logger.info("Ruleset put in force", metadata: ["ruleset.version": "\(ruleset.version)"])
@@ -251,7 +251,9 @@ public struct Administration: Sendable {
 
     /// The ruleset in force now and every activation, in the order they take effect.
     public func rulesHistory() async throws -> (inForce: String, activations: [Activation]) {
-        (dependencies.program.current.ruleset.version, try await store.activations())
+        let activations = try await store.activations(), now = dependencies.environment.now()
+        return ((activations.last { $0.effectiveFrom <= now } ?? activations.first)?.ruleset.version ?? dependencies.program.current.ruleset.version,
+                activations)
     }
 
     /// Checks an uploaded program (file name → text, as in `Rules/`: `program.yaml`, `sponsors.yaml`,
@@ -297,7 +299,7 @@ public struct Administration: Sendable {
         }
         // As ingest judges it: who may send it, how late, and the budgets, by the program in force now.
         let inForce = program.evaluator(at: now), admitted = inForce.admitted
-        let counters = try await dependencies.store.counters(evaluator.counterKeys(for: event, admitted: admitted))
+        let counters = try await dependencies.store.counters(evaluator.counterKeys(for: event, now: now, admitted: admitted))
         var explanation = evaluator.explain(event, from: submitter, resident: resident, counters: counters, now: now, admitted: admitted)
         if let rejection = inForce.admission(event, from: submitter, now: now) { explanation.rejection = rejection }
         explanation.alreadyRecorded = try await dependencies.store.recordedEvent(event.id, from: submitter) == true

@@ -181,7 +181,7 @@ struct FormulaTests {
     func periods(limit: String, subject: CounterKey.Subject, name: String, period: Int, already: Int64, expected: Int64, text: String) throws {
         let engine = try evaluator(adding: ["extra.yaml": walkRule("  per: {steps: 1_000, points: 1, round: down}", limits: "limits:\n  - \(limit)")])
         let key = CounterKey(subject: subject, name: name, period: period)
-        #expect(engine.counterKeys(for: Event(id: "w", residentID: "r-1", detail: .walk(date: today, steps: 5_000, source: "p"))).contains(key))
+        #expect(engine.counterKeys(for: Event(id: "w", residentID: "r-1", detail: .walk(date: today, steps: 5_000, source: "p")), now: noon).contains(key))
         let evaluation = walk(5_000, engine, counters: [key: Counter(points: already, count: already)])
         #expect(points(evaluation, rule: "extra") == expected)
         if expected > 0 {
@@ -409,7 +409,7 @@ struct BudgetTests {
         let engine = try engine("minato-transit", "{per: day, points: 3, onExhausted: stop}")
         let key = CounterKey(subject: .sponsor("minato-transit"), name: "budget/day", period: today.dayNumber)
         let tap = Event(id: "t", residentID: "r-1", detail: .transitTap(at: noon, mode: "bus", route: "r10", stop: "s1"))
-        #expect(engine.counterKeys(for: tap).contains(key))
+        #expect(engine.counterKeys(for: tap, now: noon).contains(key))
         // The carried split gives this tap's point to the operator (the city paid the one before).
         let split = CounterKey(subject: .sponsor("city-health"), name: "transit-ride/split:city-health=50:minato-transit=50", period: 0)
         let refused = engine.evaluate(tap, resident: resident, counters: [key: Counter(points: 3, count: 3), split: Counter(points: 1, count: 1)], now: noon)
@@ -505,7 +505,7 @@ struct CampaignTests {
     @Test("a per: campaign limit counts only the campaign's days")
     func campaignLimit() throws {
         let engine = try engine("  - {per: day, points: 5}\n  - {per: campaign, campaign: autumn, points: 10}")
-        let key = CounterKey(subject: .resident("r-1"), name: "walk-steps/campaign:autumn", period: 0)
+        let key = CounterKey(subject: .resident("r-1"), name: "walk-steps/campaign:autumn:2026-11-20", period: 0)
         #expect(awards(walk(engine, on: today, counters: [key: Counter(points: 8, count: 2)])).map(\.points) == [2])
         let outside = walk(engine, on: LocalDate("2026-11-19")!, counters: [key: Counter(points: 10, count: 3)])
         #expect(awards(outside).map(\.points) == [2])
@@ -536,5 +536,112 @@ struct CampaignTests {
                                                                               with: "  - id: shotengai\n    budgets: [{per: campaign, points: 3, onExhausted: stop}]\n")
         failure = try #require(throws: RulesCheckFailure.self) { try RulesParser.parse(files: files) }
         #expect(failure.diagnostics.map(\.message) == ["per must be one of: day, week, month, program"])
+    }
+}
+
+@Suite("Rules engine: streaks and milestones")
+struct ComputedTriggerTests {
+    func engine(_ rule: String) throws -> Evaluator { try evaluator(adding: ["goal.yaml": rule]) }
+
+    static let streak = """
+        id: streak
+        trigger: streak
+        name: {ja: 3日連続, en: Three days in a row}
+        streak: {days: 3}
+        conditions:
+          steps: {min: 8_000}
+        points: {fixed: 10}
+        funding: {city-health: 100%}
+        reason: {ja: "{date}", en: "{date}"}
+        """
+
+    func walk(_ engine: Evaluator, _ date: LocalDate, steps: Int64 = 9_000, counters: [CounterKey: Counter]) -> Evaluation {
+        engine.evaluate(Event(id: "w", residentID: "r-1", detail: .walk(date: date, steps: steps, source: "p")), resident: resident,
+                        counters: counters, now: noon)
+    }
+
+    @Test("a streak pays on its third consecutive qualifying day; a gap starts again; the same day twice counts once")
+    func streak() throws {
+        let engine = try engine(Self.streak)
+        let key = CounterKey(subject: .resident("r-1"), name: "streak/streak", period: 0)
+        let d = today.dayNumber
+        func state(lastDay: Int, length: Int64) -> [CounterKey: Counter] { [key: Counter(points: Int64(lastDay + 1), count: length)] }
+        #expect(points(walk(engine, today, counters: [:]), rule: "streak") == 0)
+        #expect(walk(engine, today, counters: [:]).deltas.contains(CounterDelta(key: key, points: Int64(d + 1), count: 1,
+                                                                                 pointsMax: Int64(d + 1), countMax: 1)))
+        #expect(points(walk(engine, today, counters: state(lastDay: d - 1, length: 1)), rule: "streak") == 0)
+        #expect(points(walk(engine, today, counters: state(lastDay: d - 1, length: 2)), rule: "streak") == 10)
+        // A gap: the run starts again at 1 (the count goes back by the old length less one).
+        let gap = walk(engine, today, counters: state(lastDay: d - 2, length: 2))
+        #expect(points(gap, rule: "streak") == 0)
+        #expect(gap.deltas.first { $0.key == key }?.count == -1)
+        // The same day again, or an earlier one: nothing changes.
+        #expect(walk(engine, today, counters: state(lastDay: d, length: 2)).deltas.allSatisfy { $0.key != key })
+        // A day that does not qualify does not count.
+        #expect(walk(engine, today, steps: 5_000, counters: state(lastDay: d - 1, length: 2)).deltas.allSatisfy { $0.key != key })
+    }
+
+    @Test("a step milestone pays when the running total passes a multiple, each day counted at its largest report; a ride milestone every Nth tap")
+    func milestones() throws {
+        let steps = try engine(Self.streak.replacingOccurrences(of: "trigger: streak", with: "trigger: milestone")
+            .replacingOccurrences(of: "streak: {days: 3}", with: "milestone: {steps: 10_000}").replacingOccurrences(of: "id: streak", with: "id: steps"))
+        let day = CounterKey(subject: .resident("r-1"), name: "steps/steps", period: today.dayNumber)
+        let total = CounterKey(subject: .resident("r-1"), name: "steps/total", period: 0)
+        let crossing = walk(steps, today, counters: [day: Counter(points: 3_000, count: 1), total: Counter(points: 8_000, count: 3)])
+        #expect(points(crossing, rule: "steps") == 10)
+        #expect(crossing.deltas.contains(CounterDelta(key: total, points: 6_000, count: 1, pointsMax: 14_000)))
+        #expect(points(walk(steps, today, counters: [day: Counter(points: 3_000, count: 1), total: Counter(points: 3_000, count: 1)]),
+                       rule: "steps") == 0)
+
+        let rides = try engine("""
+            id: rides
+            trigger: milestone
+            name: {ja: 乗車, en: Rides}
+            milestone: {rides: 3}
+            points: {fixed: 5}
+            funding: {city-health: 100%}
+            reason: {ja: "{date}", en: "{date}"}
+            """)
+        let key = CounterKey(subject: .resident("r-1"), name: "rides/total", period: 0)
+        let tap = Event(id: "t", residentID: "r-1", detail: .transitTap(at: noon, mode: "bus", route: "r", stop: "s"))
+        #expect(points(rides.evaluate(tap, resident: resident, counters: [key: Counter(points: 0, count: 2)], now: noon), rule: "rides") == 5)
+        #expect(points(rides.evaluate(tap, resident: resident, counters: [key: Counter(points: 0, count: 3)], now: noon), rule: "rides") == 0)
+    }
+
+    @Test("computed triggers pay fixed points")
+    func fixedOnly() throws {
+        var files = try demoFiles()
+        files["goal.yaml"] = Self.streak.replacingOccurrences(of: "points: {fixed: 10}", with: "points: {per: {steps: 1_000, points: 1, round: down}}")
+        let failure = try #require(throws: RulesCheckFailure.self) { try RulesParser.parse(files: files) }
+        #expect(failure.diagnostics.map(\.message) == ["a streak or milestone pays fixed points"])
+    }
+}
+
+@Suite("Rules engine: hostile and inconsistent files")
+struct HostileFileTests {
+    @Test("anchors and aliases are refused before parsing: a few lines of them would expand to billions of nodes")
+    func aliases() throws {
+        var files = try demoFiles()
+        files["walk.yaml"] = "a: &a [x, x, x]\nb: &b [*a, *a, *a]\n" + files["walk.yaml"]!
+        let failure = try #require(throws: RulesCheckFailure.self) { try RulesParser.parse(files: files, displayPrefix: "Rules/") }
+        #expect(failure.description.hasPrefix("Rules/walk.yaml:1:4: error: anchors and aliases (&name, *name) are not accepted"))
+        // In quotes or comments they are text.
+        files = try demoFiles()
+        files["walk.yaml"] = "# &anchor in a comment\n" + files["walk.yaml"]!.replacingOccurrences(of: "en: \"{steps} steps", with: "en: \"*{steps} steps")
+        #expect(throws: Never.self) { try RulesParser.parse(files: files) }
+    }
+
+    @Test("points held longer than they live, and a campaign's limit taken as a bound on other days, are errors")
+    func inconsistent() throws {
+        var files = try demoFiles()
+        files["walk.yaml"] = files["walk.yaml"]! + "pendingDays: 365\n"
+        var failure = try #require(throws: RulesCheckFailure.self) { try RulesParser.parse(files: files) }
+        #expect(failure.diagnostics.map(\.message) == ["points held 365 days could expire before they are released (pointExpiryMonths: 12): hold them fewer days"])
+        files = try demoFiles()
+        files["campaigns.yaml"] = CampaignTests.campaigns
+        files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "per: {steps: 2_000, points: 1, round: down}", with: "per: {steps: 1_000, points: 10_000, round: down}")
+            .replacingOccurrences(of: "{per: day, points: 5}", with: "{per: campaign, campaign: autumn, points: 50_000}")
+        failure = try #require(throws: RulesCheckFailure.self) { try RulesParser.parse(files: files) }
+        #expect(failure.diagnostics.first?.message.hasPrefix("one event could earn") == true)
     }
 }

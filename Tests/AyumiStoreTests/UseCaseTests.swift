@@ -1023,3 +1023,42 @@ struct DrawTests {
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 }
+
+@Suite("Streaks through the store")
+struct StreakStoreTests {
+    @Test("three days in a row pay the streak on the third; a gap starts again, kept in the stored counter")
+    func streak() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
+        try """
+            id: streak
+            trigger: streak
+            name: {ja: 3日連続, en: Three days in a row}
+            streak: {days: 3}
+            conditions:
+              steps: {min: 8_000}
+            points: {fixed: 10}
+            funding: {city-health: 100%}
+            reason: {ja: "{date}まで3日連続", en: "Three days in a row to {date}"}
+            """.write(toFile: directory + "/streak.yaml", atomically: true, encoding: .utf8)
+        let fixture = try await Fixture.make(rulesDirectory: directory)
+        try await fixture.enrol("r-1")
+        func streakPoints(_ id: String, steps: Int64 = 9_000) async throws -> Int64 {
+            let result = try await fixture.submit([fixture.walk(id, "r-1", steps: steps)])
+            return result.flatMap(\.awards).filter { $0.ruleID == "streak" }.reduce(0) { $0 + $1.points }
+        }
+        #expect(try await streakPoints("d1") == 0)
+        #expect(try await streakPoints("d1-again", steps: 12_000) == 0, "the same day counts once")
+        fixture.clock.advance(seconds: 86_400)
+        #expect(try await streakPoints("d2") == 0)
+        fixture.clock.advance(seconds: 86_400)
+        #expect(try await streakPoints("d3") == 10)
+        fixture.clock.advance(seconds: 2 * 86_400)
+        #expect(try await streakPoints("d5") == 0)
+        fixture.clock.advance(seconds: 86_400)
+        #expect(try await streakPoints("d6") == 0)
+        fixture.clock.advance(seconds: 86_400)
+        #expect(try await streakPoints("d7") == 10)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+}
