@@ -11,8 +11,9 @@ import Testing
 /// Runs `body` against the real router over a fresh database, with an admin, an ingest and a
 /// merchant (m-001) token already minted.
 /// `logger` receives both the server's request log and what the use cases log.
-func withServer(logger: Logger = Logger(label: "test"), _ body: @Sendable (TestContext) async throws -> Void) async throws {
-    let fixture = try await Fixture.make(logger: logger)
+func withServer(logger: Logger = Logger(label: "test"), rulesDirectory: String? = nil,
+                _ body: @Sendable (TestContext) async throws -> Void) async throws {
+    let fixture = try await Fixture.make(rulesDirectory: rulesDirectory, logger: logger)
     let context = TestContext(
         fixture: fixture,
         admin: try await fixture.ayumi.administration.createToken(role: .admin, subject: nil),
@@ -545,6 +546,28 @@ struct LabelsHTTPTests {
                 .problemType == "urn:ayumi:problem:invalid-request")
             #expect(try await server.call(.put, "/v1/residents/r-1/labels", token: server.ingest, json: #"{"tags":[],"consents":[]}"#)
                 .status == .forbidden)
+        }
+    }
+}
+
+@Suite("Pending points over HTTP")
+struct PendingHTTPTests {
+    @Test("the balance shows pendingPoints only when some are, and history the day an award can be spent")
+    func pending() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
+        let walk = try String(contentsOfFile: directory + "/walk.yaml", encoding: .utf8)
+        try (walk + "pendingDays: 7\n").write(toFile: directory + "/walk.yaml", atomically: true, encoding: .utf8)
+        try await withServer(rulesDirectory: directory) { server in
+            let resident = try await server.fixture.enrol("r-1")
+            let before = try await server.call(.get, "/v1/me/balance", token: resident)
+            #expect(String(decoding: before.body, as: UTF8.self) == #"{"expiredPoints":0,"points":0}"# + "\n")
+            _ = try await server.fixture.submit([server.fixture.walk("w-1", "r-1", steps: 8_000)])
+            let after = try await server.call(.get, "/v1/me/balance", token: resident)
+            #expect(String(decoding: after.body, as: UTF8.self) == #"{"expiredPoints":0,"pendingPoints":4,"points":0}"# + "\n")
+            let history = try await server.call(.get, "/v1/me/history", token: resident)
+            let entries = try #require(history.json["entries"] as? [[String: Any]])
+            #expect(entries.first?["availableOn"] as? String == server.fixture.today.adding(days: 7).description)
         }
     }
 }

@@ -928,6 +928,28 @@ struct TimelineTests {
         #expect(third.first?.reason?.en == "No points: the budget of Minato City Health and Welfare Bureau (6 points a month) is spent")
     }
 
+    @Test("a late event reduced by a budget its own ruleset did not have says so, in the answer and in history")
+    func lateEventReducedByTodaysBudget() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-1")
+        try await fixture.enrol("r-2")
+        fixture.clock.advance(seconds: 2 * 86_400)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
+        let sponsors = try String(contentsOfFile: directory + "/sponsors.yaml", encoding: .utf8)
+        try sponsors.replacingOccurrences(of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [{per: month, points: 6, onExhausted: scale}]\n")
+            .write(toFile: directory + "/sponsors.yaml", atomically: true, encoding: .utf8)
+        try await fixture.ayumi.administration.install(ruleset: try RulesParser.load(directory: directory),
+                                                       merchants: Array(fixture.ayumi.dependencies.program.current.merchants.values))
+        #expect(try await fixture.submit([fixture.walk("w-now", "r-2", steps: 12_000)]).first?.awards.map(\.points) == [5])
+        let late = try await fixture.submit([fixture.walk("w-late", "r-1", steps: 12_000, on: fixture.today.adding(days: -1))])
+        #expect(late.first?.awards.map(\.points) == [1])
+        #expect(late.first?.awards.first?.reason.en.hasSuffix(" (reduced by a sponsor's budget)") == true)
+        let (lines, _) = try await fixture.ayumi.accounts.history(residentID: "r-1", cursor: nil, limit: 5)
+        #expect(lines.first?.reason.en.hasSuffix(" (reduced by a sponsor's budget)") == true)
+        #expect(lines.first?.reason.ja.hasSuffix("（負担者の予算により減額）") == true)
+    }
+
     @Test("how late an event may come is the program's now, whichever ruleset judges the event")
     func ageByTheProgramNow() async throws {
         let fixture = try await Fixture.make()
