@@ -249,6 +249,19 @@ public struct Administration: Sendable {
                                                                                  logger: dependencies.logger))
     }
 
+    /// Reloads the program when the ruleset in force now is not the one loaded: a ruleset activated
+    /// for a time that has come. Returns whether it reloaded.
+    @discardableResult
+    public func reloadProgramIfScheduled() async throws -> Bool {
+        let now = dependencies.environment.now()
+        let activations = try await store.activations()
+        guard let inForce = activations.last(where: { $0.effectiveFrom <= now }),
+              inForce.ruleset.version != dependencies.program.current.ruleset.version else { return false }
+        try await reloadProgram()
+        dependencies.logger.info("Scheduled ruleset in force", metadata: ["ruleset.version": "\(inForce.ruleset.version)"])
+        return true
+    }
+
     /// The ruleset in force now and every activation, in the order they take effect.
     public func rulesHistory() async throws -> (inForce: String, activations: [Activation]) {
         let activations = try await store.activations(), now = dependencies.environment.now()

@@ -74,7 +74,7 @@ struct Serve: AsyncParsableCommand {
             }
             let reload = ProgramReload(ayumi: ayumi, rulesDirectory: program.resolvedRulesDirectory,
                                        merchantsFile: program.resolvedMerchantsFile, logger: makeLogger())
-            let app = buildApplication(ayumi: ayumi, host: host, port: port, services: [reload, IdleMemoryRelease(ayumi: ayumi)],
+            let app = buildApplication(ayumi: ayumi, host: host, port: port, services: [reload, IdleMemoryRelease(ayumi: ayumi), ScheduledRulesets(ayumi: ayumi, logger: makeLogger())],
                                        logger: makeLogger())
             try await app.runService()
         }
@@ -137,6 +137,27 @@ struct IdleMemoryRelease: Service {
             while true {
                 try await Task.sleep(for: .seconds(10))
                 _ = await ayumi.administration.releaseMemoryIfIdle()
+            }
+        }
+    }
+}
+
+/// Puts a ruleset activated for a future time fully in force when that time comes: events are
+/// judged by it from its instant already, and this reloads the program-wide settings (the code
+/// lifetime, the report group size) within 10 s of it.
+struct ScheduledRulesets: Service {
+    let ayumi: Ayumi
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while true {
+                try await Task.sleep(for: .seconds(10))
+                do {
+                    try await ayumi.administration.reloadProgramIfScheduled()
+                } catch {
+                    logger.error("Scheduled ruleset not loaded", metadata: ["error": "\(String(reflecting: error))"])
+                }
             }
         }
     }

@@ -950,6 +950,30 @@ struct TimelineTests {
         #expect(lines.first?.reason.ja.hasSuffix("（負担者の予算により減額）") == true)
     }
 
+    @Test("a ruleset activated for a later time judges events from that time, and becomes the program when its time comes")
+    func scheduled() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-1")
+        let first = fixture.ayumi.dependencies.program.current.ruleset.version
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
+        var files: [String: String] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name != "calendar" {
+            files[name] = try String(contentsOfFile: directory + "/" + name, encoding: .utf8)
+        }
+        files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: 3}")
+        let (version, _, _) = try await fixture.ayumi.administration.validateRules(files: files)
+        try await fixture.ayumi.administration.activateRules(version: version, effectiveFrom: fixture.clock.now.addingTimeInterval(86_400),
+                                                             by: Principal(role: .admin, subject: nil, tokenID: 1))
+        #expect(fixture.ayumi.dependencies.program.current.ruleset.version == first)
+        #expect(try await fixture.ayumi.administration.reloadProgramIfScheduled() == false)
+        fixture.clock.advance(seconds: 86_400)
+        #expect(try await fixture.ayumi.administration.reloadProgramIfScheduled() == true)
+        #expect(fixture.ayumi.dependencies.program.current.ruleset.version == version)
+        #expect(try await fixture.submit([fixture.walk("w-1", "r-1", steps: 12_000)]).first?.awards.map(\.points) == [3])
+        #expect(try await fixture.ayumi.administration.rulesHistory().activations.last?.activatedBy == "admin token 1")
+    }
+
     @Test("how late an event may come is the program's now, whichever ruleset judges the event")
     func ageByTheProgramNow() async throws {
         let fixture = try await Fixture.make()
