@@ -287,12 +287,12 @@ public struct Evaluator: Sendable {
             if let computed = rule.computed {
                 let (reached, progress) = self.progress(rule, computed, event: event, date: date, counters: counters)
                 deltas += progress
-                guard reached, case .fixed(let fixed) = rule.points else {
+                guard reached > 0, case .fixed(let fixed) = rule.points else {
                     why = why.keeping(.goalNotYet(rule: rule))
                     trace.record(rule, .goalNotYet)
                     continue
                 }
-                due = rule.percent(on: date).map { fixed * $0 / 100 } ?? fixed
+                due = (rule.percent(on: date).map { fixed * $0 / 100 } ?? fixed) * reached
             } else if rule.trigger == .walk, case .walk(_, let steps, _) = event.detail {
                 var total = rule.points.dayTotal(steps: steps)
                 if let percent = rule.percent(on: date) { total = total * percent / 100 }
@@ -447,7 +447,8 @@ public struct Evaluator: Sendable {
                 deltas.append(CounterDelta(key: key, points: points, count: count, pointsMax: pointsMax, countMax: countMax))
             }
         }
-        if rule.trigger == .walk {
+        // A walk rule's day counter carries the walk difference; streaks and milestones keep their own.
+        if rule.trigger == .walk, rule.computed == nil {
             let key = dayKey(rule, residentID: event.residentID, date: date)
             bound(key, pointsMax: (counters[key] ?? .zero).points + points, countMax: nil)
         }
@@ -479,34 +480,35 @@ public struct Evaluator: Sendable {
         }
     }
 
-    /// Whether the event reaches the rule's goal, and the counter changes its progress makes.
+    /// How many times the event reaches the rule's goal (a report may pass several multiples of a
+    /// milestone), and the counter changes its progress makes.
     /// A streak keeps (last qualifying day number + 1, run length): a walk of the next day extends
     /// the run, of a later day starts a new one, of a day already counted or an earlier one changes
     /// nothing. A step milestone counts each day at its largest report (the day's counter holds the
     /// steps counted so far); a ride milestone counts taps. Each change is guarded by the value it
     /// was computed from, so two events judged from one earlier read cannot both count.
     func progress(_ rule: CompiledRule, _ computed: EarningRule.Computed, event: Event, date: LocalDate,
-                  counters: [CounterKey: Counter]) -> (reached: Bool, deltas: [CounterDelta]) {
+                  counters: [CounterKey: Counter]) -> (reached: Int64, deltas: [CounterDelta]) {
         let keys = progressKeys(rule, computed, residentID: event.residentID, date: date)
         switch computed {
         case .streak(let days):
             let counter = counters[keys[0]] ?? .zero
             let last = counter.points - 1, day = Int64(date.dayNumber)
-            guard counter.points == 0 || day > last else { return (false, []) }
+            guard counter.points == 0 || day > last else { return (0, []) }
             let length = counter.points > 0 && day == last + 1 ? counter.count + 1 : 1
-            return (length % Int64(days) == 0,
+            return (length % Int64(days) == 0 ? 1 : 0,
                     [CounterDelta(key: keys[0], points: day + 1 - counter.points, count: length - counter.count, pointsMax: day + 1, countMax: length)])
         case .milestoneSteps(let every):
-            guard case .walk(_, let steps, _) = event.detail else { return (false, []) }
+            guard case .walk(_, let steps, _) = event.detail else { return (0, []) }
             let today = counters[keys[0]] ?? .zero, total = counters[keys[1]] ?? .zero
             let added = steps - today.points
-            guard added > 0 else { return (false, []) }
-            return ((total.points + added) / every > total.points / every,
+            guard added > 0 else { return (0, []) }
+            return ((total.points + added) / every - total.points / every,
                     [CounterDelta(key: keys[0], points: added, count: 1, pointsMax: steps),
                      CounterDelta(key: keys[1], points: added, count: 1, pointsMax: total.points + added)])
         case .milestoneRides(let every):
             let total = counters[keys[0]] ?? .zero
-            return ((total.count + 1) % every == 0, [CounterDelta(key: keys[0], points: 0, count: 1, countMax: total.count + 1)])
+            return ((total.count + 1) % every == 0 ? 1 : 0, [CounterDelta(key: keys[0], points: 0, count: 1, countMax: total.count + 1)])
         }
     }
 

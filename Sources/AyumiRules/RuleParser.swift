@@ -7,7 +7,10 @@ extension RulesParser {
     static func parseRule(_ text: String, file: String, context: RuleContext, warnings: inout [RulesDiagnostic]) throws(RulesDiagnostic)
         -> EarningRule {
         var object = try YAMLObject(YAMLValue.parse(text, file: file))
-        let id = try identifier(object.required("id"))
+        let idValue = try object.required("id")
+        let id = try identifier(idValue)
+        // Prizes of draws are recorded under `draw:ID`.
+        guard !id.hasPrefix("draw:") else { throw idValue.error("a rule id cannot start with 'draw:' (the ledger's name for prizes of draws)") }
         let triggerValue: YAMLValue
         switch (object.optional("trigger"), object.optional("event")) {
         case (let value?, nil), (nil, let value?): triggerValue = value

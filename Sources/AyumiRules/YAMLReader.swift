@@ -43,39 +43,55 @@ struct YAMLValue {
         }
     }
 
-    /// Where an anchor or alias starts, outside quotes and comments: a few lines of aliases can
-    /// expand to billions of nodes (the "billion laughs"), and a rules upload must not stall the
-    /// server. Rules files never need them.
+    /// Where an anchor or alias starts: a few lines of aliases can expand to billions of nodes (the
+    /// "billion laughs"), and a rules upload must not stall the server. Rules files never need them.
+    /// An anchor or alias can only begin a node: at the start of a line's content, after `: `, `- `,
+    /// `? `, or after `[`, `{` or `,` in a flow collection. Quoted scalars (a quote that begins a
+    /// node, with `''` and `\"` escapes), comments and the lines of `|` and `>` blocks are text.
     static func anchorOrAlias(in text: String) -> (line: Int, column: Int)? {
-        var line = 1, column = 0
+        var lineNumber = 0
         var quote: Character?
-        var comment = false
-        var previous: Character = " "
-        var pendingMark: (Int, Int)?
-        for character in text {
-            if character == "\n" {
-                line += 1
-                column = 0
-                comment = false
-                previous = " "
-                continue
+        var blockIndent: Int?
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
+            lineNumber += 1
+            let line = Array(rawLine)
+            let indent = line.prefix { $0 == " " || $0 == "\t" }.count
+            // The lines of a block scalar are text, as long as they are indented deeper than its key.
+            if quote == nil, let block = blockIndent {
+                if indent > block || line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+                blockIndent = nil
             }
-            column += 1
-            defer { previous = character }
-            if let mark = pendingMark {
-                pendingMark = nil
-                if character.isLetter || character.isNumber || character == "_" || character == "-" { return mark }
-            }
-            if comment { continue }
-            if let open = quote {
-                if character == open { quote = nil }
-                continue
-            }
-            switch character {
-            case "#" where previous == " " || previous == "\t": comment = true
-            case "'", "\"": quote = character
-            case _ where (character == "&" || character == "*") && " \t[{,:-?".contains(previous): pendingMark = (line, column)
-            default: break
+            var nodeStart = quote == nil  // the line's first content begins a node
+            var previous: Character = " "
+            var index = 0
+            while index < line.count {
+                let character = line[index]
+                defer { previous = character; index += 1 }
+                if let open = quote {
+                    if open == "\"" && character == "\\" { index += 1; continue }
+                    if character == open {
+                        if open == "'" && index + 1 < line.count && line[index + 1] == "'" { index += 1; continue }
+                        quote = nil
+                    }
+                    continue
+                }
+                if character == " " || character == "\t" { continue }
+                if character == "#" && (previous == " " || previous == "\t" || index == 0) { break }
+                if nodeStart {
+                    if character == "&" || character == "*" { return (lineNumber, index + 1) }
+                    if character == "'" || character == "\"" { quote = character; nodeStart = false; continue }
+                }
+                let next: Character = index + 1 < line.count ? line[index + 1] : " "
+                if "[{,".contains(character) {
+                    nodeStart = true
+                } else if ":-?".contains(character) && (next == " " || next == "\t" || index + 1 == line.count) {
+                    nodeStart = true
+                } else if (character == "|" || character == ">") && nodeStart {
+                    blockIndent = indent
+                    nodeStart = false
+                } else {
+                    nodeStart = false
+                }
             }
         }
         return nil

@@ -89,6 +89,10 @@ public struct Administration: Sendable {
         let recorded = try await store.recordDraw(record, prizePoints: draw.prizePoints, sponsorID: draw.sponsor, ruleID: draw.ruleID,
                                                   rulesetVersion: ruleset.version, day: today,
                                                   expiresOn: Lots.expiry(earnedOn: today, months: ruleset.program.pointExpiryMonths))
+        // Another run may have recorded the draw first: with another seed, this one is refused.
+        guard recorded.seed == seed else {
+            throw AyumiError.invalidRequest("draw '\(id)' was run on \(recorded.runAt.formatted(.iso8601)) with seed '\(recorded.seed)'")
+        }
         dependencies.logger.info("Draw run", metadata: ["draw": "\(id)", "draw.eligible": "\(recorded.eligible)", "draw.winners": "\(recorded.winners.count)"])
         return (draw, recorded, recorded != record)
     }

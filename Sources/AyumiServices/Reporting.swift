@@ -78,7 +78,8 @@ struct Replay: Sendable {
         // judged as sent by whoever the candidate lets report its kind.
         let submitter = stored.submitter ?? evaluator.firstSubmitter(of: stored.event.kind, residentID: stored.resident.id)
         let decision = evaluator.decide(stored.event, from: submitter, resident: stored.resident, counters: counters, now: stored.receivedAt)
-        guard case .accepted(let awards, _) = decision.outcome, !awards.isEmpty else { return }
+        // Progress of streaks and milestones counts even when the event pays nothing.
+        guard case .accepted(let awards, _) = decision.outcome else { return }
         for delta in decision.deltas {
             counters[delta.key, default: .zero].points += delta.points
             counters[delta.key, default: .zero].count += delta.count

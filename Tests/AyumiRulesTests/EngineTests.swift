@@ -645,3 +645,22 @@ struct HostileFileTests {
         #expect(failure.diagnostics.first?.message.hasPrefix("one event could earn") == true)
     }
 }
+
+@Suite("YAML anchors and aliases")
+struct AnchorScanTests {
+    @Test("anchors and aliases are found where a node begins, whatever text comes before", arguments: [
+        ("a: &x 1\n", 1, 4), ("a: [*x]\n", 1, 5), ("- *x\n", 1, 3), ("en: Let's walk\nb: &y [1]\n", 2, 4),
+        ("a: \"say \\\"hi\\\"\"\nb: *x\n", 2, 4), ("# comment\r\nb: &z 1\r\n", 2, 4), ("a: {k: *x}\n", 1, 8),
+    ])
+    func found(text: String, line: Int, column: Int) {
+        #expect(YAMLValue.anchorOrAlias(in: text).map { [$0.line, $0.column] } == [line, column])
+    }
+
+    @Test("text that only looks like them is not refused", arguments: [
+        "a: walk &run\n", "a: a-*b\n", "a: ratio:*x\n", "a: 2 * 3\n", "a: '*quoted'\n", "a: \"&quoted\"\n", "a: |\n  *bold* text\n  &more\nb: 1\n",
+        "a: 'it''s &x'\n", "a: x # *comment\n", "a: \"multi\n  *line\"\n",
+    ])
+    func text(text: String) {
+        #expect(YAMLValue.anchorOrAlias(in: text) == nil)
+    }
+}

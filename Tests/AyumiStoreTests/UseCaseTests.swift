@@ -1108,3 +1108,36 @@ struct StreakStoreTests {
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 }
+
+@Suite("Milestones through the store")
+struct MilestoneStoreTests {
+    @Test("a milestone pays every multiple passed, twice in one day and several in one report, and a backtest replays it")
+    func milestones() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
+        try """
+            id: steps
+            trigger: milestone
+            name: {ja: 歩数の節目, en: Steps milestone}
+            milestone: {steps: 5_000}
+            points: {fixed: 10}
+            funding: {city-health: 100%}
+            reason: {ja: "{date}", en: "{date}"}
+            """.write(toFile: directory + "/steps.yaml", atomically: true, encoding: .utf8)
+        let fixture = try await Fixture.make(rulesDirectory: directory)
+        try await fixture.enrol("r-1")
+        try await fixture.enrol("r-2")
+        func paid(_ results: [IngestResult]) -> [Int64] { results.map { $0.awards.filter { $0.ruleID == "steps" }.reduce(0) { $0 + $1.points } } }
+        // One batch: 5,000 then 11,000 steps of the same day pass 5,000 and 10,000.
+        #expect(paid(try await fixture.submit([fixture.walk("a", "r-1", steps: 5_000), fixture.walk("b", "r-1", steps: 11_000)])) == [10, 10])
+        // A later report of the day passes 15,000; a smaller one counts nothing.
+        #expect(paid(try await fixture.submit([fixture.walk("c", "r-1", steps: 15_000), fixture.walk("d", "r-1", steps: 9_000)])) == [10, 0])
+        // One report passing four multiples pays four times.
+        #expect(paid(try await fixture.submit([fixture.walk("e", "r-2", steps: 20_000)])) == [40])
+        let report = try await fixture.ayumi.reporting.backtest(fixture.ayumi.dependencies.program.current.ruleset, from: fixture.today, to: fixture.today)
+        // Two residents are too few to show figures; the tallies themselves must agree.
+        #expect(report.candidate.points == report.actual.points && report.candidate.awards == report.actual.awards)
+        #expect(report.actual.pointsBySponsor["city-health"] == Int64(70 + 10), "milestones 30 + 40, walks 5 + 5")
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+}
