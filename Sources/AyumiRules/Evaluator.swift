@@ -134,7 +134,8 @@ public struct Evaluator: Sendable {
 
         /// The percentage this rule pays on `date`: the largest of the campaigns covering it.
         func percent(on date: LocalDate) -> Int64? {
-            campaigns.lazy.filter { $0.covers(date) }.map(\.percent).max()
+            guard !campaigns.isEmpty else { return nil }
+            return campaigns.lazy.filter { $0.covers(date) }.map(\.percent).max()
         }
 
         init(_ rule: EarningRule, campaigns: [Campaign], budgets: [[SponsorBudget]]) {
@@ -342,7 +343,7 @@ public struct Evaluator: Sendable {
         }
         guard !chosen.isEmpty else { return Decision(outcome: .accepted([], why: why), deltas: deltas, date: date) }
         // A budget is the sponsor's money per period of payment: a late event draws on this period's.
-        let paidOn = LocalDate(localSeconds: localSeconds(now))
+        lazy var paidOn = LocalDate(localSeconds: localSeconds(now))
         var awards: [Decision.Decided] = []
         /// What earlier awards of this event took of each budget.
         var spent: [CounterKey: Int64] = [:]
@@ -356,8 +357,8 @@ public struct Evaluator: Sendable {
                 return carriedSplit(points: points, weights: rule.weights, funded: splitKeys.map { (counters[$0] ?? .zero).points })
             }
             var parts = split(points)
-            let ruleBudgets = budgetsNow.map { now in rule.funding.map { now.budgets[$0.sponsorID] ?? [] } } ?? rule.budgets
-            if ruleBudgets.contains(where: { !$0.isEmpty }) {
+            if budgetsNow != nil || rule.hasBudgets {
+                let ruleBudgets = budgetsNow.map { now in rule.funding.map { now.budgets[$0.sponsorID] ?? [] } } ?? rule.budgets
                 // A budget that cannot pay its sponsor's share: `stop` drops the award, `scale` lowers
                 // it to the most every budget can still pay.
                 var failing = overspent(ruleBudgets, parts, date: paidOn, counters: counters, spent: spent)
