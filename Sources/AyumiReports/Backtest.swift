@@ -17,6 +17,9 @@ public struct BacktestTally: Sendable {
     /// program's group size minimum is not shown.
     private var residentsBySponsor: [String: Set<Int>] = [:]
     private var residentsByDay: [Int: Set<Int>] = [:]
+    /// What each sponsor paid each day (its budget burn), and who stands behind it.
+    private var pointsBySponsorDay: [String: [Int: Int64]] = [:]
+    private var residentsBySponsorDay: [String: [Int: Set<Int>]] = [:]
 
     public init() {}
 
@@ -41,6 +44,8 @@ public struct BacktestTally: Sendable {
         pointsByDay[day.dayNumber, default: 0] += points
         residentsBySponsor[sponsorID, default: []].insert(number)
         residentsByDay[day.dayNumber, default: []].insert(number)
+        pointsBySponsorDay[sponsorID, default: [:]][day.dayNumber, default: 0] += points
+        residentsBySponsorDay[sponsorID, default: [:]][day.dayNumber, default: []].insert(number)
     }
 
     /// Residents who received at least one point.
@@ -62,6 +67,13 @@ public struct BacktestTally: Sendable {
 
     var sponsorFigures: [(key: String, value: Int64, residents: Int)] {
         pointsBySponsor.map { ($0.key, $0.value, residentsBySponsor[$0.key]?.count ?? 0) }
+    }
+
+    /// A sponsor's points per day, keyed `sponsor date`.
+    var sponsorDayFigures: [(key: String, value: Int64, residents: Int)] {
+        pointsBySponsorDay.flatMap { sponsor, days in
+            days.map { ("\(sponsor) \(LocalDate(dayNumber: $0.key))", $0.value, residentsBySponsorDay[sponsor]?[$0.key]?.count ?? 0) }
+        }
     }
 
     var dayFigures: [(key: String, value: Int64, residents: Int)] {
@@ -155,6 +167,7 @@ public struct BacktestReport: Sendable {
                 candidate.reached { Self.ageBand($0, in: year) })
         section(ja ? "地区別の対象者数" : "residents reached by district", actual.reached(by: \.district), candidate.reached(by: \.district))
         section(ja ? "日別のポイント" : "points per day", actual.dayFigures, candidate.dayFigures)
+        section(ja ? "負担者別・日別のポイント（予算の消化）" : "sponsor points per day (budget burn)", actual.sponsorDayFigures, candidate.sponsorDayFigures)
         return rows
     }
 

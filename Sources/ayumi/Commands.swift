@@ -110,7 +110,8 @@ extension RulesCommand {
                 event of the local days --from to --to (both included) of the database in --data-dir through it, \
                 without writing anything, and prints side by side with what was actually awarded: points and yen in \
                 total and per sponsor, awards and how many were capped, residents reached (in total, by age band in \
-                the period's last year and by district), points per resident (p50, p90, max) and points per day, with \
+                the period's last year and by district), points per resident (p50, p90, max), points per day and each \
+                sponsor's points per day (its budget burn), with \
                 the change. A figure drawn from fewer residents than the program's reportGroupSizeMin reads X, and so \
                 does the smallest other figure of its section where one hidden figure could be worked out from the \
                 total; a side that reaches fewer residents shows nothing. Each event is judged as when it arrived \

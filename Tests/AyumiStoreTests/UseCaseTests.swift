@@ -809,6 +809,9 @@ struct BacktestTests {
         #expect(csv.contains("\r\npoints per resident,max,7,5,-2\r\n"))
         // 24 residents of one district are shown; the candidate changes nobody's reach.
         #expect(csv.contains("\r\nresidents reached by district,14101,24,24,0\r\n"))
+        // Each sponsor's burn per day: the city pays 24 fewer points today, the operator the same.
+        #expect(csv.contains("\r\nsponsor points per day (budget burn),city-health \(fixture.today),78,54,-24\r\n"))
+        #expect(csv.contains("\r\nsponsor points per day (budget burn),minato-transit \(fixture.today),18,18,0\r\n"))
         #expect(report.table(.ja).contains("合計: ポイント"))
         #expect(try await fixture.points("r-0") == before)
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
