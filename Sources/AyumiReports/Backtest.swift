@@ -18,8 +18,11 @@ public struct BacktestTally: Sendable {
     private var residentsBySponsor: [String: Set<Int>] = [:]
     private var residentsByDay: [Int: Set<Int>] = [:]
     /// What each sponsor paid each day (its budget burn), and who stands behind it.
-    private var pointsBySponsorDay: [String: [Int: Int64]] = [:]
-    private var residentsBySponsorDay: [String: [Int: Set<Int>]] = [:]
+    /// Keyed by sponsor number × 2^32 + day number: one integer hash per share.
+    private var pointsBySponsorDay: [Int: Int64] = [:]
+    private var residentsBySponsorDay: [Int: Set<Int>] = [:]
+    private var sponsorNumbers: [String: Int] = [:]
+    private var sponsorNames: [String] = []
 
     public init() {}
 
@@ -44,8 +47,17 @@ public struct BacktestTally: Sendable {
         pointsByDay[day.dayNumber, default: 0] += points
         residentsBySponsor[sponsorID, default: []].insert(number)
         residentsByDay[day.dayNumber, default: []].insert(number)
-        pointsBySponsorDay[sponsorID, default: [:]][day.dayNumber, default: 0] += points
-        residentsBySponsorDay[sponsorID, default: [:]][day.dayNumber, default: []].insert(number)
+        let sponsor: Int
+        if let known = sponsorNumbers[sponsorID] {
+            sponsor = known
+        } else {
+            sponsor = sponsorNames.count
+            sponsorNumbers[sponsorID] = sponsor
+            sponsorNames.append(sponsorID)
+        }
+        let sponsorDay = sponsor << 32 + (day.dayNumber & 0xFFFF_FFFF)
+        pointsBySponsorDay[sponsorDay, default: 0] += points
+        residentsBySponsorDay[sponsorDay, default: []].insert(number)
     }
 
     /// Residents who received at least one point.
@@ -71,8 +83,9 @@ public struct BacktestTally: Sendable {
 
     /// A sponsor's points per day, keyed `sponsor date`.
     var sponsorDayFigures: [(key: String, value: Int64, residents: Int)] {
-        pointsBySponsorDay.flatMap { sponsor, days in
-            days.map { ("\(sponsor) \(LocalDate(dayNumber: $0.key))", $0.value, residentsBySponsorDay[sponsor]?[$0.key]?.count ?? 0) }
+        pointsBySponsorDay.map { key, points in
+            let day = Int(Int32(truncatingIfNeeded: key & 0xFFFF_FFFF))
+            return ("\(sponsorNames[key >> 32]) \(LocalDate(dayNumber: day))", points, residentsBySponsorDay[key]?.count ?? 0)
         }
     }
 
