@@ -58,12 +58,11 @@ public enum Bootstrap {
         let store = try existingStore(path, mode: .existing(readOnly: readOnly))
         // The ruleset in force now, by the timeline; the last one installed from files otherwise.
         let activations = try await store.activations()
-        let inForce = (activations.last { $0.effectiveFrom <= environment.now() } ?? activations.first)?.ruleset
-        var stored = inForce
+        var stored = activations.inForce(at: environment.now())?.ruleset
         if stored == nil { stored = try await store.activeRuleset() }
         guard let stored else { throw AyumiError.notAnAyumiDatabase(path: path) }
-        let program = try await ActiveProgram.Snapshot.load(store: store, ruleset: try Ruleset(canonicalJSON: stored.content),
-                                                            merchants: try await store.merchants(), logger: logger)
+        let program = ActiveProgram.Snapshot.load(activations, ruleset: try Ruleset(canonicalJSON: stored.content),
+                                                  merchants: try await store.merchants(), logger: logger)
         guard let ayumi = try await Ayumi.make(store: store, program: program, createSigningKey: false, environment: environment,
                                                logger: logger) else {
             throw AyumiError.notAnAyumiDatabase(path: path)

@@ -71,6 +71,7 @@ public struct Evaluator: Sendable {
             }
         }
         self.budgets = budgets
+        self.admitted = Admitted(version: ruleset.version, budgets: Dictionary(grouping: budgets, by: \.sponsorID))
         let timeZone = self.timeZone
         self.fixedOffset = timeZone.nextDaylightSavingTimeTransition(after: Date(timeIntervalSince1970: 0)) == nil
             ? Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: 0))) : nil
@@ -620,10 +621,9 @@ public struct Evaluator: Sendable {
         let budgets: [String: [SponsorBudget]]
     }
 
-    /// This ruleset as the one in force now, for `evaluate(…, admitted:)` after `admission`.
-    public var admitted: Admitted {
-        Admitted(version: ruleset.version, budgets: Dictionary(grouping: budgets, by: \.sponsorID))
-    }
+    /// This ruleset as the one in force now, for `evaluate(…, admitted:)` after `admission`: made
+    /// once, not per batch.
+    public let admitted: Admitted
 
     /// What the program in force now asks of every event, whichever ruleset judges it: who may send
     /// it, and how old it may be. A late event judged by an older ruleset is admitted by this one.

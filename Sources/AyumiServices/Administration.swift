@@ -234,42 +234,40 @@ public struct Administration: Sendable {
     public func install(ruleset: Ruleset, merchants: [Merchant]) async throws {
         let now = dependencies.environment.now()
         try await store.install(ruleset: StoredRuleset(version: ruleset.version, content: ruleset.canonicalJSON), merchants: merchants, at: now)
-        let lastFromFiles = try await store.activations().last { Self.fromFiles.contains($0.activatedBy) }
-        if lastFromFiles?.ruleset.version != ruleset.version {
+        var activations = try await store.activations()
+        if activations.last(where: { Self.fromFiles.contains($0.activatedBy) })?.ruleset.version != ruleset.version {
             try await store.activate(version: ruleset.version, effectiveFrom: now, at: now, by: "Rules/")
             dependencies.logger.info("Ruleset put in force", metadata: ["ruleset.version": "\(ruleset.version)"])
+            activations = try await store.activations()
         }
-        try await reloadProgram(known: ruleset)
+        try await reloadProgram(activations, known: ruleset)
         dependencies.logger.info("Program installed", metadata: ["ruleset.version": "\(ruleset.version)"])
     }
 
     /// Rebuilds the program from the store's timeline: the ruleset in force now, and every earlier one.
-    func reloadProgram(known: Ruleset? = nil) async throws {
-        let now = dependencies.environment.now()
-        let activations = try await store.activations()
-        guard let inForce = activations.last(where: { $0.effectiveFrom <= now }) ?? activations.first else { return }
+    func reloadProgram(_ activations: [Activation], known: Ruleset? = nil) async throws {
+        guard let inForce = activations.inForce(at: dependencies.environment.now()) else { return }
         let ruleset = if let known, known.version == inForce.ruleset.version { known } else { try Ruleset(canonicalJSON: inForce.ruleset.content) }
-        dependencies.program.replace(with: try await ActiveProgram.Snapshot.load(store: store, ruleset: ruleset, merchants: try await store.merchants(),
-                                                                                 logger: dependencies.logger))
+        dependencies.program.replace(with: ActiveProgram.Snapshot.load(activations, ruleset: ruleset, merchants: try await store.merchants(),
+                                                                       logger: dependencies.logger))
     }
 
     /// Reloads the program when the ruleset in force now is not the one loaded: a ruleset activated
     /// for a time that has come. Returns whether it reloaded.
     @discardableResult
     public func reloadProgramIfScheduled() async throws -> Bool {
-        let now = dependencies.environment.now()
         let activations = try await store.activations()
-        guard let inForce = activations.last(where: { $0.effectiveFrom <= now }),
+        guard let inForce = activations.inForce(at: dependencies.environment.now()),
               inForce.ruleset.version != dependencies.program.current.ruleset.version else { return false }
-        try await reloadProgram()
+        try await reloadProgram(activations)
         dependencies.logger.info("Scheduled ruleset in force", metadata: ["ruleset.version": "\(inForce.ruleset.version)"])
         return true
     }
 
     /// The ruleset in force now and every activation, in the order they take effect.
     public func rulesHistory() async throws -> (inForce: String, activations: [Activation]) {
-        let activations = try await store.activations(), now = dependencies.environment.now()
-        return ((activations.last { $0.effectiveFrom <= now } ?? activations.first)?.ruleset.version ?? dependencies.program.current.ruleset.version,
+        let activations = try await store.activations()
+        return (activations.inForce(at: dependencies.environment.now())?.ruleset.version ?? dependencies.program.current.ruleset.version,
                 activations)
     }
 
@@ -299,7 +297,7 @@ public struct Administration: Sendable {
         guard try await store.rulesets().contains(where: { $0.version == version }) else { throw AyumiError.unknownRuleset(version) }
         let by = principal.tokenID.map { "admin token \($0)" } ?? "admin"
         try await store.activate(version: version, effectiveFrom: effectiveFrom, at: dependencies.environment.now(), by: by)
-        try await reloadProgram()
+        try await reloadProgram(try await store.activations())
         dependencies.logger.info("Ruleset activated", metadata: ["ruleset.version": "\(version)", "by": "\(by)"])
     }
 

@@ -59,13 +59,13 @@ public final class ActiveProgram: Sendable {
             }
         }
 
-        /// The program with every ruleset the store has put in force, `ruleset` being the one in
-        /// force now. A stored version this Ayumi cannot read is left out of the timeline (its time is
-        /// judged by the version before it) and logged.
-        public static func load(store: any Store, ruleset: Ruleset, merchants: [Merchant], logger: Logger) async throws -> Snapshot {
+        /// The program with every ruleset of `activations` (the store's, in the order made), `ruleset`
+        /// being the one in force now. A stored version this Ayumi cannot read is left out of the
+        /// timeline (its times are judged by the activations around it) and logged.
+        public static func load(_ activations: [Activation], ruleset: Ruleset, merchants: [Merchant], logger: Logger) -> Snapshot {
             var decoded: [String: Ruleset] = [ruleset.version: ruleset]
             var timeline: [(from: Date, ruleset: Ruleset)] = []
-            for activation in try await store.activations() {
+            for activation in activations {
                 let version = activation.ruleset.version
                 if decoded[version] == nil {
                     do {

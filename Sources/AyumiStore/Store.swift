@@ -199,6 +199,14 @@ public struct Activation: Sendable, Hashable {
     }
 }
 
+extension [Activation] {
+    /// The activation in force at `instant` (the last made that covers it; before every one, the
+    /// first): `activations()` is in the order they were made.
+    public func inForce(at instant: Date) -> Activation? {
+        last { $0.effectiveFrom <= instant } ?? first
+    }
+}
+
 /// A ruleset as the store keeps it: its version and its content as the rules engine serialised it.
 /// The store never reads the content, so it does not depend on the rules engine.
 public struct StoredRuleset: Sendable, Hashable {

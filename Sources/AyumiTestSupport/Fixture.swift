@@ -1,5 +1,6 @@
 import AyumiBootstrap
 import AyumiCore
+import AyumiRules
 import AyumiServices
 import AyumiStore
 import Foundation
@@ -93,5 +94,24 @@ public struct Fixture: Sendable {
         for (index, result) in zip(visitIndices, visits) { results[index] = result }
         for (index, result) in zip(otherIndices, others) { results[index] = result }
         return results.map { $0! }
+    }
+
+    /// A copy of the repository's `Rules/` in a temporary directory, with `edits` applied (file
+    /// name → new text from old; a file `Rules/` lacks starts empty).
+    public static func rules(editing edits: [String: (String) -> String] = [:]) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: repositoryRoot + "/Rules", toPath: directory)
+        for (name, edit) in edits {
+            let path = directory + "/" + name
+            let text = FileManager.default.fileExists(atPath: path) ? try String(contentsOfFile: path, encoding: .utf8) : ""
+            try edit(text).write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        return directory
+    }
+
+    /// Puts the rules in `directory` in force as a reload (SIGHUP) does, with the merchants in force.
+    public func install(rules directory: String) async throws {
+        try await ayumi.administration.install(ruleset: try RulesParser.load(directory: directory),
+                                               merchants: Array(ayumi.dependencies.program.current.merchants.values))
     }
 }

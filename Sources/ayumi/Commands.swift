@@ -126,11 +126,7 @@ extension RulesCommand {
         @Option(name: .customLong("rules"), help: "The candidate rules directory.")
         var rulesDirectory: String
 
-        @Option(help: "First local day, YYYY-MM-DD.")
-        var from: String
-
-        @Option(help: "Last local day, YYYY-MM-DD.")
-        var to: String
+        @OptionGroup var period: PeriodOptions
 
         @Option(help: "table, csv or json.")
         var format: BacktestFormat = .table
@@ -147,8 +143,7 @@ extension RulesCommand {
                 throw error.unreadable ? ExitCode(2) : ExitCode.failure
             }
             try await reportingFailures {
-                guard let from = LocalDate(from) else { throw CLIFailure("error: --from: expected YYYY-MM-DD, got '\(from)'") }
-                guard let to = LocalDate(to) else { throw CLIFailure("error: --to: expected YYYY-MM-DD, got '\(to)'") }
+                let (from, to) = try period.days()
                 let report = try await data.openExisting(readOnly: true).reporting.backtest(candidate, from: from, to: to)
                 switch format {
                 case .table: print(report.table(language), terminator: "")
@@ -274,11 +269,7 @@ struct Report: AsyncParsableCommand {
 
         @OptionGroup var data: DataOptions
 
-        @Option(help: "First local day, YYYY-MM-DD.")
-        var from: String
-
-        @Option(help: "Last local day, YYYY-MM-DD.")
-        var to: String
+        @OptionGroup var period: PeriodOptions
 
         @Option(help: "csv or json.")
         var format: Format = .csv
@@ -291,8 +282,7 @@ struct Report: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                guard let from = LocalDate(from) else { throw CLIFailure("error: --from: expected YYYY-MM-DD, got '\(from)'") }
-                guard let to = LocalDate(to) else { throw CLIFailure("error: --to: expected YYYY-MM-DD, got '\(to)'") }
+                let (from, to) = try period.days()
                 let report = try await data.openExisting(readOnly: true).reporting.beneficiaryReport(from: from, to: to)
                 let data = switch format {
                 case .csv: Data(report.csv(language: language).utf8)
@@ -309,3 +299,18 @@ struct Report: AsyncParsableCommand {
 }
 
 extension Language: ExpressibleByArgument {}
+
+/// `--from` and `--to`: a period of local days, both included.
+struct PeriodOptions: ParsableArguments {
+    @Option(help: "First local day, YYYY-MM-DD.")
+    var from: String
+
+    @Option(help: "Last local day, YYYY-MM-DD.")
+    var to: String
+
+    func days() throws -> (LocalDate, LocalDate) {
+        guard let first = LocalDate(from) else { throw CLIFailure("error: --from: expected YYYY-MM-DD, got '\(from)'") }
+        guard let last = LocalDate(to) else { throw CLIFailure("error: --to: expected YYYY-MM-DD, got '\(to)'") }
+        return (first, last)
+    }
+}

@@ -554,10 +554,7 @@ struct LabelsHTTPTests {
 struct PendingHTTPTests {
     @Test("the balance shows pendingPoints only when some are, and history the day an award can be spent")
     func pending() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
-        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
-        let walk = try String(contentsOfFile: directory + "/walk.yaml", encoding: .utf8)
-        try (walk + "pendingDays: 7\n").write(toFile: directory + "/walk.yaml", atomically: true, encoding: .utf8)
+        let directory = try Fixture.rules(editing: ["walk.yaml": { $0 + "pendingDays: 7\n" }])
         try await withServer(rulesDirectory: directory) { server in
             let resident = try await server.fixture.enrol("r-1")
             let before = try await server.call(.get, "/v1/me/balance", token: resident)

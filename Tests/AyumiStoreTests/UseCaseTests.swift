@@ -843,11 +843,7 @@ struct BacktestTests {
 struct BudgetStoreTests {
     /// The demo program with the city's walking points limited to `budget`.
     func rules(_ budget: String) throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-budget-\(UUID().uuidString)").path
-        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
-        let sponsors = try String(contentsOfFile: directory + "/sponsors.yaml", encoding: .utf8)
-        try sponsors.replacingOccurrences(of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [\(budget)]\n")
-            .write(toFile: directory + "/sponsors.yaml", atomically: true, encoding: .utf8)
+        let directory = try Fixture.rules(editing: ["sponsors.yaml": { $0.replacingOccurrences(of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [\(budget)]\n") }])
         return directory
     }
 
@@ -882,11 +878,7 @@ struct TimelineTests {
         let first = fixture.ayumi.dependencies.program.current.ruleset.version
         fixture.clock.advance(seconds: 2 * 86_400)
         // Two days later the walking limit drops from 5 to 3 a day.
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
-        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
-        let walk = try String(contentsOfFile: directory + "/walk.yaml", encoding: .utf8)
-        try walk.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: 3}")
-            .write(toFile: directory + "/walk.yaml", atomically: true, encoding: .utf8)
+        let directory = try Fixture.rules(editing: ["walk.yaml": { $0.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: 3}") }])
         let lower = try RulesParser.load(directory: directory)
         let merchants = Array(fixture.ayumi.dependencies.program.current.merchants.values)
         try await fixture.ayumi.administration.install(ruleset: lower, merchants: merchants)
@@ -913,13 +905,8 @@ struct TimelineTests {
         try await fixture.enrol("r-1")
         try await fixture.enrol("r-2")
         fixture.clock.advance(seconds: 2 * 86_400)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
-        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
-        let sponsors = try String(contentsOfFile: directory + "/sponsors.yaml", encoding: .utf8)
-        try sponsors.replacingOccurrences(of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [{per: month, points: 6, onExhausted: scale}]\n")
-            .write(toFile: directory + "/sponsors.yaml", atomically: true, encoding: .utf8)
-        try await fixture.ayumi.administration.install(ruleset: try RulesParser.load(directory: directory),
-                                                       merchants: Array(fixture.ayumi.dependencies.program.current.merchants.values))
+        let directory = try Fixture.rules(editing: ["sponsors.yaml": { $0.replacingOccurrences(of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [{per: month, points: 6, onExhausted: scale}]\n") }])
+        try await fixture.install(rules: directory)
         // Yesterday's walk is judged by yesterday's rules (no budget), but the month's budget counts it.
         let late = try await fixture.submit([fixture.walk("w-late", "r-1", steps: 12_000, on: fixture.today.adding(days: -1))])
         #expect(late.first?.awards.map(\.points) == [5])
@@ -937,13 +924,8 @@ struct TimelineTests {
         try await fixture.enrol("r-1")
         try await fixture.enrol("r-2")
         fixture.clock.advance(seconds: 2 * 86_400)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
-        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
-        let sponsors = try String(contentsOfFile: directory + "/sponsors.yaml", encoding: .utf8)
-        try sponsors.replacingOccurrences(of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [{per: month, points: 6, onExhausted: scale}]\n")
-            .write(toFile: directory + "/sponsors.yaml", atomically: true, encoding: .utf8)
-        try await fixture.ayumi.administration.install(ruleset: try RulesParser.load(directory: directory),
-                                                       merchants: Array(fixture.ayumi.dependencies.program.current.merchants.values))
+        let directory = try Fixture.rules(editing: ["sponsors.yaml": { $0.replacingOccurrences(of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [{per: month, points: 6, onExhausted: scale}]\n") }])
+        try await fixture.install(rules: directory)
         #expect(try await fixture.submit([fixture.walk("w-now", "r-2", steps: 12_000)]).first?.awards.map(\.points) == [5])
         let late = try await fixture.submit([fixture.walk("w-late", "r-1", steps: 12_000, on: fixture.today.adding(days: -1))])
         #expect(late.first?.awards.map(\.points) == [1])
@@ -958,11 +940,9 @@ struct TimelineTests {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
         let first = fixture.ayumi.dependencies.program.current.ruleset.version
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
-        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
         var files: [String: String] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name != "calendar" {
-            files[name] = try String(contentsOfFile: directory + "/" + name, encoding: .utf8)
+        for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.repositoryRoot + "/Rules") where name != "calendar" {
+            files[name] = try String(contentsOfFile: Fixture.repositoryRoot + "/Rules/" + name, encoding: .utf8)
         }
         files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: 3}")
         let (version, _, _) = try await fixture.ayumi.administration.validateRules(files: files)
@@ -982,13 +962,8 @@ struct TimelineTests {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
         fixture.clock.advance(seconds: 3 * 86_400)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
-        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
-        let program = try String(contentsOfFile: directory + "/program.yaml", encoding: .utf8)
-        try program.replacingOccurrences(of: "eventAgeDaysMax: 31", with: "eventAgeDaysMax: 1")
-            .write(toFile: directory + "/program.yaml", atomically: true, encoding: .utf8)
-        try await fixture.ayumi.administration.install(ruleset: try RulesParser.load(directory: directory),
-                                                       merchants: Array(fixture.ayumi.dependencies.program.current.merchants.values))
+        let directory = try Fixture.rules(editing: ["program.yaml": { $0.replacingOccurrences(of: "eventAgeDaysMax: 31", with: "eventAgeDaysMax: 1") }])
+        try await fixture.install(rules: directory)
         // Two days old: the ruleset of its day allowed 31 days, the program now allows 1.
         let late = try await fixture.submit([fixture.walk("w-old", "r-1", steps: 8_000, on: fixture.today.adding(days: -2))])
         #expect(late.first?.status == .rejected)
@@ -1002,10 +977,7 @@ struct TimelineTests {
 struct PendingTests {
     @Test("a rule's pendingDays holds its points: visible as pending, not spendable, then spendable from the release day")
     func pending() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
-        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
-        let walk = try String(contentsOfFile: directory + "/walk.yaml", encoding: .utf8)
-        try (walk + "pendingDays: 3\n").write(toFile: directory + "/walk.yaml", atomically: true, encoding: .utf8)
+        let directory = try Fixture.rules(editing: ["walk.yaml": { $0 + "pendingDays: 3\n" }])
         let fixture = try await Fixture.make(rulesDirectory: directory)
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 8_000), fixture.tap("t-1", "r-1")])
@@ -1030,11 +1002,8 @@ struct PendingTests {
 struct DrawTests {
     @Test("a draw picks its winners reproducibly from a published seed, posts their prizes once, and refuses another seed")
     func draw() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
-        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
-        let fixture0 = try await Fixture.make()
-        let day = fixture0.today
-        try """
+        let day = try await Fixture.make().today
+        let directory = try Fixture.rules(editing: ["draws.yaml": { _ in """
             draws:
               - id: autumn-draw
                 name: {ja: 秋の抽選, en: autumn draw}
@@ -1045,7 +1014,7 @@ struct DrawTests {
                 prizes: 3
                 prizePoints: 100
                 sponsor: shotengai
-            """.write(toFile: directory + "/draws.yaml", atomically: true, encoding: .utf8)
+            """ }])
         let fixture = try await Fixture.make(rulesDirectory: directory)
         for index in 0..<30 {
             try await fixture.enrol("r-\(index)", birthYear: index == 0 ? 2015 : 1960)
@@ -1077,9 +1046,7 @@ struct DrawTests {
 struct StreakStoreTests {
     @Test("three days in a row pay the streak on the third; a gap starts again, kept in the stored counter")
     func streak() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
-        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
-        try """
+        let directory = try Fixture.rules(editing: ["streak.yaml": { _ in """
             id: streak
             trigger: streak
             name: {ja: 3日連続, en: Three days in a row}
@@ -1089,7 +1056,7 @@ struct StreakStoreTests {
             points: {fixed: 10}
             funding: {city-health: 100%}
             reason: {ja: "{date}まで3日連続", en: "Three days in a row to {date}"}
-            """.write(toFile: directory + "/streak.yaml", atomically: true, encoding: .utf8)
+            """ }])
         let fixture = try await Fixture.make(rulesDirectory: directory)
         try await fixture.enrol("r-1")
         func streakPoints(_ id: String, steps: Int64 = 9_000) async throws -> Int64 {
@@ -1116,9 +1083,7 @@ struct StreakStoreTests {
 struct MilestoneStoreTests {
     @Test("a milestone pays every multiple passed, twice in one day and several in one report, and a backtest replays it")
     func milestones() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
-        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: directory)
-        try """
+        let directory = try Fixture.rules(editing: ["steps.yaml": { _ in """
             id: steps
             trigger: milestone
             name: {ja: 歩数の節目, en: Steps milestone}
@@ -1126,7 +1091,7 @@ struct MilestoneStoreTests {
             points: {fixed: 10}
             funding: {city-health: 100%}
             reason: {ja: "{date}", en: "{date}"}
-            """.write(toFile: directory + "/steps.yaml", atomically: true, encoding: .utf8)
+            """ }])
         let fixture = try await Fixture.make(rulesDirectory: directory)
         try await fixture.enrol("r-1")
         try await fixture.enrol("r-2")
