@@ -32,7 +32,7 @@ extension SQLiteStore {
             var previous: (event: Int64?, rule: Int64, award: Int64)?
             try db.makeStatement(sql: """
                 SELECT credit, debit, amount, capped, day, event, rule, id FROM transfers
-                WHERE kind = 1 AND day BETWEEN ? AND ? ORDER BY id
+                WHERE kind = 1 AND day BETWEEN ? AND ? AND rule NOT IN (SELECT id FROM rules WHERE name LIKE 'draw:%') ORDER BY id
                 """).forEachRow([.integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber))]) { row in
                 guard let resident = try names.resident(row.integer(0)) else { return }
                 // The shares of one award are written together, consecutive rows of one event and rule:

@@ -294,7 +294,11 @@ public struct Administration: Sendable {
     /// Puts a validated version in force from `effectiveFrom` (past or future), recorded with the
     /// admin token that did it. Events of earlier times keep the rulesets in force then.
     public func activateRules(version: String, effectiveFrom: Date, by principal: Principal) async throws {
-        guard try await store.rulesets().contains(where: { $0.version == version }) else { throw AyumiError.unknownRuleset(version) }
+        guard let stored = try await store.rulesets().first(where: { $0.version == version }) else { throw AyumiError.unknownRuleset(version) }
+        // A version an older Ayumi stored in a shape this one cannot read would leave no program in force.
+        guard (try? Ruleset(canonicalJSON: stored.content)) != nil else {
+            throw AyumiError.rulesInvalid(["version \(version) was stored by an older Ayumi in a form this one cannot read; validate its files again"])
+        }
         let by = principal.tokenID.map { "admin token \($0)" } ?? "admin"
         try await store.activate(version: version, effectiveFrom: effectiveFrom, at: dependencies.environment.now(), by: by)
         try await reloadProgram(try await store.activations())

@@ -80,8 +80,8 @@ public protocol Store: Sendable {
     /// rejected, in the order it was recorded, with who sent it and when: what a backtest replays.
     /// `body` runs inside one read, so the whole period is one consistent snapshot.
     func forEachEvent(from: LocalDate, to: LocalDate, _ body: @escaping @Sendable (StoredEvent) -> Void) async throws
-    /// Every award of the local days `from...to`, one call per sponsor's share: what the ledger
-    /// actually paid, beside a backtest's figures.
+    /// Every award of the local days `from...to` (prizes of draws left out: no ruleset makes them
+    /// from events), one call per sponsor's share: what the ledger paid, beside a backtest's figures.
     func forEachAwardShare(from: LocalDate, to: LocalDate, _ body: @escaping @Sendable (AwardShare) -> Void) async throws
 
     /// The resident's points that can be spent on `day`, and those past their last day that the

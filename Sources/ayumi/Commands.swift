@@ -106,7 +106,7 @@ extension RulesCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replay the stored events of a period through a candidate ruleset, beside what the ledger paid.",
             discussion: """
-                Checks the rules directory --rules as `rules check` does (exit 1 on errors), then replays every stored \
+                Reads the rules directory --rules (its errors printed as `rules check` prints them, exit 1), then replays every stored \
                 event of the local days --from to --to (both included) of the database in --data-dir through it, \
                 without writing anything, and prints side by side with what was actually awarded: points and yen in \
                 total and per sponsor, awards and how many were capped, residents reached (in total, by age band in \

@@ -236,6 +236,12 @@ struct SkeletonFixtureTests {
         #expect(activations.last?.effectiveFrom == Self.noonAfter)
         // The skeleton's ruleset is of a shape this Ayumi cannot read: its time is judged by the first it can.
         #expect(ayumi.dependencies.program.current.timeline.count == 1)
+        // Activating it again is refused: it would leave no readable program in force.
+        let skeleton = try #require(activations.first?.ruleset.version)
+        await #expect(throws: AyumiError.self) {
+            try await ayumi.administration.activateRules(version: skeleton, effectiveFrom: Self.noonAfter, by: Principal(role: .admin, subject: nil))
+        }
+        #expect(try await ayumi.dependencies.store.activations().count == 2)
     }
 
     @Test("history reads as the skeleton wrote it, in the sentences it stored")

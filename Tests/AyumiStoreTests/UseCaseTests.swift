@@ -1038,6 +1038,9 @@ struct DrawTests {
         await #expect(throws: AyumiError.self) { try await fixture.ayumi.administration.runDraw(id: "autumn-draw", seed: "lottery 4822") }
         // Another seed would pick others: the seed, not the server, decides.
         #expect(draw.winners(eligible: (1..<20).map { "r-\($0)" }, seed: "lottery 4822") != record.winners)
+        // A backtest over the days of the prizes compares what rules make: prizes are not among them.
+        let backtest = try await fixture.ayumi.reporting.backtest(fixture.ayumi.dependencies.program.current.ruleset, from: day, to: fixture.today)
+        #expect(backtest.actual.points == backtest.candidate.points)
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 }
