@@ -3,6 +3,8 @@ import AyumiCore
 /// What conditions are judged on: the event, the resident and the local facts of the event's day.
 struct Facts {
     let event: Event
+    /// Who reported the event (nil for a draw's eligibility, which judges no event).
+    let submitter: Submitter?
     let resident: Resident
     let date: LocalDate
     /// Local minutes after midnight of a tap or visit (a walk is a whole day: nil).
@@ -31,6 +33,9 @@ struct Facts {
         case (.mode(let list), .transitTap(_, let mode, _, _)): return list.contains(mode)
         case (.route(let list), .transitTap(_, _, let route, _)): return list.contains(route)
         case (.stop(let list), .transitTap(_, _, _, let stop)): return list.contains(stop)
+        case (.transitOperator(let list), .transitTap):
+            guard case .feed(let name)? = submitter else { return false }
+            return list.contains(name)
         case (.zone(let list), .visit(_, let zone)): return list.contains(zone)
         case (.time(let from, let to), _):
             guard let minutes else { return false }
@@ -94,6 +99,7 @@ extension Condition {
         case .mode(let values): return LocalizedText(ja: "交通手段 \(list(values))", en: "a ride by \(list(values))")
         case .route(let values): return LocalizedText(ja: "路線 \(list(values))", en: "a ride on route \(list(values))")
         case .stop(let values): return LocalizedText(ja: "停留所・駅 \(list(values))", en: "a tap at stop \(list(values))")
+        case .transitOperator(let values): return LocalizedText(ja: "事業者 \(list(values))", en: "a ride with operator \(list(values))")
         case .zone(let values): return LocalizedText(ja: "ゾーン \(list(values))", en: "a visit to zone \(list(values))")
         case .time(let from, let to):
             return LocalizedText(ja: "\(clock(from))〜\(clock(to))の時間帯", en: "a time between \(clock(from)) and \(clock(to))")

@@ -273,7 +273,7 @@ public struct Evaluator: Sendable {
         }
         // The sponsors' budgets of the ruleset in force now, when another ruleset judges this event.
         let budgetsNow = admitted.flatMap { $0.version == ruleset.version ? nil : $0 }
-        let facts = Facts(event: event, resident: resident, date: date, minutes: minutes(of: event), holiday: holidayDays.contains(date.dayNumber))
+        let facts = Facts(event: event, submitter: submitter, resident: resident, date: date, minutes: minutes(of: event), holiday: holidayDays.contains(date.dayNumber))
         var candidates: [Candidate] = []
         var why = NoAward.noRule
         // Progress of streaks and milestones is kept whether or not they pay.

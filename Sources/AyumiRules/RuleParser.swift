@@ -295,7 +295,7 @@ struct ConditionReader {
     let context: RulesParser.RuleContext
     var warnings: [RulesDiagnostic] = []
 
-    static let keys = ["all", "any", "not", "steps", "stepsMin", "mode", "modes", "route", "stop", "zone", "zones", "time", "days",
+    static let keys = ["all", "any", "not", "steps", "stepsMin", "mode", "modes", "operator", "route", "stop", "zone", "zones", "time", "days",
                        "dates", "age", "district", "enrolledDays", "tags", "consent"]
 
     mutating func all(_ value: YAMLValue) throws(RulesDiagnostic) -> Condition {
@@ -338,6 +338,17 @@ struct ConditionReader {
         case "mode", "modes":
             try only(.transitTap)
             return .mode(try list())
+        case "operator":
+            try only(.transitTap)
+            let operators = try list()
+            if let permitted = context.submitters?[Event.Kind.transitTap.rawValue], !permitted.contains(.anyFeed) {
+                let feeds = permitted.compactMap { if case .feed(let name) = $0 { name } else { nil } }
+                if !operators.isEmpty, operators.allSatisfy({ !feeds.contains($0) }) {
+                    warnings.append(value.warning("this rule can never fire: the operator is the ingest feed a tap comes from, "
+                                                  + "and program.yaml accepts transit_tap only from \(permitted.map(\.description).joined(separator: ", "))"))
+                }
+            }
+            return .transitOperator(operators)
         case "route":
             try only(.transitTap)
             return .route(try list())

@@ -400,6 +400,9 @@ public indirect enum Condition: Sendable, Hashable, Codable {
     case mode([String])
     case route([String])
     case stop([String])
+    /// The transit operator of a tap: the ingest feed that reported it (`operator` in YAML). An
+    /// operator's tap records are its evidence, so a resident's own app can never claim one.
+    case transitOperator([String])
     case zone([String])
     /// Local time of day of a tap or visit, in minutes after midnight: from (inclusive) to
     /// (exclusive); a window that wraps midnight has `from > to`.
@@ -459,7 +462,7 @@ public struct Draw: Sendable, Hashable, Codable {
 
     /// Whether a resident meets the draw's conditions, judged on its last day.
     public func admits(_ resident: Resident) -> Bool {
-        let facts = Facts(event: Event(id: "draw", residentID: resident.id, detail: .walk(date: to, steps: 0, source: "draw")),
+        let facts = Facts(event: Event(id: "draw", residentID: resident.id, detail: .walk(date: to, steps: 0, source: "draw")), submitter: nil,
                           resident: resident, date: to, minutes: nil, holiday: false)
         return facts.failure(of: condition) == nil
     }

@@ -84,6 +84,23 @@ struct ConditionTests {
         #expect(points(evaluation, rule: "extra") == (fires ? 3 : 0))
     }
 
+    @Test("operator: the ingest feed a tap came from, so a resident's app can never claim one", arguments: [
+        ("  operator: [keikyu]", Submitter.feed("keikyu"), true),
+        ("  operator: [keikyu]", Submitter.feed("transit-operator"), false),
+        ("  operator: [keikyu]", Submitter.resident("r-1"), false),
+        ("  not: {operator: [keikyu]}", Submitter.feed("transit-operator"), true),
+    ])
+    func transitOperator(conditions: String, submitter: Submitter, fires: Bool) throws {
+        var files = try demoFiles()
+        files["program.yaml"] = files["program.yaml"]!.replacingOccurrences(of: "transit_tap: [ingest:transit-operator]",
+                                                                            with: "transit_tap: [resident, ingest]")
+        files["extra.yaml"] = visitRule(conditions, trigger: "transit_tap")
+        let engine = Evaluator(ruleset: try RulesParser.parse(files: files))
+        let tap = Event(id: "t", residentID: "r-1", detail: .transitTap(at: noon, mode: "bus", route: "r10", stop: "s1"))
+        let evaluation = engine.evaluate(tap, from: submitter, resident: resident, counters: [:], now: noon.addingTimeInterval(60))
+        #expect(points(evaluation, rule: "extra") == (fires ? 3 : 0))
+    }
+
     @Test("a condition that fails is named in the answer, in both languages")
     func failedConditionNamed() throws {
         let engine = try evaluator(adding: ["downtown-visit.yaml": visitRule("  age: {min: 80}", id: "downtown-visit")])

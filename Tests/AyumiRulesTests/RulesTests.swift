@@ -256,6 +256,7 @@ struct RulesFileTests {
         files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "steps: {min: 2_000}", with: "steps: {min: 150_000}")
         files["transit.yaml"] = files["transit.yaml"]!.replacingOccurrences(of: "mode: [bus, tram, train]", with: "mode: []")
         files["program.yaml"] = files["program.yaml"]!.replacingOccurrences(of: "visit: [ingest:shop-checkin]", with: "visit: []")
+        files["transit.yaml"] = files["transit.yaml"]!.replacingOccurrences(of: "conditions:\n", with: "conditions:\n  operator: [keikyu]\n")
         func line(_ file: String, _ text: String) -> Int {
             files[file]!.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains(text) }! + 1
         }
@@ -264,6 +265,8 @@ struct RulesFileTests {
         #expect(warnings.map(\.description) == [
             "Rules/downtown-visit.yaml:\(line("downtown-visit.yaml", "trigger:")):10: warning: this rule can never fire: program.yaml's "
                 + "submitters accept visit events from no one",
+            "Rules/transit.yaml:\(line("transit.yaml", "operator:")):13: warning: this rule can never fire: the operator is the ingest "
+                + "feed a tap comes from, and program.yaml accepts transit_tap only from ingest:transit-operator",
             "Rules/transit.yaml:\(line("transit.yaml", "mode:")):9: warning: this rule can never fire: mode lists nothing",
             "Rules/walk.yaml:\(line("walk.yaml", "steps: {min")):10: warning: this rule can never fire: at least 150,000 steps is above the "
                 + "program's stepsPerDayMax (100,000), and longer walks are rejected",
