@@ -195,10 +195,14 @@ public struct Evaluator: Sendable {
             if let name = rule.splitName {
                 for share in rule.funding { keys.append(CounterKey(subject: .sponsor(share.sponsorID), name: name, period: 0)) }
             }
-            if let budgetsNow {
-                for share in rule.funding { for budget in budgetsNow.budgets[share.sponsorID] ?? [] { keys.append(budgetKey(budget, date: paidOn)) } }
-            } else {
-                for budget in rule.budgets.joined() { keys.append(budgetKey(budget, date: paidOn)) }
+            let budgets = budgetsNow.map { now in rule.funding.flatMap { now.budgets[$0.sponsorID] ?? [] } } ?? Array(rule.budgets.joined())
+            for budget in budgets {
+                keys.append(budgetKey(budget, date: paidOn))
+                // `pend` pays from the next period: every budget of the rule is read there too.
+                if budget.budget.onExhausted == .pend {
+                    let next = Self.nextPeriod(budget.budget.period, after: paidOn)
+                    for other in budgets { keys.append(budgetKey(other, date: next)) }
+                }
             }
         }
         return keys
@@ -224,6 +228,9 @@ public struct Evaluator: Sendable {
             public var funding: [SponsorShare]
             /// The position, in the rule's limits, of the limit that reduced the award.
             public var cappedBy: Int?
+            /// Days from the event's day to the first day the points may be spent (0: at once): the
+            /// rule's `pendingDays`, or longer when a budget with `onExhausted: pend` holds them.
+            public var pendingDays: Int
         }
 
         public enum Outcome: Sendable {
@@ -252,7 +259,7 @@ public struct Evaluator: Sendable {
                 Award(ruleID: award.rule.id, rulesetVersion: ruleset.version, points: award.points, funding: award.funding,
                       reason: explainer.reason(ruleID: award.rule.id, detail: event.detail, date: decision.date, points: award.points,
                                                cappedBy: award.cappedBy)!,
-                      cappedBy: award.cappedBy, pendingDays: award.rule.pendingDays)
+                      cappedBy: award.cappedBy, pendingDays: award.pendingDays)
             }
             return Evaluation(outcome: .accepted(awards: awards, note: nil), deltas: decision.deltas)
         }
@@ -352,6 +359,7 @@ public struct Evaluator: Sendable {
             let rule = candidate.rule
             var points = candidate.points
             var cappedBy = candidate.cappedBy
+            var pendingDays = rule.pendingDays
             let splitKeys = rule.splitName.map { name in rule.funding.map { CounterKey(subject: .sponsor($0.sponsorID), name: name, period: 0) } }
             func split(_ points: Int64) -> [Int64] {
                 guard let splitKeys else { return [points] }
@@ -382,6 +390,16 @@ public struct Evaluator: Sendable {
                     cappedBy = budgetsNow == nil ? -1 - budget.position : Award.cappedByBudgetOfAnotherVersion
                     failing = overspent(ruleBudgets, parts, date: paidOn, counters: counters, spent: spent)
                 }
+                // `pend`: the whole award waits for the budget's next period and is paid from it.
+                var payDay = paidOn
+                if let budget = failing, budget.budget.onExhausted == .pend {
+                    let next = Self.nextPeriod(budget.budget.period, after: paidOn)
+                    if overspent(ruleBudgets, parts, date: next, counters: counters, spent: spent) == nil {
+                        payDay = next
+                        pendingDays = max(pendingDays, next.dayNumber - date.dayNumber)
+                        failing = nil
+                    }
+                }
                 if let budget = failing {
                     why = why.keeping(.budget(budget))
                     trace.record(rule, .budgetSpent(budget))
@@ -389,7 +407,7 @@ public struct Evaluator: Sendable {
                 }
                 for (index, part) in parts.enumerated() where part > 0 {
                     for budget in ruleBudgets[index] {
-                        let key = budgetKey(budget, date: paidOn)
+                        let key = budgetKey(budget, date: payDay)
                         spent[key, default: 0] += part
                         deltas.append(CounterDelta(key: key, points: part, count: 1, pointsMax: budget.budget.points))
                     }
@@ -402,8 +420,8 @@ public struct Evaluator: Sendable {
             funding.reserveCapacity(parts.count)
             for (share, part) in zip(rule.funding, parts) where part > 0 { funding.append(SponsorShare(sponsorID: share.sponsorID, points: part)) }
             addLimitDeltas(rule, points: points, count: candidate.countsAgain ? 0 : 1, event: event, date: date, counters: counters, to: &deltas)
-            awards.append(Decision.Decided(rule: rule, points: points, funding: funding, cappedBy: cappedBy))
-            trace.record(rule, .awarded(points: points, funding: funding, cappedBy: cappedBy))
+            awards.append(Decision.Decided(rule: rule, points: points, funding: funding, cappedBy: cappedBy, pendingDays: pendingDays))
+            trace.record(rule, .awarded(points: points, funding: funding, cappedBy: cappedBy, pendingDays: pendingDays))
         }
         return Decision(outcome: .accepted(awards, why: why), deltas: deltas, date: date)
     }
@@ -532,6 +550,16 @@ public struct Evaluator: Sendable {
         case .week: date.dayNumber - (date.weekday + 6) % 7
         case .month: date.year * 12 + date.month - 1
         case .program, .campaign: 0
+        }
+    }
+
+    /// The first day of the period after the one holding `date` (a program has no next period).
+    static func nextPeriod(_ period: Limit.Period, after date: LocalDate) -> LocalDate {
+        switch period {
+        case .day: LocalDate(dayNumber: date.dayNumber + 1)
+        case .week: LocalDate(dayNumber: Self.period(.week, of: date) + 7)
+        case .month: LocalDate(year: date.month == 12 ? date.year + 1 : date.year, month: date.month % 12 + 1, day: 1)!
+        case .program, .campaign: date
         }
     }
 
@@ -693,7 +721,7 @@ enum RuleStep {
     case goalNotYet
     case budgetSpent(Evaluator.SponsorBudget)
     case lostInGroup(points: Int64, winner: String)
-    case awarded(points: Int64, funding: [SponsorShare], cappedBy: Int?)
+    case awarded(points: Int64, funding: [SponsorShare], cappedBy: Int?, pendingDays: Int)
 }
 
 protocol DecisionTrace {

@@ -76,7 +76,7 @@ extension Evaluator {
             guard let step = trace.steps.last(where: { $0.0 === rule })?.1 else { continue }
             explanation.lines.append(Explanation.Line(ruleID: rule.id, name: rule.name, fired: { if case .awarded = step { true } else { false } }(),
                                                       detail: describe(step, rule: rule, event: event, counters: counters)))
-            if case .awarded(let points, _, _) = step { explanation.points += points }
+            if case .awarded(let points, _, _, _) = step { explanation.points += points }
         }
         return explanation
     }
@@ -101,7 +101,7 @@ extension Evaluator {
         case .lostInGroup(let points, let winner):
             return LocalizedText(ja: "\(grouped(points))ポイントになるが、グループ \(rule.group ?? "") では \(winner) を採用",
                                  en: "would pay \(grouped(points)) points, but group \(rule.group ?? "") picks \(winner)")
-        case .awarded(let points, let funding, let cappedBy):
+        case .awarded(let points, let funding, let cappedBy, let pendingDays):
             let capped = cappedBy.map { position -> LocalizedText in
                 guard position < 0 else { return rule.limits[position].text }
                 guard budgets.indices.contains(-1 - position) else { return LocalizedText(ja: "負担者の予算", en: "a sponsor's budget") }
@@ -111,9 +111,11 @@ extension Evaluator {
             let shares = funding.map { "\($0.sponsorID) \($0.points)" }.joined(separator: ", ")
             var ja = "\(grouped(points))ポイント付与" + (capped.map { "（上限 \($0.ja) により減額）" } ?? "") + "、負担: \(shares)"
             var en = "awards \(points == 1 ? "1 point" : "\(grouped(points)) points")" + (capped.map { " (capped at \($0.en))" } ?? "") + "; funded by \(shares)"
-            if rule.pendingDays > 0 {
-                ja += "（\(rule.pendingDays)日間は保留）"
-                en += " (held as pending for \(rule.pendingDays) days)"
+            if pendingDays > 0 {
+                let until = LocalDate(dayNumber: localDate(of: event).dayNumber + pendingDays)
+                let byBudget = pendingDays > rule.pendingDays
+                ja += "（\(until)まで保留" + (byBudget ? "。今期の予算を使い切ったため次期の予算から支払い" : "") + "）"
+                en += " (held as pending until \(until)" + (byBudget ? ", paid from the next period's budget: this one is spent" : "") + ")"
             }
             if let name = rule.splitName {
                 let carried = rule.funding.map { share in

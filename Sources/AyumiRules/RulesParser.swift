@@ -225,6 +225,10 @@ public enum RulesParser {
                 guard let exhausted = Budget.Exhausted(rawValue: try exhaustedValue.string()) else {
                     throw exhaustedValue.error("onExhausted must be one of: \(Budget.Exhausted.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
+                if exhausted == .pend, period == .program {
+                    throw exhaustedValue.error("onExhausted: pend holds points until the budget's next period; "
+                                               + "a program budget has none: write stop or scale, or budget per day, week or month")
+                }
                 try budget.rejectUnknownKeys()
                 budgets.append(Budget(period: period, points: points, onExhausted: exhausted))
             }

@@ -257,6 +257,9 @@ public struct Budget: Sendable, Hashable, Codable {
         case stop
         /// An award is reduced to what the budget can still pay.
         case scale
+        /// An award the budget cannot pay in full is made whole, held as pending until the next
+        /// period begins, and paid from that period's budget (not made when that cannot pay it either).
+        case pend
     }
 
     public var period: Limit.Period

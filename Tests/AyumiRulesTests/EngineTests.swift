@@ -455,6 +455,42 @@ struct BudgetTests {
         #expect(awards(engine.evaluate(walk, resident: resident, counters: [key: Counter(points: 100, count: 41)], now: noon)).isEmpty)
     }
 
+    @Test("pend: an award this month's budget cannot pay is made whole, held until the 1st, and paid from next month's budget")
+    func pend() throws {
+        let engine = try engine("city-health", "{per: month, points: 100, onExhausted: pend}")
+        let november = CounterKey(subject: .sponsor("city-health"), name: "budget/month", period: 2026 * 12 + 10)
+        let december = CounterKey(subject: .sponsor("city-health"), name: "budget/month", period: 2026 * 12 + 11)
+        let walk = Event(id: "w", residentID: "r-1", detail: .walk(date: today, steps: 12_000, source: "phone"))
+        #expect(Set(engine.counterKeys(for: walk, now: noon)).isSuperset(of: [november, december]), "the store loads both months' budgets")
+        // Room this month: paid at once.
+        let now = engine.evaluate(walk, resident: resident, counters: [november: Counter(points: 95, count: 40)], now: noon)
+        #expect(awards(now).map(\.pendingDays) == [0])
+        #expect(now.deltas.contains(CounterDelta(key: november, points: 5, count: 1, pointsMax: 100)))
+        // 2 points left: the 5 wait until 2026-12-01 (6 days after the 25th) and December's budget pays them.
+        let held = engine.evaluate(walk, resident: resident, counters: [november: Counter(points: 98, count: 41)], now: noon)
+        let award = try #require(awards(held).first)
+        #expect(award.points == 5)
+        #expect(award.pendingDays == 6)
+        #expect(award.cappedBy == 0, "the walk's own limit of 5 a day; the budget reduced nothing")
+        #expect(held.deltas.contains(CounterDelta(key: december, points: 5, count: 1, pointsMax: 100)))
+        #expect(!held.deltas.contains { $0.key == november })
+        let explanation = engine.explain(walk, from: .resident("r-1"), resident: resident, counters: [november: Counter(points: 98, count: 41)], now: noon)
+        #expect(explanation.lines.first { $0.fired }?.detail.en.contains("(held as pending until 2026-12-01, paid from the next period's budget: this one is spent)") == true)
+        // Next month's spent too: no award, and the answer names the budget.
+        let refused = engine.evaluate(walk, resident: resident, counters: [november: Counter(points: 98, count: 41), december: Counter(points: 99, count: 9)], now: noon)
+        guard case .accepted(let none, let note) = refused.outcome else { Issue.record("expected accepted"); return }
+        #expect(none.isEmpty)
+        #expect(note?.en == "No points: the budget of Minato City Health and Welfare Bureau (100 points a month) is spent")
+    }
+
+    @Test("the next period of a budget begins on the next day, Monday, or the 1st", arguments: [
+        (Limit.Period.day, "2026-12-31", "2027-01-01"), (.week, "2026-11-25", "2026-11-30"), (.week, "2026-11-30", "2026-12-07"),
+        (.month, "2026-12-31", "2027-01-01"), (.month, "2026-02-01", "2026-03-01"),
+    ])
+    func nextPeriod(period: Limit.Period, date: String, next: String) {
+        #expect(Evaluator.nextPeriod(period, after: LocalDate(date)!) == LocalDate(next)!)
+    }
+
     @Test("two awards of one event draw on the same budget: the second gets what the first left")
     func twoAwardsOneBudget() throws {
         var files = try demoFiles()
@@ -471,7 +507,9 @@ struct BudgetTests {
     }
 
     @Test("budget errors are reported at their place", arguments: [
-        ("{per: day, points: 3, onExhausted: pause}", "onExhausted must be one of: stop, scale"),
+        ("{per: day, points: 3, onExhausted: pause}", "onExhausted must be one of: stop, scale, pend"),
+        ("{per: program, points: 3, onExhausted: pend}", "onExhausted: pend holds points until the budget's next period; a program budget has none: "
+            + "write stop or scale, or budget per day, week or month"),
         ("{per: day, points: 3, onExhausted: stop}, {per: day, points: 5, onExhausted: stop}", "a second budget per day"),
         ("{per: year, points: 3, onExhausted: stop}", "per must be one of: day, week, month, program"),
     ])

@@ -1111,4 +1111,26 @@ struct MilestoneStoreTests {
         #expect(report.actual.pointsBySponsor["city-health"] == Int64(70 + 10), "milestones 30 + 40, walks 5 + 5")
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
+
+    @Test("onExhausted: pend holds a walk today's budget cannot pay until tomorrow, paid from tomorrow's budget; never more than it")
+    func pendedByBudget() async throws {
+        let directory = try Fixture.rules(editing: ["sponsors.yaml": {
+            $0.replacingOccurrences(of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [{per: day, points: 5, onExhausted: pend}]\n")
+        }])
+        let fixture = try await Fixture.make(rulesDirectory: directory)
+        for resident in ["r-1", "r-2", "r-3"] { try await fixture.enrol(resident) }
+        let results = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 8_000), fixture.walk("w-2", "r-2", steps: 8_000),
+                                                fixture.walk("w-3", "r-3", steps: 8_000)])
+        #expect(results.map { $0.awards.map(\.points) } == [[4], [4], []], "today's 5 pays r-1; tomorrow's pays r-2; nothing is left for r-3")
+        #expect(try await fixture.ayumi.accounts.balance(residentID: "r-2") == Balance(spendable: 0, pastExpiry: 0, pending: 4))
+        let (lines, _) = try await fixture.ayumi.accounts.history(residentID: "r-2", cursor: nil, limit: 5)
+        #expect(lines.map { $0.availableOn?.description } == [fixture.today.adding(days: 1).description])
+        fixture.clock.advance(seconds: 86_400)
+        #expect(try await fixture.ayumi.accounts.balance(residentID: "r-2") == Balance(spendable: 4, pastExpiry: 0, pending: 0))
+        // The next day's budget has 1 point left (r-2's 4 drew on it): a walk of that day waits for the day after.
+        let tomorrow = try await fixture.submit([fixture.walk("w-4", "r-1", steps: 8_000)])
+        #expect(tomorrow.first?.awards.map(\.points) == [4], "tomorrow is full: pended to the day after")
+        #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1") == Balance(spendable: 4, pastExpiry: 0, pending: 4))
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
 }
