@@ -164,9 +164,28 @@ public enum RulesParser {
             eventAgeDaysMax: Int(try object.required("eventAgeDaysMax").int(in: Bounds.eventAgeDays)),
             redemptionCodeTTLSeconds: Int(try object.required("redemptionCodeTTLSeconds").int(in: Bounds.redemptionCodeTTLSeconds)),
             reportGroupSizeMin: Int(try object.required("reportGroupSizeMin").int(in: Bounds.reportGroupSize)),
-            submitters: try parseSubmitters(object.required("submitters")))
+            submitters: try parseSubmitters(object.required("submitters")),
+            effectiveFrom: try object.optional("effectiveFrom").map { v throws(RulesDiagnostic) in try instant(v, timeZone: timeZone) })
         try object.rejectUnknownKeys()
         return program
+    }
+
+    /// A local date (its midnight in the program's zone) or a date-time with its UTC offset, as
+    /// seconds since 1970.
+    static func instant(_ value: YAMLValue, timeZone identifier: String) throws(RulesDiagnostic) -> Int64 {
+        let text = try value.string()
+        if let date = LocalDate(text) {
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: identifier)!
+            let midnight = calendar.startOfDay(for: calendar.date(from: DateComponents(year: date.year, month: date.month, day: date.day, hour: 12))!)
+            return Int64(midnight.timeIntervalSince1970)
+        }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        guard text.count > 19, let instant = formatter.date(from: text) else {
+            throw value.error("expected a date as YYYY-MM-DD (midnight in the program's time zone) or a time as 2027-04-01T09:00:00+09:00")
+        }
+        return Int64(instant.timeIntervalSince1970)
     }
 
     /// Every event kind must be named: a program says who reports each kind, it does not default.

@@ -162,6 +162,9 @@ public struct Program: Sendable, Hashable, Codable {
     /// Event kind (`walk`, `transit_tap`, `visit`) → who may report it. A resident's app reporting
     /// its own transit taps would mint points a transit operator pays for, with no evidence.
     public var submitters: [String: [SubmitterPermission]]
+    /// When the files put this ruleset in force (seconds since 1970; `effectiveFrom` in YAML): from
+    /// the moment the server loads them when nil.
+    public var effectiveFrom: Int64? = nil
 
     /// Whether `submitter` may report events of `kind`.
     public func permits(_ kind: Event.Kind, from submitter: Submitter) -> Bool {

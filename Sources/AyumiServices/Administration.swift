@@ -227,7 +227,7 @@ public struct Administration: Sendable {
 
     /// Puts a new program in force without a restart: the ruleset is recorded (every version is
     /// kept) and, when `Rules/` changed since it was last put in force from the files, put in force
-    /// from now on (events of earlier times are still judged by the rulesets in force then; a
+    /// from its `effectiveFrom`, or from now on (events of earlier times are still judged by the rulesets in force then; a
     /// version put in force through the admin API stays in force across restarts with unchanged
     /// files). The merchant registry is replaced (a merchant left out is kept, inactive), and every
     /// use case reads the new program from its next call on.
@@ -236,8 +236,11 @@ public struct Administration: Sendable {
         try await store.install(ruleset: StoredRuleset(version: ruleset.version, content: ruleset.canonicalJSON), merchants: merchants, at: now)
         var activations = try await store.activations()
         if activations.last(where: { Self.fromFiles.contains($0.activatedBy) })?.ruleset.version != ruleset.version {
-            try await store.activate(version: ruleset.version, effectiveFrom: now, at: now, by: "Rules/")
-            dependencies.logger.info("Ruleset put in force", metadata: ["ruleset.version": "\(ruleset.version)"])
+            // `effectiveFrom` in program.yaml schedules the files' version, ahead or back; else from now.
+            let effectiveFrom = ruleset.program.effectiveFrom.map { Date(timeIntervalSince1970: Double($0)) } ?? now
+            try await store.activate(version: ruleset.version, effectiveFrom: effectiveFrom, at: now, by: "Rules/")
+            dependencies.logger.info("Ruleset put in force", metadata: ["ruleset.version": "\(ruleset.version)",
+                                                                        "effectiveFrom": "\(effectiveFrom)"])
             activations = try await store.activations()
         }
         try await reloadProgram(activations, known: ruleset)

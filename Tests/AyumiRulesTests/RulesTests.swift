@@ -318,6 +318,23 @@ struct RulesFileTests {
         #expect(found.contains { $0.hasPrefix("Rules/transit.yaml:") && $0.hasSuffix("error: expected a whole number from 1 to 10,000") })
     }
 
+    @Test("effectiveFrom: a local date is its midnight in the program's zone; a time carries its offset; else an error at the value",
+          arguments: [("2027-04-01", Int64(1_806_505_200)), ("2027-04-01T09:30:00+09:00", 1_806_539_400), ("2027-04-01T00:30:00Z", 1_806_539_400)])
+    func effectiveFrom(text: String, seconds: Int64) throws {
+        var files = try demoFiles()
+        files["program.yaml"]! += "effectiveFrom: \(text)\n"
+        #expect(try RulesParser.parse(files: files).program.effectiveFrom == seconds)
+    }
+
+    @Test("effectiveFrom that is neither a date nor a time with its offset is an error at the value", arguments: ["2027-4-1", "2027-04-01T09:30:00", "April"])
+    func effectiveFromErrors(text: String) throws {
+        var files = try demoFiles()
+        files["program.yaml"]! += "effectiveFrom: \(text)\n"
+        let line = files["program.yaml"]!.split(separator: "\n").count
+        #expect(diagnostics(files) == ["Rules/program.yaml:\(line):16: error: expected a date as YYYY-MM-DD (midnight in the program's "
+                                       + "time zone) or a time as 2027-04-01T09:00:00+09:00"])
+    }
+
     @Test("a zone ring that does not close is rejected (RFC 7946)")
     func openRing() throws {
         var files = try demoFiles()

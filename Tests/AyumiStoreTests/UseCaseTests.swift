@@ -957,6 +957,33 @@ struct TimelineTests {
         #expect(try await fixture.ayumi.administration.rulesHistory().activations.last?.activatedBy == "admin token 1")
     }
 
+    @Test("effectiveFrom in program.yaml schedules the files: from local midnight of that date, and not before")
+    func effectiveFromInFiles() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-1")
+        let first = fixture.ayumi.dependencies.program.current.ruleset.version
+        let tomorrow = fixture.today.adding(days: 1)
+        let directory = try Fixture.rules(editing: [
+            "program.yaml": { $0 + "effectiveFrom: \(tomorrow)\n" },
+            "walk.yaml": { $0.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: 3}") },
+        ])
+        try await fixture.install(rules: directory)
+        #expect(fixture.ayumi.dependencies.program.current.ruleset.version == first)
+        let activation = try #require(try await fixture.ayumi.administration.rulesHistory().activations.last)
+        #expect(activation.activatedBy == "Rules/")
+        #expect(LocalDate(instant: activation.effectiveFrom, timeZone: TimeZone(identifier: "Asia/Tokyo")!) == tomorrow)
+        #expect(LocalDate(instant: activation.effectiveFrom.addingTimeInterval(-1), timeZone: TimeZone(identifier: "Asia/Tokyo")!) == fixture.today)
+        // Today's steps are still judged by the rules of today; tomorrow's by the new ones.
+        #expect(try await fixture.submit([fixture.walk("w-1", "r-1", steps: 12_000)]).first?.awards.map(\.points) == [5])
+        fixture.clock.advance(seconds: 86_400)
+        #expect(try await fixture.ayumi.administration.reloadProgramIfScheduled() == true)
+        #expect(fixture.ayumi.dependencies.program.current.ruleset.version == activation.ruleset.version)
+        #expect(try await fixture.submit([fixture.walk("w-2", "r-1", steps: 12_000)]).first?.awards.map(\.points) == [3])
+        // Loading the same files again schedules nothing new.
+        try await fixture.install(rules: directory)
+        #expect(try await fixture.ayumi.administration.rulesHistory().activations.count == 2)
+    }
+
     @Test("how late an event may come is the program's now, whichever ruleset judges the event")
     func ageByTheProgramNow() async throws {
         let fixture = try await Fixture.make()
