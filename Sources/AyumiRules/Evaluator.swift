@@ -690,6 +690,11 @@ public struct Evaluator: Sendable {
         if date < resident.enrolledOn {
             return LocalizedText(ja: "登録日より前の活動は対象外です", en: "The activity happened before enrolment")
         }
+        let program = ruleset.program
+        if program.runsFrom.map({ date < $0 }) ?? false || program.runsTo.map({ date > $0 }) ?? false {
+            return LocalizedText(ja: "実施期間（\(program.runsFrom?.description ?? "")〜\(program.runsTo?.description ?? "")）外の活動です",
+                                 en: "The activity is outside the program's days (\(program.runsText))")
+        }
         return admitted ? nil : tooOld(date, now: now)
     }
 }

@@ -392,6 +392,11 @@ struct ConditionReader {
             let to = try toValue.map { v throws(RulesDiagnostic) in try date(v) }
             try object.rejectUnknownKeys()
             if let from, let to, to < from { throw (toValue ?? value).error("the window ends (\(to)) before it starts (\(from))") }
+            if let program = context.program, from.flatMap({ start in program.runsTo.map { start > $0 } }) ?? false
+                || to.flatMap({ end in program.runsFrom.map { end < $0 } }) ?? false {
+                warnings.append(value.warning("this rule can never fire: the window lies outside the program's days "
+                                              + "(program.yaml runs \(program.runsText))"))
+            }
             return .dates(from: from, to: to)
         case "age":
             let (min, max) = try range(value, bounds: 0...150)
@@ -445,8 +450,5 @@ struct ConditionReader {
         return hours * 60 + minutes
     }
 
-    func date(_ value: YAMLValue) throws(RulesDiagnostic) -> LocalDate {
-        guard let date = LocalDate(try value.string()) else { throw value.error("expected a date as YYYY-MM-DD") }
-        return date
-    }
+    func date(_ value: YAMLValue) throws(RulesDiagnostic) -> LocalDate { try RulesParser.date(value) }
 }

@@ -60,7 +60,7 @@ public enum RulesParser {
             }
         }
         let parsedCampaigns = files[campaignsFile].flatMap { text in
-            attempt { () throws(RulesDiagnostic) in try parseCampaigns(text, file: displayPrefix + campaignsFile) }
+            attempt { () throws(RulesDiagnostic) in try parseCampaigns(text, file: displayPrefix + campaignsFile, program: program) }
         } ?? []
         let campaigns = parsedCampaigns.map(\.campaign)
         let ruleFiles = files.keys.filter { $0.hasSuffix(".yaml") && !$0.contains("/") && ![programFile, sponsorsFile, campaignsFile, drawsFile].contains($0) }.sorted()
@@ -68,7 +68,7 @@ public enum RulesParser {
             let context = RuleContext(sponsorIDs: sponsors.map { Set($0.map(\.id)) }, zoneIDs: zones.map { Set($0.map(\.id)) },
                                       submitters: program?.submitters,
                                       stepsPerDayMax: program?.stepsPerDayMax ?? Bounds.stepsPerDay.upperBound, campaigns: campaigns,
-                                      pointExpiryMonths: program?.pointExpiryMonths)
+                                      pointExpiryMonths: program?.pointExpiryMonths, program: program)
             if let rule = attempt({ () throws(RulesDiagnostic) in
                 try parseRule(files[name]!, file: displayPrefix + name, context: context, warnings: &warnings)
             }) {
@@ -91,7 +91,7 @@ public enum RulesParser {
         }
         let draws = files[drawsFile].flatMap { text in
             attempt { () throws(RulesDiagnostic) in
-                try parseDraws(text, file: displayPrefix + drawsFile, sponsorIDs: sponsors.map { Set($0.map(\.id)) })
+                try parseDraws(text, file: displayPrefix + drawsFile, sponsorIDs: sponsors.map { Set($0.map(\.id)) }, program: program)
             }
         } ?? []
         if ruleFiles.isEmpty {
@@ -155,7 +155,7 @@ public enum RulesParser {
         let zoneValue = try object.required("timeZone")
         let timeZone = try zoneValue.string()
         guard TimeZone(identifier: timeZone) != nil else { throw zoneValue.error("unknown time zone '\(timeZone)'") }
-        let program = Program(
+        var program = Program(
             name: name,
             timeZone: timeZone,
             yenPerPoint: try object.required("yenPerPoint").int(in: Bounds.yenPerPoint),
@@ -166,8 +166,23 @@ public enum RulesParser {
             reportGroupSizeMin: Int(try object.required("reportGroupSizeMin").int(in: Bounds.reportGroupSize)),
             submitters: try parseSubmitters(object.required("submitters")),
             effectiveFrom: try object.optional("effectiveFrom").map { v throws(RulesDiagnostic) in try instant(v, timeZone: timeZone) })
+        if let runsValue = object.optional("runs") {
+            var runs = try YAMLObject(runsValue)
+            program.runsFrom = try runs.optional("from").map { v throws(RulesDiagnostic) in try date(v) }
+            let toValue = runs.optional("to")
+            program.runsTo = try toValue.map { v throws(RulesDiagnostic) in try date(v) }
+            try runs.rejectUnknownKeys()
+            if let from = program.runsFrom, let to = program.runsTo, to < from {
+                throw (toValue ?? runsValue).error("the program ends (\(to)) before it starts (\(from))")
+            }
+        }
         try object.rejectUnknownKeys()
         return program
+    }
+
+    static func date(_ value: YAMLValue) throws(RulesDiagnostic) -> LocalDate {
+        guard let date = LocalDate(try value.string()) else { throw value.error("expected a date as YYYY-MM-DD") }
+        return date
     }
 
     /// A local date (its midnight in the program's zone) or a date-time with its UTC offset, as
@@ -307,10 +322,12 @@ public enum RulesParser {
         var campaigns: [Campaign] = []
         /// The program's expiry (nil when program.yaml is broken): pending points must be released before it.
         var pointExpiryMonths: Int? = nil
+        /// The program's days (`runs`), when program.yaml reads.
+        var program: Program? = nil
     }
 
     /// `draws: [{id, name, from, to, pointsMin, conditions, prizes, prizePoints, sponsor}]`.
-    static func parseDraws(_ text: String, file: String, sponsorIDs: Set<String>?) throws(RulesDiagnostic) -> [Draw] {
+    static func parseDraws(_ text: String, file: String, sponsorIDs: Set<String>?, program: Program?) throws(RulesDiagnostic) -> [Draw] {
         var root = try YAMLObject(YAMLValue.parse(text, file: file))
         let list = try root.required("draws").sequence()
         try root.rejectUnknownKeys()
@@ -322,9 +339,9 @@ public enum RulesParser {
             guard !draws.contains(where: { $0.id == id }) else { throw idValue.error("duplicate draw id '\(id)'") }
             let name = try localized(object.required("name"))
             let fromValue = try object.required("from"), toValue = try object.required("to")
-            guard let from = LocalDate(try fromValue.string()) else { throw fromValue.error("expected a date as YYYY-MM-DD") }
-            guard let to = LocalDate(try toValue.string()) else { throw toValue.error("expected a date as YYYY-MM-DD") }
+            let from = try date(fromValue), to = try date(toValue)
             guard from <= to else { throw toValue.error("the draw's period ends (\(to)) before it starts (\(from))") }
+            try checkWithinProgram("draw's period", from: (from, fromValue), to: (to, toValue), program: program)
             let pointsMin = try object.required("pointsMin").int(in: Bounds.limitPoints)
             var condition = Condition.always
             if let conditionsValue = object.optional("conditions") {
@@ -347,9 +364,22 @@ public enum RulesParser {
         return draws
     }
 
+    /// A campaign or draw must lie within the days the program runs (`runs` in program.yaml).
+    static func checkWithinProgram(_ what: String, from: (LocalDate, YAMLValue), to: (LocalDate, YAMLValue),
+                                   program: Program?) throws(RulesDiagnostic) {
+        guard let program else { return }
+        let outside = program.outside(from: from.0, to: to.0)
+        if outside.start {
+            throw from.1.error("the \(what) starts (\(from.0)) before the program does: program.yaml runs \(program.runsText)")
+        }
+        if outside.end {
+            throw to.1.error("the \(what) ends (\(to.0)) after the program does: program.yaml runs \(program.runsText)")
+        }
+    }
+
     /// `campaigns: [{id, name, from, to, percent, rules: [rule ids]}]`; the rules are checked once
     /// every rule file is read.
-    static func parseCampaigns(_ text: String, file: String) throws(RulesDiagnostic) -> [(campaign: Campaign, ruleValues: [YAMLValue])] {
+    static func parseCampaigns(_ text: String, file: String, program: Program?) throws(RulesDiagnostic) -> [(campaign: Campaign, ruleValues: [YAMLValue])] {
         var root = try YAMLObject(YAMLValue.parse(text, file: file))
         let list = try root.required("campaigns").sequence()
         try root.rejectUnknownKeys()
@@ -360,14 +390,10 @@ public enum RulesParser {
             let id = try identifier(idValue)
             guard !campaigns.contains(where: { $0.campaign.id == id }) else { throw idValue.error("duplicate campaign id '\(id)'") }
             let name = try localized(object.required("name"))
-            func date(_ key: String) throws(RulesDiagnostic) -> (LocalDate, YAMLValue) {
-                let value = try object.required(key)
-                guard let date = LocalDate(try value.string()) else { throw value.error("expected a date as YYYY-MM-DD") }
-                return (date, value)
-            }
-            let (from, _) = try date("from")
-            let (to, toValue) = try date("to")
+            let fromValue = try object.required("from"), toValue = try object.required("to")
+            let from = try date(fromValue), to = try date(toValue)
             guard from <= to else { throw toValue.error("the campaign ends (\(to)) before it starts (\(from))") }
+            try checkWithinProgram("campaign", from: (from, fromValue), to: (to, toValue), program: program)
             let percent = try object.required("percent").int(in: Bounds.campaignPercent)
             let rulesValue = try object.required("rules")
             let ruleValues = try rulesValue.sequence()

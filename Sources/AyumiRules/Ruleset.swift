@@ -165,6 +165,18 @@ public struct Program: Sendable, Hashable, Codable {
     /// When the files put this ruleset in force (seconds since 1970; `effectiveFrom` in YAML): from
     /// the moment the server loads them when nil.
     public var effectiveFrom: Int64? = nil
+    /// The local days the program runs (`runs: {from, to}` in YAML, both included, either open):
+    /// activity outside them is rejected, and campaigns and draws must lie within them.
+    public var runsFrom: LocalDate? = nil
+    public var runsTo: LocalDate? = nil
+
+    /// The `runs` window as the checker words it: "2026-04-01 to 2027-03-31".
+    var runsText: String { "\(runsFrom?.description ?? "the start") to \(runsTo?.description ?? "the end")" }
+
+    /// `within` the program's days, or which end of them `from`...`to` crosses.
+    func outside(from: LocalDate, to: LocalDate) -> (start: Bool, end: Bool) {
+        (runsFrom.map { from < $0 } ?? false, runsTo.map { to > $0 } ?? false)
+    }
 
     /// Whether `submitter` may report events of `kind`.
     public func permits(_ kind: Event.Kind, from submitter: Submitter) -> Bool {

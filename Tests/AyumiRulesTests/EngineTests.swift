@@ -579,6 +579,40 @@ struct CampaignTests {
         #expect(failure.diagnostics.map { "\($0.file.hasSuffix(file)) \($0.message)" } == ["true \(message)"])
     }
 
+    @Test("runs in program.yaml: a campaign or draw outside the program's days is an error at the date that crosses", arguments: [
+        ("runs: {from: 2026-11-21}", ["campaigns.yaml:4:11: error: the campaign starts (2026-11-20) before the program does: program.yaml runs 2026-11-21 to the end"]),
+        ("runs: {from: 2026-04-01, to: 2026-11-29}", [
+            "campaigns.yaml:5:9: error: the campaign ends (2026-11-30) after the program does: program.yaml runs 2026-04-01 to 2026-11-29",
+            "draws.yaml:5:9: error: the draw's period ends (2026-12-31) after the program does: program.yaml runs 2026-04-01 to 2026-11-29",
+        ]),
+        ("runs: {to: 2026-12-30}", ["draws.yaml:5:9: error: the draw's period ends (2026-12-31) after the program does: program.yaml runs the start to 2026-12-30"]),
+    ])
+    func outsideTheProgram(runs: String, expected: [String]) throws {
+        var files = try demoFiles()
+        files["program.yaml"]! += runs + "\n"
+        files["campaigns.yaml"] = Self.campaigns
+        files["draws.yaml"] = "draws:\n  - id: winter\n    name: {ja: 冬, en: Winter}\n    from: 2026-12-01\n    to: 2026-12-31\n"
+            + "    pointsMin: 200\n    prizes: 1\n    prizePoints: 500\n    sponsor: shotengai\n"
+        let found = try EngineCheckTests().diagnostics(files)
+        #expect(found == expected.map { "Rules/" + $0 }, "\(found)")
+    }
+
+    @Test("runs: activity outside the program's days is rejected with the days; a dates window outside them can never fire")
+    func programDays() throws {
+        var files = try demoFiles()
+        files["program.yaml"]! += "runs: {from: 2026-04-01, to: 2026-11-24}\n"
+        files["extra.yaml"] = visitRule("  dates: {from: 2026-12-01}")
+        let (ruleset, warnings) = try RulesParser.check(files: files, displayPrefix: "Rules/")
+        #expect(warnings.map(\.description) == ["Rules/extra.yaml:5:10: warning: this rule can never fire: the window lies outside the "
+                                                 + "program's days (program.yaml runs 2026-04-01 to 2026-11-24)"])
+        let engine = Evaluator(ruleset: ruleset)
+        let evaluation = walk(engine, on: today)
+        guard case .rejected(let reason) = evaluation.outcome else { Issue.record("expected rejected"); return }
+        #expect(reason.en == "The activity is outside the program's days (2026-04-01 to 2026-11-24)")
+        #expect(reason.ja == "実施期間（2026-04-01〜2026-11-24）外の活動です")
+        #expect(awards(walk(engine, on: today.adding(days: -1))).map(\.points) == [2])
+    }
+
     @Test("a limit naming an unknown campaign, and a budget per campaign, are errors")
     func references() throws {
         var files = try demoFiles()
