@@ -12,7 +12,10 @@
 /// `weight / (funded + 1)` among those still below their exact share of the new total. Either way no
 /// sponsor's total ever shrinks, every total stays within one point of its share (the property test
 /// checks it over random streams), and the split is deterministic: the same awards in the same order
-/// split the same way, in the ledger and in a backtest.
+/// split the same way, in the ledger and in a backtest. With two sponsors largest remainder is
+/// rounding to the nearest point, so each total stays within half a point and every run of awards
+/// (a day, a month) within one; with more, a run can be off by less than two, and no method can do
+/// one for every set of weights (such a sequence would be a balanced word: Fraenkel's conjecture).
 ///
 /// `splitFits`, checked when the rules load, bounds one award times the weights. The running totals
 /// times the weights must also fit: with shares in percent that holds up to 9 × 10^16 points under
