@@ -76,7 +76,7 @@ let package = Package(
         // The store's contract, through the use cases: every Store implementation must pass it.
         .testTarget(name: "AyumiStoreTests", dependencies: [
             "AyumiStore", "AyumiServices", "AyumiReports", "AyumiRules", "AyumiTestSupport",
-        ]),
+        ], exclude: ["Fixtures"]), // golden reports, read from the repository by path
         // What only the SQLite store has: its schema, migrations and audit queries.
         .testTarget(name: "AyumiSQLiteTests", dependencies: [
             "AyumiSQLite", "AyumiStore", "AyumiServices", "AyumiTestSupport", .product(name: "GRDB", package: "GRDB.swift"),

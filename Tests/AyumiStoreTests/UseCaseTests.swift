@@ -817,6 +817,59 @@ struct BacktestTests {
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 
+    /// 60 residents of three districts, born 1940-2005, over 30 days from 2026-11-25: most walk
+    /// (0-16,000 steps), some ride (0-3 taps), a few visit downtown; all drawn from one seed.
+    func generatedMonth() async throws -> Fixture {
+        let fixture = try await Fixture.make()
+        var random = SplitMix64(seed: 2_026_11)
+        for index in 0..<60 {
+            _ = try await fixture.ayumi.administration.enrol(residentID: "r-\(index)", birthYear: 1940 + Int(random.next() % 66),
+                                                             district: ["14101", "14102", "14103"][index % 3])
+        }
+        for day in 0..<30 {
+            var events: [Event] = []
+            for index in 0..<60 {
+                if random.next() % 5 != 0 { events.append(fixture.walk("w-\(day)-\(index)", "r-\(index)", steps: Int64(random.next() % 16_000))) }
+                for tap in 0..<Int(random.next() % 4) { events.append(fixture.tap("t-\(day)-\(index)-\(tap)", "r-\(index)", minutesAgo: Double(30 + 60 * tap))) }
+                if random.next() % 6 == 0 { events.append(fixture.visit("v-\(day)-\(index)", "r-\(index)")) }
+            }
+            _ = try await fixture.submit(events)
+            fixture.clock.advance(seconds: 86_400)
+        }
+        return fixture
+    }
+
+    /// The golden file is the report as it was reviewed; a change to the engine that changes any
+    /// figure shows as a difference here. `AYUMI_UPDATE_GOLDEN=1` writes it anew (review the diff).
+    @Test("golden: a generated month replayed through a candidate (lower walking limit, 30/70 rides, a December downtown campaign, a rides budget)")
+    func goldenMonth() async throws {
+        let fixture = try await generatedMonth()
+        let from = LocalDate("2026-11-25")!, to = LocalDate("2026-12-24")!
+        // The rules in force reproduce the ledger in every figure over the month.
+        let same = try await fixture.ayumi.reporting.backtest(fixture.ayumi.dependencies.program.current.ruleset, from: from, to: to)
+        #expect(same.events > 3_000)
+        for row in same.rows(.en) { #expect(row.actual == row.candidate, "\(row.section): \(row.key)") }
+        let directory = try Fixture.rules(editing: [
+            "walk.yaml": { $0.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: 3}") },
+            "transit.yaml": { $0.replacingOccurrences(of: "city-health: 50%\n  minato-transit: 50%", with: "city-health: 30%\n  minato-transit: 70%") },
+            "campaigns.yaml": { _ in
+                "campaigns:\n  - {id: december, name: {ja: 師走の商店街, en: December downtown}, from: 2026-12-01, to: 2026-12-24, percent: 200, rules: [downtown-visit]}\n"
+            },
+            "sponsors.yaml": { $0.replacingOccurrences(of: "  - id: minato-transit\n", with: "  - id: minato-transit\n    budgets: [{per: day, points: 60, onExhausted: scale}]\n") },
+        ])
+        let report = try await fixture.ayumi.reporting.backtest(try RulesParser.load(directory: directory), from: from, to: to)
+        let csv = report.csv(.en)
+        let path = Fixture.repositoryRoot + "/Tests/AyumiStoreTests/Fixtures/backtest-month.csv"
+        if ProcessInfo.processInfo.environment["AYUMI_UPDATE_GOLDEN"] == "1" || !FileManager.default.fileExists(atPath: path) {
+            try csv.write(toFile: path, atomically: true, encoding: .utf8)
+            Issue.record("wrote \(path): review it and commit it")
+            return
+        }
+        let golden = try String(contentsOfFile: path, encoding: .utf8)
+        let differing = zip(golden.components(separatedBy: "\r\n"), csv.components(separatedBy: "\r\n")).filter { $0 != $1 }.prefix(5)
+        #expect(csv == golden, "first differences (golden, now): \(Array(differing))")
+    }
+
     @Test("figures drawn from fewer residents than the group size read X, and so does the one that would give them back")
     func suppression() async throws {
         let fixture = try await month()
