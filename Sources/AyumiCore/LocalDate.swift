@@ -4,6 +4,11 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
     public let year: Int
     public let month: Int
     public let day: Int
+    /// Days since 1970-01-01, kept beside the date: the rules engine asks for it several times per
+    /// event (limits, weekdays, holidays), and computing it each time cost a few percent of a decision.
+    public let dayNumber: Int
+
+    private enum CodingKeys: String, CodingKey { case year, month, day }
 
     /// Arithmetic may leave the years that parsing accepts (a fuzzer's year-9999 walk plus a year of
     /// expiry); only parsing is range-checked, arithmetic never traps.
@@ -11,15 +16,30 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         self.year = year
         self.month = month
         self.day = day
+        dayNumber = Self.daysFromCivil(year, month, day)
     }
 
     public init?(year: Int, month: Int, day: Int) {
         guard (1900...9999).contains(year), (1...12).contains(month),
               (1...LocalDate.daysIn(month: month, year: year)).contains(day) else { return nil }
-        self.year = year
-        self.month = month
-        self.day = day
+        self.init(unchecked: year, month, day)
     }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(unchecked: try container.decode(Int.self, forKey: .year), try container.decode(Int.self, forKey: .month),
+                  try container.decode(Int.self, forKey: .day))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(year, forKey: .year)
+        try container.encode(month, forKey: .month)
+        try container.encode(day, forKey: .day)
+    }
+
+    public static func == (lhs: LocalDate, rhs: LocalDate) -> Bool { lhs.dayNumber == rhs.dayNumber }
+    public func hash(into hasher: inout Hasher) { hasher.combine(dayNumber) }
 
     /// Parses exactly `YYYY-MM-DD`.
     public init?(_ text: String) {
@@ -47,12 +67,10 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         }
     }
 
-    public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool {
-        (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
-    }
+    public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool { lhs.dayNumber < rhs.dayNumber }
 
     /// Days since 1970-01-01 (Howard Hinnant's days_from_civil).
-    public var dayNumber: Int {
+    static func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yearOfEra = y - era * 400
@@ -74,6 +92,7 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         self.year = era * 400 + yearOfEra + (month <= 2 ? 1 : 0)
         self.month = month
         self.day = day
+        self.dayNumber = dayNumber
     }
 
     public func adding(days: Int) -> LocalDate { LocalDate(dayNumber: dayNumber + days) }
@@ -83,7 +102,7 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         let index = year * 12 + (month - 1) + months
         let newYear = index / 12, newMonth = index % 12 + 1
         let newDay = min(day, LocalDate.daysIn(month: newMonth, year: newYear))
-        return LocalDate(dayNumber: LocalDate(unchecked: newYear, newMonth, newDay).dayNumber)
+        return LocalDate(unchecked: newYear, newMonth, newDay)
     }
 
     /// 0 = Sunday … 6 = Saturday.

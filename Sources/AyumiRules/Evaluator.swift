@@ -78,6 +78,12 @@ public struct Evaluator: Sendable {
         self.permissions = Event.Kind.allCases.map { ruleset.program.submitters[$0.rawValue] ?? [] }
     }
 
+    /// The local day number of `instant`, without building its date.
+    func dayNumber(_ instant: Date) -> Int {
+        let seconds = localSeconds(instant)
+        return Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
+    }
+
     /// Seconds since 1970 of `instant` on the local clock.
     func localSeconds(_ instant: Date) -> Int64 {
         Int64(instant.timeIntervalSince1970.rounded(.down)) + (fixedOffset ?? Int64(timeZone.secondsFromGMT(for: instant)))
@@ -660,7 +666,7 @@ public struct Evaluator: Sendable {
     }
 
     func tooOld(_ date: LocalDate, now: Date) -> LocalizedText? {
-        guard date.dayNumber < LocalDate(localSeconds: localSeconds(now)).dayNumber - ruleset.program.eventAgeDaysMax else { return nil }
+        guard date.dayNumber < dayNumber(now) - ruleset.program.eventAgeDaysMax else { return nil }
         return LocalizedText(ja: "\(ruleset.program.eventAgeDaysMax)日より前の活動は対象外です",
                              en: "The activity is more than \(ruleset.program.eventAgeDaysMax) day\(ruleset.program.eventAgeDaysMax == 1 ? "" : "s") old")
     }
@@ -669,14 +675,13 @@ public struct Evaluator: Sendable {
     /// `admitted`: the program in force now has already judged who sent it and its age.
     func rejection(_ event: Event, from submitter: Submitter, resident: Resident, date: LocalDate, now: Date, admitted: Bool) -> LocalizedText? {
         if !admitted, let refusal = refusal(of: event.kind, from: submitter) { return refusal }
-        let today = LocalDate(localSeconds: localSeconds(now))
         switch event.detail {
         case .walk(_, let steps, _):
             if steps > ruleset.program.stepsPerDayMax {
                 return LocalizedText(ja: "1日の歩数が上限（\(ruleset.program.stepsPerDayMax)歩）を超えています",
                                      en: "More steps than the daily maximum of \(ruleset.program.stepsPerDayMax)")
             }
-            if date > today {
+            if date.dayNumber > dayNumber(now) {
                 return LocalizedText(ja: "未来の日付の歩数です", en: "The day has not begun yet in the program's time zone")
             }
         case .transitTap(let at, _, _, _), .visit(let at, _):
