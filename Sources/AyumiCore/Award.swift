@@ -33,16 +33,16 @@ public struct Award: Sendable, Hashable {
     /// Stored with the award, so history says "capped at 5 points a day" later too.
     public var cappedBy: Int?
 
-    /// Days the points are held as pending (visible, not spendable) after the day they were earned:
-    /// the rule's `pendingDays`, 0 for points paid at once.
-    public var pendingDays: Int = 0
+    /// The first day the points may be spent, when they are held as pending until then (visible,
+    /// not spendable): a rule's `pendingDays`, or a budget with `onExhausted: pend`. Nil: at once.
+    public var availableOn: LocalDate? = nil
 
     /// `cappedBy` of an award reduced by a budget of the ruleset in force when it was made, not of
     /// the award's own (older) version: a late event's award.
     public static let cappedByBudgetOfAnotherVersion = -1_000_000
 
     public init(ruleID: String, rulesetVersion: String, points: Int64, funding: [SponsorShare],
-                reason: LocalizedText, cappedBy: Int? = nil, pendingDays: Int = 0) {
+                reason: LocalizedText, cappedBy: Int? = nil, availableOn: LocalDate? = nil) {
         precondition(points > 0, "an award of no points is not recorded")
         precondition(funding.reduce(0) { $0 + $1.points } == points, "funding must add up to the award")
         self.ruleID = ruleID
@@ -51,7 +51,7 @@ public struct Award: Sendable, Hashable {
         self.funding = funding
         self.reason = reason
         self.cappedBy = cappedBy
-        self.pendingDays = pendingDays
+        self.availableOn = availableOn
     }
 }
 

@@ -27,8 +27,12 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(unchecked: try container.decode(Int.self, forKey: .year), try container.decode(Int.self, forKey: .month),
-                  try container.decode(Int.self, forKey: .day))
+        let year = try container.decode(Int.self, forKey: .year), month = try container.decode(Int.self, forKey: .month)
+        let day = try container.decode(Int.self, forKey: .day)
+        guard (1...12).contains(month), (1...LocalDate.daysIn(month: month, year: year)).contains(day) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "no such day: \(year)-\(month)-\(day)"))
+        }
+        self.init(unchecked: year, month, day)
     }
 
     public func encode(to encoder: any Encoder) throws {

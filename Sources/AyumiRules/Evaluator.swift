@@ -265,7 +265,8 @@ public struct Evaluator: Sendable {
                 Award(ruleID: award.rule.id, rulesetVersion: ruleset.version, points: award.points, funding: award.funding,
                       reason: explainer.reason(ruleID: award.rule.id, detail: event.detail, date: decision.date, points: award.points,
                                                cappedBy: award.cappedBy)!,
-                      cappedBy: award.cappedBy, pendingDays: award.pendingDays)
+                      cappedBy: award.cappedBy,
+                      availableOn: award.pendingDays > 0 ? LocalDate(dayNumber: decision.date.dayNumber + award.pendingDays) : nil)
             }
             return Evaluation(outcome: .accepted(awards: awards, note: nil), deltas: decision.deltas)
         }
@@ -379,7 +380,8 @@ public struct Evaluator: Sendable {
                 var failing = overspent(ruleBudgets, parts, date: paidOn, counters: counters, spent: spent)
                 // One sponsor: what is left of its tightest budget is the answer, without a search.
                 if let budget = failing, budget.budget.onExhausted == .scale, rule.funding.count == 1 {
-                    let left = ruleBudgets[0].map { budget in
+                    // A `pend` budget holds the award rather than lowering it: it does not bound the scale.
+                    let left = ruleBudgets[0].filter { $0.budget.onExhausted != .pend }.map { budget in
                         let key = budgetKey(budget, date: paidOn)
                         return budget.budget.points - (counters[key] ?? .zero).points - spent[key, default: 0]
                     }.min()!

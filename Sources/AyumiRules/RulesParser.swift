@@ -50,7 +50,7 @@ public enum RulesParser {
         }
 
         let program = text(programFile).flatMap { t in attempt { () throws(RulesDiagnostic) in try parseProgram(t, file: displayPrefix + programFile) } }
-        let sponsors = text(sponsorsFile).flatMap { t in attempt { () throws(RulesDiagnostic) in try parseSponsors(t, file: displayPrefix + sponsorsFile) } }
+        let sponsors = text(sponsorsFile).flatMap { t in attempt { () throws(RulesDiagnostic) in try parseSponsors(t, file: displayPrefix + sponsorsFile, program: program) } }
         let zones = text(zonesFile).flatMap { t in attempt { () throws(RulesDiagnostic) in try parseZones(t, file: displayPrefix + zonesFile) } }
         var rules: [EarningRule] = []
         var holidays: [Holiday] = []
@@ -230,7 +230,7 @@ public enum RulesParser {
         return result
     }
 
-    static func parseSponsors(_ text: String, file: String) throws(RulesDiagnostic) -> [Sponsor] {
+    static func parseSponsors(_ text: String, file: String, program: Program? = nil) throws(RulesDiagnostic) -> [Sponsor] {
         var root = try YAMLObject(YAMLValue.parse(text, file: file))
         let list = try root.required("sponsors").sequence()
         try root.rejectUnknownKeys()
@@ -262,6 +262,16 @@ public enum RulesParser {
                 if exhausted == .pend, period == .program {
                     throw exhaustedValue.error("onExhausted: pend holds points until the budget's next period; "
                                                + "a program budget has none: write stop or scale, or budget per day, week or month")
+                }
+                // Held points must be released before they expire, even for the latest event accepted.
+                if exhausted == .pend, let program {
+                    let held = (period == .month ? 31 : period == .week ? 7 : 1) + program.eventAgeDaysMax
+                    if held >= program.pointExpiryMonths * 28 {
+                        throw exhaustedValue.error("points held until the next \(period.rawValue) could expire first: an event "
+                                                   + "\(program.eventAgeDaysMax) days late (eventAgeDaysMax) waits up to \(held) days, "
+                                                   + "and points live \(program.pointExpiryMonths) month\(program.pointExpiryMonths == 1 ? "" : "s") "
+                                                   + "(pointExpiryMonths): write stop or scale, or a shorter period")
+                    }
                 }
                 try budget.rejectUnknownKeys()
                 budgets.append(Budget(period: period, points: points, onExhausted: exhausted))

@@ -220,7 +220,7 @@ struct LedgerWriter {
                 """).run(.integer(sponsor), .integer(resident), .integer(share.points), .integer(Int64(day.dayNumber)), .integer(rule),
                          .integer(ruleset), event.map(RawValue.integer) ?? .null, .integer(share.points), .integer(Int64(expiresOn.dayNumber)),
                          .integer(atMilliseconds), award.cappedBy.map { .integer(Int64($0)) } ?? .null,
-                         award.pendingDays > 0 ? .integer(Int64(day.dayNumber + award.pendingDays)) : .null)
+                         award.availableOn.map { .integer(Int64($0.dayNumber)) } ?? .null)
             balanceChanges[sponsor, default: 0] -= share.points
         }
         balanceChanges[resident, default: 0] += award.points

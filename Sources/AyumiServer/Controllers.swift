@@ -83,12 +83,13 @@ struct EventController {
         let events = try inputs.enumerated().map { index, input in try input.event(index: index) }
         let results = try await ingestion.ingest(events, by: principal)
         let language = HTTP.language(request)
-        struct AwardAnswer: Encodable { var rule: String; var rulesetVersion: String; var points: Int64; var reason: String }
+        struct AwardAnswer: Encodable { var rule: String; var rulesetVersion: String; var points: Int64; var reason: String; var availableOn: String? }
         struct ResultAnswer: Encodable { var id: String; var status: String; var awards: [AwardAnswer]; var reason: String? }
         struct Answer: Encodable { var results: [ResultAnswer] }
         return try HTTP.json(Answer(results: results.map { result in
             ResultAnswer(id: result.eventID, status: result.status.rawValue, awards: result.awards.map {
-                AwardAnswer(rule: $0.ruleID, rulesetVersion: $0.rulesetVersion, points: $0.points, reason: $0.reason.text(language))
+                AwardAnswer(rule: $0.ruleID, rulesetVersion: $0.rulesetVersion, points: $0.points, reason: $0.reason.text(language),
+                            availableOn: $0.availableOn?.description)
             }, reason: result.reason?.text(language))
         }))
     }

@@ -201,9 +201,10 @@ public struct Activation: Sendable, Hashable {
 
 extension [Activation] {
     /// The activation in force at `instant` (the last made that covers it; before every one, the
-    /// first): `activations()` is in the order they were made.
+    /// one that starts earliest, as `ActiveProgram.Snapshot.evaluator(at:)` judges events):
+    /// `activations()` is in the order they were made.
     public func inForce(at instant: Date) -> Activation? {
-        last { $0.effectiveFrom <= instant } ?? first
+        last { $0.effectiveFrom <= instant } ?? self.min { $0.effectiveFrom < $1.effectiveFrom }
     }
 }
 

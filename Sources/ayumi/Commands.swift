@@ -51,7 +51,8 @@ extension RulesCommand {
             discussion: """
                 FILE holds one event as POST /v1/events takes it, e.g. {"id": "t-1", "kind": "transit_tap", \
                 "resident": "r-1", "at": "2026-11-25T08:10:00+09:00", "mode": "bus", "route": "r10", "stop": "s1"}. \
-                The event is judged by the program the server installed, against the resident and the counters \
+                The event is judged by the ruleset in force at its time (with who may send it, how late, and \
+                the sponsors' budgets of the ruleset in force now), against the resident and the counters \
                 as stored now in --data-dir, and the clock now: for every rule of its kind, whether it fires and \
                 why not (the condition that failed, the limit reached, the group that picked another rule), the \
                 limit that reduced an award, and the split between sponsors with what each has funded so far. \

@@ -24,7 +24,8 @@ struct Serve: AsyncParsableCommand {
             hashes are stored. Later tokens come from `ayumi tokens create`.
 
             SIGHUP reads --rules and --merchants again and puts them in force without a restart (a shop \
-            marked active: false stops redeeming at once); a program that fails its check is logged and \
+            marked active: false stops redeeming at once): rules that changed from the effectiveFrom of \
+            program.yaml, or from then when it has none; a program that fails its check is logged and \
             changes nothing.
             """)
 

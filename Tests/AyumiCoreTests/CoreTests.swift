@@ -44,6 +44,16 @@ struct LocalDateTests {
         #expect(LocalDate(instant: instant, timeZone: TimeZone(identifier: "UTC")!) == LocalDate("2026-11-25"))
     }
 
+    @Test("a date is stored as year, month and day, reads back equal, and a day that does not exist does not read")
+    func codable() throws {
+        let date = LocalDate("2028-02-29")!
+        let json = try JSONEncoder().encode(date)
+        #expect(String(decoding: json, as: UTF8.self).replacingOccurrences(of: " ", with: "").count == #"{"year":2028,"month":2,"day":29}"#.count)
+        let back = try JSONDecoder().decode(LocalDate.self, from: json)
+        #expect(back == date && back.dayNumber == date.dayNumber && back.description == "2028-02-29")
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(LocalDate.self, from: Data(#"{"year":2026,"month":2,"day":30}"#.utf8)) }
+    }
+
     @Test("weekday of a known Wednesday")
     func weekday() {
         #expect(LocalDate("2026-11-25")!.weekday == 3)

@@ -464,13 +464,13 @@ struct BudgetTests {
         #expect(Set(engine.counterKeys(for: walk, now: noon)).isSuperset(of: [november, december]), "the store loads both months' budgets")
         // Room this month: paid at once.
         let now = engine.evaluate(walk, resident: resident, counters: [november: Counter(points: 95, count: 40)], now: noon)
-        #expect(awards(now).map(\.pendingDays) == [0])
+        #expect(awards(now).map(\.availableOn) == [nil])
         #expect(now.deltas.contains(CounterDelta(key: november, points: 5, count: 1, pointsMax: 100)))
         // 2 points left: the 5 wait until 2026-12-01 (6 days after the 25th) and December's budget pays them.
         let held = engine.evaluate(walk, resident: resident, counters: [november: Counter(points: 98, count: 41)], now: noon)
         let award = try #require(awards(held).first)
         #expect(award.points == 5)
-        #expect(award.pendingDays == 6)
+        #expect(award.availableOn == LocalDate("2026-12-01"))
         #expect(award.cappedBy == 0, "the walk's own limit of 5 a day; the budget reduced nothing")
         #expect(held.deltas.contains(CounterDelta(key: december, points: 5, count: 1, pointsMax: 100)))
         #expect(!held.deltas.contains { $0.key == november })
@@ -481,6 +481,20 @@ struct BudgetTests {
         guard case .accepted(let none, let note) = refused.outcome else { Issue.record("expected accepted"); return }
         #expect(none.isEmpty)
         #expect(note?.en == "No points: the budget of Minato City Health and Welfare Bureau (100 points a month) is spent")
+    }
+
+    @Test("pend on a budget whose held points could outlive their expiry is an error at onExhausted")
+    func pendPastExpiry() throws {
+        var files = try demoFiles()
+        files["program.yaml"] = files["program.yaml"]!.replacingOccurrences(of: "pointExpiryMonths: 12", with: "pointExpiryMonths: 2")
+        files["sponsors.yaml"] = files["sponsors.yaml"]!.replacingOccurrences(
+            of: "  - id: shotengai\n", with: "  - id: shotengai\n    budgets: [{per: month, points: 3, onExhausted: pend}]\n")
+        let failure = try #require(throws: RulesCheckFailure.self) { try RulesParser.parse(files: files) }
+        #expect(failure.diagnostics.map(\.message) == ["points held until the next month could expire first: an event 31 days late "
+                                                        + "(eventAgeDaysMax) waits up to 62 days, and points live 2 months (pointExpiryMonths): "
+                                                        + "write stop or scale, or a shorter period"])
+        files["sponsors.yaml"] = files["sponsors.yaml"]!.replacingOccurrences(of: "per: month, points: 3, onExhausted: pend", with: "per: week, points: 3, onExhausted: pend")
+        #expect(throws: Never.self) { try RulesParser.parse(files: files) }
     }
 
     @Test("the next period of a budget begins on the next day, Monday, or the 1st", arguments: [

@@ -1202,6 +1202,8 @@ struct MilestoneStoreTests {
         let results = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 8_000), fixture.walk("w-2", "r-2", steps: 8_000),
                                                 fixture.walk("w-3", "r-3", steps: 8_000)])
         #expect(results.map { $0.awards.map(\.points) } == [[4], [4], []], "today's 5 pays r-1; tomorrow's pays r-2; nothing is left for r-3")
+        #expect(results.map { $0.awards.map { $0.availableOn?.description } } == [[nil], [fixture.today.adding(days: 1).description], []],
+                "the answer says when held points can be spent")
         #expect(try await fixture.ayumi.accounts.balance(residentID: "r-2") == Balance(spendable: 0, pastExpiry: 0, pending: 4))
         let (lines, _) = try await fixture.ayumi.accounts.history(residentID: "r-2", cursor: nil, limit: 5)
         #expect(lines.map { $0.availableOn?.description } == [fixture.today.adding(days: 1).description])
