@@ -767,3 +767,64 @@ struct AnchorScanTests {
         #expect(YAMLValue.anchorOrAlias(in: text) == nil)
     }
 }
+
+@Suite("Rules engine: properties")
+struct EnginePropertyTests {
+    /// A tap rule with 1 to 3 random limits (day, week, month or program; points or count; per
+    /// resident or for everyone) and a random daily budget of the city (stop, scale or pend), fed
+    /// 3,000 taps of 5 residents over 60 days with counters kept as the store keeps them.
+    @Test("property: no limit or budget is ever exceeded, every guard holds, and funding adds up", arguments: Array(UInt64(1)...20))
+    func limitsHold(seed: UInt64) throws {
+        var random = SplitMix64(seed: seed)
+        let periods = ["day", "week", "month", "program"]
+        var limits: [(period: Limit.Period, metric: String, max: Int64, everyone: Bool)] = []
+        for _ in 0..<Int(random.next() % 3 + 1) {
+            let period = Limit.Period(rawValue: periods[Int(random.next() % 4)])!
+            guard !limits.contains(where: { $0.period == period }) else { continue }
+            let everyone = random.next() % 3 == 0, count = random.next() % 2 == 0
+            limits.append((period, count ? "count" : "points", Int64(random.next() % 40 + 5) * (everyone ? 5 : 1), everyone))
+        }
+        let fixed = Int64(random.next() % 5 + 1)
+        let yamlLimits = limits.map { "  - {per: \($0.period.rawValue), \($0.metric): \($0.max)\($0.everyone ? ", scope: program" : "")}" }
+        let rule = "id: extra\ntrigger: transit_tap\nname: {ja: 追加, en: Extra}\npoints:\n  fixed: \(fixed)\nlimits:\n"
+            + yamlLimits.joined(separator: "\n") + "\nfunding:\n  city-health: 50%\n  shotengai: 50%\nreason: {ja: a, en: a}\n"
+        let exhausted = ["stop", "scale", "pend"][Int(random.next() % 3)]
+        let budget = Int64(random.next() % 30 + 10)
+        var files = try demoFiles()
+        files["extra.yaml"] = rule
+        files["sponsors.yaml"] = files["sponsors.yaml"]!.replacingOccurrences(
+            of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [{per: day, points: \(budget), onExhausted: \(exhausted)}]\n")
+        let engine = Evaluator(ruleset: try RulesParser.parse(files: files))
+        let residents = (0..<5).map { Resident(id: "r-\($0)", birthYear: 1950, district: "14101", enrolledOn: LocalDate("2026-01-01")!) }
+        var counters: [CounterKey: Counter] = [:]
+        var paid: [String: Int64] = [:]   // "limit index|subject|period" → points or awards
+        var at = noon
+        for index in 0..<3_000 {
+            at = at.addingTimeInterval(Double(random.next() % 3_456))   // 60 days on average
+            let who = residents[Int(random.next() % 5)]
+            let tap = Event(id: "t-\(index)", residentID: who.id, detail: .transitTap(at: at, mode: "bus", route: "r", stop: "s"))
+            let evaluation = engine.evaluate(tap, from: .feed("transit-operator"), resident: who, counters: counters, now: at.addingTimeInterval(60))
+            for delta in evaluation.deltas {
+                var counter = counters[delta.key] ?? .zero
+                counter.points += delta.points
+                counter.count += delta.count
+                if let max = delta.pointsMax, counter.points > max { Issue.record("seed \(seed): \(delta.key) passes its points guard \(max)"); return }
+                if let max = delta.countMax, counter.count > max { Issue.record("seed \(seed): \(delta.key) passes its count guard \(max)"); return }
+                counters[delta.key] = counter
+            }
+            let date = engine.localDate(of: tap)
+            for award in awards(evaluation) {
+                #expect(award.funding.reduce(0) { $0 + $1.points } == award.points)
+                guard award.ruleID == "extra" else { continue }
+                for (position, limit) in limits.enumerated() {
+                    let key = "\(position)|\(limit.everyone ? "all" : who.id)|\(Evaluator.period(limit.period, of: date))"
+                    paid[key, default: 0] += limit.metric == "count" ? 1 : award.points
+                    if paid[key]! > limit.max { Issue.record("seed \(seed): \(yamlLimits[position]) passed: \(paid[key]!)"); return }
+                }
+            }
+        }
+        // Every budget day's counter is within the budget, whichever day the points were paid from.
+        for (key, counter) in counters where key.name == "budget/day" { #expect(counter.points <= budget) }
+        #expect(paid.values.contains { $0 > 0 }, "the rule paid something")
+    }
+}
