@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "AyumiLedgerTests", dependencies: ["AyumiLedger"]),
         // The store's contract, through the use cases: every Store implementation must pass it.
         .testTarget(name: "AyumiStoreTests", dependencies: [
-            "AyumiStore", "AyumiServices", "AyumiReports", "AyumiRules", "AyumiTestSupport",
+            "AyumiStore", "AyumiServices", "AyumiReports", "AyumiRules", "AyumiRedemption", "AyumiTestSupport",
         ], exclude: ["Fixtures"]), // golden reports, read from the repository by path
         // What only the SQLite store has: its schema, migrations and audit queries.
         .testTarget(name: "AyumiSQLiteTests", dependencies: [

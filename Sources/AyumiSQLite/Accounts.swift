@@ -91,7 +91,9 @@ extension SQLiteStore {
             guard let merchant = try Int64.fetchOne(db.cachedStatement(sql: """
                 SELECT a.id FROM accounts a JOIN merchants m ON m.account = a.id WHERE a.kind = 3 AND a.external_id = ? AND m.active = 1
                 """), arguments: [request.merchantID]) else { throw StoreError.unknownMerchant }
-            guard let resident = try Self.resident(request.residentID, db)?.account else { throw StoreError.unknownResident }
+            guard let residentID = try String.fetchOne(db.cachedStatement(sql: "SELECT external_id FROM accounts WHERE id = ? AND kind = 2"),
+                                                       arguments: [request.residentReference]) else { throw StoreError.unknownResident }
+            let resident = request.residentReference
             if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM redemptions WHERE code_id = ?)"), arguments: [request.codeID])! {
                 throw StoreError.codeAlreadyUsed
             }
@@ -123,7 +125,7 @@ extension SQLiteStore {
             let funding = Dictionary(draws.map { ($0.sponsorID, $0.points) }, uniquingKeysWith: +)
                 .sorted { $0.key < $1.key }.map { SponsorShare(sponsorID: $0.key, points: $0.value) }
             return RedemptionRecord(id: redemptionID, merchantID: request.merchantID, idempotencyKey: request.idempotencyKey,
-                                    codeID: request.codeID, residentID: request.residentID, points: request.points, funding: funding,
+                                    codeID: request.codeID, residentID: residentID, points: request.points, funding: funding,
                                     createdAt: Date(millisecondsSince1970: at))
         }
     }

@@ -358,16 +358,56 @@ public final class SQLiteStore: Store {
         try await database.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
     }
 
-    public func meta(_ key: String) async throws -> String? {
-        try await database.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
-    }
+    // MARK: Redemption codes
 
-    public func metaSetIfAbsent(_ key: String, _ value: String) async throws -> String {
-        try await database.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
-            return try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])!
+    static func signingKeys(_ db: Database) throws -> [StoredSigningKey] {
+        try Row.fetchAll(db, sql: "SELECT id, raw, created_at FROM signing_keys ORDER BY id").map { row in
+            StoredSigningKey(id: row["id"], raw: Data(base64Encoded: row["raw"] as String) ?? Data(),
+                             createdAt: Date(millisecondsSince1970: row["created_at"]))
         }
     }
+
+    public func signingKeys(createIfNone raw: Data?, at: Date) async throws -> [StoredSigningKey] {
+        guard let raw else { return try await database.read { db in try Self.signingKeys(db) } }
+        return try await database.write { db in
+            if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM signing_keys")! == 0 {
+                try db.execute(sql: "INSERT INTO signing_keys(id, raw, created_at) VALUES (1, ?, ?)",
+                               arguments: [raw.base64EncodedString(), at.millisecondsSince1970])
+            }
+            return try Self.signingKeys(db)
+        }
+    }
+
+    public func addSigningKey(_ raw: Data, at: Date) async throws -> [StoredSigningKey] {
+        try await database.write { db in
+            try db.execute(sql: "INSERT INTO signing_keys(raw, created_at) VALUES (?, ?)", arguments: [raw.base64EncodedString(), at.millisecondsSince1970])
+            return try Self.signingKeys(db)
+        }
+    }
+
+    public func residentReference(_ residentID: String) async throws -> Int64? {
+        try await database.read { db in try Self.resident(residentID, db)?.account }
+    }
+
+    public func keepCodeNumber(_ number: String, code: String, expiresAt: Date, at: Date) async throws -> Bool {
+        try await write { db in
+            try db.cachedStatement(sql: "DELETE FROM code_numbers WHERE expires_at <= ?")
+                .execute(arguments: [at.millisecondsSince1970 - Self.codeNumberKeptMilliseconds])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO code_numbers(number, code, expires_at) VALUES (?, ?, ?)")
+                .execute(arguments: [number, code, expiresAt.millisecondsSince1970])
+            return db.changesCount == 1
+        }
+    }
+
+    public func code(number: String) async throws -> String? {
+        try await database.read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT code FROM code_numbers WHERE number = ?"), arguments: [number])
+        }
+    }
+
+    /// How long a number is kept after its code expired: a till's retry of a redemption made with
+    /// it gets the first answer, and a late try is told the code expired rather than unknown.
+    static let codeNumberKeptMilliseconds: Int64 = 86_400_000
 }
 
 extension Date {

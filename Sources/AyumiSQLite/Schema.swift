@@ -156,6 +156,15 @@ extension SQLiteStore {
                 );
                 """)
         }
+        migrator.registerMigration("v9-redemption-codes") { db in
+            // Keys rotate: every key is kept, the newest signs. The first start's key becomes key 1.
+            try db.execute(sql: """
+                CREATE TABLE signing_keys (id INTEGER PRIMARY KEY, raw TEXT NOT NULL, created_at INTEGER NOT NULL);
+                INSERT INTO signing_keys(id, raw, created_at) SELECT 1, value, 0 FROM meta WHERE key = 'redemption_signing_key';
+                DELETE FROM meta WHERE key = 'redemption_signing_key';
+                CREATE TABLE code_numbers (number TEXT PRIMARY KEY NOT NULL, code TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -138,11 +138,11 @@ struct MeController {
 
     @Sendable func issueCode(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let residentID = try await auth.resident(request)
-        let issued = try redemptions.issueCode(residentID: residentID)
-        struct Answer: Encodable { var code: String, expiresAt: String, qrPng: String, qrSvg: String }
+        let issued = try await redemptions.issueCode(residentID: residentID)
+        struct Answer: Encodable { var code: String, number: String, expiresAt: String, qrPng: String, qrSvg: String }
         let base = "/v1/me/redemption-codes/\(issued.code)"
-        return try HTTP.json(Answer(code: issued.code, expiresAt: HTTP.iso8601(issued.expiresAt), qrPng: base + "/qr.png",
-                                    qrSvg: base + "/qr.svg"), status: .created)
+        return try HTTP.json(Answer(code: issued.code, number: issued.number, expiresAt: HTTP.iso8601(issued.expiresAt),
+                                    qrPng: base + "/qr.png", qrSvg: base + "/qr.svg"), status: .created)
     }
 
     @Sendable func qrPNG(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -158,7 +158,7 @@ struct MeController {
     func qrCode(_ request: Request, context: BasicRequestContext) async throws -> QRCode {
         let residentID = try await auth.resident(request)
         guard let code = context.parameters.get("code") else { throw AyumiError.notFound("The code") }
-        return try redemptions.qrCode(code, residentID: residentID)
+        return try await redemptions.qrCode(code, residentID: residentID)
     }
 
     static func image(_ buffer: ByteBuffer, type: String) -> Response {

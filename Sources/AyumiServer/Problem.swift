@@ -66,6 +66,10 @@ struct Problem: Error {
         // 422, not 401: the till's own credentials are fine; it is the code that cannot be used.
         case .codeForged: ("code-forged", .unprocessableContent, .init(ja: "無効なコードです", en: "Code unreadable or not issued by this service"))
         case .codeExpired: ("code-expired", .unprocessableContent, .init(ja: "コードの有効期限が切れています", en: "Code expired"))
+        case .codeNumberMistyped:
+            ("code-number-mistyped", .unprocessableContent, .init(ja: "番号の入力に誤りがあります", en: "Number mistyped"))
+        case .codeNumberUnknown: ("code-number-unknown", .unprocessableContent, .init(ja: "その番号のコードはありません", en: "Unknown code number"))
+        case .tooManyAttempts: ("too-many-attempts", .tooManyRequests, .init(ja: "試行回数が多すぎます", en: "Too many attempts"))
         case .codeAlreadyUsed: ("code-already-used", .conflict, .init(ja: "使用済みのコードです", en: "Code already used"))
         case .insufficientPoints: ("insufficient-points", .unprocessableContent, .init(ja: "ポイントが不足しています", en: "Not enough points"))
         case .idempotencyKeyReused:
@@ -84,6 +88,7 @@ struct Problem: Error {
         switch error {
         case .unauthenticated: headers[.wwwAuthenticate] = #"Bearer realm="ayumi""#
         case .invalidToken: headers[.wwwAuthenticate] = #"Bearer realm="ayumi", error="invalid_token""#
+        case .tooManyAttempts(let seconds): headers[.retryAfter] = "\(seconds)"
         default: break
         }
     }

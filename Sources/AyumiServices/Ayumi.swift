@@ -15,8 +15,6 @@ public struct Ayumi: Sendable {
     public let redemptions: Redemptions
     public let reporting: Reporting
 
-    public static let signingKeyMetaKey = "redemption_signing_key"
-
     public init(_ dependencies: Dependencies) {
         self.dependencies = dependencies
         administration = Administration(dependencies)
@@ -30,11 +28,15 @@ public struct Ayumi: Sendable {
     /// stored in it (created when `createSigningKey` and there is none yet).
     public static func make(store: any Store, program: ActiveProgram.Snapshot, createSigningKey: Bool,
                             environment: AyumiEnvironment, logger: Logger) async throws -> Ayumi? {
-        let keyText = createSigningKey
-            ? try await store.metaSetIfAbsent(signingKeyMetaKey, Data(CodeSigner.newRawKey()).base64EncodedString())
-            : try await store.meta(signingKeyMetaKey)
-        guard let keyText, let key = Data(base64Encoded: keyText) else { return nil }
+        let keys = try await store.signingKeys(createIfNone: createSigningKey ? CodeSigner.newRawKey() : nil, at: environment.now())
+        guard !keys.isEmpty else { return nil }
         return Ayumi(Dependencies(store: store, program: ActiveProgram(program), environment: environment,
-                                  signer: try CodeSigner(rawKey: key), logger: logger))
+                                  signer: Signer(try CodeSigner(stored: keys)), logger: logger))
+    }
+}
+
+extension CodeSigner {
+    init(stored keys: [StoredSigningKey]) throws {
+        try self.init(keys: keys.map { SigningKey(id: $0.id, raw: $0.raw) })
     }
 }

@@ -16,6 +16,12 @@ public enum AyumiError: Error, Sendable, Equatable {
     case notFound(String)
     case codeForged
     case codeExpired
+    /// A 12-digit fallback number whose check digit is wrong (a typo, not a guess).
+    case codeNumberMistyped
+    /// A 12-digit fallback number no code was issued with.
+    case codeNumberUnknown
+    /// Too many unknown fallback numbers from one till: guessing is throttled.
+    case tooManyAttempts(retryAfterSeconds: Int)
     case codeAlreadyUsed
     case insufficientPoints(balance: Int64, requested: Int64)
     case idempotencyKeyReused
@@ -42,6 +48,9 @@ public enum AyumiError: Error, Sendable, Equatable {
         case .notFound(let what): "\(what) was not found."
         case .codeForged: "The code is unreadable or was not issued by this service; ask the resident to show it again."
         case .codeExpired: "The code has expired; ask the resident to show a new one."
+        case .codeNumberMistyped: "The 12-digit number does not check out (its last digit is a check digit); please type it again."
+        case .codeNumberUnknown: "No code was issued with that 12-digit number; ask the resident to show it again."
+        case .tooManyAttempts(let seconds): "Too many unknown numbers from this till; try again in \(seconds) seconds, or scan the QR code."
         case .codeAlreadyUsed: "The code was already used for another redemption."
         case .insufficientPoints(let balance, let requested): "The resident has \(balance) points; \(requested) were requested."
         case .idempotencyKeyReused: "The idempotency key was already used for a different redemption."
@@ -66,7 +75,7 @@ extension AyumiError {
         case .insufficientPoints(let balance): .insufficientPoints(balance: balance, requested: request.points)
         case .idempotencyKeyReused: .idempotencyKeyReused
         case .unknownMerchant: .unknownMerchant(request.merchantID)
-        case .unknownResident, .residentExists: .unknownResident(request.residentID)
+        case .unknownResident, .residentExists: .unknownResident("#\(request.residentReference)")
         case .databaseMissing(let path): .databaseMissing(path: path)
         case .databaseNeedsMigration(let path): .databaseNeedsMigration(path: path)
         case .notAnAyumiDatabase(let path): .notAnAyumiDatabase(path: path)

@@ -12,11 +12,11 @@ public struct Dependencies: Sendable {
     public let store: any Store
     public let program: ActiveProgram
     public let environment: AyumiEnvironment
-    let signer: CodeSigner
+    let signer: Signer
     let logger: Logger
     let explainers: Explainers
 
-    public init(store: any Store, program: ActiveProgram, environment: AyumiEnvironment, signer: CodeSigner, logger: Logger) {
+    public init(store: any Store, program: ActiveProgram, environment: AyumiEnvironment, signer: Signer, logger: Logger) {
         self.store = store
         self.program = program
         self.environment = environment
@@ -27,6 +27,18 @@ public struct Dependencies: Sendable {
 
     /// Today in the program's time zone.
     public var today: LocalDate { LocalDate(instant: environment.now(), timeZone: program.current.evaluator.timeZone) }
+}
+
+/// The code signer over the keys kept in the store, replaced when a key is rotated in (by this
+/// process, or by `ayumi keys rotate` beside it: a code signed by a key not yet loaded reloads them).
+public final class Signer: Sendable {
+    private let state: Mutex<CodeSigner>
+
+    public init(_ signer: CodeSigner) { state = Mutex(signer) }
+
+    public var current: CodeSigner { state.withLock { $0 } }
+
+    func replace(with signer: CodeSigner) { state.withLock { $0 = signer } }
 }
 
 /// The ruleset and the merchant registry in force. Read through this rather than held by each use

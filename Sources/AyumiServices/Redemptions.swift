@@ -2,43 +2,91 @@ import AyumiCore
 import AyumiRedemption
 import AyumiStore
 import Foundation
+import Synchronization
 
 /// Points out: single-use codes for residents, redemption at a shop's till.
 public struct Redemptions: Sendable {
     let dependencies: Dependencies
+    let attempts: NumberAttempts
 
-    public init(_ dependencies: Dependencies) { self.dependencies = dependencies }
+    public init(_ dependencies: Dependencies) {
+        self.dependencies = dependencies
+        attempts = NumberAttempts()
+    }
 
     public static let redemptionPointsMax: Int64 = 1_000_000
 
     public struct IssuedCode: Sendable {
+        /// 144 characters of Base32, shown as a QR.
         public var code: String
+        /// 12 digits a cashier can type when the QR cannot be read (the last is a check digit).
+        public var number: String
         public var expiresAt: Date
     }
 
-    public func issueCode(residentID: String) throws -> IssuedCode {
-        let environment = dependencies.environment
+    public func issueCode(residentID: String) async throws -> IssuedCode {
+        let environment = dependencies.environment, store = dependencies.store
+        guard let reference = try await store.residentReference(residentID) else { throw AyumiError.unknownResident(residentID) }
+        let now = environment.now()
         let ttl = dependencies.program.current.ruleset.program.redemptionCodeTTLSeconds
-        let expiresAt = Date(timeIntervalSince1970: (environment.now().timeIntervalSince1970 + Double(ttl)).rounded(.down))
-        let codeID = Base64URL.encode(Data(environment.randomBytes(16)))
-        return IssuedCode(code: try dependencies.signer.issue(residentID: residentID, codeID: codeID, expiresAt: expiresAt),
-                          expiresAt: expiresAt)
+        let expiresAt = Date(timeIntervalSince1970: (now.timeIntervalSince1970 + Double(ttl)).rounded(.down))
+        let code = try dependencies.signer.current.issue(residentReference: reference, codeID: environment.randomBytes(12), expiresAt: expiresAt)
+        // 10^11 numbers: a clash with a code still kept is rare, and another draw settles it.
+        for _ in 0..<8 {
+            let number = CodeNumber.make(random: environment.randomBytes(8))
+            if try await store.keepCodeNumber(number, code: code, expiresAt: expiresAt, at: now) {
+                return IssuedCode(code: code, number: number, expiresAt: expiresAt)
+            }
+        }
+        throw AyumiError.busy
     }
 
     /// The QR symbol of one of the resident's own codes (an expired code is still drawn: the
     /// merchant's scan is what checks expiry).
-    public func qrCode(_ text: String, residentID: String) throws -> QRCode {
-        let code: RedemptionCode
-        do {
-            code = try dependencies.signer.verify(text, now: .distantPast)
-        } catch {
+    public func qrCode(_ text: String, residentID: String) async throws -> QRCode {
+        guard case .success(let code) = try await verify(text, now: .distantPast),
+              try await dependencies.store.residentReference(residentID) == code.residentReference else {
             throw AyumiError.notFound("The code")
         }
-        guard code.residentID == residentID else { throw AyumiError.notFound("The code") }
         return try QRCode(text: text)
     }
 
-    public func redeem(merchantID: String, code text: String, points: Int64, idempotencyKey: String) async throws -> RedemptionRecord {
+    /// Verifies with the keys loaded, and once more with the keys in the store when the code names a
+    /// key rotated in since (by `ayumi keys rotate` beside this process).
+    func verify(_ text: String, now: Date) async throws -> Result<RedemptionCode, RedemptionCodeError> {
+        do {
+            return .success(try dependencies.signer.current.verify(text, now: now))
+        } catch .unknownKey {
+            try await reloadSigningKeys()
+            do { return .success(try dependencies.signer.current.verify(text, now: now)) } catch .unknownKey { return .failure(.forged) } catch {
+                return .failure(error)
+            }
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Loads the keys kept in the store; true when a new one came in.
+    @discardableResult
+    public func reloadSigningKeys() async throws -> Bool {
+        let keys = try await dependencies.store.signingKeys(createIfNone: nil, at: dependencies.environment.now())
+        guard let newest = keys.last, newest.id != dependencies.signer.current.currentKeyID else { return false }
+        dependencies.signer.replace(with: try CodeSigner(stored: keys))
+        dependencies.logger.info("Signing keys loaded", metadata: ["key.id": "\(newest.id)"])
+        return true
+    }
+
+    /// Adds a new signing key: codes are signed with it from now on (by this process at once, by a
+    /// server beside it within 10 s), and codes signed with older keys stay valid until they expire.
+    public func rotateSigningKey() async throws -> StoredSigningKey {
+        let keys = try await dependencies.store.addSigningKey(CodeSigner.newRawKey(), at: dependencies.environment.now())
+        dependencies.signer.replace(with: try CodeSigner(stored: keys))
+        dependencies.logger.info("Signing key rotated", metadata: ["key.id": "\(keys.last!.id)"])
+        return keys.last!
+    }
+
+    /// Redeems a code, or the 12-digit number issued with it.
+    public func redeem(merchantID: String, code input: String, points: Int64, idempotencyKey: String) async throws -> RedemptionRecord {
         guard Identifier.isValid(idempotencyKey) else { throw AyumiError.invalidRequest("idempotencyKey: 1-64 letters, digits or -_.:") }
         guard (1...Self.redemptionPointsMax).contains(points) else {
             throw AyumiError.invalidRequest("points: between 1 and \(Self.redemptionPointsMax)")
@@ -47,23 +95,22 @@ public struct Redemptions: Sendable {
         guard program.merchants[merchantID]?.active == true else { throw AyumiError.unknownMerchant(merchantID) }
         let store = dependencies.store
         let now = dependencies.environment.now()
+        let text = try await codeText(input, merchantID: merchantID, now: now)
         let code: RedemptionCode
-        do {
-            code = try dependencies.signer.verify(text, now: now)
-        } catch {
+        switch try await verify(text, now: now) {
+        case .success(let verified):
+            code = verified
+        case .failure(let error):
             // A retry with the same key answers as the first time, even after the code has expired.
             // (A valid code's retry is answered by the store, which checks the key inside the write.)
             if let earlier = try await store.redemption(merchantID: merchantID, idempotencyKey: idempotencyKey) {
-                return try sameRequest(earlier, code: text, points: points)
+                return try await sameRequest(earlier, code: text, points: points)
             }
-            switch error {
-            case .forged: throw AyumiError.codeForged
-            case .expired: throw AyumiError.codeExpired
-            }
+            throw error == .expired ? AyumiError.codeExpired : AyumiError.codeForged
         }
         let request = RedemptionRequest(
-            merchantID: merchantID, idempotencyKey: idempotencyKey, codeID: code.codeID, residentID: code.residentID, points: points,
-            localDate: LocalDate(instant: now, timeZone: program.evaluator.timeZone), at: now)
+            merchantID: merchantID, idempotencyKey: idempotencyKey, codeID: code.codeID, residentReference: code.residentReference,
+            points: points, localDate: LocalDate(instant: now, timeZone: program.evaluator.timeZone), at: now)
         do {
             let record = try await store.redeem(request)
             dependencies.logger.info("Redemption accepted", metadata: ["redemption.id": "\(record.id)", "merchant.id": "\(merchantID)"])
@@ -73,9 +120,80 @@ public struct Redemptions: Sendable {
         }
     }
 
-    func sameRequest(_ earlier: RedemptionRecord, code text: String, points: Int64) throws -> RedemptionRecord {
-        let code = try? dependencies.signer.verify(text, now: .distantPast)
-        guard code?.codeID == earlier.codeID, points == earlier.points else { throw AyumiError.idempotencyKeyReused }
+    /// The code behind what the till sent: the code itself, or the one issued with a 12-digit number.
+    func codeText(_ input: String, merchantID: String, now: Date) async throws -> String {
+        guard CodeNumber.looksLikeOne(input) else { return input }
+        guard CodeNumber.checks(input) else { throw AyumiError.codeNumberMistyped }
+        if let wait = attempts.refusal(merchantID: merchantID, now: now) { throw AyumiError.tooManyAttempts(retryAfterSeconds: wait) }
+        guard let code = try await dependencies.store.code(number: input) else {
+            attempts.recordUnknown(merchantID: merchantID, now: now)
+            dependencies.logger.notice("Unknown code number", metadata: ["merchant.id": "\(merchantID)"])
+            throw AyumiError.codeNumberUnknown
+        }
+        return code
+    }
+
+    func sameRequest(_ earlier: RedemptionRecord, code text: String, points: Int64) async throws -> RedemptionRecord {
+        guard case .success(let code) = try await verify(text, now: .distantPast), code.codeID == earlier.codeID, points == earlier.points else {
+            throw AyumiError.idempotencyKeyReused
+        }
         return earlier
+    }
+}
+
+/// The 12-digit fallback of a code: 11 random digits and a Luhn check digit, so a mistyped digit or
+/// two swapped neighbours are caught at the till before they count as a guess.
+enum CodeNumber {
+    static func make(random: [UInt8]) -> String {
+        let value = random.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) } % 100_000_000_000
+        let digits = String(value)
+        let body = String(repeating: "0", count: 11 - digits.count) + digits
+        return body + String(checkDigit(body))
+    }
+
+    static func looksLikeOne(_ text: String) -> Bool {
+        text.utf8.count == 12 && text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+    }
+
+    static func checks(_ number: String) -> Bool {
+        checkDigit(String(number.prefix(11))) == Int(number.utf8.last! - UInt8(ascii: "0"))
+    }
+
+    /// Luhn: from the right, every second digit doubled (its digits summed).
+    static func checkDigit(_ body: String) -> Int {
+        var sum = 0
+        for (index, byte) in body.utf8.reversed().enumerated() {
+            var digit = Int(byte - UInt8(ascii: "0"))
+            if index % 2 == 0 {
+                digit *= 2
+                if digit > 9 { digit -= 9 }
+            }
+            sum += digit
+        }
+        return (10 - sum % 10) % 10
+    }
+}
+
+/// Unknown fallback numbers per till, in this process: at most `limit` in `window` seconds. With
+/// 10^11 numbers and a few hundred codes valid at once, a till guessing at that pace needs
+/// centuries to hit one.
+final class NumberAttempts: Sendable {
+    static let limit = 10
+    static let window: TimeInterval = 600
+
+    private let unknown = Mutex<[String: [Date]]>([:])
+
+    /// Seconds to wait when the till is over its limit, nil when it may try.
+    func refusal(merchantID: String, now: Date) -> Int? {
+        unknown.withLock { all in
+            let recent = (all[merchantID] ?? []).filter { now.timeIntervalSince($0) < Self.window }
+            all[merchantID] = recent
+            guard recent.count >= Self.limit, let oldest = recent.first else { return nil }
+            return max(1, Int((Self.window - now.timeIntervalSince(oldest)).rounded(.up)))
+        }
+    }
+
+    func recordUnknown(merchantID: String, now: Date) {
+        unknown.withLock { $0[merchantID, default: []].append(now) }
     }
 }

@@ -108,9 +108,31 @@ public protocol Store: Sendable {
     /// Writes a consistent copy of the whole database to a new file at `path`, while writers go on.
     func backup(toPath path: String) async throws
 
-    func meta(_ key: String) async throws -> String?
-    /// Sets the value only if the key has none yet; returns the value now stored.
-    func metaSetIfAbsent(_ key: String, _ value: String) async throws -> String
+    /// The keys that sign redemption codes, oldest first. When there is none and `createIfNone` is
+    /// given, it is stored as key 1 first (the first start).
+    func signingKeys(createIfNone: Data?, at: Date) async throws -> [StoredSigningKey]
+    /// Stores a new signing key under the next number; returns every key, oldest first.
+    func addSigningKey(_ raw: Data, at: Date) async throws -> [StoredSigningKey]
+    /// The store's number for an enrolled resident: what a redemption code carries, sealed.
+    func residentReference(_ residentID: String) async throws -> Int64?
+    /// Keeps the numeric fallback `number` for `code` (numbers of codes that expired a day before
+    /// `at` are dropped first); false when the number is still kept for another code.
+    func keepCodeNumber(_ number: String, code: String, expiresAt: Date, at: Date) async throws -> Bool
+    /// The code behind a numeric fallback, expired or not (kept a day after it expires).
+    func code(number: String) async throws -> String?
+}
+
+/// A key that signs redemption codes (32 raw bytes of an Ed25519 private key).
+public struct StoredSigningKey: Sendable, Hashable {
+    public var id: Int64
+    public var raw: Data
+    public var createdAt: Date
+
+    public init(id: Int64, raw: Data, createdAt: Date) {
+        self.id = id
+        self.raw = raw
+        self.createdAt = createdAt
+    }
 }
 
 public enum StoreError: Error, Sendable, Equatable {
@@ -319,17 +341,18 @@ public struct RedemptionRequest: Sendable, Hashable {
     public var idempotencyKey: String
     /// The single-use code's own id; a second redemption with it fails with `codeAlreadyUsed`.
     public var codeID: String
-    public var residentID: String
+    /// The store's number for the resident (`residentReference(_:)`), as the code carries it.
+    public var residentReference: Int64
     public var points: Int64
     public var localDate: LocalDate
     public var at: Date
 
-    public init(merchantID: String, idempotencyKey: String, codeID: String, residentID: String, points: Int64,
+    public init(merchantID: String, idempotencyKey: String, codeID: String, residentReference: Int64, points: Int64,
                 localDate: LocalDate, at: Date) {
         self.merchantID = merchantID
         self.idempotencyKey = idempotencyKey
         self.codeID = codeID
-        self.residentID = residentID
+        self.residentReference = residentReference
         self.points = points
         self.localDate = localDate
         self.at = at

@@ -187,7 +187,7 @@ struct Bench: AsyncParsableCommand {
                         while true {
                             let number = tickets.next()
                             guard number < total else { return mine }
-                            let code = try ayumi.redemptions.issueCode(residentID: residentIDs[number % residents]).code
+                            let code = try await ayumi.redemptions.issueCode(residentID: residentIDs[number % residents]).code
                             let began = ContinuousClock.now
                             _ = try await ayumi.redemptions.redeem(merchantID: "bench-m-\(till)", code: code, points: 1,
                                                                    idempotencyKey: "k-\(number)")

@@ -145,7 +145,8 @@ struct IdleMemoryRelease: Service {
 
 /// Puts a ruleset activated for a future time fully in force when that time comes: events are
 /// judged by it from its instant already, and this reloads the program-wide settings (the code
-/// lifetime, the report group size) within 10 s of it.
+/// lifetime, the report group size) within 10 s of it; likewise a signing key rotated in by
+/// `ayumi keys rotate` beside the server signs its codes within 10 s.
 struct ScheduledRulesets: Service {
     let ayumi: Ayumi
     let logger: Logger
@@ -158,6 +159,12 @@ struct ScheduledRulesets: Service {
                     try await ayumi.administration.reloadProgramIfScheduled()
                 } catch {
                     logger.error("Scheduled ruleset not loaded", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                // A key rotated in by `ayumi keys rotate` signs this server's codes from now on.
+                do {
+                    try await ayumi.redemptions.reloadSigningKeys()
+                } catch {
+                    logger.error("Signing keys not loaded", metadata: ["error": "\(String(reflecting: error))"])
                 }
             }
         }
@@ -292,3 +299,27 @@ struct Tokens: AsyncParsableCommand {
 }
 
 extension Role: ExpressibleByArgument {}
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The keys that sign redemption codes.",
+        discussion: """
+            Codes are signed with Ed25519; each code names its key. Rotating adds a new key: codes are signed \
+            with it from then on (a running server loads it within 10 s), and codes signed with an older key \
+            stay valid until they expire (minutes). Keys are kept in the database, never printed.
+            """,
+        subcommands: [Rotate.self])
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a new signing key and sign new codes with it; prints its number.")
+
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            try await reportingFailures {
+                let key = try await data.openExisting(readOnly: false).redemptions.rotateSigningKey()
+                print("signing key \(key.id) in use from \(key.createdAt.formatted(.iso8601))")
+            }
+        }
+    }
+}

@@ -20,7 +20,7 @@ struct AuditTests {
         try await fixture.enrol("r-1")
         try await fixture.enrol("r-2")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 8_000), fixture.tap("t-1", "r-1")])
-        let code = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
         _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 2, idempotencyKey: "k-1")
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
         let store = try #require(fixture.ayumi.dependencies.store as? SQLiteStore)

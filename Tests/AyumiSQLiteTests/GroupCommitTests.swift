@@ -53,7 +53,7 @@ struct GroupCommitTests {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
-        let code = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
         let outcomes = await withTaskGroup(of: String.self) { group in
             for index in 0..<64 {
                 group.addTask {

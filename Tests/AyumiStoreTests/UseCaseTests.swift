@@ -1,6 +1,7 @@
 @testable import AyumiServices
 import AyumiBootstrap
 import AyumiCore
+import AyumiRedemption
 import AyumiReports
 import AyumiRules
 import AyumiStore
@@ -193,7 +194,7 @@ struct IngestTests {
         #expect(try await restored.accounts.balance(residentID: "r-1").spendable == 5)
         #expect(try await restored.reporting.verifyLedger().violations.isEmpty)
         // The signing key came along: a code issued before the backup still verifies after a restore.
-        let code = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
         _ = try await restored.redemptions.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-1")
         await #expect(throws: AyumiError.invalidRequest("\(file) exists; a backup never overwrites a file")) {
             try await Bootstrap.backup(dataDirectory: fixture.directory, toPath: file, logger: .init(label: "test"))
@@ -262,7 +263,7 @@ struct TokenTests {
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
         let token = try await fixture.ayumi.administration.createToken(role: .merchant, subject: "m-002")
-        let code = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
         _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-002", code: code, points: 2, idempotencyKey: "k-1")
 
         // The next start reads a registry without m-002, over the same database.
@@ -273,7 +274,7 @@ struct TokenTests {
         let restarted = try await Bootstrap.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.repositoryRoot + "/Rules",
                                              merchantsFile: file, environment: fixture.ayumi.dependencies.environment, logger: .init(label: "test"))
         #expect(try await restarted.administration.authenticate(token: token) == nil)
-        let another = try restarted.redemptions.issueCode(residentID: "r-1").code
+        let another = try await restarted.redemptions.issueCode(residentID: "r-1").code
         await #expect(throws: AyumiError.unknownMerchant("m-002")) {
             try await restarted.redemptions.redeem(merchantID: "m-002", code: another, points: 1, idempotencyKey: "k-2")
         }
@@ -292,7 +293,86 @@ struct RedemptionTests {
     func funded(_ fixture: Fixture, steps: Int64 = 10_000) async throws -> String {
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: steps), fixture.visit("v-1", "r-1")])
-        return try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        return try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+    }
+
+    @Test("the 12-digit number redeems the code it was issued with, once; a retry after expiry answers the same")
+    func number() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-1")
+        _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
+        let issued = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1")
+        #expect(issued.number.count == 12 && issued.number.allSatisfy(\.isNumber))
+        let record = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: issued.number, points: 2, idempotencyKey: "k-1")
+        #expect(record.points == 2)
+        await #expect(throws: AyumiError.codeAlreadyUsed) {
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: issued.number, points: 1, idempotencyKey: "k-2")
+        }
+        await #expect(throws: AyumiError.codeAlreadyUsed) {
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: issued.code, points: 1, idempotencyKey: "k-3")
+        }
+        fixture.clock.advance(seconds: 600)
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: issued.number, points: 2, idempotencyKey: "k-1") == record)
+        #expect(try await fixture.points("r-1") == 3)
+    }
+
+    @Test("a mistyped number is caught by its check digit; unknown numbers are throttled per till after 10 in 10 minutes")
+    func numberGuessing() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-1")
+        _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
+        let issued = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1")
+        // Luhn's own example: 7992739871 takes 3.
+        #expect(CodeNumber.checkDigit("7992739871") == 3 && CodeNumberTestHelper.checkDigit("7992739871") == 3)
+        var typo = Array(issued.number)
+        typo[3] = typo[3] == "0" ? "1" : "0"
+        await #expect(throws: AyumiError.codeNumberMistyped) {
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: String(typo), points: 1, idempotencyKey: "k-typo")
+        }
+        // Numbers that check out but were never issued: 10 are answered, the 11th is refused even for a real one.
+        var guesses = 0, candidate: UInt64 = 12_345_678_900
+        while guesses < 10 {
+            candidate += 1
+            let body = String(candidate)
+            let number = body + String(CodeNumberTestHelper.checkDigit(body))
+            guard number != issued.number else { continue }
+            await #expect(throws: AyumiError.codeNumberUnknown) {
+                try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: number, points: 1, idempotencyKey: "k-\(guesses)")
+            }
+            guesses += 1
+        }
+        await #expect(throws: AyumiError.tooManyAttempts(retryAfterSeconds: 600)) {
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: issued.number, points: 1, idempotencyKey: "k-real")
+        }
+        // Another till is not held up, and the scanned code always works.
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-002", code: issued.number, points: 1, idempotencyKey: "k-other").points == 1)
+        fixture.clock.advance(seconds: 601)
+        let next = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1")
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: next.number, points: 1, idempotencyKey: "k-later").points == 1)
+    }
+
+    @Test("keys rotate: new codes carry the new key, a code of the old key still redeems, and another process's rotation is picked up")
+    func rotation() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-1")
+        _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
+        let old = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        // `ayumi keys rotate` beside the server: another process over the same database.
+        let cli = try await Bootstrap.openExisting(dataDirectory: fixture.directory, readOnly: false, environment: fixture.ayumi.dependencies.environment,
+                                                   logger: .init(label: "test"))
+        #expect(try await cli.redemptions.rotateSigningKey().id == 2)
+        let fromCLI = try await cli.redemptions.issueCode(residentID: "r-1").code
+        // The server has not loaded key 2 yet: the code names it, so the server loads the keys and redeems.
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: fromCLI, points: 1, idempotencyKey: "k-1").points == 1)
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: old, points: 1, idempotencyKey: "k-2").points == 1)
+        #expect(try await fixture.ayumi.redemptions.reloadSigningKeys() == false, "already loaded by the redemption above")
+        #expect(fixture.ayumi.dependencies.signer.current.currentKeyID == 2)
+        // A forged key number is still forged after the reload.
+        var bytes = Base32.decode(fromCLI)!
+        bytes[1] = 9
+        await #expect(throws: AyumiError.codeForged) {
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: Base32.encode(bytes), points: 1, idempotencyKey: "k-3")
+        }
     }
 
     @Test("a redemption moves points to the merchant, traced to sponsors first-to-expire-first")
@@ -315,7 +395,7 @@ struct RedemptionTests {
         // While the code is valid: the same request answers the same; the key with another code,
         // other points or a forged code is refused, and nothing more is debited.
         #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1") == first)
-        let another = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        let another = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
         var forged = Array(code)
         forged[forged.count / 2] = forged[forged.count / 2] == "A" ? "B" : "A"
         for (text, points) in [(another, Int64(3)), (code, 2), (String(forged), 3)] {
@@ -372,7 +452,7 @@ struct RedemptionTests {
         fixture.clock.advance(seconds: 86_400)
         // The balance says what the till will find: nothing to spend, 7 past their last day.
         #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1") == Balance(spendable: 0, pastExpiry: 7))
-        let code = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
         await #expect(throws: AyumiError.insufficientPoints(balance: 0, requested: 1)) {
             try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-1")
         }
@@ -382,7 +462,8 @@ struct RedemptionTests {
     func doubleSpend() async throws {
         let fixture = try await Fixture.make()
         _ = try await funded(fixture) // 7 points
-        let codes = try (0..<2).map { _ in try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code }
+        let codes = [try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code,
+                     try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code]
         let outcomes = await withTaskGroup(of: Bool.self) { group in
             for (index, code) in codes.enumerated() {
                 group.addTask {
@@ -413,7 +494,7 @@ struct RedemptionTests {
             }
             _ = try await fixture.submit(events)
             let resident = residents[Int(random.next() % 8)]
-            let code = try fixture.ayumi.redemptions.issueCode(residentID: resident).code
+            let code = try await fixture.ayumi.redemptions.issueCode(residentID: resident).code
             let points = Int64(random.next() % 6) + 1
             if let record = try? await fixture.ayumi.redemptions.redeem(merchantID: "m-00\(random.next() % 9 + 1)", code: code, points: points,
                                                             idempotencyKey: "k-\(round)") {
@@ -466,7 +547,7 @@ struct ReportTests {
         }
         _ = try await fixture.submit((0..<visitors).map { fixture.visit("v-\($0)", "r-\($0)") })
         for index in 0..<spenders {
-            let code = try fixture.ayumi.redemptions.issueCode(residentID: "r-\(index)").code
+            let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-\(index)").code
             _ = try await fixture.ayumi.redemptions.redeem(merchantID: index < 2 ? "m-003" : "m-001", code: code, points: 2, idempotencyKey: "k-\(index)")
         }
         return fixture
@@ -671,7 +752,7 @@ struct LargestValuesTests {
         let total: Int64 = 11 * 100_000 + 20 * 10_000 + 10_000
         #expect(try await fixture.points("r-1") == total)
 
-        let code = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
         let record = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: Redemptions.redemptionPointsMax, idempotencyKey: "k-1")
         #expect(record.funding.map(\.points).reduce(0, +) == 1_000_000)
         #expect(try await fixture.points("r-1") == total - 1_000_000)
@@ -1064,7 +1145,7 @@ struct PendingTests {
         #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1") == Balance(spendable: 1, pastExpiry: 0, pending: 4))
         let (lines, _) = try await fixture.ayumi.accounts.history(residentID: "r-1", cursor: nil, limit: 10)
         #expect(lines.map { $0.availableOn?.description } == [nil, fixture.today.adding(days: 3).description], "the tap, then the walk")
-        let code = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
         await #expect(throws: AyumiError.insufficientPoints(balance: 1, requested: 2)) {
             try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 2, idempotencyKey: "k-1")
         }
@@ -1072,7 +1153,7 @@ struct PendingTests {
         #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1").pending == 4)
         fixture.clock.advance(seconds: 86_400)
         #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1") == Balance(spendable: 5, pastExpiry: 0, pending: 0))
-        let later = try fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        let later = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
         #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: later, points: 5, idempotencyKey: "k-2").points == 5)
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
@@ -1214,5 +1295,18 @@ struct MilestoneStoreTests {
         #expect(tomorrow.first?.awards.map(\.points) == [4], "tomorrow is full: pended to the day after")
         #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1") == Balance(spendable: 4, pastExpiry: 0, pending: 4))
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+}
+
+/// The Luhn check digit, written out again for the tests (the service's is internal).
+enum CodeNumberTestHelper {
+    static func checkDigit(_ body: String) -> Int {
+        var sum = 0
+        for (index, byte) in body.utf8.reversed().enumerated() {
+            var digit = Int(byte - UInt8(ascii: "0"))
+            if index % 2 == 0 { digit = digit * 2 > 9 ? digit * 2 - 9 : digit * 2 }
+            sum += digit
+        }
+        return (10 - sum % 10) % 10
     }
 }

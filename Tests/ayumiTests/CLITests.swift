@@ -246,7 +246,8 @@ struct CLITests {
         let token = created.output.trimmingCharacters(in: .newlines)
         #expect(token.hasPrefix("ayumi_ingest_"))
         let events = #"[{"id":"t-1","kind":"transit_tap","resident":"nobody","at":"2026-11-25T11:00:00+09:00","mode":"bus","route":"r","stop":"s"}]"#
-        #expect(try CLI.curl(["-X", "POST", "\(server.url)/v1/events", "-H", "Authorization: Bearer \(token)", "-d", events]).status == 200)
+        let posted = try CLI.curl(["-X", "POST", "\(server.url)/v1/events", "-H", "Authorization: Bearer \(token)", "-d", events])
+        #expect(posted.status == 200, "\(posted.body)")
 
         let list = try CLI.run(["tokens", "list", "--data-dir", server.data])
         #expect(list.status == 0)
