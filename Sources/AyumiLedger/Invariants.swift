@@ -12,8 +12,9 @@ public struct LedgerAudit: Sendable {
     public var negativeResidentBalances: [(String, Int64)]
     /// Residents whose open lots do not add up to their balance: (account, balance, lots).
     public var lotMismatches: [(String, Int64, Int64)]
-    /// Lots whose remaining points are not their points less their draws: (lot, points, remaining,
-    /// drawn). Points moved between two lots would bill the wrong sponsor.
+    /// Lots whose remaining points are not their points less their draws, plus the refunds given
+    /// back into them: (lot, points, remaining, drawn less refunded). Points moved between two lots
+    /// would bill the wrong sponsor.
     public var lotRemainderMismatches: [(Int64, Int64, Int64, Int64)]
     /// Redemptions whose lot draws do not add up to the redeemed points: (redemption id, points, drawn).
     public var redemptionDrawMismatches: [(Int64, Int64, Int64)]
@@ -24,6 +25,13 @@ public struct LedgerAudit: Sendable {
     /// Draws that do not move points from the redemption's resident to its merchant, or that name as
     /// their lot something other than an award: (redemption id, transfer id).
     public var drawsAstray: [(Int64, Int64)]
+    /// Refunds whose transfers do not add up to the refunded points: (refund id, points, transfers).
+    public var refundMismatches: [(Int64, Int64, Int64)] = []
+    /// Redemptions refunded more than they took: (redemption id, points, refunded).
+    public var refundsExceeding: [(Int64, Int64, Int64)] = []
+    /// Refund transfers that do not move points from the redemption's merchant back into a lot the
+    /// redemption drew (or to that lot's sponsor), or more than it drew: (refund id, transfer id).
+    public var refundsAstray: [(Int64, Int64)] = []
 
     public init(transferCount: Int64, balanceMismatches: [(String, Int64, Int64)] = [], negativeResidentBalances: [(String, Int64)] = [],
                 lotMismatches: [(String, Int64, Int64)] = [], lotRemainderMismatches: [(Int64, Int64, Int64, Int64)] = [],
@@ -52,5 +60,8 @@ public struct LedgerAudit: Sendable {
             + drawsPastExpiry.map { "redemption \($0.0) on \($0.2) drew lot \($0.1), whose last day was \($0.3)" }
             + drawsFromOthersLots.map { "redemption \($0.0) by \($0.2) drew lot \($0.1) of \($0.3)" }
             + drawsAstray.map { "redemption \($0.0): transfer \($0.1) does not move its points from its resident's lot to its merchant" }
+            + refundMismatches.map { "refund \($0.0): \($0.1) points but its transfers sum to \($0.2)" }
+            + refundsExceeding.map { "redemption \($0.0): \($0.1) points but \($0.2) refunded" }
+            + refundsAstray.map { "refund \($0.0): transfer \($0.1) does not move its points from the merchant back to a lot the redemption drew" }
     }
 }

@@ -28,6 +28,7 @@ public enum Bounds {
     public static let drawPrizes: ClosedRange<Int64> = 1...10_000
     /// Points held as pending at most a year.
     public static let pendingDays: ClosedRange<Int64> = 1...365
+    public static let refundDays: ClosedRange<Int64> = 0...366
     /// A campaign pays from its rules' own points (100%) to ten times them.
     public static let campaignPercent: ClosedRange<Int64> = 100...1_000
     public static let fundingWeight: ClosedRange<Int64> = 1...1_000_000

@@ -165,7 +165,8 @@ public enum RulesParser {
             redemptionCodeTTLSeconds: Int(try object.required("redemptionCodeTTLSeconds").int(in: Bounds.redemptionCodeTTLSeconds)),
             reportGroupSizeMin: Int(try object.required("reportGroupSizeMin").int(in: Bounds.reportGroupSize)),
             submitters: try parseSubmitters(object.required("submitters")),
-            effectiveFrom: try object.optional("effectiveFrom").map { v throws(RulesDiagnostic) in try instant(v, timeZone: timeZone) })
+            effectiveFrom: try object.optional("effectiveFrom").map { v throws(RulesDiagnostic) in try instant(v, timeZone: timeZone) },
+            refundDaysMax: try object.optional("refundDaysMax").map { v throws(RulesDiagnostic) in Int(try v.int(in: Bounds.refundDays)) })
         if let runsValue = object.optional("runs") {
             var runs = try YAMLObject(runsValue)
             program.runsFrom = try runs.optional("from").map { v throws(RulesDiagnostic) in try date(v) }

@@ -165,6 +165,10 @@ public struct Program: Sendable, Hashable, Codable {
     /// When the files put this ruleset in force (seconds since 1970; `effectiveFrom` in YAML): from
     /// the moment the server loads them when nil.
     public var effectiveFrom: Int64? = nil
+    /// How many days after a redemption its merchant may refund it (`refundDaysMax`; 30 when a
+    /// program.yaml from before refunds leaves it out).
+    public var refundDaysMax: Int? = nil
+    public var refundDays: Int { refundDaysMax ?? 30 }
     /// The local days the program runs (`runs: {from, to}` in YAML, both included, either open):
     /// activity outside them is rejected, and campaigns and draws must lie within them.
     public var runsFrom: LocalDate? = nil

@@ -32,20 +32,24 @@ extension SQLiteStore {
                 FROM (SELECT MIN(id) AS id, kind, SUM(amount) AS points, rule, ruleset, event, redemption, MIN(day) AS day,
                              MIN(created_at) AS created_at, MIN(capped) AS capped,
                              MAX(available_day) AS available_day
-                      FROM transfers WHERE ((kind = 1 AND credit = ?1) OR (kind = 2 AND debit = ?1)) AND id < ?2
-                      GROUP BY kind, COALESCE(redemption, event, -id), rule ORDER BY id DESC LIMIT ?3) h
+                      FROM transfers WHERE ((kind = 1 AND credit = ?1) OR (kind = 2 AND debit = ?1) OR (kind = 3 AND credit = ?1)) AND id < ?2
+                      GROUP BY kind, COALESCE(refund, redemption, event, -id), rule ORDER BY id DESC LIMIT ?3) h
                 LEFT JOIN rules r ON r.id = h.rule LEFT JOIN rulesets rs ON rs.id = h.ruleset LEFT JOIN events e ON e.id = h.event
                 LEFT JOIN redemptions d ON d.id = h.redemption LEFT JOIN accounts m ON m.id = d.merchant
                 LEFT JOIN legacy_reasons lr ON lr.transfer = h.id
                 ORDER BY h.id DESC
                 """, arguments: [account, beforeID ?? Int64.max, limit]).map { row in
-                let award = (row["kind"] as Int64) == TransferKind.award.rawValue
+                let kind: Transfer.Kind = switch TransferKind(rawValue: row["kind"]) {
+                case .award: .award
+                case .refund: .refund
+                default: .redemption
+                }
                 let points: Int64 = row["points"]
                 let event = (row["event_kind"] as Int64?).flatMap { kind in
                     Event.detail(kind: kind, day: row["event_day"], at: row["at"], stored: row["detail"])
                 }
                 let recorded = (row["reason_ja"] as String?).map { LocalizedText(ja: $0, en: row["reason_en"]) }
-                return HistoryEntry(id: row["id"], kind: award ? .award : .redemption, points: award ? points : -points,
+                return HistoryEntry(id: row["id"], kind: kind, points: kind == .redemption ? -points : points,
                                     ruleID: row["rule_name"], rulesetVersion: row["version"], event: event, merchantID: row["merchant"],
                                     localDate: LocalDate(dayNumber: row["day"]), createdAt: Date(millisecondsSince1970: row["created_at"]),
                                     recordedReason: recorded, cappedBy: (row["capped"] as Int64?).map(Int.init),
@@ -128,5 +132,87 @@ extension SQLiteStore {
                                     codeID: request.codeID, residentID: residentID, points: request.points, funding: funding,
                                     createdAt: Date(millisecondsSince1970: at))
         }
+    }
+}
+
+extension SQLiteStore {
+    // MARK: Refunds
+
+    public func refund(_ request: RefundRequest) async throws -> RefundRecord {
+        try await write { db in
+            guard let merchant = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM accounts WHERE kind = 3 AND external_id = ?"),
+                                                    arguments: [request.merchantID]) else { throw StoreError.unknownMerchant }
+            // Checked inside the write: two retries racing each other see one winner.
+            if let earlier = try Self.refund(merchant: merchant, merchantID: request.merchantID, idempotencyKey: request.idempotencyKey, db) {
+                guard earlier.redemptionID == request.redemptionID, request.points.map({ $0 == earlier.points }) ?? true else {
+                    throw StoreError.idempotencyKeyReused
+                }
+                return earlier
+            }
+            // Another merchant's redemption is as unknown as one never made.
+            guard let redemption = try Row.fetchOne(db.cachedStatement(sql: "SELECT resident, day FROM redemptions WHERE id = ? AND merchant = ?"),
+                                                    arguments: [request.redemptionID, merchant]) else { throw StoreError.unknownRedemption }
+            guard request.localDate.dayNumber - (redemption["day"] as Int) <= request.refundDaysMax else {
+                throw StoreError.refundTooLate(days: request.refundDaysMax)
+            }
+            let resident: Int64 = redemption["resident"]
+            // What each lot gave and has had back, the latest to expire first: a partial refund gives
+            // back the points that would live longest.
+            let lots = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT t.lot, SUM(t.amount) AS drawn, l.expires_day, l.debit AS sponsor, s.external_id AS sponsor_id,
+                       COALESCE((SELECT SUM(f.amount) FROM transfers f WHERE f.kind = 3 AND f.redemption = t.redemption AND f.lot = t.lot), 0) AS refunded
+                FROM transfers t JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit
+                WHERE t.kind = 2 AND t.redemption = ? GROUP BY t.lot ORDER BY l.expires_day DESC, t.lot DESC
+                """), arguments: [request.redemptionID])
+            let refundable = lots.reduce(Int64(0)) { $0 + ($1["drawn"] as Int64) - ($1["refunded"] as Int64) }
+            let points = request.points ?? refundable
+            guard points > 0, points <= refundable else { throw StoreError.refundExceedsRedemption(refundable: refundable) }
+            let at = request.at.millisecondsSince1970
+            try db.cachedStatement(sql: """
+                INSERT INTO refunds(redemption, merchant, idempotency_key, points, day, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [request.redemptionID, merchant, request.idempotencyKey, points, request.localDate.dayNumber, at])
+            let refundID = db.lastInsertedRowID
+            var left = points
+            for lot in lots where left > 0 {
+                let take = min(left, (lot["drawn"] as Int64) - (lot["refunded"] as Int64))
+                guard take > 0 else { continue }
+                left -= take
+                let lotID: Int64 = lot["lot"]
+                // A lot past its last day gives its points to its sponsor, as expiry would have.
+                let expired = (lot["expires_day"] as Int) < request.localDate.dayNumber
+                let credit: Int64 = expired ? lot["sponsor"] : resident
+                try db.cachedStatement(sql: """
+                    INSERT INTO transfers(kind, debit, credit, amount, day, redemption, lot, refund, created_at) VALUES (3, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [merchant, credit, take, request.localDate.dayNumber, request.redemptionID, lotID, refundID, at])
+                if !expired {
+                    try db.cachedStatement(sql: "UPDATE transfers SET remaining = remaining + ? WHERE id = ?").execute(arguments: [take, lotID])
+                }
+                try Self.addToBalance(take, account: credit, db)
+            }
+            try Self.addToBalance(-points, account: merchant, db)
+            return try Self.refund(merchant: merchant, merchantID: request.merchantID, idempotencyKey: request.idempotencyKey, db)!
+        }
+    }
+
+    static func refund(merchant: Int64, merchantID: String, idempotencyKey: String, _ db: Database) throws -> RefundRecord? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT id, redemption, points, created_at FROM refunds WHERE merchant = ? AND idempotency_key = ?
+            """), arguments: [merchant, idempotencyKey]) else { return nil }
+        let id: Int64 = row["id"], redemption: Int64 = row["redemption"]
+        var funding: [String: Int64] = [:], expired: [String: Int64] = [:]
+        for share in try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT s.external_id AS sponsor, t.amount, t.credit = l.debit AS expired
+            FROM transfers t JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit WHERE t.kind = 3 AND t.refund = ?
+            """), arguments: [id]) {
+            funding[share["sponsor"], default: 0] += share["amount"]
+            if share["expired"] as Bool { expired[share["sponsor"], default: 0] += share["amount"] }
+        }
+        let redeemed = try Int64.fetchOne(db.cachedStatement(sql: "SELECT points FROM redemptions WHERE id = ?"), arguments: [redemption])!
+        let refunded = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(points), 0) FROM refunds WHERE redemption = ? AND id <= ?"),
+                                          arguments: [redemption, id])!
+        func shares(_ points: [String: Int64]) -> [SponsorShare] { points.sorted { $0.key < $1.key }.map { SponsorShare(sponsorID: $0.key, points: $0.value) } }
+        return RefundRecord(id: id, redemptionID: redemption, merchantID: merchantID, idempotencyKey: idempotencyKey, points: row["points"],
+                            funding: shares(funding), expired: shares(expired), refundable: redeemed - refunded,
+                            createdAt: Date(millisecondsSince1970: row["created_at"]))
     }
 }

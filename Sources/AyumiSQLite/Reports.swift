@@ -100,11 +100,34 @@ extension SQLiteStore {
                 LEFT JOIN (SELECT credit AS account, SUM(remaining) AS remaining FROM transfers WHERE kind = 1 GROUP BY credit) l ON l.account = a.id
                 WHERE a.kind = 2 AND a.balance <> COALESCE(l.remaining, 0) ORDER BY a.id LIMIT \(limit)
                 """).map { ($0["account"] as String, $0["balance"] as Int64, $0["remaining"] as Int64) }
+            // Refunds count into a lot only when they went back to its holder (a lot past its last day
+            // gives them to its sponsor).
             let remainders = try Row.fetchAll(db, sql: """
-                SELECT l.id, l.amount, l.remaining, COALESCE(d.drawn, 0) AS drawn FROM transfers l
+                SELECT l.id, l.amount, l.remaining, COALESCE(d.drawn, 0) - COALESCE(f.refunded, 0) AS drawn FROM transfers l
                 LEFT JOIN (SELECT lot, SUM(amount) AS drawn FROM transfers WHERE kind = 2 GROUP BY lot) d ON d.lot = l.id
-                WHERE l.kind = 1 AND l.remaining <> l.amount - COALESCE(d.drawn, 0) ORDER BY l.id LIMIT \(limit)
+                LEFT JOIN (SELECT t.lot, SUM(t.amount) AS refunded FROM transfers t JOIN transfers h ON h.id = t.lot
+                           WHERE t.kind = 3 AND t.credit = h.credit GROUP BY t.lot) f ON f.lot = l.id
+                WHERE l.kind = 1 AND l.remaining <> l.amount - COALESCE(d.drawn, 0) + COALESCE(f.refunded, 0) ORDER BY l.id LIMIT \(limit)
                 """).map { ($0["id"] as Int64, $0["amount"] as Int64, $0["remaining"] as Int64, $0["drawn"] as Int64) }
+            let refundSums = try Row.fetchAll(db, sql: """
+                SELECT f.id, f.points, COALESCE(t.total, 0) AS total FROM refunds f
+                LEFT JOIN (SELECT refund, SUM(amount) AS total FROM transfers WHERE kind = 3 GROUP BY refund) t ON t.refund = f.id
+                WHERE f.points <> COALESCE(t.total, 0) ORDER BY f.id LIMIT \(limit)
+                """).map { ($0["id"] as Int64, $0["points"] as Int64, $0["total"] as Int64) }
+            let exceeding = try Row.fetchAll(db, sql: """
+                SELECT r.id, r.points, f.refunded FROM redemptions r JOIN (SELECT redemption, SUM(points) AS refunded FROM refunds GROUP BY redemption) f
+                  ON f.redemption = r.id
+                WHERE f.refunded > r.points ORDER BY r.id LIMIT \(limit)
+                """).map { ($0["id"] as Int64, $0["points"] as Int64, $0["refunded"] as Int64) }
+            let refundsAstray = try Row.fetchAll(db, sql: """
+                SELECT t.refund, t.id FROM transfers t JOIN refunds f ON f.id = t.refund JOIN redemptions r ON r.id = f.redemption
+                  LEFT JOIN transfers l ON l.id = t.lot
+                WHERE t.kind = 3 AND (t.debit <> r.merchant OR t.redemption IS NOT f.redemption OR l.kind IS NOT 1
+                      OR NOT (t.credit = l.debit OR (t.credit = l.credit AND l.credit = r.resident))
+                      OR (SELECT SUM(amount) FROM transfers x WHERE x.kind = 3 AND x.redemption = r.id AND x.lot = t.lot)
+                         > (SELECT COALESCE(SUM(amount), 0) FROM transfers y WHERE y.kind = 2 AND y.redemption = r.id AND y.lot = t.lot))
+                ORDER BY t.id LIMIT \(limit)
+                """).map { ($0["refund"] as Int64, $0["id"] as Int64) }
             let draws = try Row.fetchAll(db, sql: """
                 SELECT r.id, r.points, COALESCE(d.drawn, 0) AS drawn FROM redemptions r
                 LEFT JOIN (SELECT redemption, SUM(amount) AS drawn FROM transfers WHERE kind = 2 GROUP BY redemption) d ON d.redemption = r.id
@@ -126,9 +149,13 @@ extension SQLiteStore {
                 SELECT t.redemption, t.id FROM transfers t JOIN redemptions r ON r.id = t.redemption LEFT JOIN transfers l ON l.id = t.lot
                 WHERE t.kind = 2 AND (t.debit <> r.resident OR t.credit <> r.merchant OR l.kind IS NOT 1) ORDER BY t.id LIMIT \(limit)
                 """).map { ($0["redemption"] as Int64, $0["id"] as Int64) }
-            return LedgerAudit(transferCount: transferCount, balanceMismatches: balances, negativeResidentBalances: negative,
-                               lotMismatches: lots, lotRemainderMismatches: remainders, redemptionDrawMismatches: draws,
-                               drawsPastExpiry: pastExpiry, drawsFromOthersLots: othersLots, drawsAstray: astray)
+            var audit = LedgerAudit(transferCount: transferCount, balanceMismatches: balances, negativeResidentBalances: negative,
+                                    lotMismatches: lots, lotRemainderMismatches: remainders, redemptionDrawMismatches: draws,
+                                    drawsPastExpiry: pastExpiry, drawsFromOthersLots: othersLots, drawsAstray: astray)
+            audit.refundMismatches = refundSums
+            audit.refundsExceeding = exceeding
+            audit.refundsAstray = refundsAstray
+            return audit
         }
     }
 }

@@ -165,7 +165,61 @@ extension SQLiteStore {
                 CREATE TABLE code_numbers (number TEXT PRIMARY KEY NOT NULL, code TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v10-refunds") { db in try migrateToRefunds(db) }
         return migrator
+    }
+}
+
+extension SQLiteStore {
+    /// Refunds (transfer kind 3) move points from a merchant back into the lots a redemption drew
+    /// from, or to a lot's sponsor when it is past its last day. The transfer kinds are CHECKed in
+    /// the table's definition, which SQLite cannot alter: the table is rebuilt (SQLite's documented
+    /// procedure: new table, copy, drop, rename; GRDB runs a migration with foreign keys off and
+    /// checks them before it commits), once, with the kinds to come (4: expiry) allowed too.
+    static func migrateToRefunds(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE refunds (
+                id INTEGER PRIMARY KEY, redemption INTEGER NOT NULL REFERENCES redemptions(id),
+                merchant INTEGER NOT NULL REFERENCES accounts(id), idempotency_key TEXT NOT NULL,
+                points INTEGER NOT NULL CHECK (points > 0), day INTEGER NOT NULL, created_at INTEGER NOT NULL,
+                UNIQUE (merchant, idempotency_key)
+            );
+            CREATE INDEX refunds_by_redemption ON refunds(redemption);
+            CREATE TABLE transfers_v10 (
+                id INTEGER PRIMARY KEY,
+                kind INTEGER NOT NULL CHECK (kind IN (1, 2, 3, 4)),
+                debit INTEGER NOT NULL REFERENCES accounts(id), credit INTEGER NOT NULL REFERENCES accounts(id),
+                amount INTEGER NOT NULL CHECK (amount > 0),
+                day INTEGER NOT NULL,
+                rule INTEGER REFERENCES rules(id), ruleset INTEGER REFERENCES rulesets(id), event INTEGER REFERENCES events(id),
+                remaining INTEGER CHECK (remaining >= 0 AND remaining <= amount), expires_day INTEGER,
+                redemption INTEGER REFERENCES redemptions(id), lot INTEGER REFERENCES transfers(id),
+                created_at INTEGER NOT NULL,
+                capped INTEGER,
+                available_day INTEGER,
+                refund INTEGER REFERENCES refunds(id),
+                CHECK (debit <> credit),
+                CHECK ((kind = 1) = (rule IS NOT NULL AND remaining IS NOT NULL AND expires_day IS NOT NULL)),
+                CHECK ((kind IN (2, 3)) = (redemption IS NOT NULL)),
+                CHECK ((kind IN (2, 3, 4)) = (lot IS NOT NULL)),
+                CHECK ((kind = 3) = (refund IS NOT NULL))
+            );
+            INSERT INTO transfers_v10(id, kind, debit, credit, amount, day, rule, ruleset, event, remaining, expires_day, redemption, lot,
+                                      created_at, capped, available_day)
+                SELECT id, kind, debit, credit, amount, day, rule, ruleset, event, remaining, expires_day, redemption, lot,
+                       created_at, capped, available_day FROM transfers ORDER BY id;
+            DROP VIEW postings;
+            DROP TABLE transfers;
+            ALTER TABLE transfers_v10 RENAME TO transfers;
+            CREATE INDEX awards_by_resident ON transfers(credit, id) WHERE kind = 1;
+            CREATE INDEX draws_by_resident ON transfers(debit, id) WHERE kind = 2;
+            CREATE INDEX draws_by_redemption ON transfers(redemption) WHERE kind = 2;
+            CREATE INDEX open_lots ON transfers(credit, expires_day, id) WHERE remaining > 0;
+            CREATE INDEX refunds_by_resident ON transfers(credit, id) WHERE kind = 3;
+            CREATE INDEX refund_transfers_by_redemption ON transfers(redemption, lot) WHERE kind = 3;
+            CREATE VIEW postings(transfer_id, account, points) AS
+                SELECT id, debit, -amount FROM transfers UNION ALL SELECT id, credit, amount FROM transfers;
+            """)
     }
 }
 
@@ -177,7 +231,7 @@ struct MigrationError: Error, CustomStringConvertible {
 
 /// Codes of the compact layout, stored as small integers.
 enum AccountKind: Int64 { case sponsor = 1, resident = 2, merchant = 3 }
-enum TransferKind: Int64 { case award = 1, redemption = 2 }
+enum TransferKind: Int64 { case award = 1, redemption = 2, refund = 3 }
 
 extension Event.Kind {
     var code: Int64 {

@@ -175,16 +175,37 @@ struct RedemptionController {
     let auth: Authenticator
 
     struct RedemptionBody: Decodable { var code: String; var points: Int64; var idempotencyKey: String }
+    struct RefundBody: Decodable { var points: Int64?; var idempotencyKey: String }
+    struct Share: Encodable { var sponsor: String; var points: Int64 }
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.post(use: redeem)   // POST /v1/redemptions
+        group.post(":id/refund", use: refund)   // POST /v1/redemptions/{id}/refund
+    }
+
+    /// All or part of a redemption back, by the till that took it.
+    @Sendable func refund(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let merchantID = try await auth.principal(request, roles: [.merchant]).subject!
+        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
+            throw AyumiError.unknownRedemption(context.parameters.get("id") ?? "")
+        }
+        let body = try await HTTP.decode(RefundBody.self, from: request, bytesMax: 4_096)
+        let record = try await redemptions.refund(merchantID: merchantID, redemptionID: id, points: body.points, idempotencyKey: body.idempotencyKey)
+        struct Answer: Encodable {
+            var id: String, redemption: String, merchant: String, points: Int64, idempotencyKey: String, funding: [Share], expired: [Share]
+            var refundable: Int64, at: String
+        }
+        return try HTTP.json(Answer(id: String(record.id), redemption: String(record.redemptionID), merchant: record.merchantID,
+                                    points: record.points, idempotencyKey: record.idempotencyKey,
+                                    funding: record.funding.map { Share(sponsor: $0.sponsorID, points: $0.points) },
+                                    expired: record.expired.map { Share(sponsor: $0.sponsorID, points: $0.points) },
+                                    refundable: record.refundable, at: HTTP.iso8601(record.createdAt)), status: .created)
     }
 
     @Sendable func redeem(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let merchantID = try await auth.principal(request, roles: [.merchant]).subject!
         let body = try await HTTP.decode(RedemptionBody.self, from: request, bytesMax: 4_096)
         let record = try await redemptions.redeem(merchantID: merchantID, code: body.code, points: body.points, idempotencyKey: body.idempotencyKey)
-        struct Share: Encodable { var sponsor: String; var points: Int64 }
         struct Answer: Encodable {
             var id: String, merchant: String, points: Int64, idempotencyKey: String, funding: [Share], at: String
         }

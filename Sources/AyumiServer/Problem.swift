@@ -74,6 +74,10 @@ struct Problem: Error {
         case .insufficientPoints: ("insufficient-points", .unprocessableContent, .init(ja: "ポイントが不足しています", en: "Not enough points"))
         case .idempotencyKeyReused:
             ("idempotency-key-reused", .unprocessableContent, .init(ja: "冪等キーが別の取引で使われています", en: "Idempotency key reused"))
+        case .unknownRedemption: ("unknown-redemption", .notFound, .init(ja: "その取引はありません", en: "Unknown redemption"))
+        case .refundTooLate: ("refund-too-late", .unprocessableContent, .init(ja: "返金の期限を過ぎています", en: "Too late to refund"))
+        case .refundExceedsRedemption:
+            ("refund-exceeds-redemption", .unprocessableContent, .init(ja: "利用額を超える返金はできません", en: "Refund exceeds what is left of the redemption"))
         case .rulesInvalid: ("rules-invalid", .unprocessableContent, .init(ja: "ルールに誤りがあります", en: "The rules have errors"))
         case .unknownRuleset: ("unknown-ruleset", .notFound, .init(ja: "そのルールセットはありません", en: "Unknown ruleset version"))
         case .busy: ("busy", .serviceUnavailable, .init(ja: "混み合っています。もう一度お試しください", en: "Busy, please retry"))

@@ -43,6 +43,10 @@ public struct Accounts: Sendable {
             let name = entry.merchantID.flatMap { dependencies.program.current.merchants[$0]?.name }
                 ?? LocalizedText(ja: entry.merchantID ?? "", en: entry.merchantID ?? "")
             return LocalizedText(ja: "\(name.ja)で利用", en: "Redeemed at \(name.en)")
+        case .refund:
+            let name = entry.merchantID.flatMap { dependencies.program.current.merchants[$0]?.name }
+                ?? LocalizedText(ja: entry.merchantID ?? "", en: entry.merchantID ?? "")
+            return LocalizedText(ja: "\(name.ja)から返金", en: "Refunded by \(name.en)")
         case .award:
             if let version = entry.rulesetVersion, let rule = entry.ruleID, let event = entry.event,
                let reason = try await dependencies.explainers.explainer(version)?

@@ -26,6 +26,9 @@ public enum AyumiError: Error, Sendable, Equatable {
     case insufficientPoints(balance: Int64, requested: Int64)
     case idempotencyKeyReused
     case merchantInactive(String)
+    case unknownRedemption(String)
+    case refundTooLate(days: Int)
+    case refundExceedsRedemption(refundable: Int64)
     /// Concurrent writes kept this one from completing; nothing changed, and sending it again is safe.
     case busy
     case databaseMissing(path: String)
@@ -53,7 +56,11 @@ public enum AyumiError: Error, Sendable, Equatable {
         case .tooManyAttempts(let seconds): "Too many unknown numbers from this till; try again in \(seconds) seconds, or scan the QR code."
         case .codeAlreadyUsed: "The code was already used for another redemption."
         case .insufficientPoints(let balance, let requested): "The resident has \(balance) points; \(requested) were requested."
-        case .idempotencyKeyReused: "The idempotency key was already used for a different redemption."
+        case .idempotencyKeyReused: "The idempotency key was already used for a different redemption or refund."
+        case .unknownRedemption(let id): "This till made no redemption '\(id)'."
+        case .refundTooLate(let days): "The redemption was more than \(days) days ago (refundDaysMax); it can no longer be refunded."
+        case .refundExceedsRedemption(let refundable):
+            refundable == 0 ? "The redemption was refunded in full already." : "At most \(refundable) points of the redemption are left to refund."
         case .busy: "Other writes got in the way and nothing was changed; send the same request again."
         case .merchantInactive(let id): "Merchant '\(id)' is no longer active (marked active: false or removed from the registry)."
         case .notAnAyumiDatabase(let path): "\(path) is not an Ayumi database (empty, not SQLite, or made by another program)."
@@ -69,13 +76,16 @@ public enum AyumiError: Error, Sendable, Equatable {
 
 extension AyumiError {
     /// A store's refusal as the use cases word it.
-    init(_ error: StoreError, request: RedemptionRequest) {
+    init(_ error: StoreError, merchantID: String, points: Int64, redemptionID: Int64? = nil) {
         self = switch error {
         case .codeAlreadyUsed: .codeAlreadyUsed
-        case .insufficientPoints(let balance): .insufficientPoints(balance: balance, requested: request.points)
+        case .insufficientPoints(let balance): .insufficientPoints(balance: balance, requested: points)
         case .idempotencyKeyReused: .idempotencyKeyReused
-        case .unknownMerchant: .unknownMerchant(request.merchantID)
-        case .unknownResident, .residentExists: .unknownResident("#\(request.residentReference)")
+        case .unknownMerchant: .unknownMerchant(merchantID)
+        case .unknownResident, .residentExists: .unknownResident("the code's resident")
+        case .unknownRedemption: .unknownRedemption(redemptionID.map(String.init) ?? "")
+        case .refundTooLate(let days): .refundTooLate(days: days)
+        case .refundExceedsRedemption(let refundable): .refundExceedsRedemption(refundable: refundable)
         case .databaseMissing(let path): .databaseMissing(path: path)
         case .databaseNeedsMigration(let path): .databaseNeedsMigration(path: path)
         case .notAnAyumiDatabase(let path): .notAnAyumiDatabase(path: path)

@@ -116,7 +116,30 @@ public struct Redemptions: Sendable {
             dependencies.logger.info("Redemption accepted", metadata: ["redemption.id": "\(record.id)", "merchant.id": "\(merchantID)"])
             return record
         } catch let error as StoreError {
-            throw AyumiError(error, request: request)
+            throw AyumiError(error, merchantID: merchantID, points: points)
+        }
+    }
+
+    /// Gives back all or part of a redemption this till made, within the program's refundDaysMax:
+    /// the points return to the lots they came from, with their expiry (to the sponsor for a lot
+    /// past it). `points` nil refunds everything left.
+    public func refund(merchantID: String, redemptionID: Int64, points: Int64?, idempotencyKey: String) async throws -> RefundRecord {
+        guard Identifier.isValid(idempotencyKey) else { throw AyumiError.invalidRequest("idempotencyKey: 1-64 letters, digits or -_.:") }
+        if let points, !(1...Self.redemptionPointsMax).contains(points) {
+            throw AyumiError.invalidRequest("points: between 1 and \(Self.redemptionPointsMax)")
+        }
+        let program = dependencies.program.current
+        guard program.merchants[merchantID]?.active == true else { throw AyumiError.unknownMerchant(merchantID) }
+        let now = dependencies.environment.now()
+        let request = RefundRequest(merchantID: merchantID, redemptionID: redemptionID, idempotencyKey: idempotencyKey, points: points,
+                                    localDate: LocalDate(instant: now, timeZone: program.evaluator.timeZone),
+                                    refundDaysMax: program.ruleset.program.refundDays, at: now)
+        do {
+            let record = try await dependencies.store.refund(request)
+            dependencies.logger.info("Refund made", metadata: ["refund.id": "\(record.id)", "redemption.id": "\(redemptionID)", "merchant.id": "\(merchantID)"])
+            return record
+        } catch let error as StoreError {
+            throw AyumiError(error, merchantID: merchantID, points: points ?? 0, redemptionID: redemptionID)
         }
     }
 

@@ -96,6 +96,12 @@ public protocol Store: Sendable {
     /// earlier record when the idempotency key was already used with the same code and points.
     func redeem(_ request: RedemptionRequest) async throws -> RedemptionRecord
 
+    /// Gives back points of a redemption to the lots they were drawn from (the latest to expire
+    /// first), or to the lot's sponsor for a lot past its last day; never more than was redeemed,
+    /// over any number of refunds. Returns the earlier refund when the merchant's idempotency key was
+    /// used for the same redemption and points.
+    func refund(_ request: RefundRequest) async throws -> RefundRecord
+
     /// Points and residents per sponsor, rule and merchant for a period of local days, from what the
     /// ledger holds (rules and sponsors no longer in the ruleset included).
     func beneficiaryFacts(from: LocalDate, to: LocalDate) async throws -> BeneficiaryFacts
@@ -142,6 +148,11 @@ public enum StoreError: Error, Sendable, Equatable {
     case idempotencyKeyReused
     case unknownMerchant
     case unknownResident
+    /// No redemption with that id was made by that merchant.
+    case unknownRedemption
+    case refundTooLate(days: Int)
+    /// More than is left to refund of the redemption.
+    case refundExceedsRedemption(refundable: Int64)
     /// A maintenance command found no database where it looked (it never creates one).
     case databaseMissing(path: String)
     /// The database was written by an older Ayumi; `ayumi serve` migrates it (after a backup).
@@ -356,6 +367,56 @@ public struct RedemptionRequest: Sendable, Hashable {
         self.points = points
         self.localDate = localDate
         self.at = at
+    }
+}
+
+public struct RefundRequest: Sendable, Hashable {
+    public var merchantID: String
+    public var redemptionID: Int64
+    public var idempotencyKey: String
+    /// Nil: everything not refunded yet.
+    public var points: Int64?
+    public var localDate: LocalDate
+    /// A redemption more than this many days before `localDate` is not refunded.
+    public var refundDaysMax: Int
+    public var at: Date
+
+    public init(merchantID: String, redemptionID: Int64, idempotencyKey: String, points: Int64?, localDate: LocalDate, refundDaysMax: Int, at: Date) {
+        self.merchantID = merchantID
+        self.redemptionID = redemptionID
+        self.idempotencyKey = idempotencyKey
+        self.points = points
+        self.localDate = localDate
+        self.refundDaysMax = refundDaysMax
+        self.at = at
+    }
+}
+
+public struct RefundRecord: Sendable, Hashable {
+    public var id: Int64
+    public var redemptionID: Int64
+    public var merchantID: String
+    public var idempotencyKey: String
+    public var points: Int64
+    /// Per sponsor, the refunded points by the lots they return to (all of them, past expiry or not).
+    public var funding: [SponsorShare]
+    /// Per sponsor, the part that went straight back to the sponsor: lots past their last day.
+    public var expired: [SponsorShare]
+    /// What the redemption has left to refund after this one.
+    public var refundable: Int64
+    public var createdAt: Date
+
+    public init(id: Int64, redemptionID: Int64, merchantID: String, idempotencyKey: String, points: Int64, funding: [SponsorShare],
+                expired: [SponsorShare], refundable: Int64, createdAt: Date) {
+        self.id = id
+        self.redemptionID = redemptionID
+        self.merchantID = merchantID
+        self.idempotencyKey = idempotencyKey
+        self.points = points
+        self.funding = funding
+        self.expired = expired
+        self.refundable = refundable
+        self.createdAt = createdAt
     }
 }
 

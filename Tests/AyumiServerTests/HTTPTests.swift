@@ -116,6 +116,30 @@ struct HTTPTests {
             #expect(redemption.json["resident"] == nil)
             let after = try await server.call(.get, "/v1/me/balance", token: resident)
             #expect(after.json["points"] as? Int == 1)
+
+            // The SVG, drawn as a browser would, reads back to the same code.
+            #expect(try decodeQRCode(svg: String(decoding: svg.body, as: UTF8.self)) == code)
+            // The 12-digit number stands in for the code at the till; a refund gives points back.
+            let second = try await server.call(.post, "/v1/me/redemption-codes", token: resident)
+            let number = second.json["number"] as! String
+            let byNumber = try await server.call(.post, "/v1/redemptions", token: server.merchant,
+                                                 json: #"{"code":"\#(number)","points":1,"idempotencyKey":"till-2"}"#)
+            #expect(byNumber.status == .created)
+            let id = redemption.json["id"] as! String
+            let refund = try await server.call(.post, "/v1/redemptions/\(id)/refund", token: server.merchant,
+                                               json: #"{"points":2,"idempotencyKey":"refund-1"}"#)
+            #expect(refund.status == .created)
+            #expect(refund.json["refundable"] as? Int == 1)
+            #expect(try await server.call(.get, "/v1/me/balance", token: resident).json["points"] as? Int == 2)
+            let tooMuch = try await server.call(.post, "/v1/redemptions/\(id)/refund", token: server.merchant,
+                                                json: #"{"points":2,"idempotencyKey":"refund-2"}"#, language: "ja")
+            #expect(tooMuch.status == .unprocessableContent)
+            #expect(tooMuch.problemType == "urn:ayumi:problem:refund-exceeds-redemption")
+            #expect(tooMuch.json["title"] as? String == "利用額を超える返金はできません")
+            let unknown = try await server.call(.post, "/v1/redemptions/424242/refund", token: server.merchant,
+                                                json: #"{"idempotencyKey":"refund-3"}"#)
+            #expect(unknown.status == .notFound)
+            #expect(unknown.problemType == "urn:ayumi:problem:unknown-redemption")
         }
     }
 
@@ -438,7 +462,7 @@ struct HTTPTests {
             "\(route.method) \(route.path.description)"
         })
         #expect(served == documented)
-        #expect(served.count == 14)
+        #expect(served.count == 15)
     }
 }
 

@@ -288,6 +288,102 @@ struct TokenTests {
     }
 }
 
+@Suite("Refunds")
+struct RefundTests {
+    /// r-1 walks 10,000 steps (5 points from the city) and visits downtown (2 from the shops), then
+    /// redeems 6 at m-001: both lots are drawn (first to expire first: the same day, so by lot).
+    func redeemed(_ fixture: Fixture) async throws -> RedemptionRecord {
+        try await fixture.enrol("r-1")
+        _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000), fixture.visit("v-1", "r-1")])
+        let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        return try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 6, idempotencyKey: "k-1")
+    }
+
+    @Test("partial refunds give points back into the lots they came from, never more than was redeemed, and show in history")
+    func partial() async throws {
+        let fixture = try await Fixture.make()
+        let redemption = try await redeemed(fixture)
+        #expect(try await fixture.points("r-1") == 1)
+        let first = try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 2, idempotencyKey: "f-1")
+        #expect(first.points == 2 && first.refundable == 4 && first.expired.isEmpty)
+        #expect(try await fixture.points("r-1") == 3)
+        // The rest, without naming it; then nothing is left.
+        let rest = try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: nil, idempotencyKey: "f-2")
+        #expect(rest.points == 4 && rest.refundable == 0)
+        #expect((first.funding + rest.funding).reduce(into: [String: Int64]()) { $0[$1.sponsorID, default: 0] += $1.points }
+                == redemption.funding.reduce(into: [String: Int64]()) { $0[$1.sponsorID, default: 0] += $1.points },
+                "every point back to the sponsor's lot it was drawn from")
+        await #expect(throws: AyumiError.refundExceedsRedemption(refundable: 0)) {
+            try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 1, idempotencyKey: "f-3")
+        }
+        #expect(try await fixture.points("r-1") == 7)
+        let (lines, _) = try await fixture.ayumi.accounts.history(residentID: "r-1", cursor: nil, limit: 10)
+        #expect(lines.prefix(3).map { "\($0.kind.rawValue) \($0.points)" } == ["refund 4", "refund 2", "redemption -6"])
+        #expect(lines.first?.reason == LocalizedText(ja: "みなとベーカリーから返金", en: "Refunded by Minato Bakery"))
+        // The refunded points spend again like any other.
+        let again = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-002", code: again, points: 7, idempotencyKey: "k-2").points == 7)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+
+    @Test("a refund is idempotent by key; another till's redemption is unknown, as is one never made; too late is refused")
+    func refusals() async throws {
+        let fixture = try await Fixture.make()
+        let redemption = try await redeemed(fixture)
+        let first = try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 1, idempotencyKey: "f-1")
+        #expect(try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 1, idempotencyKey: "f-1") == first)
+        await #expect(throws: AyumiError.idempotencyKeyReused) {
+            try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 2, idempotencyKey: "f-1")
+        }
+        await #expect(throws: AyumiError.unknownRedemption(String(redemption.id))) {
+            try await fixture.ayumi.redemptions.refund(merchantID: "m-002", redemptionID: redemption.id, points: 1, idempotencyKey: "f-2")
+        }
+        await #expect(throws: AyumiError.unknownRedemption("999")) {
+            try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: 999, points: 1, idempotencyKey: "f-3")
+        }
+        fixture.clock.advance(seconds: 31 * 86_400)
+        await #expect(throws: AyumiError.refundTooLate(days: 30)) {
+            try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 1, idempotencyKey: "f-4")
+        }
+        #expect(try await fixture.points("r-1") == 2)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+
+    @Test("points of a lot past its last day go back to its sponsor, as expiry would, not to the resident")
+    func expiredLot() async throws {
+        let directory = try Fixture.rules(editing: ["program.yaml": {
+            $0.replacingOccurrences(of: "pointExpiryMonths: 12", with: "pointExpiryMonths: 1")
+                .replacingOccurrences(of: "refundDaysMax: 30", with: "refundDaysMax: 90")
+        }])
+        let fixture = try await Fixture.make(rulesDirectory: directory)
+        let redemption = try await redeemed(fixture)
+        fixture.clock.advance(seconds: 40 * 86_400)   // both lots lived one month
+        let refund = try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: nil, idempotencyKey: "f-1")
+        #expect(refund.points == 6)
+        #expect(refund.expired == refund.funding)
+        #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1").spendable == 0)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+
+    @Test("property: 20 one-point refunds racing over a 6-point redemption: exactly 6 succeed, the rest are refused")
+    func racing() async throws {
+        let fixture = try await Fixture.make()
+        let redemption = try await redeemed(fixture)
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    (try? await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 1,
+                                                                   idempotencyKey: "race-\(index)")) != nil
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count == 6)
+        #expect(try await fixture.points("r-1") == 7)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+}
+
 @Suite("Redemption")
 struct RedemptionTests {
     func funded(_ fixture: Fixture, steps: Int64 = 10_000) async throws -> String {
