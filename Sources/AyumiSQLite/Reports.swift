@@ -17,18 +17,33 @@ extension SQLiteStore {
         case (.awarded, .merchant):
             preconditionFailure("merchants award nothing")
         case (.redeemed, .merchant):
-            "SELECT m.external_id AS key, t.debit AS resident, t.amount AS points FROM transfers t JOIN accounts m ON m.id = t.credit WHERE t.kind = 2 AND t.day BETWEEN ?1 AND ?2"
+            """
+            SELECT m.external_id AS key, t.debit AS resident, t.amount AS points FROM transfers t JOIN accounts m ON m.id = t.credit
+            WHERE t.kind = 2 AND t.day BETWEEN ?1 AND ?2
+            UNION ALL \(refunds("m.external_id", join: "JOIN accounts m ON m.id = t.debit"))
+            """
         case (.redeemed, .sponsor):
             """
             SELECT s.external_id AS key, t.debit AS resident, t.amount AS points
             FROM transfers t JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit WHERE t.kind = 2 AND t.day BETWEEN ?1 AND ?2
+            UNION ALL \(refunds("s.external_id", join: "JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit"))
             """
         case (.redeemed, .rule):
             """
             SELECT r.name AS key, t.debit AS resident, t.amount AS points
             FROM transfers t JOIN transfers l ON l.id = t.lot JOIN rules r ON r.id = l.rule WHERE t.kind = 2 AND t.day BETWEEN ?1 AND ?2
+            UNION ALL \(refunds("r.name", join: "JOIN transfers l ON l.id = t.lot JOIN rules r ON r.id = l.rule"))
             """
         }
+    }
+
+    /// Refunds count against redemptions on the day they are made: the points a shop gave back,
+    /// negative, under the redemption's resident.
+    static func refunds(_ key: String, join: String) -> String {
+        """
+        SELECT \(key) AS key, d.resident AS resident, -t.amount AS points FROM transfers t JOIN redemptions d ON d.id = t.redemption \(join)
+        WHERE t.kind = 3 AND t.day BETWEEN ?1 AND ?2
+        """
     }
 
     public func beneficiaryFacts(from: LocalDate, to: LocalDate) async throws -> BeneficiaryFacts {

@@ -324,6 +324,11 @@ struct RefundTests {
         let again = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
         #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-002", code: again, points: 7, idempotencyKey: "k-2").points == 7)
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+        // Reports count what a shop kept: m-001 took 6 and gave 6 back.
+        let facts = try await fixture.ayumi.dependencies.store.beneficiaryFacts(from: fixture.today, to: fixture.today)
+        #expect(facts.cells[.redeemed]?[.merchant]?["m-001"]?.points == 0)
+        #expect(facts.cells[.redeemed]?[.merchant]?["m-002"]?.points == 7)
+        #expect(facts.totals[.redeemed]?.points == 7)
     }
 
     @Test("a refund is idempotent by key; another till's redemption is unknown, as is one never made; too late is refused")
