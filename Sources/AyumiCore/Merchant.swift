@@ -9,15 +9,31 @@ public struct Merchant: Sendable, Hashable, Codable {
     /// An inactive merchant (marked `active: false`, or removed from the registry) redeems nothing
     /// and its tokens stop working; its past redemptions stay in the ledger and the reports.
     public var active: Bool
+    /// The most points the shop may take in a local day, all residents together (nil: no limit),
+    /// net of the refunds of that day's redemptions.
+    public var pointsPerDayMax: Int64?
+    /// The most points one resident may spend at the shop in a local day (nil: no limit).
+    public var pointsPerResidentPerDayMax: Int64?
+    /// Suspended by the city's staff (`POST /v1/admin/merchants/{id}/suspend`): redeems and refunds
+    /// nothing until reinstated, while its token still reads its statements. Kept apart from
+    /// `active`, which the registry file sets, so a restart never lifts a suspension.
+    public var suspended: Bool
 
-    public init(id: String, name: LocalizedText, category: String, zoneID: String, settlementAccount: String, active: Bool = true) {
+    public init(id: String, name: LocalizedText, category: String, zoneID: String, settlementAccount: String, active: Bool = true,
+                pointsPerDayMax: Int64? = nil, pointsPerResidentPerDayMax: Int64? = nil, suspended: Bool = false) {
         self.id = id
         self.name = name
         self.category = category
         self.zoneID = zoneID
         self.settlementAccount = settlementAccount
         self.active = active
+        self.pointsPerDayMax = pointsPerDayMax
+        self.pointsPerResidentPerDayMax = pointsPerResidentPerDayMax
+        self.suspended = suspended
     }
+
+    /// Whether the shop may redeem and refund now.
+    public var takesPoints: Bool { active && !suspended }
 }
 
 /// Who a bearer token speaks for. Tokens are stored only as SHA-256 hashes.

@@ -92,9 +92,7 @@ extension SQLiteStore {
                 guard earlier.codeID == request.codeID, earlier.points == request.points else { throw StoreError.idempotencyKeyReused }
                 return earlier
             }
-            guard let merchant = try Int64.fetchOne(db.cachedStatement(sql: """
-                SELECT a.id FROM accounts a JOIN merchants m ON m.account = a.id WHERE a.kind = 3 AND a.external_id = ? AND m.active = 1
-                """), arguments: [request.merchantID]) else { throw StoreError.unknownMerchant }
+            let (merchant, limits) = try Self.merchantTakingPoints(request.merchantID, db)
             guard let residentID = try String.fetchOne(db.cachedStatement(sql: "SELECT external_id FROM accounts WHERE id = ? AND kind = 2"),
                                                        arguments: [request.residentReference]) else { throw StoreError.unknownResident }
             let resident = request.residentReference
@@ -107,6 +105,15 @@ extension SQLiteStore {
                 """), arguments: [resident]).map { row in
                 Lot(id: row["id"], sponsorID: row["sponsor"], pointsRemaining: row["remaining"], expiresOn: LocalDate(dayNumber: row["expires_day"]),
                     availableOn: (row["available_day"] as Int?).map(LocalDate.init(dayNumber:)))
+            }
+            // The shop's limits, net of refunds of the day's redemptions, in this transaction.
+            if let max = limits.perDay {
+                let left = max - (try Self.takenToday(merchant: merchant, resident: nil, day: request.localDate, db))
+                guard request.points <= left else { throw StoreError.merchantDailyLimit(left: Swift.max(0, left)) }
+            }
+            if let max = limits.perResident {
+                let left = max - (try Self.takenToday(merchant: merchant, resident: resident, day: request.localDate, db))
+                guard request.points <= left else { throw StoreError.residentDailyLimitAtMerchant(left: Swift.max(0, left)) }
             }
             guard let draws = Lots.draw(request.points, from: lots, on: request.localDate) else {
                 throw StoreError.insufficientPoints(balance: Lots.spendable(lots, on: request.localDate))
@@ -140,8 +147,7 @@ extension SQLiteStore {
 
     public func refund(_ request: RefundRequest) async throws -> RefundRecord {
         try await write { db in
-            guard let merchant = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM accounts WHERE kind = 3 AND external_id = ?"),
-                                                    arguments: [request.merchantID]) else { throw StoreError.unknownMerchant }
+            let (merchant, _) = try Self.merchantTakingPoints(request.merchantID, db)
             // Checked inside the write: two retries racing each other see one winner.
             if let earlier = try Self.refund(merchant: merchant, merchantID: request.merchantID, idempotencyKey: request.idempotencyKey, db) {
                 guard earlier.redemptionID == request.redemptionID, request.points.map({ $0 == earlier.points }) ?? true else {
@@ -214,5 +220,25 @@ extension SQLiteStore {
         return RefundRecord(id: id, redemptionID: redemption, merchantID: merchantID, idempotencyKey: idempotencyKey, points: row["points"],
                             funding: shares(funding), expired: shares(expired), refundable: redeemed - refunded,
                             createdAt: Date(millisecondsSince1970: row["created_at"]))
+    }
+}
+
+extension SQLiteStore {
+    /// The merchant's account and limits, if it may redeem and refund now.
+    static func merchantTakingPoints(_ merchantID: String, _ db: Database) throws -> (account: Int64, limits: (perDay: Int64?, perResident: Int64?)) {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT a.id, m.suspended, m.points_per_day, m.points_per_resident_per_day FROM accounts a JOIN merchants m ON m.account = a.id
+            WHERE a.kind = 3 AND a.external_id = ? AND m.active = 1
+            """), arguments: [merchantID]) else { throw StoreError.unknownMerchant }
+        guard !(row["suspended"] as Bool) else { throw StoreError.merchantSuspended }
+        return (row["id"], (row["points_per_day"], row["points_per_resident_per_day"]))
+    }
+
+    /// Points the merchant took on `day` (from one resident, or from all), less what it refunded of them.
+    static func takenToday(merchant: Int64, resident: Int64?, day: LocalDate, _ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: """
+            SELECT COALESCE(SUM(r.points - COALESCE((SELECT SUM(f.points) FROM refunds f WHERE f.redemption = r.id), 0)), 0)
+            FROM redemptions r WHERE r.merchant = ?1 AND r.day = ?2 AND (?3 IS NULL OR r.resident = ?3)
+            """), arguments: [merchant, day.dayNumber, resident])!
     }
 }

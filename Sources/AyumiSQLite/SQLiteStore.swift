@@ -137,17 +137,10 @@ public final class SQLiteStore: Store {
                            arguments: [ruleset.version, ruleset.content, at.millisecondsSince1970])
             try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('active_ruleset', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                            arguments: [ruleset.version])
-            // A merchant missing from the registry is kept for its past redemptions, but inactive.
-            try db.execute(sql: "UPDATE merchants SET active = 0")
-            for merchant in merchants {
-                let account = try Self.account(.merchant, merchant.id, db)
-                try db.execute(sql: """
-                    INSERT INTO merchants(account, name_ja, name_en, category, zone_id, settlement_account, active) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(account) DO UPDATE SET name_ja = excluded.name_ja, name_en = excluded.name_en, category = excluded.category,
-                      zone_id = excluded.zone_id, settlement_account = excluded.settlement_account, active = excluded.active
-                    """, arguments: [account, merchant.name.ja, merchant.name.en, merchant.category, merchant.zoneID,
-                                     merchant.settlementAccount, merchant.active])
-            }
+            // A merchant missing from the registry file is kept for its past redemptions, but
+            // inactive; merchants the admin API added are not the file's to remove.
+            try db.execute(sql: "UPDATE merchants SET active = 0 WHERE origin = 1")
+            for merchant in merchants { try Self.save(merchant, origin: 1, db) }
         }
     }
 
@@ -213,7 +206,9 @@ public final class SQLiteStore: Store {
             try Row.fetchAll(db, sql: "SELECT a.external_id, m.* FROM merchants m JOIN accounts a ON a.id = m.account ORDER BY a.external_id")
                 .map { row in
                     Merchant(id: row["external_id"], name: LocalizedText(ja: row["name_ja"], en: row["name_en"]), category: row["category"],
-                             zoneID: row["zone_id"], settlementAccount: row["settlement_account"], active: row["active"])
+                             zoneID: row["zone_id"], settlementAccount: row["settlement_account"], active: row["active"],
+                             pointsPerDayMax: row["points_per_day"], pointsPerResidentPerDayMax: row["points_per_resident_per_day"],
+                             suspended: row["suspended"])
                 }
         }
     }
@@ -413,4 +408,38 @@ public final class SQLiteStore: Store {
 extension Date {
     var millisecondsSince1970: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
     init(millisecondsSince1970: Int64) { self.init(timeIntervalSince1970: Double(millisecondsSince1970) / 1000) }
+}
+
+extension SQLiteStore {
+    // MARK: Merchants
+
+    /// Adds or updates a merchant (its suspension is left as it is). `origin` 1: the registry file,
+    /// 2: the admin API.
+    static func save(_ merchant: Merchant, origin: Int, _ db: Database) throws {
+        let account = try Self.account(.merchant, merchant.id, db)
+        try db.execute(sql: """
+            INSERT INTO merchants(account, name_ja, name_en, category, zone_id, settlement_account, active, points_per_day,
+                                  points_per_resident_per_day, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(account) DO UPDATE SET name_ja = excluded.name_ja, name_en = excluded.name_en, category = excluded.category,
+              zone_id = excluded.zone_id, settlement_account = excluded.settlement_account, active = excluded.active,
+              points_per_day = excluded.points_per_day, points_per_resident_per_day = excluded.points_per_resident_per_day,
+              origin = excluded.origin
+            """, arguments: [account, merchant.name.ja, merchant.name.en, merchant.category, merchant.zoneID, merchant.settlementAccount,
+                             merchant.active, merchant.pointsPerDayMax, merchant.pointsPerResidentPerDayMax, origin])
+    }
+
+    public func saveMerchants(_ merchants: [Merchant]) async throws {
+        try await write { db in
+            for merchant in merchants { try Self.save(merchant, origin: 2, db) }
+        }
+    }
+
+    public func setSuspended(merchantID: String, _ suspended: Bool) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: """
+                UPDATE merchants SET suspended = ? WHERE account = (SELECT id FROM accounts WHERE kind = 3 AND external_id = ?)
+                """, arguments: [suspended, merchantID])
+            return db.changesCount == 1
+        }
+    }
 }

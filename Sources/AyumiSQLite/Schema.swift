@@ -166,6 +166,17 @@ extension SQLiteStore {
                 """)
         }
         migrator.registerMigration("v10-refunds") { db in try migrateToRefunds(db) }
+        migrator.registerMigration("v11-merchant-limits") { db in
+            // Limits from the registry; a suspension by the city's staff; whether the registry file
+            // or the admin API manages the merchant (origin 1: the file, 2: the API).
+            try db.execute(sql: """
+                ALTER TABLE merchants ADD COLUMN points_per_day INTEGER;
+                ALTER TABLE merchants ADD COLUMN points_per_resident_per_day INTEGER;
+                ALTER TABLE merchants ADD COLUMN suspended INTEGER NOT NULL DEFAULT 0 CHECK (suspended IN (0, 1));
+                ALTER TABLE merchants ADD COLUMN origin INTEGER NOT NULL DEFAULT 1 CHECK (origin IN (1, 2));
+                CREATE INDEX redemptions_by_merchant_day ON redemptions(merchant, day);
+                """)
+        }
         return migrator
     }
 }

@@ -24,6 +24,7 @@ public func buildRouter(ayumi: Ayumi) -> Router<BasicRequestContext> {
     RedemptionController(redemptions: ayumi.redemptions, auth: auth).addRoutes(to: router.group("v1/redemptions"))
     ReportController(reporting: ayumi.reporting, auth: auth).addRoutes(to: router.group("v1/reports"))
     RulesController(administration: administration, auth: auth).addRoutes(to: router.group("v1/admin/rules"))
+    MerchantsController(administration: administration, auth: auth).addRoutes(to: router.group("v1/admin/merchants"))
     routes.register(router.routes)
     return router
 }

@@ -74,6 +74,11 @@ struct Problem: Error {
         case .insufficientPoints: ("insufficient-points", .unprocessableContent, .init(ja: "ポイントが不足しています", en: "Not enough points"))
         case .idempotencyKeyReused:
             ("idempotency-key-reused", .unprocessableContent, .init(ja: "冪等キーが別の取引で使われています", en: "Idempotency key reused"))
+        case .merchantSuspended: ("merchant-suspended", .forbidden, .init(ja: "この加盟店は利用停止中です", en: "Merchant suspended"))
+        case .merchantDailyLimit:
+            ("merchant-daily-limit", .unprocessableContent, .init(ja: "本日の店舗の利用上限を超えます", en: "The shop's daily limit would be passed"))
+        case .residentDailyLimitAtMerchant:
+            ("resident-daily-limit", .unprocessableContent, .init(ja: "本日のこの店舗での利用上限を超えます", en: "The resident's daily limit at this shop would be passed"))
         case .unknownRedemption: ("unknown-redemption", .notFound, .init(ja: "その取引はありません", en: "Unknown redemption"))
         case .refundTooLate: ("refund-too-late", .unprocessableContent, .init(ja: "返金の期限を過ぎています", en: "Too late to refund"))
         case .refundExceedsRedemption:

@@ -27,6 +27,9 @@ public enum AyumiError: Error, Sendable, Equatable {
     case idempotencyKeyReused
     case merchantInactive(String)
     case unknownRedemption(String)
+    case merchantSuspended(String)
+    case merchantDailyLimit(left: Int64)
+    case residentDailyLimitAtMerchant(left: Int64)
     case refundTooLate(days: Int)
     case refundExceedsRedemption(refundable: Int64)
     /// Concurrent writes kept this one from completing; nothing changed, and sending it again is safe.
@@ -58,6 +61,9 @@ public enum AyumiError: Error, Sendable, Equatable {
         case .insufficientPoints(let balance, let requested): "The resident has \(balance) points; \(requested) were requested."
         case .idempotencyKeyReused: "The idempotency key was already used for a different redemption or refund."
         case .unknownRedemption(let id): "This till made no redemption '\(id)'."
+        case .merchantSuspended(let id): "Merchant '\(id)' is suspended by the city office: it can neither redeem nor refund until reinstated."
+        case .merchantDailyLimit(let left): "The shop's daily limit leaves \(left) points today."
+        case .residentDailyLimitAtMerchant(let left): "This resident may spend \(left) more points at this shop today."
         case .refundTooLate(let days): "The redemption was more than \(days) days ago (refundDaysMax); it can no longer be refunded."
         case .refundExceedsRedemption(let refundable):
             refundable == 0 ? "The redemption was refunded in full already." : "At most \(refundable) points of the redemption are left to refund."
@@ -84,6 +90,9 @@ extension AyumiError {
         case .unknownMerchant: .unknownMerchant(merchantID)
         case .unknownResident, .residentExists: .unknownResident("the code's resident")
         case .unknownRedemption: .unknownRedemption(redemptionID.map(String.init) ?? "")
+        case .merchantSuspended: .merchantSuspended(merchantID)
+        case .merchantDailyLimit(let left): .merchantDailyLimit(left: left)
+        case .residentDailyLimitAtMerchant(let left): .residentDailyLimitAtMerchant(left: left)
         case .refundTooLate(let days): .refundTooLate(days: days)
         case .refundExceedsRedemption(let refundable): .refundExceedsRedemption(refundable: refundable)
         case .databaseMissing(let path): .databaseMissing(path: path)

@@ -50,7 +50,14 @@ public final class ActiveProgram: Sendable {
         public let ruleset: Ruleset
         public let evaluator: Evaluator
         /// Every merchant ever registered, by id; inactive ones redeem nothing.
-        public let merchants: [String: Merchant]
+        public private(set) var merchants: [String: Merchant]
+
+        /// The same program with the registry as stored now.
+        public func replacing(merchants: [Merchant]) -> Snapshot {
+            var copy = self
+            copy.merchants = Dictionary(uniqueKeysWithValues: merchants.map { ($0.id, $0) })
+            return copy
+        }
         /// Every activation's ruleset and the instant it takes effect, in the order they were made:
         /// an event is judged by the one in force at its time, however late it arrives.
         public let timeline: [(from: Date, evaluator: Evaluator)]

@@ -92,7 +92,7 @@ public struct Redemptions: Sendable {
             throw AyumiError.invalidRequest("points: between 1 and \(Self.redemptionPointsMax)")
         }
         let program = dependencies.program.current
-        guard program.merchants[merchantID]?.active == true else { throw AyumiError.unknownMerchant(merchantID) }
+        try Self.checkTakesPoints(program.merchants[merchantID], merchantID)
         let store = dependencies.store
         let now = dependencies.environment.now()
         let text = try await codeText(input, merchantID: merchantID, now: now)
@@ -129,7 +129,7 @@ public struct Redemptions: Sendable {
             throw AyumiError.invalidRequest("points: between 1 and \(Self.redemptionPointsMax)")
         }
         let program = dependencies.program.current
-        guard program.merchants[merchantID]?.active == true else { throw AyumiError.unknownMerchant(merchantID) }
+        try Self.checkTakesPoints(program.merchants[merchantID], merchantID)
         let now = dependencies.environment.now()
         let request = RefundRequest(merchantID: merchantID, redemptionID: redemptionID, idempotencyKey: idempotencyKey, points: points,
                                     localDate: LocalDate(instant: now, timeZone: program.evaluator.timeZone),
@@ -141,6 +141,13 @@ public struct Redemptions: Sendable {
         } catch let error as StoreError {
             throw AyumiError(error, merchantID: merchantID, points: points ?? 0, redemptionID: redemptionID)
         }
+    }
+
+    /// A merchant no longer in the registry is unknown; a suspended one is told so (the store checks
+    /// both again inside its write).
+    static func checkTakesPoints(_ merchant: Merchant?, _ merchantID: String) throws {
+        guard let merchant, merchant.active else { throw AyumiError.unknownMerchant(merchantID) }
+        guard !merchant.suspended else { throw AyumiError.merchantSuspended(merchantID) }
     }
 
     /// The code behind what the till sent: the code itself, or the one issued with a 12-digit number.

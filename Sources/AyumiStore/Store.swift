@@ -26,6 +26,11 @@ public protocol Store: Sendable {
     func rulesets() async throws -> [StoredRuleset]
     /// Every merchant ever registered, active or not, by id.
     func merchants() async throws -> [Merchant]
+    /// Adds or updates merchants through the admin API (or an import): the registry file does not
+    /// deactivate them at the next start. A suspension is left as it is.
+    func saveMerchants(_ merchants: [Merchant]) async throws
+    /// Suspends or reinstates a merchant; false when no such merchant is registered.
+    func setSuspended(merchantID: String, _ suspended: Bool) async throws -> Bool
     /// Gives back memory kept only for speed (page caches, idle read connections) when no write of
     /// the hot path (enrolment, ingest, redemption) happened since the previous call; a server calls
     /// it every few seconds, so that an idle server is small again after a busy hour. It may take
@@ -148,6 +153,12 @@ public enum StoreError: Error, Sendable, Equatable {
     case idempotencyKeyReused
     case unknownMerchant
     case unknownResident
+    /// The merchant is suspended by the city's staff.
+    case merchantSuspended
+    /// The redemption would take the merchant past its daily limit: what is left of it today.
+    case merchantDailyLimit(left: Int64)
+    /// The redemption would take the resident past their daily limit at this merchant.
+    case residentDailyLimitAtMerchant(left: Int64)
     /// No redemption with that id was made by that merchant.
     case unknownRedemption
     case refundTooLate(days: Int)

@@ -146,7 +146,8 @@ struct IdleMemoryRelease: Service {
 /// Puts a ruleset activated for a future time fully in force when that time comes: events are
 /// judged by it from its instant already, and this reloads the program-wide settings (the code
 /// lifetime, the report group size) within 10 s of it; likewise a signing key rotated in by
-/// `ayumi keys rotate` beside the server signs its codes within 10 s.
+/// `ayumi keys rotate` beside the server signs its codes within 10 s, and merchants imported by
+/// `ayumi merchants import` redeem within 10 s.
 struct ScheduledRulesets: Service {
     let ayumi: Ayumi
     let logger: Logger
@@ -159,6 +160,12 @@ struct ScheduledRulesets: Service {
                     try await ayumi.administration.reloadProgramIfScheduled()
                 } catch {
                     logger.error("Scheduled ruleset not loaded", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                // Merchants imported by `ayumi merchants import` take part from now on.
+                do {
+                    try await ayumi.administration.reloadMerchantsIfChanged()
+                } catch {
+                    logger.error("Merchants not reloaded", metadata: ["error": "\(String(reflecting: error))"])
                 }
                 // A key rotated in by `ayumi keys rotate` signs this server's codes from now on.
                 do {

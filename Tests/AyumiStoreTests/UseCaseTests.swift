@@ -389,6 +389,112 @@ struct RefundTests {
     }
 }
 
+@Suite("Merchants")
+struct MerchantTests {
+    /// The demo registry with limits on m-001: 10 points a day in all, 4 per resident.
+    func limited() throws -> String {
+        let registry = try String(contentsOfFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml", encoding: .utf8)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-merchants-\(UUID().uuidString).yaml").path
+        try registry.replacingOccurrences(of: "    settlementAccount: SETTLE-M-001\n",
+                                          with: "    settlementAccount: SETTLE-M-001\n    limits: {pointsPerDay: 10, pointsPerResidentPerDay: 4}\n")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    func spend(_ fixture: Fixture, _ resident: String, _ points: Int64, at merchant: String = "m-001", key: String) async throws -> RedemptionRecord {
+        let code = try await fixture.ayumi.redemptions.issueCode(residentID: resident).code
+        return try await fixture.ayumi.redemptions.redeem(merchantID: merchant, code: code, points: points, idempotencyKey: key)
+    }
+
+    @Test("a shop's daily limit and a resident's daily limit at the shop hold, net of refunds, and say what is left")
+    func limits() async throws {
+        let fixture = try await Fixture.make(merchantsFile: try limited())
+        for resident in ["r-1", "r-2", "r-3"] {
+            try await fixture.enrol(resident)
+            _ = try await fixture.submit([fixture.walk("w-\(resident)", resident, steps: 10_000), fixture.visit("v-\(resident)", resident)])
+        }
+        _ = try await spend(fixture, "r-1", 3, key: "k-1")
+        await #expect(throws: AyumiError.residentDailyLimitAtMerchant(left: 1)) { try await spend(fixture, "r-1", 2, key: "k-2") }
+        _ = try await spend(fixture, "r-1", 2, at: "m-002", key: "k-3")   // another shop has no limit
+        let second = try await spend(fixture, "r-2", 4, key: "k-4")
+        await #expect(throws: AyumiError.merchantDailyLimit(left: 3)) { try await spend(fixture, "r-3", 4, key: "k-5") }
+        // A refund gives the day's room back.
+        _ = try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: second.id, points: 2, idempotencyKey: "f-1")
+        #expect(try await spend(fixture, "r-3", 4, key: "k-6").points == 4)
+        // The next day starts afresh.
+        fixture.clock.advance(seconds: 86_400)
+        #expect(try await spend(fixture, "r-1", 2, key: "k-7").points == 2)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+
+    @Test("a suspended shop redeems and refunds nothing, keeps its token, and stays suspended across a restart until reinstated")
+    func suspension() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-1")
+        _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
+        let token = try await fixture.ayumi.administration.createToken(role: .merchant, subject: "m-001")
+        let redemption = try await spend(fixture, "r-1", 2, key: "k-1")
+        #expect(try await fixture.ayumi.administration.setSuspended(merchantID: "m-001", true).suspended)
+        await #expect(throws: AyumiError.merchantSuspended("m-001")) { try await spend(fixture, "r-1", 1, key: "k-2") }
+        await #expect(throws: AyumiError.merchantSuspended("m-001")) {
+            try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 1, idempotencyKey: "f-1")
+        }
+        #expect(try await fixture.ayumi.administration.authenticate(token: token) != nil, "its token still reads its statements")
+        let restarted = try await Bootstrap.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.repositoryRoot + "/Rules",
+                                                 merchantsFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml",
+                                                 environment: fixture.ayumi.dependencies.environment, logger: .init(label: "test"))
+        #expect(restarted.dependencies.program.current.merchants["m-001"]?.suspended == true)
+        await #expect(throws: AyumiError.merchantSuspended("m-001")) {
+            let code = try await restarted.redemptions.issueCode(residentID: "r-1").code
+            return try await restarted.redemptions.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-3")
+        }
+        _ = try await restarted.administration.setSuspended(merchantID: "m-001", false)
+        #expect(try await restarted.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 1, idempotencyKey: "f-2").points == 1)
+        await #expect(throws: AyumiError.unknownMerchant("m-999")) { try await restarted.administration.setSuspended(merchantID: "m-999", true) }
+    }
+
+    @Test("merchants imported from CSV redeem at once, survive a restart with the registry file, and export back the same")
+    func importExport() async throws {
+        let fixture = try await Fixture.make()
+        let ruleset = fixture.ayumi.dependencies.program.current.ruleset
+        let csv = "\u{FEFF}" + MerchantsParser.csvColumns.joined(separator: ",") + "\r\n"
+            + "m-101,\"鈴木商店, 本店\",\"Suzuki Store, Main\",grocery,downtown,SETTLE-101,500,,\r\n"
+            + "m-102,はま茶房,Hama Tea,cafe,downtown,SETTLE-102,,50,false\r\n"
+        let merchants = try MerchantsParser.parseCSV(csv, file: "new.csv", ruleset: ruleset)
+        #expect(merchants.map(\.name.en) == ["Suzuki Store, Main", "Hama Tea"])
+        #expect(merchants[0].pointsPerDayMax == 500 && merchants[1].pointsPerResidentPerDayMax == 50 && !merchants[1].active)
+        try await fixture.ayumi.administration.saveMerchants(merchants)
+        try await fixture.enrol("r-1")
+        _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
+        #expect(try await spend(fixture, "r-1", 1, at: "m-101", key: "k-1").points == 1)
+        let restarted = try await Bootstrap.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.repositoryRoot + "/Rules",
+                                                 merchantsFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml",
+                                                 environment: fixture.ayumi.dependencies.environment, logger: .init(label: "test"))
+        #expect(restarted.dependencies.program.current.merchants["m-101"]?.active == true)
+        let exported = MerchantsParser.csv(restarted.administration.merchants())
+        let again = try MerchantsParser.parseCSV(exported, file: "export.csv", ruleset: ruleset)
+        #expect(again == restarted.administration.merchants().map { var m = $0; m.suspended = false; return m })
+        let yaml = try MerchantsParser.parse(MerchantsParser.yaml(restarted.administration.merchants()), file: "export.yaml", ruleset: ruleset)
+        #expect(yaml == again)
+    }
+
+    @Test("a CSV with a mistake names its line and column", arguments: [
+        ("m-103,a,b,cafe,uptown,S,,,", "new.csv:2:16: error: unknown zone 'uptown' (see zones.geojson)"),
+        ("m-103,a,b,cafe,downtown,S,0,,", "new.csv:2:27: error: expected a whole number from 1 to 1,000,000,000, or nothing"),
+        ("m-103,a,b,cafe,downtown,S,,,maybe", "new.csv:2:29: error: expected true, false or nothing"),
+        ("m-103,a,b,cafe,downtown", "new.csv:2:1: error: expected 9 fields, found 5"),
+        ("m-103,\"a,b,cafe,downtown,S,,,", "new.csv:2:7: error: a quoted field is not closed"),
+    ])
+    func csvErrors(line: String, message: String) async throws {
+        let fixture = try await Fixture.make()
+        let csv = MerchantsParser.csvColumns.joined(separator: ",") + "\n" + line + "\n"
+        let failure = try #require(throws: RulesCheckFailure.self) {
+            try MerchantsParser.parseCSV(csv, file: "new.csv", ruleset: fixture.ayumi.dependencies.program.current.ruleset)
+        }
+        #expect(failure.diagnostics.map(\.description) == [message])
+    }
+}
+
 @Suite("Redemption")
 struct RedemptionTests {
     func funded(_ fixture: Fixture, steps: Int64 = 10_000) async throws -> String {
