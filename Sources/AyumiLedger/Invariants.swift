@@ -12,8 +12,8 @@ public struct LedgerAudit: Sendable {
     public var negativeResidentBalances: [(String, Int64)]
     /// Residents whose open lots do not add up to their balance: (account, balance, lots).
     public var lotMismatches: [(String, Int64, Int64)]
-    /// Lots whose remaining points are not their points less their draws, plus the refunds given
-    /// back into them: (lot, points, remaining, drawn less refunded). Points moved between two lots
+    /// Lots whose remaining points are not their points less their draws and expiries, plus the
+    /// refunds given back into them: (lot, points, remaining, drawn and expired less refunded). Points moved between two lots
     /// would bill the wrong sponsor.
     public var lotRemainderMismatches: [(Int64, Int64, Int64, Int64)]
     /// Redemptions whose lot draws do not add up to the redeemed points: (redemption id, points, drawn).
@@ -32,6 +32,9 @@ public struct LedgerAudit: Sendable {
     /// Refund transfers that do not move points from the redemption's merchant back into a lot the
     /// redemption drew (or to that lot's sponsor), or more than it drew: (refund id, transfer id).
     public var refundsAstray: [(Int64, Int64)] = []
+    /// Expiries that do not return a lot's points from its holder to its sponsor after its last day:
+    /// (lot id, transfer id).
+    public var expiriesAstray: [(Int64, Int64)] = []
 
     public init(transferCount: Int64, balanceMismatches: [(String, Int64, Int64)] = [], negativeResidentBalances: [(String, Int64)] = [],
                 lotMismatches: [(String, Int64, Int64)] = [], lotRemainderMismatches: [(Int64, Int64, Int64, Int64)] = [],
@@ -55,7 +58,7 @@ public struct LedgerAudit: Sendable {
         balanceMismatches.map { "\($0.0): balance \($0.1) but its transfers sum to \($0.2)" }
             + negativeResidentBalances.map { "\($0.0): negative balance \($0.1)" }
             + lotMismatches.map { "\($0.0): balance \($0.1) but open lots hold \($0.2)" }
-            + lotRemainderMismatches.map { "lot \($0.0): \($0.1) points less \($0.3) drawn is not the \($0.2) it holds" }
+            + lotRemainderMismatches.map { "lot \($0.0): \($0.1) points less \($0.3) drawn or expired is not the \($0.2) it holds" }
             + redemptionDrawMismatches.map { "redemption \($0.0): \($0.1) points but its lot draws sum to \($0.2)" }
             + drawsPastExpiry.map { "redemption \($0.0) on \($0.2) drew lot \($0.1), whose last day was \($0.3)" }
             + drawsFromOthersLots.map { "redemption \($0.0) by \($0.2) drew lot \($0.1) of \($0.3)" }
@@ -63,5 +66,6 @@ public struct LedgerAudit: Sendable {
             + refundMismatches.map { "refund \($0.0): \($0.1) points but its transfers sum to \($0.2)" }
             + refundsExceeding.map { "redemption \($0.0): \($0.1) points but \($0.2) refunded" }
             + refundsAstray.map { "refund \($0.0): transfer \($0.1) does not move its points from the merchant back to a lot the redemption drew" }
+            + expiriesAstray.map { "lot \($0.0): expiry \($0.1) does not return its points from its holder to its sponsor after its last day" }
     }
 }

@@ -47,7 +47,7 @@ public struct Posting: Sendable, Hashable {
 /// funded by two sponsors is two transfers; a redemption drawing two lots is two transfers.
 public struct Transfer: Sendable, Hashable {
     public enum Kind: String, Sendable, Codable {
-        case award, redemption, refund
+        case award, redemption, refund, expiry
     }
 
     public var kind: Kind

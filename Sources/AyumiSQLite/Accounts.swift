@@ -16,7 +16,14 @@ extension SQLiteStore {
                        COALESCE(SUM(CASE WHEN expires_day >= ?1 AND available_day > ?1 THEN remaining END), 0) AS pending
                 FROM transfers WHERE credit = ?2 AND remaining > 0
                 """, arguments: [day.dayNumber, account])!
-            return Balance(spendable: row["spendable"], pastExpiry: row["past_expiry"], pending: row["pending"])
+            let expiring = try Row.fetchAll(db, sql: """
+                SELECT expires_day, SUM(remaining) AS points FROM transfers
+                WHERE credit = ?2 AND remaining > 0 AND expires_day BETWEEN ?1 AND ?1 + ?3 - 1 AND COALESCE(available_day, 0) <= ?1
+                GROUP BY expires_day ORDER BY expires_day
+                """, arguments: [day.dayNumber, account, Balance.expiringDays]).map {
+                ExpiringPoints(lastDay: LocalDate(dayNumber: $0["expires_day"]), points: $0["points"])
+            }
+            return Balance(spendable: row["spendable"], pastExpiry: row["past_expiry"], pending: row["pending"], expiring: expiring)
         }
     }
 
@@ -32,8 +39,9 @@ extension SQLiteStore {
                 FROM (SELECT MIN(id) AS id, kind, SUM(amount) AS points, rule, ruleset, event, redemption, MIN(day) AS day,
                              MIN(created_at) AS created_at, MIN(capped) AS capped,
                              MAX(available_day) AS available_day
-                      FROM transfers WHERE ((kind = 1 AND credit = ?1) OR (kind = 2 AND debit = ?1) OR (kind = 3 AND credit = ?1)) AND id < ?2
-                      GROUP BY kind, COALESCE(refund, redemption, event, -id), rule ORDER BY id DESC LIMIT ?3) h
+                      FROM transfers WHERE ((kind = 1 AND credit = ?1) OR (kind = 2 AND debit = ?1) OR (kind = 3 AND credit = ?1)
+                                            OR (kind = 4 AND debit = ?1)) AND id < ?2
+                      GROUP BY kind, COALESCE(refund, redemption, event, CASE WHEN kind = 4 THEN day END, -id), rule ORDER BY id DESC LIMIT ?3) h
                 LEFT JOIN rules r ON r.id = h.rule LEFT JOIN rulesets rs ON rs.id = h.ruleset LEFT JOIN events e ON e.id = h.event
                 LEFT JOIN redemptions d ON d.id = h.redemption LEFT JOIN accounts m ON m.id = d.merchant
                 LEFT JOIN legacy_reasons lr ON lr.transfer = h.id
@@ -42,6 +50,7 @@ extension SQLiteStore {
                 let kind: Transfer.Kind = switch TransferKind(rawValue: row["kind"]) {
                 case .award: .award
                 case .refund: .refund
+                case .expiry: .expiry
                 default: .redemption
                 }
                 let points: Int64 = row["points"]
@@ -49,7 +58,7 @@ extension SQLiteStore {
                     Event.detail(kind: kind, day: row["event_day"], at: row["at"], stored: row["detail"])
                 }
                 let recorded = (row["reason_ja"] as String?).map { LocalizedText(ja: $0, en: row["reason_en"]) }
-                return HistoryEntry(id: row["id"], kind: kind, points: kind == .redemption ? -points : points,
+                return HistoryEntry(id: row["id"], kind: kind, points: kind == .redemption || kind == .expiry ? -points : points,
                                     ruleID: row["rule_name"], rulesetVersion: row["version"], event: event, merchantID: row["merchant"],
                                     localDate: LocalDate(dayNumber: row["day"]), createdAt: Date(millisecondsSince1970: row["created_at"]),
                                     recordedReason: recorded, cappedBy: (row["capped"] as Int64?).map(Int.init),
@@ -240,5 +249,33 @@ extension SQLiteStore {
             SELECT COALESCE(SUM(r.points - COALESCE((SELECT SUM(f.points) FROM refunds f WHERE f.redemption = r.id), 0)), 0)
             FROM redemptions r WHERE r.merchant = ?1 AND r.day = ?2 AND (?3 IS NULL OR r.resident = ?3)
             """), arguments: [merchant, day.dayNumber, resident])!
+    }
+}
+
+extension SQLiteStore {
+    // MARK: Expiry
+
+    /// The expiry transfer's day is the first day the points were no longer valid (the lot's last day + 1).
+    public func expireLots(before asOf: LocalDate, at: Date, limit: Int) async throws -> ExpiryRun {
+        try await write { db in
+            // Read and zeroed in one transaction: a second run, here or in another process, finds
+            // these lots empty.
+            let lots = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT id, debit, credit, remaining, expires_day FROM transfers WHERE remaining > 0 AND expires_day < ? ORDER BY expires_day, id LIMIT ?
+                """), arguments: [asOf.dayNumber, limit])
+            var points: Int64 = 0
+            let at = at.millisecondsSince1970
+            for lot in lots {
+                let remaining: Int64 = lot["remaining"], resident: Int64 = lot["credit"], sponsor: Int64 = lot["debit"]
+                try db.cachedStatement(sql: """
+                    INSERT INTO transfers(kind, debit, credit, amount, day, lot, created_at) VALUES (4, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [resident, sponsor, remaining, (lot["expires_day"] as Int) + 1, lot["id"] as Int64, at])
+                try db.cachedStatement(sql: "UPDATE transfers SET remaining = 0 WHERE id = ?").execute(arguments: [lot["id"] as Int64])
+                try Self.addToBalance(-remaining, account: resident, db)
+                try Self.addToBalance(remaining, account: sponsor, db)
+                points += remaining
+            }
+            return ExpiryRun(lots: lots.count, points: points)
+        }
     }
 }

@@ -119,7 +119,7 @@ extension SQLiteStore {
             // gives them to its sponsor).
             let remainders = try Row.fetchAll(db, sql: """
                 SELECT l.id, l.amount, l.remaining, COALESCE(d.drawn, 0) - COALESCE(f.refunded, 0) AS drawn FROM transfers l
-                LEFT JOIN (SELECT lot, SUM(amount) AS drawn FROM transfers WHERE kind = 2 GROUP BY lot) d ON d.lot = l.id
+                LEFT JOIN (SELECT lot, SUM(amount) AS drawn FROM transfers WHERE kind IN (2, 4) GROUP BY lot) d ON d.lot = l.id
                 LEFT JOIN (SELECT t.lot, SUM(t.amount) AS refunded FROM transfers t JOIN transfers h ON h.id = t.lot
                            WHERE t.kind = 3 AND t.credit = h.credit GROUP BY t.lot) f ON f.lot = l.id
                 WHERE l.kind = 1 AND l.remaining <> l.amount - COALESCE(d.drawn, 0) + COALESCE(f.refunded, 0) ORDER BY l.id LIMIT \(limit)
@@ -164,12 +164,18 @@ extension SQLiteStore {
                 SELECT t.redemption, t.id FROM transfers t JOIN redemptions r ON r.id = t.redemption LEFT JOIN transfers l ON l.id = t.lot
                 WHERE t.kind = 2 AND (t.debit <> r.resident OR t.credit <> r.merchant OR l.kind IS NOT 1) ORDER BY t.id LIMIT \(limit)
                 """).map { ($0["redemption"] as Int64, $0["id"] as Int64) }
+            let expiriesAstray = try Row.fetchAll(db, sql: """
+                SELECT t.lot, t.id FROM transfers t LEFT JOIN transfers l ON l.id = t.lot
+                WHERE t.kind = 4 AND (l.kind IS NOT 1 OR t.debit <> l.credit OR t.credit <> l.debit OR t.day <= l.expires_day)
+                ORDER BY t.id LIMIT \(limit)
+                """).map { ($0["lot"] as Int64, $0["id"] as Int64) }
             var audit = LedgerAudit(transferCount: transferCount, balanceMismatches: balances, negativeResidentBalances: negative,
                                     lotMismatches: lots, lotRemainderMismatches: remainders, redemptionDrawMismatches: draws,
                                     drawsPastExpiry: pastExpiry, drawsFromOthersLots: othersLots, drawsAstray: astray)
             audit.refundMismatches = refundSums
             audit.refundsExceeding = exceeding
             audit.refundsAstray = refundsAstray
+            audit.expiriesAstray = expiriesAstray
             return audit
         }
     }

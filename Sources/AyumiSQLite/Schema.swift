@@ -177,6 +177,13 @@ extension SQLiteStore {
                 CREATE INDEX redemptions_by_merchant_day ON redemptions(merchant, day);
                 """)
         }
+        migrator.registerMigration("v12-expiry") { db in
+            // The expiry job finds open lots by their last day; history finds a resident's expiries.
+            try db.execute(sql: """
+                CREATE INDEX open_lots_by_expiry ON transfers(expires_day, id) WHERE remaining > 0;
+                CREATE INDEX expiries_by_resident ON transfers(debit, id) WHERE kind = 4;
+                """)
+        }
         return migrator
     }
 }
@@ -242,7 +249,7 @@ struct MigrationError: Error, CustomStringConvertible {
 
 /// Codes of the compact layout, stored as small integers.
 enum AccountKind: Int64 { case sponsor = 1, resident = 2, merchant = 3 }
-enum TransferKind: Int64 { case award = 1, redemption = 2, refund = 3 }
+enum TransferKind: Int64 { case award = 1, redemption = 2, refund = 3, expiry = 4 }
 
 extension Event.Kind {
     var code: Int64 {

@@ -110,10 +110,13 @@ struct MeController {
 
     @Sendable func balance(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let residentID = try await auth.resident(request)
-        /// `pendingPoints` only when some are: programs without pending points answer as before.
-        struct Answer: Encodable { var points: Int64; var expiredPoints: Int64; var pendingPoints: Int64? }
+        /// `pendingPoints` and `expiring` only when there are some: a balance without them answers as before.
+        struct Expiring: Encodable { var lastDay: String; var points: Int64 }
+        struct Answer: Encodable { var points: Int64; var expiredPoints: Int64; var pendingPoints: Int64?; var expiring: [Expiring]? }
         let balance = try await accounts.balance(residentID: residentID)
-        return try HTTP.json(Answer(points: balance.spendable, expiredPoints: balance.pastExpiry, pendingPoints: balance.pending > 0 ? balance.pending : nil))
+        return try HTTP.json(Answer(points: balance.spendable, expiredPoints: balance.pastExpiry, pendingPoints: balance.pending > 0 ? balance.pending : nil,
+                                    expiring: balance.expiring.isEmpty ? nil
+                                        : balance.expiring.map { Expiring(lastDay: $0.lastDay.description, points: $0.points) }))
     }
 
     @Sendable func history(_ request: Request, context: BasicRequestContext) async throws -> Response {

@@ -16,6 +16,26 @@ public struct Accounts: Sendable {
         try await dependencies.store.balance(residentID: residentID, on: dependencies.today)
     }
 
+    /// Lots expired per transaction of the expiry job: small enough that other writes wait little.
+    static let expiryBatch = 2_000
+
+    /// Returns the unspent points of every lot whose last day is before `asOf` to the sponsors that
+    /// funded them, batch by batch until none is left; idempotent (a second run, or one in another
+    /// process at the same time, expires nothing twice).
+    public func expireLots(asOf: LocalDate) async throws -> ExpiryRun {
+        var total = ExpiryRun(lots: 0, points: 0)
+        while true {
+            let run = try await dependencies.store.expireLots(before: asOf, at: dependencies.environment.now(), limit: Self.expiryBatch)
+            total.lots += run.lots
+            total.points += run.points
+            if run.lots < Self.expiryBatch { break }
+        }
+        if total.lots > 0 {
+            dependencies.logger.info("Lots expired", metadata: ["lots": "\(total.lots)", "points": "\(total.points)", "asOf": "\(asOf)"])
+        }
+        return total
+    }
+
     /// A page of history, newest first, with the reason of every line, and the cursor of the next
     /// page (nil on the last page).
     public func history(residentID: String, cursor: String?, limit: Int) async throws -> ([HistoryLine], next: String?) {
@@ -43,6 +63,9 @@ public struct Accounts: Sendable {
             let name = entry.merchantID.flatMap { dependencies.program.current.merchants[$0]?.name }
                 ?? LocalizedText(ja: entry.merchantID ?? "", en: entry.merchantID ?? "")
             return LocalizedText(ja: "\(name.ja)で利用", en: "Redeemed at \(name.en)")
+        case .expiry:
+            let lastDay = entry.localDate.adding(days: -1)
+            return LocalizedText(ja: "有効期限切れ（\(lastDay)まで有効）", en: "Expired (valid until \(lastDay))")
         case .refund:
             let name = entry.merchantID.flatMap { dependencies.program.current.merchants[$0]?.name }
                 ?? LocalizedText(ja: entry.merchantID ?? "", en: entry.merchantID ?? "")

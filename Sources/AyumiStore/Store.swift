@@ -92,6 +92,11 @@ public protocol Store: Sendable {
     /// The resident's points that can be spent on `day`, and those past their last day that the
     /// expiry job has not yet returned to their sponsors.
     func balance(residentID: String, on day: LocalDate) async throws -> Balance
+    /// Returns the unspent points of up to `limit` lots whose last day is before `asOf` to the
+    /// sponsors that funded them (one transfer each, kind 4), in one transaction. Each point
+    /// expires once, however often and from however many processes it runs: call it until it
+    /// expires nothing.
+    func expireLots(before asOf: LocalDate, at: Date, limit: Int) async throws -> ExpiryRun
     /// Newest first; `beforeID` is the cursor (exclusive).
     func history(residentID: String, beforeID: Int64?, limit: Int) async throws -> [HistoryEntry]
 
@@ -272,11 +277,40 @@ public struct Balance: Sendable, Hashable {
     public var pastExpiry: Int64
     /// Awarded but held as pending: visible, not spendable until their release day.
     public var pending: Int64
+    /// Spendable points whose last day is within the next `Balance.expiringDays` days, by last day,
+    /// soonest first.
+    public var expiring: [ExpiringPoints]
 
-    public init(spendable: Int64, pastExpiry: Int64, pending: Int64 = 0) {
+    /// How far ahead the balance warns of expiry.
+    public static let expiringDays = 30
+
+    public init(spendable: Int64, pastExpiry: Int64, pending: Int64 = 0, expiring: [ExpiringPoints] = []) {
         self.spendable = spendable
         self.pastExpiry = pastExpiry
         self.pending = pending
+        self.expiring = expiring
+    }
+}
+
+/// Points that can be spent up to and including `lastDay`, and not after.
+public struct ExpiringPoints: Sendable, Hashable {
+    public var lastDay: LocalDate
+    public var points: Int64
+
+    public init(lastDay: LocalDate, points: Int64) {
+        self.lastDay = lastDay
+        self.points = points
+    }
+}
+
+/// What one run of the expiry job did.
+public struct ExpiryRun: Sendable, Hashable {
+    public var lots: Int
+    public var points: Int64
+
+    public init(lots: Int, points: Int64) {
+        self.lots = lots
+        self.points = points
     }
 }
 

@@ -315,3 +315,39 @@ struct PeriodOptions: ParsableArguments {
         return (first, last)
     }
 }
+
+struct LotsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "lots", abstract: "The lots residents' points are kept in.",
+                                                    subcommands: [Expire.self])
+
+    struct Expire: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Return the unspent points of lots past their last day to the sponsors that funded them.",
+            discussion: """
+                Every lot whose last day is before --as-of (default: today in the program's time zone) gives its \
+                unspent points back to its sponsor as a ledger transfer dated the day after its last day; residents \
+                see an "expired" line in their history. The server does the same at start and every hour. Running \
+                it again, or in two processes at once, expires each point once. Prints the lots and points expired.
+                """)
+
+        @OptionGroup var data: DataOptions
+
+        @Option(name: .customLong("as-of"), help: "A local day as YYYY-MM-DD (default: today).")
+        var asOf: String?
+
+        func run() async throws {
+            try await reportingFailures {
+                let ayumi = try await data.openExisting(readOnly: false)
+                let day: LocalDate
+                if let asOf {
+                    guard let parsed = LocalDate(asOf) else { throw CLIFailure("error: --as-of: a local day as YYYY-MM-DD") }
+                    day = parsed
+                } else {
+                    day = ayumi.dependencies.today
+                }
+                let run = try await ayumi.accounts.expireLots(asOf: day)
+                print("expired \(run.points) points in \(run.lots) lots past their last day before \(day)")
+            }
+        }
+    }
+}

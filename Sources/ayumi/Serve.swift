@@ -75,7 +75,8 @@ struct Serve: AsyncParsableCommand {
             }
             let reload = ProgramReload(ayumi: ayumi, rulesDirectory: program.resolvedRulesDirectory,
                                        merchantsFile: program.resolvedMerchantsFile, logger: makeLogger())
-            let app = buildApplication(ayumi: ayumi, host: host, port: port, services: [reload, IdleMemoryRelease(ayumi: ayumi), ScheduledRulesets(ayumi: ayumi, logger: makeLogger())],
+            let app = buildApplication(ayumi: ayumi, host: host, port: port, services: [reload, IdleMemoryRelease(ayumi: ayumi), ScheduledRulesets(ayumi: ayumi, logger: makeLogger()),
+                                                                                         LotExpiry(ayumi: ayumi, logger: makeLogger())],
                                        logger: makeLogger())
             try await app.runService()
         }
@@ -138,6 +139,26 @@ struct IdleMemoryRelease: Service {
             while true {
                 try await Task.sleep(for: .seconds(10))
                 _ = await ayumi.administration.releaseMemoryIfIdle()
+            }
+        }
+    }
+}
+
+/// The daily expiry job: at start, then every hour (a day begins in the program's time zone, not
+/// the server's), lots past their last day give their unspent points back to their sponsors.
+struct LotExpiry: Service {
+    let ayumi: Ayumi
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while true {
+                do {
+                    _ = try await ayumi.accounts.expireLots(asOf: ayumi.dependencies.today)
+                } catch {
+                    logger.error("Expiry job failed", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                try await Task.sleep(for: .seconds(3_600))
             }
         }
     }

@@ -45,7 +45,7 @@ struct AuditTests {
     @Test("lots that no longer add up to the balance are reported")
     func lots() async throws {
         let violations = try await brokenLedger("UPDATE transfers SET remaining = 0 WHERE id = 1")
-        #expect(violations == ["resident:r-1: balance 3 but open lots hold 1", "lot 1: 4 points less 2 drawn is not the 0 it holds"])
+        #expect(violations == ["resident:r-1: balance 3 but open lots hold 1", "lot 1: 4 points less 2 drawn or expired is not the 0 it holds"])
     }
 
     @Test("points moved from one sponsor's lot to another's are reported, though balances and lot totals still agree")
@@ -54,7 +54,7 @@ struct AuditTests {
             UPDATE transfers SET remaining = remaining + 1 WHERE id = 1;
             UPDATE transfers SET remaining = remaining - 1 WHERE id = 2;
             """)
-        #expect(violations == ["lot 1: 4 points less 2 drawn is not the 3 it holds", "lot 2: 1 points less 0 drawn is not the 0 it holds"])
+        #expect(violations == ["lot 1: 4 points less 2 drawn or expired is not the 3 it holds", "lot 2: 1 points less 0 drawn or expired is not the 0 it holds"])
     }
 
     @Test("a redemption whose draws do not add up to its points is reported")

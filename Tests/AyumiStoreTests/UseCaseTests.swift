@@ -389,6 +389,71 @@ struct RefundTests {
     }
 }
 
+@Suite("Expiry")
+struct ExpiryTests {
+    /// Points live one month: r-1 earns 5 (walk, the city) and 2 (visit, the shops) on 2026-11-25
+    /// and spends 3 (the walk's lot first: same last day, lower id).
+    func fixture() async throws -> Fixture {
+        let directory = try Fixture.rules(editing: ["program.yaml": { $0.replacingOccurrences(of: "pointExpiryMonths: 12", with: "pointExpiryMonths: 1") }])
+        let fixture = try await Fixture.make(rulesDirectory: directory)
+        try await fixture.enrol("r-1")
+        _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000), fixture.visit("v-1", "r-1")])
+        let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1")
+        return fixture
+    }
+
+    @Test("the balance lists what expires in the next 30 days; past the last day the job returns it to its sponsors, once")
+    func expire() async throws {
+        let fixture = try await fixture()
+        let balance = try await fixture.ayumi.accounts.balance(residentID: "r-1")
+        #expect(balance.expiring == [ExpiringPoints(lastDay: LocalDate("2026-12-24")!, points: 4)], "earned 11-25, one month: valid to 12-24")
+        #expect(try await fixture.ayumi.accounts.expireLots(asOf: fixture.today) == ExpiryRun(lots: 0, points: 0))
+        fixture.clock.advance(seconds: 30 * 86_400)   // 2026-12-25
+        #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1") == Balance(spendable: 0, pastExpiry: 4))
+        #expect(try await fixture.ayumi.accounts.expireLots(asOf: fixture.today) == ExpiryRun(lots: 2, points: 4))
+        #expect(try await fixture.ayumi.accounts.expireLots(asOf: fixture.today) == ExpiryRun(lots: 0, points: 0))
+        #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1") == Balance(spendable: 0, pastExpiry: 0))
+        let (lines, _) = try await fixture.ayumi.accounts.history(residentID: "r-1", cursor: nil, limit: 5)
+        #expect(lines.first.map { "\($0.kind.rawValue) \($0.points) \($0.localDate)" } == "expiry -4 2026-12-25", "one line for the day")
+        #expect(lines.first?.reason == LocalizedText(ja: "有効期限切れ（2026-12-24まで有効）", en: "Expired (valid until 2026-12-24)"))
+        // Each sponsor got back what was left of its lot: the city 2 of 5, the shops 2 of 2.
+        let facts = try await fixture.ayumi.reporting.verifyLedger()
+        #expect(facts.violations.isEmpty)
+    }
+
+    @Test("two expiry runs at once expire each point once")
+    func concurrent() async throws {
+        let fixture = try await fixture()
+        fixture.clock.advance(seconds: 31 * 86_400)
+        let runs = await withTaskGroup(of: ExpiryRun.self) { group in
+            for _ in 0..<4 { group.addTask { (try? await fixture.ayumi.accounts.expireLots(asOf: fixture.today)) ?? ExpiryRun(lots: 0, points: 0) } }
+            return await group.reduce(into: [ExpiryRun]()) { $0.append($1) }
+        }
+        #expect(runs.reduce(0) { $0 + $1.points } == 4)
+        #expect(runs.reduce(0) { $0 + $1.lots } == 2)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+
+    @Test("a refund after the job ran sends the points of an expired lot to its sponsor, and the ledger still balances")
+    func refundAfterExpiry() async throws {
+        let directory = try Fixture.rules(editing: ["program.yaml": {
+            $0.replacingOccurrences(of: "pointExpiryMonths: 12", with: "pointExpiryMonths: 1").replacingOccurrences(of: "refundDaysMax: 30", with: "refundDaysMax: 60")
+        }])
+        let fixture = try await Fixture.make(rulesDirectory: directory)
+        try await fixture.enrol("r-1")
+        _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
+        let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
+        let redemption = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1")
+        fixture.clock.advance(seconds: 40 * 86_400)
+        #expect(try await fixture.ayumi.accounts.expireLots(asOf: fixture.today).points == 2)
+        let refund = try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: nil, idempotencyKey: "f-1")
+        #expect(refund.expired == [SponsorShare(sponsorID: "city-health", points: 3)])
+        #expect(try await fixture.points("r-1") == 0)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+}
+
 @Suite("Merchants")
 struct MerchantTests {
     /// The demo registry with limits on m-001: 10 points a day in all, 4 per resident.
@@ -655,7 +720,8 @@ struct RedemptionTests {
         let fixture = try await Fixture.make()
         _ = try await funded(fixture) // 7 points, last day 2027-11-24
         fixture.clock.advance(seconds: 364 * 86_400)
-        #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1") == Balance(spendable: 7, pastExpiry: 0))
+        #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1")
+                == Balance(spendable: 7, pastExpiry: 0, expiring: [ExpiringPoints(lastDay: LocalDate("2027-11-24")!, points: 7)]))
         fixture.clock.advance(seconds: 86_400)
         // The balance says what the till will find: nothing to spend, 7 past their last day.
         #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1") == Balance(spendable: 0, pastExpiry: 7))
