@@ -49,3 +49,15 @@ extension Substring {
         return result
     }
 }
+
+/// 1000000 → "1,000,000", as the README and every report write numbers; `signed` writes "+" before
+/// a positive number (a change).
+public func grouped(_ value: Int64, signed: Bool = false) -> String {
+    let digits = String(value.magnitude)
+    var result = ""
+    for (index, digit) in digits.enumerated() {
+        if index > 0, (digits.count - index) % 3 == 0 { result.append(",") }
+        result.append(digit)
+    }
+    return (value < 0 ? "-" : (signed && value > 0 ? "+" : "")) + result
+}

@@ -228,13 +228,4 @@ public struct BacktestReport: Sendable {
     private func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
     private func left(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
     private func zip2(_ a: Int64?, _ b: Int64?) -> (Int64, Int64)? { if let a, let b { (a, b) } else { nil } }
-    private func grouped(_ value: Int64, signed: Bool = false) -> String {
-        let digits = String(value.magnitude)
-        var out = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0 && (digits.count - index) % 3 == 0 { out += "," }
-            out.append(digit)
-        }
-        return (value < 0 ? "-" : (signed && value > 0 ? "+" : "")) + out
-    }
 }

@@ -1,3 +1,4 @@
+import AyumiCore
 import Yams
 
 /// One problem in a rules file, located as `file:line:column` the way compilers print it.
@@ -235,17 +236,6 @@ func editDistance(_ a: String, _ b: String) -> Int {
         previous = current
     }
     return previous[b.count]
-}
-
-/// 1000000 → "1,000,000", as the README's table of bounds writes them.
-func grouped(_ value: Int64) -> String {
-    let digits = String(value.magnitude)
-    var result = ""
-    for (index, digit) in digits.enumerated() {
-        if index > 0, (digits.count - index) % 3 == 0 { result.append(",") }
-        result.append(digit)
-    }
-    return (value < 0 ? "-" : "") + result
 }
 
 extension String {

@@ -180,3 +180,63 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    // MARK: Settlement
+
+    public func settlementFacts(from: LocalDate, to: LocalDate) async throws -> (facts: [SettlementFact], counts: [String: SettlementCounts]) {
+        try await database.read { db in
+            let range: StatementArguments = [from.dayNumber, to.dayNumber]
+            var facts: [SettlementFact] = []
+            for row in try Row.fetchAll(db, sql: """
+                SELECT m.external_id AS merchant, s.external_id AS sponsor, SUM(t.amount) AS points
+                FROM transfers t JOIN accounts m ON m.id = t.credit JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit
+                WHERE t.kind = 2 AND t.day BETWEEN ?1 AND ?2 GROUP BY m.external_id, s.external_id
+                """, arguments: range) {
+                facts.append(SettlementFact(merchantID: row["merchant"], sponsorID: row["sponsor"], kind: .redemption, points: row["points"]))
+            }
+            // A refund of a redemption of an earlier period adjusts that period, here.
+            for row in try Row.fetchAll(db, sql: """
+                SELECT m.external_id AS merchant, s.external_id AS sponsor, d.day < ?1 AS earlier, SUM(t.amount) AS points
+                FROM transfers t JOIN accounts m ON m.id = t.debit JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit
+                  JOIN redemptions d ON d.id = t.redemption
+                WHERE t.kind = 3 AND t.day BETWEEN ?1 AND ?2 GROUP BY m.external_id, s.external_id, earlier
+                """, arguments: range) {
+                facts.append(SettlementFact(merchantID: row["merchant"], sponsorID: row["sponsor"],
+                                            kind: (row["earlier"] as Bool) ? .adjustment : .refund, points: row["points"]))
+            }
+            var counts: [String: SettlementCounts] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT m.external_id AS merchant, COUNT(*) AS n FROM redemptions r JOIN accounts m ON m.id = r.merchant
+                WHERE r.day BETWEEN ?1 AND ?2 GROUP BY m.external_id
+                """, arguments: range) {
+                counts[row["merchant"], default: SettlementCounts(redemptions: 0, refunds: 0)].redemptions = row["n"]
+            }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT m.external_id AS merchant, COUNT(*) AS n FROM refunds f JOIN accounts m ON m.id = f.merchant
+                WHERE f.day BETWEEN ?1 AND ?2 GROUP BY m.external_id
+                """, arguments: range) {
+                counts[row["merchant"], default: SettlementCounts(redemptions: 0, refunds: 0)].refunds = row["n"]
+            }
+            return (facts, counts)
+        }
+    }
+
+    public func settlement(month: Int) async throws -> StoredSettlement? {
+        try await database.read { db in try Self.settlement(month: month, db) }
+    }
+
+    static func settlement(month: Int, _ db: Database) throws -> StoredSettlement? {
+        try Row.fetchOne(db, sql: "SELECT content, settled_at FROM settlements WHERE month = ?", arguments: [month]).map {
+            StoredSettlement(month: month, content: $0["content"], settledAt: Date(millisecondsSince1970: $0["settled_at"]))
+        }
+    }
+
+    public func saveSettlement(_ settlement: StoredSettlement) async throws -> StoredSettlement {
+        try await write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO settlements(month, content, settled_at) VALUES (?, ?, ?)",
+                           arguments: [settlement.month, settlement.content, settlement.settledAt.millisecondsSince1970])
+            return try Self.settlement(month: settlement.month, db)!
+        }
+    }
+}

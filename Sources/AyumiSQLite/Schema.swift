@@ -184,6 +184,14 @@ extension SQLiteStore {
                 CREATE INDEX expiries_by_resident ON transfers(debit, id) WHERE kind = 4;
                 """)
         }
+        migrator.registerMigration("v13-settlements") { db in
+            // A settled month's statement as it was sent, never changed; the month's redemptions and
+            // refunds are found by day.
+            try db.execute(sql: """
+                CREATE TABLE settlements (month INTEGER PRIMARY KEY, content TEXT NOT NULL, settled_at INTEGER NOT NULL);
+                CREATE INDEX merchant_transfers_by_day ON transfers(day) WHERE kind IN (2, 3);
+                """)
+        }
         return migrator
     }
 }

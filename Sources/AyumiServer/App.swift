@@ -23,6 +23,7 @@ public func buildRouter(ayumi: Ayumi) -> Router<BasicRequestContext> {
     MeController(accounts: ayumi.accounts, redemptions: ayumi.redemptions, auth: auth).addRoutes(to: router.group("v1/me"))
     RedemptionController(redemptions: ayumi.redemptions, auth: auth).addRoutes(to: router.group("v1/redemptions"))
     ReportController(reporting: ayumi.reporting, auth: auth).addRoutes(to: router.group("v1/reports"))
+    SettlementsController(reporting: ayumi.reporting, auth: auth).addRoutes(to: router.group("v1/admin/settlements"))
     RulesController(administration: administration, auth: auth).addRoutes(to: router.group("v1/admin/rules"))
     MerchantsController(administration: administration, auth: auth).addRoutes(to: router.group("v1/admin/merchants"))
     routes.register(router.routes)

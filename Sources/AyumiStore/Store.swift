@@ -112,6 +112,15 @@ public protocol Store: Sendable {
     /// used for the same redemption and points.
     func refund(_ request: RefundRequest) async throws -> RefundRecord
 
+    /// Each merchant's points from each sponsor's lots on the local days `from...to`: redeemed, and
+    /// refunded (of redemptions of those days, or of earlier ones), with its distinct redemptions and
+    /// refunds.
+    func settlementFacts(from: LocalDate, to: LocalDate) async throws -> (facts: [SettlementFact], counts: [String: SettlementCounts])
+    /// A month settled before (frozen), if any.
+    func settlement(month: Int) async throws -> StoredSettlement?
+    /// Freezes a month's statement; when it was settled before, returns that one unchanged.
+    func saveSettlement(_ settlement: StoredSettlement) async throws -> StoredSettlement
+
     /// Points and residents per sponsor, rule and merchant for a period of local days, from what the
     /// ledger holds (rules and sponsors no longer in the ruleset included).
     func beneficiaryFacts(from: LocalDate, to: LocalDate) async throws -> BeneficiaryFacts
@@ -136,6 +145,54 @@ public protocol Store: Sendable {
     func keepCodeNumber(_ number: String, code: String, expiresAt: Date, at: Date) async throws -> Bool
     /// The code behind a numeric fallback, expired or not (kept a day after it expires).
     func code(number: String) async throws -> String?
+}
+
+/// What the ledger holds of one merchant's points from one sponsor's lots on some local days.
+public struct SettlementFact: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        case redemption
+        /// A refund of a redemption of the same period.
+        case refund
+        /// A refund of a redemption of an earlier period.
+        case adjustment
+    }
+
+    public var merchantID: String
+    public var sponsorID: String
+    public var kind: Kind
+    public var points: Int64
+
+    public init(merchantID: String, sponsorID: String, kind: Kind, points: Int64) {
+        self.merchantID = merchantID
+        self.sponsorID = sponsorID
+        self.kind = kind
+        self.points = points
+    }
+}
+
+/// How many redemptions and refunds a merchant made on some local days.
+public struct SettlementCounts: Sendable, Hashable {
+    public var redemptions: Int
+    public var refunds: Int
+
+    public init(redemptions: Int, refunds: Int) {
+        self.redemptions = redemptions
+        self.refunds = refunds
+    }
+}
+
+/// A settled month as it was sent: its statement, frozen.
+public struct StoredSettlement: Sendable, Hashable {
+    /// year × 12 + month − 1.
+    public var month: Int
+    public var content: String
+    public var settledAt: Date
+
+    public init(month: Int, content: String, settledAt: Date) {
+        self.month = month
+        self.content = content
+        self.settledAt = settledAt
+    }
 }
 
 /// A key that signs redemption codes (32 raw bytes of an Ed25519 private key).

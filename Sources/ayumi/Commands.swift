@@ -351,3 +351,49 @@ struct LotsCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct Settle: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Settle a month: each merchant's statement, and the yen each sponsor owes it.",
+        discussion: """
+            For every merchant with redemptions or refunds in the month (local days of the program's time zone): \
+            the points it took and gave back, per sponsor of the lots they came from, and the yen each sponsor \
+            owes it for the points it kept (net points × yenPerPoint). A month is settled once it has ended, \
+            and only once: its statements are frozen as first written, and running it again prints them \
+            unchanged. A refund made after a month is settled counts in the month it is made, as an \
+            adjustment of the earlier redemption. --format csv (UTF-8 with BOM, so Excel opens Japanese names), \
+            json, or html (a printable page per merchant). GET /v1/admin/settlements/{month} serves the same.
+            """)
+
+    enum Format: String, ExpressibleByArgument { case csv, json, html }
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "The month as YYYY-MM.")
+    var month: String
+
+    @Option(help: "csv, json or html.")
+    var format: Format = .csv
+
+    @Option(help: "Header and name language: ja or en.")
+    var language: Language = .ja
+
+    @Option(help: "Write to this file instead of standard output.")
+    var output: String?
+
+    func run() async throws {
+        try await reportingFailures {
+            let settlement = try await data.openExisting(readOnly: false).reporting.settle(month: month)
+            let data = switch format {
+            case .csv: Data(settlement.csv(language).utf8)
+            case .json: settlement.json()
+            case .html: Data(settlement.html(language).utf8)
+            }
+            if let output {
+                guard FileManager.default.createFile(atPath: output, contents: data) else { throw CLIFailure("error: cannot write \(output)") }
+            } else {
+                FileHandle.standardOutput.write(data)
+            }
+        }
+    }
+}

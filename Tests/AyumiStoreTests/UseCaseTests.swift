@@ -389,6 +389,82 @@ struct RefundTests {
     }
 }
 
+@Suite("Settlement")
+struct SettlementTests {
+    /// November 2026 from the 1st: 30 residents earn every day; each day some redeem 1-6 points at
+    /// one of four shops and some of those are refunded in part; all drawn from one seed.
+    func generatedNovember() async throws -> (Fixture, redemptions: [RedemptionRecord]) {
+        let fixture = try await Fixture.make(start: Date(timeIntervalSince1970: 1_793_505_600))   // 2026-11-01 12:00 in Tokyo
+        var random = SplitMix64(seed: 11)
+        for index in 0..<30 { try await fixture.enrol("r-\(index)") }
+        var redemptions: [RedemptionRecord] = []
+        for day in 0..<30 {
+            _ = try await fixture.submit((0..<30).map { fixture.walk("w-\(day)-\($0)", "r-\($0)", steps: 6_000 + Int64(random.next() % 6_000)) }
+                                         + (0..<30).filter { _ in random.next() % 3 == 0 }.map { fixture.visit("v-\(day)-\($0)", "r-\($0)") })
+            for index in 0..<30 where random.next() % 4 == 0 {
+                let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-\(index)").code
+                let merchant = "m-00\(1 + random.next() % 4)", points = Int64(random.next() % 6) + 1
+                guard let record = try? await fixture.ayumi.redemptions.redeem(merchantID: merchant, code: code, points: points,
+                                                                                idempotencyKey: "k-\(day)-\(index)") else { continue }
+                redemptions.append(record)
+                if random.next() % 5 == 0 {
+                    _ = try await fixture.ayumi.redemptions.refund(merchantID: merchant, redemptionID: record.id, points: 1 + Int64(random.next() % UInt64(record.points)),
+                                                                   idempotencyKey: "f-\(day)-\(index)")
+                }
+            }
+            fixture.clock.advance(seconds: 86_400)
+        }
+        return (fixture, redemptions)
+    }
+
+    @Test("a generated month settles to the ledger's point: every merchant's net, every sponsor's share, and the yen")
+    func reconcile() async throws {
+        let (fixture, redemptions) = try await generatedNovember()
+        #expect(redemptions.count > 150)
+        #expect(fixture.today == LocalDate("2026-12-01"))
+        let settlement = try await fixture.ayumi.reporting.settle(month: "2026-11")
+        // The merchants' accounts hold exactly what they kept: redemptions less refunds.
+        let audit = try await fixture.ayumi.dependencies.store.beneficiaryFacts(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!)
+        for statement in settlement.statements {
+            #expect(statement.netPoints == audit.cells[.redeemed]?[.merchant]?[statement.merchantID]?.points, "\(statement.merchantID)")
+            #expect(statement.yen == statement.netPoints, "1 point = 1 yen in the demo city")
+            #expect(statement.redemptions == redemptions.filter { $0.merchantID == statement.merchantID }.count)
+        }
+        #expect(settlement.netPoints == audit.totals[.redeemed]?.points)
+        // Each sponsor's share is what the redeemed points drew from its lots, less what went back.
+        let drawn = redemptions.reduce(into: [String: Int64]()) { totals, record in
+            for share in record.funding { totals[record.merchantID + "/" + share.sponsorID, default: 0] += share.points }
+        }
+        for statement in settlement.statements {
+            for line in statement.lines { #expect(line.redeemedPoints == drawn[statement.merchantID + "/" + line.sponsorID]) }
+        }
+        #expect(settlement.statements.flatMap(\.lines).allSatisfy { $0.adjustmentPoints == 0 })
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+
+    @Test("a settled month is frozen: a later refund shows in the next month as an adjustment, never in the statement sent")
+    func frozen() async throws {
+        let (fixture, redemptions) = try await generatedNovember()
+        let settled = try await fixture.ayumi.reporting.settle(month: "2026-11")
+        let csv = settled.csv(.ja)
+        #expect(csv.hasPrefix("\u{FEFF}対象月,加盟店ID,加盟店名,振込先参照,負担者ID,負担者名,"))
+        let last = redemptions.last!
+        let refund = try await fixture.ayumi.redemptions.refund(merchantID: last.merchantID, redemptionID: last.id, points: nil, idempotencyKey: "late")
+        #expect(refund.points > 0)
+        let again = try await fixture.ayumi.reporting.settlement(month: "2026-11")
+        #expect(again == settled)
+        #expect(again.csv(.ja) == csv, "byte for byte")
+        let december = try await fixture.ayumi.reporting.settlement(month: "2026-12")
+        #expect(december.settledAt == nil, "a draft until December is over")
+        let statement = try #require(december.statements.first { $0.merchantID == last.merchantID })
+        #expect(statement.lines.reduce(0) { $0 + $1.adjustmentPoints } == refund.points)
+        #expect(statement.netPoints == -refund.points, "the shop owes back what it refunded")
+        await #expect(throws: AyumiError.self) { try await fixture.ayumi.reporting.settle(month: "2026-12") }
+        #expect(december.html(.en).contains("Adjustments"))
+        #expect(settled.html(.ja).contains("みなとベーカリー") && settled.html(.ja).contains("確定"))
+    }
+}
+
 @Suite("Expiry")
 struct ExpiryTests {
     /// Points live one month: r-1 earns 5 (walk, the city) and 2 (visit, the shops) on 2026-11-25
