@@ -54,6 +54,7 @@ let package = Package(
         .target(name: "AyumiServer", dependencies: [
             "AyumiServices", "AyumiCore", "AyumiStore", "AyumiRedemption",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

@@ -279,3 +279,17 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    public func redemptions(merchantID: String, on day: LocalDate) async throws -> [MerchantRedemption] {
+        try await database.read { db in
+            try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT r.id, r.points, r.created_at, COALESCE((SELECT SUM(f.points) FROM refunds f WHERE f.redemption = r.id), 0) AS refunded
+                FROM redemptions r JOIN accounts m ON m.id = r.merchant WHERE m.kind = 3 AND m.external_id = ? AND r.day = ?
+                ORDER BY r.id DESC
+                """), arguments: [merchantID, day.dayNumber]).map {
+                MerchantRedemption(id: $0["id"], points: $0["points"], refunded: $0["refunded"], createdAt: Date(millisecondsSince1970: $0["created_at"]))
+            }
+        }
+    }
+}

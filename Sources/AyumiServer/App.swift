@@ -26,6 +26,7 @@ public func buildRouter(ayumi: Ayumi) -> Router<BasicRequestContext> {
     SettlementsController(reporting: ayumi.reporting, auth: auth).addRoutes(to: router.group("v1/admin/settlements"))
     RulesController(administration: administration, auth: auth).addRoutes(to: router.group("v1/admin/rules"))
     MerchantsController(administration: administration, auth: auth).addRoutes(to: router.group("v1/admin/merchants"))
+    MerchantPage(redemptions: ayumi.redemptions, auth: auth).addRoutes(to: router)
     routes.register(router.routes)
     return router
 }

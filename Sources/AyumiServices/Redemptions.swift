@@ -120,6 +120,11 @@ public struct Redemptions: Sendable {
         }
     }
 
+    /// The till's redemptions of today (local day), newest first, with what was refunded of each.
+    public func today(merchantID: String) async throws -> [MerchantRedemption] {
+        try await dependencies.store.redemptions(merchantID: merchantID, on: dependencies.today)
+    }
+
     /// Gives back all or part of a redemption this till made, within the program's refundDaysMax:
     /// the points return to the lots they came from, with their expiry (to the sponsor for a lot
     /// past it). `points` nil refunds everything left.

@@ -106,6 +106,9 @@ public protocol Store: Sendable {
     /// earlier record when the idempotency key was already used with the same code and points.
     func redeem(_ request: RedemptionRequest) async throws -> RedemptionRecord
 
+    /// The merchant's redemptions of a local day, newest first, with what was refunded of each: what
+    /// the till's page lists (no resident is named).
+    func redemptions(merchantID: String, on day: LocalDate) async throws -> [MerchantRedemption]
     /// Gives back points of a redemption to the lots they were drawn from (the latest to expire
     /// first), or to the lot's sponsor for a lot past its last day; never more than was redeemed,
     /// over any number of refunds. Returns the earlier refund when the merchant's idempotency key was
@@ -469,6 +472,20 @@ public struct RedemptionRequest: Sendable, Hashable {
         self.points = points
         self.localDate = localDate
         self.at = at
+    }
+}
+
+public struct MerchantRedemption: Sendable, Hashable {
+    public var id: Int64
+    public var points: Int64
+    public var refunded: Int64
+    public var createdAt: Date
+
+    public init(id: Int64, points: Int64, refunded: Int64, createdAt: Date) {
+        self.id = id
+        self.points = points
+        self.refunded = refunded
+        self.createdAt = createdAt
     }
 }
 

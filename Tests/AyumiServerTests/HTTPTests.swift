@@ -462,7 +462,7 @@ struct HTTPTests {
             "\(route.method) \(route.path.description)"
         })
         #expect(served == documented)
-        #expect(served.count == 21)
+        #expect(served.count == 23)
     }
 }
 
