@@ -44,6 +44,7 @@ let package = Package(
         .target(name: "AyumiServices", dependencies: [
             "AyumiCore", "AyumiRules", "AyumiLedger", "AyumiStore", "AyumiRedemption", "AyumiReports",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),   // PBKDF2 for card PINs
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Wires the use cases to the live store and program files; only the CLI and tests use it.
@@ -59,7 +60,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "ayumi", dependencies: [
-            "AyumiServer", "AyumiServices", "AyumiBootstrap", "AyumiCore", "AyumiLedger", "AyumiRules", "AyumiStore",
+            "AyumiServer", "AyumiServices", "AyumiBootstrap", "AyumiCore", "AyumiLedger", "AyumiRedemption", "AyumiRules", "AyumiStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

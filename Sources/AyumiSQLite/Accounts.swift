@@ -293,3 +293,67 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    // MARK: Cards
+
+    private struct CardNumberTaken: Error {}
+
+    public func issueCard(_ card: NewCard, residentID: String, at: Date) async throws -> Bool {
+        do {
+            return try await issueCardOnce(card, residentID: residentID, at: at)
+        } catch is CardNumberTaken {
+            return false
+        }
+    }
+
+    private func issueCardOnce(_ card: NewCard, residentID: String, at: Date) async throws -> Bool {
+        try await write { db in
+            guard let resident = try Self.resident(residentID, db)?.account else { throw StoreError.unknownResident }
+            let now = at.millisecondsSince1970
+            try db.cachedStatement(sql: "UPDATE cards SET revoked_at = ? WHERE resident = ? AND revoked_at IS NULL").execute(arguments: [now, resident])
+            try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO cards(number, resident, pin_hash, pin_salt, issued_at) VALUES (?, ?, ?, ?, ?)
+                """).execute(arguments: [card.number, resident, card.pinHash, card.pinSalt, now])
+            // The number is taken: the whole transaction is undone, the old card included.
+            guard db.changesCount == 1 else { throw CardNumberTaken() }
+            return true
+        }
+    }
+
+    static func card(number: String, _ db: Database) throws -> StoredCard? {
+        try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT number, resident, pin_hash, pin_salt, failures, locked, revoked_at IS NOT NULL AS revoked FROM cards WHERE number = ?
+            """), arguments: [number]).map {
+            StoredCard(number: $0["number"], residentReference: $0["resident"], pinHash: $0["pin_hash"], pinSalt: $0["pin_salt"],
+                       failures: $0["failures"], locked: $0["locked"], revoked: $0["revoked"])
+        }
+    }
+
+    public func card(number: String) async throws -> StoredCard? {
+        try await database.read { db in try Self.card(number: number, db) }
+    }
+
+    public func recordWrongPIN(number: String, lockAfter: Int) async throws -> StoredCard? {
+        try await write { db in
+            try db.cachedStatement(sql: """
+                UPDATE cards SET failures = failures + 1, locked = CASE WHEN failures + 1 >= ? THEN 1 ELSE locked END WHERE number = ?
+                """).execute(arguments: [lockAfter, number])
+            return try Self.card(number: number, db)
+        }
+    }
+
+    public func clearWrongPINs(number: String) async throws {
+        try await write { db in
+            try db.cachedStatement(sql: "UPDATE cards SET failures = 0 WHERE number = ? AND failures > 0").execute(arguments: [number])
+        }
+    }
+
+    public func unlockCard(residentID: String) async throws -> Bool {
+        try await write { db in
+            guard let resident = try Self.resident(residentID, db)?.account else { return false }
+            try db.cachedStatement(sql: "UPDATE cards SET failures = 0, locked = 0 WHERE resident = ? AND revoked_at IS NULL").execute(arguments: [resident])
+            return db.changesCount == 1
+        }
+    }
+}

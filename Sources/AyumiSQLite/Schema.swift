@@ -192,6 +192,18 @@ extension SQLiteStore {
                 CREATE INDEX merchant_transfers_by_day ON transfers(day) WHERE kind IN (2, 3);
                 """)
         }
+        migrator.registerMigration("v14-cards") { db in
+            // Printed cards for residents without a smartphone: a number (the QR holds it, never the
+            // resident), a PIN kept only as a salted PBKDF2 hash, wrong tries counted to a lock.
+            try db.execute(sql: """
+                CREATE TABLE cards (
+                    number TEXT PRIMARY KEY NOT NULL, resident INTEGER NOT NULL REFERENCES accounts(id),
+                    pin_hash TEXT NOT NULL, pin_salt TEXT NOT NULL, failures INTEGER NOT NULL DEFAULT 0,
+                    locked INTEGER NOT NULL DEFAULT 0 CHECK (locked IN (0, 1)), issued_at INTEGER NOT NULL, revoked_at INTEGER
+                ) WITHOUT ROWID;
+                CREATE INDEX cards_by_resident ON cards(resident);
+                """)
+        }
         return migrator
     }
 }

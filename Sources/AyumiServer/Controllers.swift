@@ -177,7 +177,7 @@ struct RedemptionController {
     let redemptions: Redemptions
     let auth: Authenticator
 
-    struct RedemptionBody: Decodable { var code: String; var points: Int64; var idempotencyKey: String }
+    struct RedemptionBody: Decodable { var code: String; var points: Int64; var idempotencyKey: String; var pin: String? }
     struct RefundBody: Decodable { var points: Int64?; var idempotencyKey: String }
     struct Share: Encodable { var sponsor: String; var points: Int64 }
 
@@ -208,7 +208,8 @@ struct RedemptionController {
     @Sendable func redeem(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let merchantID = try await auth.principal(request, roles: [.merchant]).subject!
         let body = try await HTTP.decode(RedemptionBody.self, from: request, bytesMax: 4_096)
-        let record = try await redemptions.redeem(merchantID: merchantID, code: body.code, points: body.points, idempotencyKey: body.idempotencyKey)
+        let record = try await redemptions.redeem(merchantID: merchantID, code: body.code, points: body.points, idempotencyKey: body.idempotencyKey,
+                                                  pin: body.pin)
         struct Answer: Encodable {
             var id: String, merchant: String, points: Int64, idempotencyKey: String, funding: [Share], at: String
         }

@@ -76,6 +76,8 @@ struct MerchantPage {
           <p id="merchant"></p>
           <label for="code" id="code-label"></label>
           <input id="code" autocomplete="off" autocapitalize="characters" spellcheck="false">
+          <div id="pin-box" hidden><label for="pin" id="pin-label"></label>
+          <input id="pin" type="password" inputmode="numeric" maxlength="4" autocomplete="off"></div>
           <label for="points" id="points-label"></label>
           <input id="points" type="number" min="1" step="1" inputmode="numeric">
           <button id="review" type="button"></button>
@@ -116,14 +118,14 @@ struct MerchantPage {
         const lang = document.body.dataset.lang;
         const words = {
           ja: { title: "あゆみポイント 加盟店", token: "加盟店トークン", signin: "ログイン", signout: "ログアウト",
-                code: "コード（スキャン、または12桁の番号）", points: "ポイント", review: "確認へ", confirm: "受け取る", cancel: "戻る",
+                code: "コード（スキャン、または12桁の番号）", points: "ポイント", pin: "暗証番号（カードの方がご本人で入力）", review: "確認へ", confirm: "受け取る", cancel: "戻る",
                 about: (p) => `${p}ポイント（${p}円分）を受け取りますか？`, took: (p, id) => `${p}ポイントを受け取りました（取引 ${id}）`,
                 refund: "返金", refunded: (p, id) => `取引 ${id} に ${p}ポイントを返金しました`, today: "本日の取引", id: "取引",
                 at: "時刻", pointsCol: "ポイント", refundedCol: "返金済み", merchant: (m) => `加盟店: ${m}`,
                 needCode: "コードを読み取るか、番号を入力してください", needPoints: "1以上のポイントを入力してください",
                 badToken: "トークンが正しくありません", network: "通信できませんでした。もう一度お試しください" },
           en: { title: "Ayumi points for shops", token: "Merchant token", signin: "Sign in", signout: "Sign out",
-                code: "Code (scan it, or type the 12-digit number)", points: "Points", review: "Review", confirm: "Take the points", cancel: "Back",
+                code: "Code (scan it, or type the 12-digit number)", points: "Points", pin: "PIN (the card holder types it)", review: "Review", confirm: "Take the points", cancel: "Back",
                 about: (p) => `Take ${p} points (worth ${p} yen)?`, took: (p, id) => `Took ${p} points (redemption ${id})`,
                 refund: "Refund", refunded: (p, id) => `Refunded ${p} points of redemption ${id}`, today: "Today's redemptions", id: "Redemption",
                 at: "Time", pointsCol: "Points", refundedCol: "Refunded", merchant: (m) => `Shop: ${m}`,
@@ -132,7 +134,7 @@ struct MerchantPage {
         const $ = (id) => document.getElementById(id);
         const text = (id, value) => { $(id).textContent = value; };
         text("title", words.title); text("token-label", words.token); text("signin-button", words.signin); text("signout", words.signout);
-        text("code-label", words.code); text("points-label", words.points); text("review", words.review);
+        text("code-label", words.code); text("points-label", words.points); text("review", words.review); text("pin-label", words.pin);
         text("confirm-button", words.confirm); text("cancel-button", words.cancel); text("today-title", words.today);
         text("th-id", words.id); text("th-at", words.at); text("th-points", words.pointsCol); text("th-refunded", words.refundedCol);
         let pending = null;
@@ -187,8 +189,14 @@ struct MerchantPage {
         $("signin-button").addEventListener("click", () => { sessionStorage.setItem("ayumi-merchant-token", $("token").value.trim()); $("token").value = ""; signIn(); });
         $("token").addEventListener("keydown", (event) => { if (event.key === "Enter") $("signin-button").click(); });
         $("signout").addEventListener("click", () => { sessionStorage.removeItem("ayumi-merchant-token"); location.reload(); });
-        // A keyboard-wedge scanner types the code and presses Enter: go on to the points.
-        $("code").addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); $("points").focus(); } });
+        // A resident's printed card is 16 digits: its holder types a PIN.
+        const isCard = () => /^[0-9]{16}$/.test($("code").value.trim());
+        $("code").addEventListener("input", () => { $("pin-box").hidden = !isCard(); });
+        // A keyboard-wedge scanner types the code and presses Enter: go on to the PIN (a card) or the points.
+        $("code").addEventListener("keydown", (event) => {
+          if (event.key === "Enter") { event.preventDefault(); $("pin-box").hidden = !isCard(); (isCard() ? $("pin") : $("points")).focus(); }
+        });
+        $("pin").addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); $("points").focus(); } });
         // Enter reviews; the same keystroke must not also press the confirm button that takes focus.
         $("points").addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); $("review").click(); } });
         $("review").addEventListener("click", () => {
@@ -197,6 +205,7 @@ struct MerchantPage {
           if (!Number.isInteger(points) || points < 1) return status(words.needPoints, true);
           // One idempotency key per reviewed request: a retry after a lost answer is answered, not charged twice.
           pending = { code, points, idempotencyKey: key() };
+          if (isCard()) pending.pin = $("pin").value;
           text("confirm-text", words.about(points));
           $("confirm").hidden = false; $("confirm-button").focus(); status("");
         });
@@ -205,7 +214,7 @@ struct MerchantPage {
           if (!pending) return;
           try {
             const answer = await call("POST", "/v1/redemptions", pending);
-            pending = null; $("confirm").hidden = true; $("code").value = ""; $("points").value = "";
+            pending = null; $("confirm").hidden = true; $("code").value = ""; $("points").value = ""; $("pin").value = ""; $("pin-box").hidden = true;
             status(words.took(answer.points, answer.id));
             await refresh();
             $("code").focus();

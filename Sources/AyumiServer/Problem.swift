@@ -69,6 +69,10 @@ struct Problem: Error {
         case .codeNumberMistyped:
             ("code-number-mistyped", .unprocessableContent, .init(ja: "番号の入力に誤りがあります", en: "Number mistyped"))
         case .codeNumberUnknown: ("code-number-unknown", .unprocessableContent, .init(ja: "その番号のコードはありません", en: "Unknown code number"))
+        case .cardUnknown: ("card-unknown", .unprocessableContent, .init(ja: "使えないカードです", en: "Card not in use"))
+        case .cardLocked: ("card-locked", .forbidden, .init(ja: "カードはロックされています", en: "Card locked"))
+        case .pinRequired: ("pin-required", .unprocessableContent, .init(ja: "暗証番号を入力してください", en: "PIN required"))
+        case .pinWrong: ("pin-wrong", .unprocessableContent, .init(ja: "暗証番号が違います", en: "Wrong PIN"))
         case .tooManyAttempts: ("too-many-attempts", .tooManyRequests, .init(ja: "試行回数が多すぎます", en: "Too many attempts"))
         case .codeAlreadyUsed: ("code-already-used", .conflict, .init(ja: "使用済みのコードです", en: "Code already used"))
         case .insufficientPoints: ("insufficient-points", .unprocessableContent, .init(ja: "ポイントが不足しています", en: "Not enough points"))

@@ -20,6 +20,12 @@ public enum AyumiError: Error, Sendable, Equatable {
     case codeNumberMistyped
     /// A 12-digit fallback number no code was issued with.
     case codeNumberUnknown
+    /// A card number that belongs to no card in use (never issued, or replaced).
+    case cardUnknown
+    /// Locked after five wrong PINs: the city office unlocks it.
+    case cardLocked
+    case pinRequired
+    case pinWrong(triesLeft: Int)
     /// Too many unknown fallback numbers from one till: guessing is throttled.
     case tooManyAttempts(retryAfterSeconds: Int)
     case codeAlreadyUsed
@@ -56,6 +62,10 @@ public enum AyumiError: Error, Sendable, Equatable {
         case .codeExpired: "The code has expired; ask the resident to show a new one."
         case .codeNumberMistyped: "The 12-digit number does not check out (its last digit is a check digit); please type it again."
         case .codeNumberUnknown: "No code was issued with that 12-digit number; ask the resident to show it again."
+        case .cardUnknown: "No card in use has that number (a replaced card stops working); ask the resident for their current card."
+        case .cardLocked: "The card is locked after five wrong PINs; the resident can have it unlocked at the city office."
+        case .pinRequired: "A card needs its PIN: let the resident type their 4 digits."
+        case .pinWrong(let left): "Wrong PIN; \(left) more tr\(left == 1 ? "y" : "ies") before the card locks."
         case .tooManyAttempts(let seconds): "Too many unknown numbers from this till; try again in \(seconds) seconds, or scan the QR code."
         case .codeAlreadyUsed: "The code was already used for another redemption."
         case .insufficientPoints(let balance, let requested): "The resident has \(balance) points; \(requested) were requested."

@@ -85,8 +85,8 @@ public struct Redemptions: Sendable {
         return keys.last!
     }
 
-    /// Redeems a code, or the 12-digit number issued with it.
-    public func redeem(merchantID: String, code input: String, points: Int64, idempotencyKey: String) async throws -> RedemptionRecord {
+    /// Redeems a code, the 12-digit number issued with it, or a resident's card with its PIN.
+    public func redeem(merchantID: String, code input: String, points: Int64, idempotencyKey: String, pin: String? = nil) async throws -> RedemptionRecord {
         guard Identifier.isValid(idempotencyKey) else { throw AyumiError.invalidRequest("idempotencyKey: 1-64 letters, digits or -_.:") }
         guard (1...Self.redemptionPointsMax).contains(points) else {
             throw AyumiError.invalidRequest("points: between 1 and \(Self.redemptionPointsMax)")
@@ -95,6 +95,13 @@ public struct Redemptions: Sendable {
         try Self.checkTakesPoints(program.merchants[merchantID], merchantID)
         let store = dependencies.store
         let now = dependencies.environment.now()
+        let localDate = LocalDate(instant: now, timeZone: program.evaluator.timeZone)
+        if CardNumber.looksLikeOne(input) {
+            let holder = try await cardHolder(input, pin: pin, merchantID: merchantID, idempotencyKey: idempotencyKey, now: now)
+            let request = RedemptionRequest(merchantID: merchantID, idempotencyKey: idempotencyKey, codeID: holder.codeID,
+                                            residentReference: holder.reference, points: points, localDate: localDate, at: now)
+            return try await record(request)
+        }
         let text = try await codeText(input, merchantID: merchantID, now: now)
         let code: RedemptionCode
         switch try await verify(text, now: now) {
@@ -108,15 +115,18 @@ public struct Redemptions: Sendable {
             }
             throw error == .expired ? AyumiError.codeExpired : AyumiError.codeForged
         }
-        let request = RedemptionRequest(
+        return try await record(RedemptionRequest(
             merchantID: merchantID, idempotencyKey: idempotencyKey, codeID: code.codeID, residentReference: code.residentReference,
-            points: points, localDate: LocalDate(instant: now, timeZone: program.evaluator.timeZone), at: now)
+            points: points, localDate: localDate, at: now))
+    }
+
+    func record(_ request: RedemptionRequest) async throws -> RedemptionRecord {
         do {
-            let record = try await store.redeem(request)
-            dependencies.logger.info("Redemption accepted", metadata: ["redemption.id": "\(record.id)", "merchant.id": "\(merchantID)"])
+            let record = try await dependencies.store.redeem(request)
+            dependencies.logger.info("Redemption accepted", metadata: ["redemption.id": "\(record.id)", "merchant.id": "\(request.merchantID)"])
             return record
         } catch let error as StoreError {
-            throw AyumiError(error, merchantID: merchantID, points: points)
+            throw AyumiError(error, merchantID: request.merchantID, points: request.points)
         }
     }
 

@@ -106,6 +106,18 @@ public protocol Store: Sendable {
     /// earlier record when the idempotency key was already used with the same code and points.
     func redeem(_ request: RedemptionRequest) async throws -> RedemptionRecord
 
+    /// Issues a card to an enrolled resident, revoking any card issued before (a lost card stops
+    /// working); false, and nothing changed, when the number is taken. Throws `unknownResident`.
+    func issueCard(_ card: NewCard, residentID: String, at: Date) async throws -> Bool
+    /// A card by its number, revoked or not.
+    func card(number: String) async throws -> StoredCard?
+    /// Counts a wrong PIN; at `lockAfter` failures the card locks. Returns the card as stored now.
+    func recordWrongPIN(number: String, lockAfter: Int) async throws -> StoredCard?
+    /// Clears the count of wrong PINs after a right one.
+    func clearWrongPINs(number: String) async throws
+    /// Unlocks the resident's card and clears its wrong PINs; false when the resident has no card.
+    func unlockCard(residentID: String) async throws -> Bool
+
     /// The merchant's redemptions of a local day, newest first, with what was refunded of each: what
     /// the till's page lists (no resident is named).
     func redemptions(merchantID: String, on day: LocalDate) async throws -> [MerchantRedemption]
@@ -472,6 +484,39 @@ public struct RedemptionRequest: Sendable, Hashable {
         self.points = points
         self.localDate = localDate
         self.at = at
+    }
+}
+
+public struct NewCard: Sendable, Hashable {
+    public var number: String
+    public var pinHash: String
+    public var pinSalt: String
+
+    public init(number: String, pinHash: String, pinSalt: String) {
+        self.number = number
+        self.pinHash = pinHash
+        self.pinSalt = pinSalt
+    }
+}
+
+public struct StoredCard: Sendable, Hashable {
+    public var number: String
+    /// The store's number for the resident, as a code carries it.
+    public var residentReference: Int64
+    public var pinHash: String
+    public var pinSalt: String
+    public var failures: Int
+    public var locked: Bool
+    public var revoked: Bool
+
+    public init(number: String, residentReference: Int64, pinHash: String, pinSalt: String, failures: Int, locked: Bool, revoked: Bool) {
+        self.number = number
+        self.residentReference = residentReference
+        self.pinHash = pinHash
+        self.pinSalt = pinSalt
+        self.failures = failures
+        self.locked = locked
+        self.revoked = revoked
     }
 }
 

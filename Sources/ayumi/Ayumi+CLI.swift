@@ -15,10 +15,10 @@ struct AyumiCommand: AsyncParsableCommand {
             Residents earn points for walking, riding public transport and visiting downtown, and spend them \
             at local shops with a QR code. `ayumi serve` creates the database in --data-dir (default: var, or \
             $AYUMI_DATA_DIR) and installs the program from --rules (default: Rules) and the shops from --merchants \
-            at every start. The maintenance commands (tokens, keys, merchants, lots, settle, ledger, report, backup, draw, rules explain and backtest) open that database and never \
+            at every start. The maintenance commands (tokens, keys, merchants, residents, lots, settle, ledger, report, backup, draw, rules explain and backtest) open that database and never \
             create one; they read the program the server installed and need no Rules/ directory.
             """,
-        subcommands: [Serve.self, Tokens.self, Keys.self, MerchantsCommand.self, LotsCommand.self, Settle.self, RulesCommand.self, DrawCommand.self, LedgerCommand.self, Report.self, Backup.self, Bench.self])
+        subcommands: [Serve.self, Tokens.self, Keys.self, MerchantsCommand.self, ResidentsCommand.self, LotsCommand.self, Settle.self, RulesCommand.self, DrawCommand.self, LedgerCommand.self, Report.self, Backup.self, Bench.self])
 }
 
 /// Where the database lives: every command that opens it takes this option.

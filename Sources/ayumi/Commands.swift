@@ -2,6 +2,7 @@ import ArgumentParser
 import AyumiBootstrap
 import AyumiCore
 import AyumiLedger
+import AyumiRedemption
 import AyumiRules
 import AyumiServices
 import Foundation
@@ -393,6 +394,63 @@ struct Settle: AsyncParsableCommand {
                 guard FileManager.default.createFile(atPath: output, contents: data) else { throw CLIFailure("error: cannot write \(output)") }
             } else {
                 FileHandle.standardOutput.write(data)
+            }
+        }
+    }
+}
+
+struct ResidentsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "residents", abstract: "Residents' printed cards, for those without a smartphone.",
+        subcommands: [Card.self, UnlockCard.self])
+
+    struct Card: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Issue a card and a PIN to a resident; any earlier card stops working.",
+            discussion: """
+                Writes a print-ready A4 SVG page with one bank-card-sized card (85.6 x 54 mm): the program's name, \
+                the 16-digit card number and a QR code of the number only, never the resident's id. Prints the \
+                4-digit PIN once, to hand to the resident apart from the card; it is stored only as a salted \
+                PBKDF2-SHA256 hash. At the till the shop scans the card and the resident types the PIN; five \
+                wrong PINs lock the card until `ayumi residents unlock-card`. Issuing again replaces a lost card.
+                """)
+
+        @OptionGroup var data: DataOptions
+
+        @Option(help: "The resident's id.")
+        var resident: String
+
+        @Option(help: "Where to write the SVG page (default: card-<resident>.svg).")
+        var output: String?
+
+        func run() async throws {
+            try await reportingFailures {
+                let ayumi = try await data.openExisting(readOnly: false)
+                let card = try await ayumi.administration.issueCard(residentID: resident)
+                let name = ayumi.dependencies.program.current.ruleset.program.name
+                let path = output ?? "card-\(resident).svg"
+                guard FileManager.default.createFile(atPath: path, contents: Data(try CardPrint.svg(number: card.number, programName: (name.ja, name.en)).utf8)) else {
+                    throw CLIFailure("error: cannot write \(path)")
+                }
+                print("card \(card.number) written to \(path)")
+                print("PIN \(card.pin) (hand it to the resident apart from the card; it is not shown again)")
+            }
+        }
+    }
+
+    struct UnlockCard: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "unlock-card",
+                                                        abstract: "Unlock a resident's card locked by wrong PINs (the city office, having seen the resident).")
+
+        @OptionGroup var data: DataOptions
+
+        @Option(help: "The resident's id.")
+        var resident: String
+
+        func run() async throws {
+            try await reportingFailures {
+                try await data.openExisting(readOnly: false).administration.unlockCard(residentID: resident)
+                print("card of \(resident) unlocked")
             }
         }
     }

@@ -389,6 +389,83 @@ struct RefundTests {
     }
 }
 
+@Suite("Cards")
+struct CardTests {
+    func funded() async throws -> (Fixture, IssuedCard) {
+        let fixture = try await Fixture.make()
+        try await fixture.enrol("r-card")
+        _ = try await fixture.submit([fixture.walk("w-1", "r-card", steps: 10_000)])
+        return (fixture, try await fixture.ayumi.administration.issueCard(residentID: "r-card"))
+    }
+
+    @Test("a card and its PIN redeem like a code; a retry answers the same; the printed card holds its number only")
+    func redeem() async throws {
+        let (fixture, card) = try await funded()
+        #expect(card.number.count == 16 && CardNumber.checks(card.number) && PIN.isValid(card.pin))
+        let record = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 2, idempotencyKey: "k-1", pin: card.pin)
+        #expect(record.points == 2 && record.residentID == "r-card")
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 2, idempotencyKey: "k-1", pin: card.pin) == record)
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "k-2", pin: card.pin).points == 1)
+        #expect(try await fixture.points("r-card") == 2)
+        let svg = try CardPrint.svg(number: card.number, programName: ("あゆみ", "Ayumi"))
+        #expect(try decodeQRCode(svg: svg) == card.number)
+        #expect(!svg.contains("r-card") && !svg.contains(card.pin + "<"))
+        await #expect(throws: AyumiError.pinRequired) {
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "k-3")
+        }
+        // The PIN is kept only as a salted slow hash.
+        let stored = try #require(try await fixture.ayumi.dependencies.store.card(number: card.number))
+        #expect(stored.pinHash != card.pin && Data(base64Encoded: stored.pinHash)?.count == 32 && Data(base64Encoded: stored.pinSalt)?.count == 16)
+        #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
+    }
+
+    @Test("five wrong PINs lock the card, even against the right one, until the city office unlocks it")
+    func lock() async throws {
+        let (fixture, card) = try await funded()
+        let wrong = card.pin == "0000" ? "1111" : "0000"
+        for left in [4, 3, 2, 1] {
+            await #expect(throws: AyumiError.pinWrong(triesLeft: left)) {
+                try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "w-\(left)", pin: wrong)
+            }
+        }
+        await #expect(throws: AyumiError.cardLocked) {
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "w-0", pin: wrong)
+        }
+        await #expect(throws: AyumiError.cardLocked) {
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "right", pin: card.pin)
+        }
+        try await fixture.ayumi.administration.unlockCard(residentID: "r-card")
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "right", pin: card.pin).points == 1)
+        #expect(try await fixture.points("r-card") == 4)
+    }
+
+    @Test("a right PIN clears earlier wrong ones; a replaced card stops working; a mistyped number is caught")
+    func replace() async throws {
+        let (fixture, card) = try await funded()
+        let wrong = card.pin == "0000" ? "1111" : "0000"
+        for index in 0..<3 {
+            _ = try? await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "w-\(index)", pin: wrong)
+        }
+        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "k-1", pin: card.pin)
+        await #expect(throws: AyumiError.pinWrong(triesLeft: 4)) {
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "w-9", pin: wrong)
+        }
+        let replacement = try await fixture.ayumi.administration.issueCard(residentID: "r-card")
+        #expect(replacement.number != card.number)
+        await #expect(throws: AyumiError.cardUnknown) {
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "k-2", pin: card.pin)
+        }
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: replacement.number, points: 1, idempotencyKey: "k-3",
+                                                           pin: replacement.pin).points == 1)
+        var typo = Array(replacement.number)
+        typo[5] = typo[5] == "1" ? "2" : "1"
+        await #expect(throws: AyumiError.codeNumberMistyped) {
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: String(typo), points: 1, idempotencyKey: "k-4", pin: replacement.pin)
+        }
+        await #expect(throws: AyumiError.unknownResident("r-nobody")) { try await fixture.ayumi.administration.issueCard(residentID: "r-nobody") }
+    }
+}
+
 @Suite("Settlement")
 struct SettlementTests {
     /// November 2026 from the 1st: 30 residents earn every day; each day some redeem 1-6 points at
