@@ -52,14 +52,16 @@ public enum RedemptionCodeError: Error, Sendable, Equatable {
     case unknownKey
 }
 
-/// One signing key: its number in the store and its 32 raw bytes.
+/// One signing key: its number in the store, its 32 raw bytes, and when it was made.
 public struct SigningKey: Sendable, Hashable {
     public var id: Int64
     public var raw: Data
+    public var createdAt: Date
 
-    public init(id: Int64, raw: Data) {
+    public init(id: Int64, raw: Data, createdAt: Date = .distantPast) {
         self.id = id
         self.raw = raw
+        self.createdAt = createdAt
     }
 }
 
@@ -70,7 +72,14 @@ public struct CodeSigner: Sendable {
         let id: Int64
         let privateKey: Curve25519.Signing.PrivateKey
         let sealingKey: SymmetricKey
+        /// When the key stops verifying: the longest a code lives after the next key was made (a
+        /// key rotated out because it leaked forges nothing after that). Nil for the newest key.
+        let retiresAt: Date?
     }
+
+    /// The longest a code may live (program.yaml's `redemptionCodeTTLSeconds` is at most this): a
+    /// code claiming a later expiry was not issued here.
+    public static let codeLifetimeMax: TimeInterval = 3_600
 
     /// Oldest first; codes are issued with the last.
     let keys: [Key]
@@ -78,10 +87,11 @@ public struct CodeSigner: Sendable {
     /// - Parameter keys: every key kept, oldest first (at least one).
     public init(keys: [SigningKey]) throws {
         precondition(!keys.isEmpty, "a signer needs a key")
-        self.keys = try keys.map { key in
+        self.keys = try keys.enumerated().map { index, key in
             Key(id: key.id, privateKey: try Curve25519.Signing.PrivateKey(rawRepresentation: key.raw),
                 sealingKey: HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: key.raw),
-                                                   info: Data("ayumi redemption code resident v3".utf8), outputByteCount: 32))
+                                                   info: Data("ayumi redemption code resident v3".utf8), outputByteCount: 32),
+                retiresAt: index + 1 < keys.count ? keys[index + 1].createdAt.addingTimeInterval(Self.codeLifetimeMax) : nil)
         }
     }
 
@@ -111,21 +121,27 @@ public struct CodeSigner: Sendable {
         return Base32.encode(bytes)
     }
 
-    /// Checks the form and the signature first, then the expiry against `now`. Lowercase letters
-    /// are read as uppercase (a scanner with caps lock on).
-    public func verify(_ text: String, now: Date) throws(RedemptionCodeError) -> RedemptionCode {
+    /// Checks the form and the signature first, then, against `now`, that the key is not retired,
+    /// that the expiry is not further than a code lives, and that it has not passed. `now` nil checks
+    /// the signature only (a code seen before: its QR, or the retry of a redemption made with it).
+    /// Lowercase letters are read as uppercase (a scanner with caps lock on).
+    public func verify(_ text: String, now: Date?) throws(RedemptionCodeError) -> RedemptionCode {
         guard text.utf8.count == RedemptionCode.textLength, let bytes = Base32.decode(text.uppercased()),
               bytes.count == RedemptionCode.byteCount, bytes[0] == RedemptionCode.format else { throw .forged }
         // The newest key whose low byte matches: a code lives minutes, rotations are months apart.
         guard let key = keys.last(where: { UInt8(truncatingIfNeeded: $0.id) == bytes[1] }) else { throw .unknownKey }
         let signed = Data(bytes[0..<RedemptionCode.signedCount])
         guard key.privateKey.publicKey.isValidSignature(Data(bytes[RedemptionCode.signedCount...]), for: signed) else { throw .forged }
+        // A retired key, or an expiry no code issued now could have: not a code of this service.
+        if let now, let retiresAt = key.retiresAt, now >= retiresAt { throw .forged }
         let codeID = bytes[6..<18]
         guard let stream = try? Self.keystream(key, codeID: codeID) else { throw .forged }
         let reference = zip(bytes[18..<26], stream).reduce(UInt64(0)) { $0 << 8 | UInt64($1.0 ^ $1.1) }
         let expiry = bytes[2..<6].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         let code = RedemptionCode(residentReference: Int64(bitPattern: reference), codeID: Base32.encode(Array(codeID)),
                                   expiresAt: Date(timeIntervalSince1970: TimeInterval(expiry)), keyID: key.id)
+        guard let now else { return code }
+        guard code.expiresAt.timeIntervalSince(now) <= Self.codeLifetimeMax else { throw .forged }
         guard now < code.expiresAt else { throw .expired }
         return code
     }

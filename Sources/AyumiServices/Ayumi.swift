@@ -37,6 +37,6 @@ public struct Ayumi: Sendable {
 
 extension CodeSigner {
     init(stored keys: [StoredSigningKey]) throws {
-        try self.init(keys: keys.map { SigningKey(id: $0.id, raw: $0.raw) })
+        try self.init(keys: keys.map { SigningKey(id: $0.id, raw: $0.raw, createdAt: $0.createdAt) })
     }
 }

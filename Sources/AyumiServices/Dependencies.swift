@@ -33,12 +33,23 @@ public struct Dependencies: Sendable {
 /// process, or by `ayumi keys rotate` beside it: a code signed by a key not yet loaded reloads them).
 public final class Signer: Sendable {
     private let state: Mutex<CodeSigner>
+    private let lastLookup = Mutex<Date?>(nil)
 
     public init(_ signer: CodeSigner) { state = Mutex(signer) }
 
     public var current: CodeSigner { state.withLock { $0 } }
 
     func replace(with signer: CodeSigner) { state.withLock { $0 = signer } }
+
+    /// Whether a code naming an unknown key may make this process look for new keys now: at most
+    /// once every 10 s, so forged key bytes cost no database read each.
+    func mayLookForKeys(now: Date) -> Bool {
+        lastLookup.withLock { last in
+            guard last.map({ now.timeIntervalSince($0) >= 10 || now < $0 }) ?? true else { return false }
+            last = now
+            return true
+        }
+    }
 }
 
 /// The ruleset and the merchant registry in force. Read through this rather than held by each use

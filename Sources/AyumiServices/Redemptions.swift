@@ -44,7 +44,7 @@ public struct Redemptions: Sendable {
     /// The QR symbol of one of the resident's own codes (an expired code is still drawn: the
     /// merchant's scan is what checks expiry).
     public func qrCode(_ text: String, residentID: String) async throws -> QRCode {
-        guard case .success(let code) = try await verify(text, now: .distantPast),
+        guard case .success(let code) = try await verify(text, now: nil),
               try await dependencies.store.residentReference(residentID) == code.residentReference else {
             throw AyumiError.notFound("The code")
         }
@@ -53,10 +53,11 @@ public struct Redemptions: Sendable {
 
     /// Verifies with the keys loaded, and once more with the keys in the store when the code names a
     /// key rotated in since (by `ayumi keys rotate` beside this process).
-    func verify(_ text: String, now: Date) async throws -> Result<RedemptionCode, RedemptionCodeError> {
+    func verify(_ text: String, now: Date?) async throws -> Result<RedemptionCode, RedemptionCodeError> {
         do {
             return .success(try dependencies.signer.current.verify(text, now: now))
         } catch .unknownKey {
+            guard dependencies.signer.mayLookForKeys(now: dependencies.environment.now()) else { return .failure(.forged) }
             try await reloadSigningKeys()
             do { return .success(try dependencies.signer.current.verify(text, now: now)) } catch .unknownKey { return .failure(.forged) } catch {
                 return .failure(error)
@@ -179,7 +180,7 @@ public struct Redemptions: Sendable {
     }
 
     func sameRequest(_ earlier: RedemptionRecord, code text: String, points: Int64) async throws -> RedemptionRecord {
-        guard case .success(let code) = try await verify(text, now: .distantPast), code.codeID == earlier.codeID, points == earlier.points else {
+        guard case .success(let code) = try await verify(text, now: nil), code.codeID == earlier.codeID, points == earlier.points else {
             throw AyumiError.idempotencyKeyReused
         }
         return earlier

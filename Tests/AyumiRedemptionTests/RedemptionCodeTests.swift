@@ -21,7 +21,7 @@ struct RedemptionCodeTests {
         #expect(try signer.verify(text.lowercased(), now: now).codeID == Base32.encode(codeID))
     }
 
-    @Test("any changed character, another key's code, or garbage is forged")
+    @Test("a changed character at every seventh position, another key's code, or garbage is forged")
     func forged() throws {
         let text = try signer.issue(residentReference: 1, codeID: codeID, expiresAt: now.addingTimeInterval(120))
         let other = try CodeSigner(keys: [SigningKey(id: 1, raw: Data(repeating: 8, count: 32))])
@@ -34,8 +34,9 @@ struct RedemptionCodeTests {
             candidates.append(String(characters))
         }
         for candidate in candidates {
-            #expect(throws: RedemptionCodeError.self) { try signer.verify(candidate, now: now) }
-            #expect((try? signer.verify(candidate, now: now)) == nil)
+            // A changed key byte names a key this signer does not hold; everything else is forged.
+            let expected: RedemptionCodeError = Base32.decode(candidate).map { $0.count == 90 && $0[0] == 3 && $0[1] != 1 } == true ? .unknownKey : .forged
+            #expect(throws: expected) { try signer.verify(candidate, now: now) }
         }
     }
 
@@ -49,14 +50,26 @@ struct RedemptionCodeTests {
         #expect(try signer.verify(second, now: now).residentReference == 123)
     }
 
-    @Test("keys rotate: new codes carry the new key, codes of the old key verify until they expire, an unknown key is told apart")
+    @Test("keys rotate: new codes carry the new key; the old key verifies for an hour after its successor, then forges nothing")
     func rotation() throws {
         let old = try signer.issue(residentReference: 9, codeID: codeID, expiresAt: now.addingTimeInterval(120))
-        let rotated = try CodeSigner(keys: [SigningKey(id: 1, raw: Data(repeating: 7, count: 32)), SigningKey(id: 2, raw: CodeSigner.newRawKey())])
+        let rotated = try CodeSigner(keys: [SigningKey(id: 1, raw: Data(repeating: 7, count: 32)),
+                                            SigningKey(id: 2, raw: CodeSigner.newRawKey(), createdAt: now)])
         let new = try rotated.issue(residentReference: 9, codeID: codeID, expiresAt: now.addingTimeInterval(120))
         #expect(try rotated.verify(new, now: now).keyID == 2)
         #expect(try rotated.verify(old, now: now).keyID == 1)
         #expect(throws: RedemptionCodeError.unknownKey) { try signer.verify(new, now: now) }
+        // A code signed with the old key an hour after key 2 came in: the old key may have leaked.
+        let late = now.addingTimeInterval(3_600)
+        let forged = try signer.issue(residentReference: 9, codeID: codeID, expiresAt: late.addingTimeInterval(60))
+        #expect(throws: RedemptionCodeError.forged) { try rotated.verify(forged, now: late) }
+    }
+
+    @Test("a code claiming to live longer than an hour was not issued here")
+    func lifetime() throws {
+        let long = try signer.issue(residentReference: 9, codeID: codeID, expiresAt: now.addingTimeInterval(3_601))
+        #expect(throws: RedemptionCodeError.forged) { try signer.verify(long, now: now) }
+        #expect(try signer.verify(long, now: now.addingTimeInterval(2)).residentReference == 9)
     }
 
     @Test("Base32 round trips every length, and refuses characters outside the alphabet or stray bits", arguments: Array(0...12))
