@@ -174,8 +174,8 @@ public struct Settlement: Sendable, Hashable, Codable {
                 <tfoot><tr><th>\(text("合計", "Total"))</th><td>\(number(statement.redeemedPoints))</td><td colspan="2">\(number(statement.refundedPoints))</td>\
                 <td>\(number(statement.netPoints))</td><td>\(number(statement.yen))</td></tr></tfoot>
                 </table>
-                <p class="note">\(text("1ポイント = \(yenPerPoint)円。返金は返金した日の月に計上し、確定済みの月の利用の返金は「調整」に記載します。",
-                                      "1 point = \(yenPerPoint) yen. Refunds count in the month they are made; refunds of redemptions of months already settled are listed as adjustments."))</p>
+                <p class="note">\(text("1ポイント = \(yenPerPoint)円（精算時の単価）。返金は返金した日の月に計上し、前月以前の利用の返金は「調整」に記載します。",
+                                      "1 point = \(yenPerPoint) yen (the rate when settled). Refunds count in the month they are made; refunds of earlier months' redemptions are listed as adjustments."))</p>
                 </section>
 
                 """

@@ -334,18 +334,19 @@ extension SQLiteStore {
         try await database.read { db in try Self.card(number: number, db) }
     }
 
-    public func recordWrongPIN(number: String, lockAfter: Int) async throws -> StoredCard? {
+    public func chargePINTry(number: String, lockAfter: Int) async throws -> StoredCard? {
         try await write { db in
+            guard let card = try Self.card(number: number, db), !card.revoked, !card.locked else { return nil }
             try db.cachedStatement(sql: """
-                UPDATE cards SET failures = failures + 1, locked = CASE WHEN failures + 1 >= ? THEN 1 ELSE locked END WHERE number = ?
+                UPDATE cards SET failures = failures + 1, locked = CASE WHEN failures + 1 >= ? THEN 1 ELSE 0 END WHERE number = ?
                 """).execute(arguments: [lockAfter, number])
-            return try Self.card(number: number, db)
+            return card
         }
     }
 
     public func clearWrongPINs(number: String) async throws {
         try await write { db in
-            try db.cachedStatement(sql: "UPDATE cards SET failures = 0 WHERE number = ? AND failures > 0").execute(arguments: [number])
+            try db.cachedStatement(sql: "UPDATE cards SET failures = 0, locked = 0 WHERE number = ? AND revoked_at IS NULL").execute(arguments: [number])
         }
     }
 

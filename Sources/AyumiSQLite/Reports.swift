@@ -138,7 +138,8 @@ extension SQLiteStore {
                 SELECT t.refund, t.id FROM transfers t JOIN refunds f ON f.id = t.refund JOIN redemptions r ON r.id = f.redemption
                   LEFT JOIN transfers l ON l.id = t.lot
                 WHERE t.kind = 3 AND (t.debit <> r.merchant OR t.redemption IS NOT f.redemption OR l.kind IS NOT 1
-                      OR NOT (t.credit = l.debit OR (t.credit = l.credit AND l.credit = r.resident))
+                      OR f.merchant IS NOT r.merchant
+                      OR NOT ((t.credit = l.debit AND t.day > l.expires_day) OR (t.credit = l.credit AND l.credit = r.resident AND t.day <= l.expires_day))
                       OR (SELECT SUM(amount) FROM transfers x WHERE x.kind = 3 AND x.redemption = r.id AND x.lot = t.lot)
                          > (SELECT COALESCE(SUM(amount), 0) FROM transfers y WHERE y.kind = 2 AND y.redemption = r.id AND y.lot = t.lot))
                 ORDER BY t.id LIMIT \(limit)

@@ -120,14 +120,14 @@ struct MerchantPage {
           ja: { title: "あゆみポイント 加盟店", token: "加盟店トークン", signin: "ログイン", signout: "ログアウト",
                 code: "コード（スキャン、または12桁の番号）", points: "ポイント", pin: "暗証番号（カードの方がご本人で入力）", review: "確認へ", confirm: "受け取る", cancel: "戻る",
                 about: (p) => `${p}ポイント（${p}円分）を受け取りますか？`, took: (p, id) => `${p}ポイントを受け取りました（取引 ${id}）`,
-                refund: "返金", refunded: (p, id) => `取引 ${id} に ${p}ポイントを返金しました`, today: "本日の取引", id: "取引",
+                refund: "返金", sure: (p) => `${p}ポイント返金する`, refunded: (p, id) => `取引 ${id} に ${p}ポイントを返金しました`, today: "本日の取引", id: "取引",
                 at: "時刻", pointsCol: "ポイント", refundedCol: "返金済み", merchant: (m) => `加盟店: ${m}`,
                 needCode: "コードを読み取るか、番号を入力してください", needPoints: "1以上のポイントを入力してください",
                 badToken: "トークンが正しくありません", network: "通信できませんでした。もう一度お試しください" },
           en: { title: "Ayumi points for shops", token: "Merchant token", signin: "Sign in", signout: "Sign out",
                 code: "Code (scan it, or type the 12-digit number)", points: "Points", pin: "PIN (the card holder types it)", review: "Review", confirm: "Take the points", cancel: "Back",
                 about: (p) => `Take ${p} points (worth ${p} yen)?`, took: (p, id) => `Took ${p} points (redemption ${id})`,
-                refund: "Refund", refunded: (p, id) => `Refunded ${p} points of redemption ${id}`, today: "Today's redemptions", id: "Redemption",
+                refund: "Refund", sure: (p) => `Refund ${p} points`, refunded: (p, id) => `Refunded ${p} points of redemption ${id}`, today: "Today's redemptions", id: "Redemption",
                 at: "Time", pointsCol: "Points", refundedCol: "Refunded", merchant: (m) => `Shop: ${m}`,
                 needCode: "Scan the code or type its number", needPoints: "Enter at least 1 point",
                 badToken: "The token is not valid", network: "Could not reach the server; please try again" } }[lang];
@@ -168,9 +168,13 @@ struct MerchantPage {
               amount.className = "refund-points";
               const button = document.createElement("button");
               button.type = "button"; button.textContent = words.refund; button.className = "refund";
+              // Two clicks: the first asks, the second refunds under one idempotency key, kept for a
+              // retry after a lost answer (a double click or a retry never refunds twice).
+              amount.addEventListener("input", () => { delete button.dataset.key; button.textContent = words.refund; });
               button.addEventListener("click", async () => {
+                if (!button.dataset.key) { button.dataset.key = key(); button.textContent = words.sure(Number(amount.value)); return; }
                 try {
-                  const answer = await call("POST", `/v1/redemptions/${entry.id}/refund`, { points: Number(amount.value), idempotencyKey: key() });
+                  const answer = await call("POST", `/v1/redemptions/${entry.id}/refund`, { points: Number(amount.value), idempotencyKey: button.dataset.key });
                   status(words.refunded(answer.points, entry.id));
                   await refresh();
                 } catch (e) { status(e.message, true); }

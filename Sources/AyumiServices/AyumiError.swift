@@ -68,7 +68,9 @@ public enum AyumiError: Error, Sendable, Equatable {
         case .pinWrong(let left): "Wrong PIN; \(left) more tr\(left == 1 ? "y" : "ies") before the card locks."
         case .tooManyAttempts(let seconds): "Too many unknown numbers from this till; try again in \(seconds) seconds, or scan the QR code."
         case .codeAlreadyUsed: "The code was already used for another redemption."
-        case .insufficientPoints(let balance, let requested): "The resident has \(balance) points; \(requested) were requested."
+        // Not the balance: the till learns the outcome only (a shop with a card's number could
+        // otherwise read a resident's balance whenever it liked).
+        case .insufficientPoints(_, let requested): "The resident does not have \(requested) points to spend; ask for a smaller amount."
         case .idempotencyKeyReused: "The idempotency key was already used for a different redemption or refund."
         case .unknownRedemption(let id): "This till made no redemption '\(id)'."
         case .merchantSuspended(let id): "Merchant '\(id)' is suspended by the city office: it can neither redeem nor refund until reinstated."

@@ -50,6 +50,16 @@ enum PIN {
         return key.withUnsafeBytes { Data($0) }.base64EncodedString()
     }
 
+    /// The hash on a thread of its own: 210,000 rounds take tens of milliseconds, which must not
+    /// hold one of the few threads every request shares.
+    static func hashOffThePool(_ pin: String, salt: Data) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async {
+                continuation.resume(with: Result { try hash(pin, salt: salt) })
+            }
+        }
+    }
+
     static func isValid(_ pin: String) -> Bool {
         pin.utf8.count == 4 && pin.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
@@ -90,21 +100,21 @@ extension Redemptions {
     /// the same for a retry of the same request (same till, key and card), new for any other.
     func cardHolder(_ number: String, pin: String?, merchantID: String, idempotencyKey: String, now: Date) async throws -> (reference: Int64, codeID: String) {
         guard CardNumber.checks(number) else { throw AyumiError.codeNumberMistyped }
-        if let wait = attempts.refusal(merchantID: merchantID, now: now) { throw AyumiError.tooManyAttempts(retryAfterSeconds: wait) }
+        if let wait = attempts.reserve(merchantID: merchantID, now: now) { throw AyumiError.tooManyAttempts(retryAfterSeconds: wait) }
         let store = dependencies.store
-        guard let card = try await store.card(number: number), !card.revoked else {
-            attempts.recordUnknown(merchantID: merchantID, now: now)
-            throw AyumiError.cardUnknown
-        }
-        guard !card.locked else { throw AyumiError.cardLocked }
+        guard let known = try await store.card(number: number), !known.revoked else { throw AyumiError.cardUnknown }
+        attempts.release(merchantID: merchantID, now: now)
+        guard !known.locked else { throw AyumiError.cardLocked }
         guard let pin, !pin.isEmpty else { throw AyumiError.pinRequired }
-        guard let salt = Data(base64Encoded: card.pinSalt), PIN.isValid(pin), try PIN.hash(pin, salt: salt) == card.pinHash else {
-            let after = try await store.recordWrongPIN(number: number, lockAfter: PIN.wrongTriesMax)
+        // The try is counted before the PIN is checked: tries sent at once cannot pass the lock.
+        guard let card = try await store.chargePINTry(number: number, lockAfter: PIN.wrongTriesMax) else { throw AyumiError.cardLocked }
+        guard let salt = Data(base64Encoded: card.pinSalt), PIN.isValid(pin), try await PIN.hashOffThePool(pin, salt: salt) == card.pinHash else {
             dependencies.logger.notice("Wrong card PIN", metadata: ["merchant.id": "\(merchantID)"])
-            if after?.locked == true { throw AyumiError.cardLocked }
-            throw AyumiError.pinWrong(triesLeft: PIN.wrongTriesMax - (after?.failures ?? 0))
+            let left = PIN.wrongTriesMax - card.failures - 1
+            if left <= 0 { throw AyumiError.cardLocked }
+            throw AyumiError.pinWrong(triesLeft: left)
         }
-        if card.failures > 0 { try await store.clearWrongPINs(number: number) }
+        try await store.clearWrongPINs(number: number)
         let digest = SHA256.hash(data: Data("\(merchantID)|\(idempotencyKey)|\(number)".utf8))
         return (card.residentReference, "CARD" + Base32.encode(Array(digest.prefix(12))))
     }

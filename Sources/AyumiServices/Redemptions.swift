@@ -170,12 +170,14 @@ public struct Redemptions: Sendable {
     func codeText(_ input: String, merchantID: String, now: Date) async throws -> String {
         guard CodeNumber.looksLikeOne(input) else { return input }
         guard CodeNumber.checks(input) else { throw AyumiError.codeNumberMistyped }
-        if let wait = attempts.refusal(merchantID: merchantID, now: now) { throw AyumiError.tooManyAttempts(retryAfterSeconds: wait) }
+        // Counted before the lookup, given back when the number is known: lookups sent at once
+        // cannot pass the limit.
+        if let wait = attempts.reserve(merchantID: merchantID, now: now) { throw AyumiError.tooManyAttempts(retryAfterSeconds: wait) }
         guard let code = try await dependencies.store.code(number: input) else {
-            attempts.recordUnknown(merchantID: merchantID, now: now)
             dependencies.logger.notice("Unknown code number", metadata: ["merchant.id": "\(merchantID)"])
             throw AyumiError.codeNumberUnknown
         }
+        attempts.release(merchantID: merchantID, now: now)
         return code
     }
 
@@ -220,26 +222,33 @@ enum CodeNumber {
     }
 }
 
-/// Unknown fallback numbers per till, in this process: at most `limit` in `window` seconds. With
-/// 10^11 numbers and a few hundred codes valid at once, a till guessing at that pace needs
-/// centuries to hit one.
+/// Unknown numbers (of codes and cards) per till, in this server process: at most `limit` in
+/// `window` seconds. With 10^11 code numbers and a few hundred codes valid at once, a till guessing
+/// at that pace needs centuries to hit one. A try is counted before its lookup and given back when
+/// the number turns out known, so tries sent at once cannot pass the limit.
 final class NumberAttempts: Sendable {
     static let limit = 10
     static let window: TimeInterval = 600
 
-    private let unknown = Mutex<[String: [Date]]>([:])
+    private let tries = Mutex<[String: [Date]]>([:])
 
-    /// Seconds to wait when the till is over its limit, nil when it may try.
-    func refusal(merchantID: String, now: Date) -> Int? {
-        unknown.withLock { all in
+    /// Counts a try; seconds to wait instead when the till is at its limit.
+    func reserve(merchantID: String, now: Date) -> Int? {
+        tries.withLock { all in
             let recent = (all[merchantID] ?? []).filter { now.timeIntervalSince($0) < Self.window }
-            all[merchantID] = recent
-            guard recent.count >= Self.limit, let oldest = recent.first else { return nil }
-            return max(1, Int((Self.window - now.timeIntervalSince(oldest)).rounded(.up)))
+            guard recent.count < Self.limit else {
+                all[merchantID] = recent
+                return max(1, Int((Self.window - now.timeIntervalSince(recent.first!)).rounded(.up)))
+            }
+            all[merchantID] = recent + [now]
+            return nil
         }
     }
 
-    func recordUnknown(merchantID: String, now: Date) {
-        unknown.withLock { $0[merchantID, default: []].append(now) }
+    /// Gives back a try whose number was known.
+    func release(merchantID: String, now: Date) {
+        tries.withLock { all in
+            if let index = all[merchantID]?.lastIndex(of: now) { all[merchantID]!.remove(at: index) }
+        }
     }
 }

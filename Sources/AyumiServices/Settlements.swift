@@ -32,8 +32,9 @@ extension Reporting {
         if let stored = try await dependencies.store.settlement(month: month.number) {
             return try JSONDecoder().decode(Settlement.self, from: Data(stored.content.utf8))
         }
-        guard month.to < dependencies.today else {
-            throw AyumiError.invalidRequest("\(text) has not ended yet (today is \(dependencies.today)); a month is settled once it is over")
+        // From the second day after it: a redemption begun on the month's last minute has been written.
+        guard month.to.adding(days: 1) < dependencies.today else {
+            throw AyumiError.invalidRequest("\(text) can be settled from \(month.to.adding(days: 2)) (today is \(dependencies.today))")
         }
         var settlement = try await draft(text, month)
         let now = dependencies.environment.now()

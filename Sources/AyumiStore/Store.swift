@@ -111,9 +111,11 @@ public protocol Store: Sendable {
     func issueCard(_ card: NewCard, residentID: String, at: Date) async throws -> Bool
     /// A card by its number, revoked or not.
     func card(number: String) async throws -> StoredCard?
-    /// Counts a wrong PIN; at `lockAfter` failures the card locks. Returns the card as stored now.
-    func recordWrongPIN(number: String, lockAfter: Int) async throws -> StoredCard?
-    /// Clears the count of wrong PINs after a right one.
+    /// Counts a PIN try before the PIN is checked (so tries sent at once cannot pass the lock): the
+    /// try that reaches `lockAfter` locks the card. Returns the card as stored before the try when it
+    /// was counted, nil when the card is unknown, replaced or locked already.
+    func chargePINTry(number: String, lockAfter: Int) async throws -> StoredCard?
+    /// After a right PIN: the tries counted are cleared and the card is unlocked.
     func clearWrongPINs(number: String) async throws
     /// Unlocks the resident's card and clears its wrong PINs; false when the resident has no card.
     func unlockCard(residentID: String) async throws -> Bool

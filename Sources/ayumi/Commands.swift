@@ -342,6 +342,10 @@ struct LotsCommand: AsyncParsableCommand {
                 let day: LocalDate
                 if let asOf {
                     guard let parsed = LocalDate(asOf) else { throw CLIFailure("error: --as-of: a local day as YYYY-MM-DD") }
+                    // Points still valid must not be taken: only days that have come.
+                    guard parsed <= ayumi.dependencies.today else {
+                        throw CLIFailure("error: --as-of \(parsed) is after today (\(ayumi.dependencies.today)); points valid until then would expire early")
+                    }
                     day = parsed
                 } else {
                     day = ayumi.dependencies.today
@@ -359,10 +363,10 @@ struct Settle: AsyncParsableCommand {
         discussion: """
             For every merchant with redemptions or refunds in the month (local days of the program's time zone): \
             the points it took and gave back, per sponsor of the lots they came from, and the yen each sponsor \
-            owes it for the points it kept (net points × yenPerPoint). A month is settled once it has ended, \
-            and only once: its statements are frozen as first written, and running it again prints them \
-            unchanged. A refund made after a month is settled counts in the month it is made, as an \
-            adjustment of the earlier redemption. --format csv (UTF-8 with BOM, so Excel opens Japanese names), \
+            owes it for the points it kept (net points × yenPerPoint, the rate when settled). A month is \
+            settled from the second day after it, and only once: its statements are frozen as first written, \
+            and running it again prints them unchanged. A refund counts in the month it is made; one of an \
+            earlier month's redemption is listed as an adjustment. --format csv (UTF-8 with BOM, so Excel opens Japanese names), \
             json, or html (a printable page per merchant). GET /v1/admin/settlements/{month} serves the same.
             """)
 

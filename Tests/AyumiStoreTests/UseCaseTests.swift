@@ -439,6 +439,31 @@ struct CardTests {
         #expect(try await fixture.points("r-card") == 4)
     }
 
+    @Test("property: 20 wrong PINs sent at once are 5 tries at most: the card locks and the right PIN is refused")
+    func racingPINs() async throws {
+        let (fixture, card) = try await funded()
+        let wrong = card.pin == "0000" ? "1111" : "0000"
+        let outcomes = await withTaskGroup(of: AyumiError?.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    do {
+                        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-00\(1 + index % 4)", code: card.number, points: 1,
+                                                                       idempotencyKey: "w-\(index)", pin: wrong)
+                        return nil
+                    } catch let error as AyumiError { return error } catch { return .busy }
+                }
+            }
+            return await group.reduce(into: [AyumiError?]()) { $0.append($1) }
+        }
+        let wrongTries = outcomes.filter { if case .pinWrong = $0 { true } else { false } }.count
+        #expect(wrongTries <= 4, "the fifth counted try locks the card")
+        #expect(outcomes.allSatisfy { if case .pinWrong = $0 { true } else { $0 == .cardLocked } })
+        await #expect(throws: AyumiError.cardLocked) {
+            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "right", pin: card.pin)
+        }
+        #expect(try await fixture.points("r-card") == 5)
+    }
+
     @Test("a right PIN clears earlier wrong ones; a replaced card stops working; a mistyped number is caught")
     func replace() async throws {
         let (fixture, card) = try await funded()
@@ -499,6 +524,10 @@ struct SettlementTests {
         let (fixture, redemptions) = try await generatedNovember()
         #expect(redemptions.count > 150)
         #expect(fixture.today == LocalDate("2026-12-01"))
+        await #expect(throws: AyumiError.invalidRequest("2026-11 can be settled from 2026-12-02 (today is 2026-12-01)")) {
+            try await fixture.ayumi.reporting.settle(month: "2026-11")
+        }
+        fixture.clock.advance(seconds: 86_400)
         let settlement = try await fixture.ayumi.reporting.settle(month: "2026-11")
         // The merchants' accounts hold exactly what they kept: redemptions less refunds.
         let audit = try await fixture.ayumi.dependencies.store.beneficiaryFacts(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!)
@@ -522,6 +551,7 @@ struct SettlementTests {
     @Test("a settled month is frozen: a later refund shows in the next month as an adjustment, never in the statement sent")
     func frozen() async throws {
         let (fixture, redemptions) = try await generatedNovember()
+        fixture.clock.advance(seconds: 86_400)
         let settled = try await fixture.ayumi.reporting.settle(month: "2026-11")
         let csv = settled.csv(.ja)
         #expect(csv.hasPrefix("\u{FEFF}対象月,加盟店ID,加盟店名,振込先参照,負担者ID,負担者名,"))
@@ -774,6 +804,26 @@ struct RedemptionTests {
         fixture.clock.advance(seconds: 601)
         let next = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1")
         #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: next.number, points: 1, idempotencyKey: "k-later").points == 1)
+    }
+
+    @Test("property: 30 unknown numbers sent at once from one till: at most 10 are looked up")
+    func racingNumbers() async throws {
+        let fixture = try await Fixture.make()
+        let outcomes = await withTaskGroup(of: AyumiError?.self) { group in
+            for index in 0..<30 {
+                group.addTask {
+                    let body = String(12_345_678_900 + UInt64(index))
+                    do {
+                        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: body + String(CodeNumberTestHelper.checkDigit(body)),
+                                                                       points: 1, idempotencyKey: "g-\(index)")
+                        return nil
+                    } catch let error as AyumiError { return error } catch { return .busy }
+                }
+            }
+            return await group.reduce(into: [AyumiError?]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 == .codeNumberUnknown }.count == 10)
+        #expect(outcomes.filter { if case .tooManyAttempts = $0 { true } else { false } }.count == 20)
     }
 
     @Test("keys rotate: new codes carry the new key, a code of the old key still redeems, and another process's rotation is picked up")
