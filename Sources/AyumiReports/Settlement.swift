@@ -54,6 +54,13 @@ public struct Settlement: Sendable, Hashable, Codable {
     public var statements: [Statement]
 
     public var netPoints: Int64 { statements.reduce(0) { $0 + $1.netPoints } }
+
+    /// The same month with one merchant's statement only: what its own till may read.
+    public func only(merchantID: String) -> Settlement {
+        var copy = self
+        copy.statements = statements.filter { $0.merchantID == merchantID }
+        return copy
+    }
     public var yen: Int64 { statements.reduce(0) { $0 + $1.yen } }
 
     /// The month's statements from the store's facts: one per merchant with any, sorted by id, each

@@ -36,11 +36,15 @@ extension SQLiteStore {
             return try Row.fetchAll(db, sql: """
                 SELECT h.*, r.name AS rule_name, rs.version, e.kind AS event_kind, e.day AS event_day, e.at, e.detail,
                        m.external_id AS merchant, lr.ja AS reason_ja, lr.en AS reason_en
-                FROM (SELECT MIN(id) AS id, kind, SUM(amount) AS points, rule, ruleset, event, redemption, MIN(day) AS day,
+                FROM (SELECT MIN(id) AS id, kind, SUM(CASE WHEN kind = 3 AND credit <> ?1 THEN 0 ELSE amount END) AS points,
+                             SUM(CASE WHEN kind = 3 AND credit <> ?1 THEN amount ELSE 0 END) AS to_sponsors,
+                             rule, ruleset, event, redemption, MIN(day) AS day,
                              MIN(created_at) AS created_at, MIN(capped) AS capped,
                              MAX(available_day) AS available_day
                       FROM transfers WHERE ((kind = 1 AND credit = ?1) OR (kind = 2 AND debit = ?1) OR (kind = 3 AND credit = ?1)
-                                            OR (kind = 4 AND debit = ?1)) AND id < ?2
+                                            OR (kind = 4 AND debit = ?1)
+                                            -- a refund's points that went to the sponsors still show, as part of its line
+                                            OR (kind = 3 AND redemption IN (SELECT id FROM redemptions WHERE resident = ?1))) AND id < ?2
                       GROUP BY kind, COALESCE(refund, redemption, event, CASE WHEN kind = 4 THEN day END, -id), rule ORDER BY id DESC LIMIT ?3) h
                 LEFT JOIN rules r ON r.id = h.rule LEFT JOIN rulesets rs ON rs.id = h.ruleset LEFT JOIN events e ON e.id = h.event
                 LEFT JOIN redemptions d ON d.id = h.redemption LEFT JOIN accounts m ON m.id = d.merchant
@@ -62,7 +66,7 @@ extension SQLiteStore {
                                     ruleID: row["rule_name"], rulesetVersion: row["version"], event: event, merchantID: row["merchant"],
                                     localDate: LocalDate(dayNumber: row["day"]), createdAt: Date(millisecondsSince1970: row["created_at"]),
                                     recordedReason: recorded, cappedBy: (row["capped"] as Int64?).map(Int.init),
-                                    availableOn: (row["available_day"] as Int?).map(LocalDate.init(dayNumber:)))
+                                    availableOn: (row["available_day"] as Int?).map(LocalDate.init(dayNumber:)), toSponsors: row["to_sponsors"])
             }
         }
     }

@@ -23,7 +23,8 @@ public func buildRouter(ayumi: Ayumi) -> Router<BasicRequestContext> {
     MeController(accounts: ayumi.accounts, redemptions: ayumi.redemptions, auth: auth).addRoutes(to: router.group("v1/me"))
     RedemptionController(redemptions: ayumi.redemptions, auth: auth).addRoutes(to: router.group("v1/redemptions"))
     ReportController(reporting: ayumi.reporting, auth: auth).addRoutes(to: router.group("v1/reports"))
-    SettlementsController(reporting: ayumi.reporting, auth: auth).addRoutes(to: router.group("v1/admin/settlements"))
+    SettlementsController(reporting: ayumi.reporting, auth: auth).addRoutes(to: router.group("v1/admin/settlements"),
+                                                                             merchants: router.group("v1/merchant/settlements"))
     RulesController(administration: administration, auth: auth).addRoutes(to: router.group("v1/admin/rules"))
     MerchantsController(administration: administration, auth: auth).addRoutes(to: router.group("v1/admin/merchants"))
     MerchantPage(redemptions: ayumi.redemptions, auth: auth).addRoutes(to: router)

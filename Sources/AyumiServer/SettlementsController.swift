@@ -9,9 +9,17 @@ struct SettlementsController {
     let reporting: Reporting
     let auth: Authenticator
 
-    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+    func addRoutes(to group: RouterGroup<BasicRequestContext>, merchants: RouterGroup<BasicRequestContext>) {
         group.get(":month", use: read)      // GET /v1/admin/settlements/{month}
         group.post(":month", use: settle)   // POST /v1/admin/settlements/{month}
+        merchants.get(":month", use: own)   // GET /v1/merchant/settlements/{month}
+    }
+
+    /// A shop's own statement of a month (merchant token; a suspended shop reads its statements too).
+    @Sendable func own(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let merchantID = try await auth.principal(request, roles: [.merchant]).subject!
+        let settlement = try await reporting.settlement(month: context.parameters.get("month") ?? "")
+        return try Self.answer(settlement.only(merchantID: merchantID), request: request, status: .ok)
     }
 
     @Sendable func read(_ request: Request, context: BasicRequestContext) async throws -> Response {

@@ -69,7 +69,9 @@ public struct Accounts: Sendable {
         case .refund:
             let name = entry.merchantID.flatMap { dependencies.program.current.merchants[$0]?.name }
                 ?? LocalizedText(ja: entry.merchantID ?? "", en: entry.merchantID ?? "")
-            return LocalizedText(ja: "\(name.ja)から返金", en: "Refunded by \(name.en)")
+            guard entry.toSponsors > 0 else { return LocalizedText(ja: "\(name.ja)から返金", en: "Refunded by \(name.en)") }
+            return LocalizedText(ja: "\(name.ja)から返金（うち\(entry.toSponsors)ポイントは有効期限を過ぎていたため負担者へ）",
+                                 en: "Refunded by \(name.en) (\(entry.toSponsors) points were past their last day and went back to their sponsors)")
         case .award:
             if let version = entry.rulesetVersion, let rule = entry.ruleID, let event = entry.event,
                let reason = try await dependencies.explainers.explainer(version)?

@@ -447,10 +447,14 @@ public struct HistoryEntry: Sendable, Hashable {
     public var cappedBy: Int?
     /// An award held as pending: the first day it can be spent.
     public var availableOn: LocalDate?
+    /// A refund's points that went to the sponsors, not to the resident: their lots were past their
+    /// last day.
+    public var toSponsors: Int64
 
     public init(id: Int64, kind: Transfer.Kind, points: Int64, ruleID: String?, rulesetVersion: String?, event: Event.Detail?,
                 merchantID: String?, localDate: LocalDate, createdAt: Date, recordedReason: LocalizedText? = nil, cappedBy: Int? = nil,
-                availableOn: LocalDate? = nil) {
+                availableOn: LocalDate? = nil, toSponsors: Int64 = 0) {
+        self.toSponsors = toSponsors
         self.id = id
         self.kind = kind
         self.points = points

@@ -136,6 +136,12 @@ struct HTTPTests {
             #expect(tooMuch.status == .unprocessableContent)
             #expect(tooMuch.problemType == "urn:ayumi:problem:refund-exceeds-redemption")
             #expect(tooMuch.json["title"] as? String == "利用額を超える返金はできません")
+            // The shop reads its own month: 3 + 1 taken, 2 given back, a draft until settled.
+            let statement = try await server.call(.get, "/v1/merchant/settlements/2026-11", token: server.merchant)
+            #expect(statement.status == .ok)
+            #expect(statement.json["settled"] as? Bool == false)
+            let statements = statement.json["statements"] as! [[String: Any]]
+            #expect(statements.count == 1 && statements[0]["netPoints"] as? Int == 2 && statements[0]["redemptions"] as? Int == 2)
             let unknown = try await server.call(.post, "/v1/redemptions/424242/refund", token: server.merchant,
                                                 json: #"{"idempotencyKey":"refund-3"}"#)
             #expect(unknown.status == .notFound)
@@ -462,7 +468,7 @@ struct HTTPTests {
             "\(route.method) \(route.path.description)"
         })
         #expect(served == documented)
-        #expect(served.count == 23)
+        #expect(served.count == 24)
     }
 }
 

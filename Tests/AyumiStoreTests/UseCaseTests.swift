@@ -367,6 +367,9 @@ struct RefundTests {
         #expect(refund.points == 6)
         #expect(refund.expired == refund.funding)
         #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1").spendable == 0)
+        let (lines, _) = try await fixture.ayumi.accounts.history(residentID: "r-1", cursor: nil, limit: 3)
+        #expect(lines.first.map { "\($0.kind.rawValue) \($0.points)" } == "refund 0")
+        #expect(lines.first?.reason.en == "Refunded by Minato Bakery (6 points were past their last day and went back to their sponsors)")
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 
