@@ -290,11 +290,7 @@ struct Report: AsyncParsableCommand {
                 case .csv: Data(report.csv(language: language).utf8)
                 case .json: report.json()
                 }
-                if let output {
-                    guard FileManager.default.createFile(atPath: output, contents: data) else { throw CLIFailure("error: cannot write \(output)") }
-                } else {
-                    FileHandle.standardOutput.write(data)
-                }
+                try write(data, to: output)
             }
         }
     }
@@ -394,11 +390,7 @@ struct Settle: AsyncParsableCommand {
             case .json: settlement.json()
             case .html: Data(settlement.html(language).utf8)
             }
-            if let output {
-                guard FileManager.default.createFile(atPath: output, contents: data) else { throw CLIFailure("error: cannot write \(output)") }
-            } else {
-                FileHandle.standardOutput.write(data)
-            }
+            try write(data, to: output)
         }
     }
 }
@@ -458,4 +450,10 @@ struct ResidentsCommand: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// A report's bytes to `--output`, or to standard output when none is given.
+func write(_ data: Data, to output: String?) throws {
+    guard let output else { return FileHandle.standardOutput.write(data) }
+    guard FileManager.default.createFile(atPath: output, contents: data) else { throw CLIFailure("error: cannot write \(output)") }
 }
