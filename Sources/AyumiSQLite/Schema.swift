@@ -204,6 +204,11 @@ extension SQLiteStore {
                 CREATE INDEX cards_by_resident ON cards(resident);
                 """)
         }
+        migrator.registerMigration("v15-code-number-expiry") { db in
+            // Every issued code drops the numbers of codes expired a day ago: by index, not by a scan
+            // of every number kept (the redemption bench fell from 6,900 to 2,100 a second without it).
+            try db.execute(sql: "CREATE INDEX code_numbers_by_expiry ON code_numbers(expires_at)")
+        }
         return migrator
     }
 }
