@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
         .target(name: "AyumiCore"),
@@ -28,9 +29,10 @@ let package = Package(
         ]),
         .target(name: "AyumiLedger", dependencies: ["AyumiCore"]),
         .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
-        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Not "CZlib": ZIPFoundation has a module of that name.
+        .systemLibrary(name: "CAyumiZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "AyumiRedemption", dependencies: [
-            "AyumiCore", "CQRencode", "CZlib",
+            "AyumiCore", "CQRencode", "CAyumiZlib",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The storage seam: the protocol and its value types, without any database library.
@@ -40,7 +42,10 @@ let package = Package(
             "AyumiCore", "AyumiLedger", "AyumiStore",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .target(name: "AyumiReports", dependencies: ["AyumiCore", "AyumiStore"]),
+        .target(name: "AyumiReports", dependencies: [
+            "AyumiCore", "AyumiStore",
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),   // the XLSX package
+        ]),
         .target(name: "AyumiServices", dependencies: [
             "AyumiCore", "AyumiRules", "AyumiLedger", "AyumiStore", "AyumiRedemption", "AyumiReports",
             .product(name: "Crypto", package: "swift-crypto"),

@@ -1,5 +1,5 @@
 import CQRencode
-import CZlib
+import CAyumiZlib
 import Foundation
 
 /// A QR symbol rendered by libqrencode, as a PNG (for phones that show images) or an SVG (crisp at

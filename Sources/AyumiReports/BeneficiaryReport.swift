@@ -209,6 +209,24 @@ public struct BeneficiaryReport: Sendable, Hashable {
         return lines.joined(separator: "\r\n") + "\r\n"
     }
 
+    /// The report as a workbook: a sheet per section (program, sponsors, rules, merchants), headers
+    /// in Japanese and English, names in `language`, figures as numbers and a suppressed one as the
+    /// text X. The same ledger and period give a byte-identical file.
+    public func xlsx(language: Language) throws -> Data {
+        func cells(_ figures: Figures?) -> [Workbook.Cell] {
+            guard let figures else { return [.empty, .empty, .empty] }
+            return [figures.points, figures.yen, figures.residents].map { $0.map(Workbook.Cell.number) ?? .text(Self.suppressedCell) }
+        }
+        let header = Self.headers.dropFirst().map { "\($0.ja) / \($0.en)" }
+        let sheets = [Row.Kind.program, .sponsor, .rule, .merchant].map { kind in
+            let name = Self.kindName(kind)
+            return Workbook.Sheet(name: "\(name.ja) \(name.en)", header: Array(header), rows: rows.filter { $0.kind == kind }.map { row in
+                [.text(row.id), .text(row.name.text(language))] + cells(row.awarded) + cells(row.redeemed)
+            })
+        }
+        return try Workbook(sheets: sheets).xlsx()
+    }
+
     static func csvCell(_ text: String) -> String {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""

@@ -245,8 +245,12 @@ struct ReportController {
         case "json":
             headers[.contentType] = "application/json; charset=utf-8"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: report.json())))
+        case "xlsx":
+            headers[.contentType] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            return Response(status: .ok, headers: headers,
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: try report.xlsx(language: HTTP.language(request)))))
         default:
-            throw AyumiError.invalidRequest("format: csv or json")
+            throw AyumiError.invalidRequest("format: csv, json or xlsx")
         }
     }
 }

@@ -254,7 +254,7 @@ struct Backup: AsyncParsableCommand {
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Export reports.", subcommands: [Beneficiaries.self])
 
-    enum Format: String, ExpressibleByArgument { case csv, json }
+    enum Format: String, ExpressibleByArgument { case csv, json, xlsx }
 
     struct Beneficiaries: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -273,10 +273,10 @@ struct Report: AsyncParsableCommand {
 
         @OptionGroup var period: PeriodOptions
 
-        @Option(help: "csv or json.")
+        @Option(help: "csv, json or xlsx (a sheet per section, numbers as numbers, headers in Japanese and English).")
         var format: Format = .csv
 
-        @Option(help: "Header and name language for CSV: ja or en.")
+        @Option(help: "Header and name language for CSV (names only for xlsx): ja or en.")
         var language: Language = .en
 
         @Option(help: "Write to this file instead of standard output.")
@@ -289,6 +289,7 @@ struct Report: AsyncParsableCommand {
                 let data = switch format {
                 case .csv: Data(report.csv(language: language).utf8)
                 case .json: report.json()
+                case .xlsx: try report.xlsx(language: language)
                 }
                 try write(data, to: output)
             }

@@ -1399,6 +1399,50 @@ struct BacktestTests {
         return fixture
     }
 
+    @Test("the beneficiary report as XLSX: openpyxl reads every sheet back, numbers as numbers, X where suppressed, header frozen; byte-identical twice")
+    func beneficiaryWorkbook() async throws {
+        let fixture = try await generatedMonth()
+        let from = LocalDate("2026-11-25")!, to = LocalDate("2026-12-24")!
+        let report = try await fixture.ayumi.reporting.beneficiaryReport(from: from, to: to)
+        let data = try report.xlsx(language: .en)
+        #expect(try await fixture.ayumi.reporting.beneficiaryReport(from: from, to: to).xlsx(language: .en) == data, "reproducible")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-\(UUID().uuidString).xlsx")
+        try data.write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let script = """
+            import json, sys, openpyxl
+            book = openpyxl.load_workbook(sys.argv[1])
+            print(json.dumps({sheet.title: {"frozen": sheet.freeze_panes, "rows": [list(row) for row in sheet.iter_rows(values_only=True)]}
+                              for sheet in book.worksheets}))
+            """
+        let (status, output) = try runProgram("/usr/bin/env", ["python3", "-c", script, file.path])
+        #expect(status == 0)
+        let sheets = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: [String: Any]])
+        #expect(Set(sheets.keys) == ["事業全体 program", "負担者 sponsor", "付与ルール rule", "加盟店 merchant"])
+        for (title, sheet) in sheets {
+            #expect(sheet["frozen"] as? String == "A2", "\(title)")
+            let rows = sheet["rows"] as! [[Any]]
+            #expect(rows[0][0] as? String == "ID / id" && rows[0][2] as? String == "付与ポイント / points_awarded")
+        }
+        // Every row of the report, cell for cell: figures as numbers, suppressed ones as X.
+        let kinds: [BeneficiaryReport.Row.Kind: String] = [.program: "事業全体 program", .sponsor: "負担者 sponsor", .rule: "付与ルール rule",
+                                                          .merchant: "加盟店 merchant"]
+        for (kind, title) in kinds {
+            let expected = report.rows.filter { $0.kind == kind }
+            let rows = (sheets[title]!["rows"] as! [[Any]]).dropFirst()
+            #expect(rows.count == expected.count, "\(title)")
+            for (row, line) in zip(expected, rows) {
+                #expect(line[0] as? String == row.id)
+                func same(_ value: Any, _ figure: Int64?) -> Bool {
+                    if let figure { return (value as? NSNumber)?.int64Value == figure } else { return value as? String == "X" }
+                }
+                if let awarded = row.awarded { #expect(same(line[2], awarded.points) && same(line[4], awarded.residents), "\(row.id)") }
+                if let redeemed = row.redeemed { #expect(same(line[5], redeemed.points) && same(line[6], redeemed.yen), "\(row.id)") }
+            }
+        }
+        #expect(report.rows.contains { $0.awarded?.points != nil }, "some figures are shown, not only X")
+    }
+
     /// The golden file is the report as it was reviewed; a change to the engine that changes any
     /// figure shows as a difference here. `AYUMI_UPDATE_GOLDEN=1` writes it anew (review the diff).
     @Test("golden: a generated month replayed through a candidate (lower walking limit, 30/70 rides, a December downtown campaign, a rides budget)")
