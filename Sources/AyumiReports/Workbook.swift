@@ -8,6 +8,8 @@ public struct Workbook: Sendable {
     public enum Cell: Sendable, Hashable {
         case text(String)
         case number(Int64)
+        /// `value` / 10^`decimals`, written exactly (12.5 from 125 and 1), never through a Double.
+        case decimal(Int64, decimals: Int)
         case empty
     }
 
@@ -111,6 +113,7 @@ public struct Workbook: Sendable {
                 switch cell {
                 case .text(let text): rows += "<c r=\"\(at)\" t=\"inlineStr\"><is><t>\(escape(text))</t></is></c>"
                 case .number(let value): rows += "<c r=\"\(at)\"><v>\(value)</v></c>"
+                case .decimal(let value, let decimals): rows += "<c r=\"\(at)\"><v>\(Self.decimal(value, decimals))</v></c>"
                 case .empty: break
                 }
             }
@@ -123,6 +126,14 @@ public struct Workbook: Sendable {
             <sheetData>\(rows)</sheetData>\
             </worksheet>
             """
+    }
+
+    /// 125 with 1 decimal → "12.5"; -5 with 2 → "-0.05".
+    public static func decimal(_ value: Int64, _ decimals: Int) -> String {
+        guard decimals > 0 else { return String(value) }
+        let digits = String(value.magnitude)
+        let padded = String(repeating: "0", count: max(0, decimals + 1 - digits.count)) + digits
+        return (value < 0 ? "-" : "") + padded.dropLast(decimals) + "." + padded.suffix(decimals)
     }
 
     /// `A1`-style reference of a zero-based column and a one-based row.

@@ -24,6 +24,7 @@ public enum RulesParser {
     public static let zonesFile = "zones.geojson"
     public static let campaignsFile = "campaigns.yaml"
     public static let drawsFile = "draws.yaml"
+    public static let kpisFile = "kpis.yaml"
     /// Holiday lists (`calendar/*.yaml`), for the `days: [holiday]` condition.
     public static let calendarDirectory = "calendar"
 
@@ -63,7 +64,7 @@ public enum RulesParser {
             attempt { () throws(RulesDiagnostic) in try parseCampaigns(text, file: displayPrefix + campaignsFile, program: program) }
         } ?? []
         let campaigns = parsedCampaigns.map(\.campaign)
-        let ruleFiles = files.keys.filter { $0.hasSuffix(".yaml") && !$0.contains("/") && ![programFile, sponsorsFile, campaignsFile, drawsFile].contains($0) }.sorted()
+        let ruleFiles = files.keys.filter { $0.hasSuffix(".yaml") && !$0.contains("/") && ![programFile, sponsorsFile, campaignsFile, drawsFile, kpisFile].contains($0) }.sorted()
         for name in ruleFiles {
             let context = RuleContext(sponsorIDs: sponsors.map { Set($0.map(\.id)) }, zoneIDs: zones.map { Set($0.map(\.id)) },
                                       submitters: program?.submitters,
@@ -94,6 +95,9 @@ public enum RulesParser {
                 try parseDraws(text, file: displayPrefix + drawsFile, sponsorIDs: sponsors.map { Set($0.map(\.id)) }, program: program)
             }
         } ?? []
+        let kpiTargets = files[kpisFile].flatMap { text in
+            attempt { () throws(RulesDiagnostic) in try parseKPIs(text, file: displayPrefix + kpisFile) }
+        } ?? []
         if ruleFiles.isEmpty {
             diagnostics.append(RulesDiagnostic(file: displayPrefix, line: 1, column: 1, message: "no earning rule files (*.yaml)"))
         }
@@ -101,7 +105,7 @@ public enum RulesParser {
             throw RulesCheckFailure(diagnostics: diagnostics)
         }
         return (make(program: program, sponsors: sponsors, zones: zones, rules: rules, holidays: holidays.sorted { $0.date < $1.date },
-                     campaigns: campaigns, draws: draws), warnings)
+                     campaigns: campaigns, draws: draws, kpiTargets: kpiTargets), warnings)
     }
 
     /// Reads `directory` and parses it. Diagnostics name files as `<directory>/<file>`.
@@ -139,9 +143,9 @@ public enum RulesParser {
     /// The version is the SHA-256 of the canonical JSON of the parsed content (sorted keys), so
     /// formatting and comments do not change it.
     static func make(program: Program, sponsors: [Sponsor], zones: [Zone], rules: [EarningRule], holidays: [Holiday],
-                     campaigns: [Campaign] = [], draws: [Draw] = []) -> Ruleset {
+                     campaigns: [Campaign] = [], draws: [Draw] = [], kpiTargets: [KPITarget] = []) -> Ruleset {
         var ruleset = Ruleset(program: program, sponsors: sponsors, zones: zones, rules: rules, holidays: holidays, campaigns: campaigns,
-                              draws: draws, version: "")
+                              draws: draws, kpiTargets: kpiTargets, version: "")
         let digest = SHA256.hash(data: Data(ruleset.canonicalJSON.utf8))
         ruleset.version = digest.prefix(6).map { String(format: "%02x", $0) }.joined()
         return ruleset
@@ -386,6 +390,48 @@ public enum RulesParser {
         if outside.end {
             throw to.1.error("the \(what) ends (\(to.0)) after the program does: program.yaml runs \(program.runsText)")
         }
+    }
+
+    /// `kpis: [{id, target, year}]`: a target per indicator Ayumi measures (rates in percent, which
+    /// may have one decimal; rides per participant with up to two).
+    static func parseKPIs(_ text: String, file: String) throws(RulesDiagnostic) -> [KPITarget] {
+        var root = try YAMLObject(YAMLValue.parse(text, file: file))
+        let list = try root.required("kpis").sequence()
+        try root.rejectUnknownKeys()
+        var targets: [KPITarget] = []
+        for item in list {
+            var object = try YAMLObject(item)
+            let idValue = try object.required("id")
+            let id = try idValue.string()
+            guard let kpi = KPI(rawValue: id) else {
+                let known = KPI.allCases.map(\.rawValue)
+                let hint = closest(to: id, among: known).map { "; did you mean '\($0)'?" } ?? ""
+                throw idValue.error("unknown indicator '\(id)'\(hint) (one of: \(known.joined(separator: ", ")))")
+            }
+            guard !targets.contains(where: { $0.kpi == kpi }) else { throw idValue.error("a second target for \(id)") }
+            let targetValue = try object.required("target")
+            let text = try targetValue.string()
+            let decimals = kpi.scale == 1 ? 0 : (kpi.scale == 10 ? 1 : 2)
+            guard let value = scaled(text, decimals: decimals), value >= 0, value <= 1_000_000_000_000 else {
+                throw targetValue.error(decimals == 0 ? "expected a whole number" : "expected a number with at most \(decimals) decimal\(decimals == 1 ? "" : "s")")
+            }
+            let year = Int(try object.required("year").int(in: 2000...2100))
+            try object.rejectUnknownKeys()
+            targets.append(KPITarget(kpi: kpi, value: value, year: year))
+        }
+        return targets
+    }
+
+    /// "12.5" with one decimal → 125: exact, never through floating point.
+    static func scaled(_ text: String, decimals: Int) -> Int64? {
+        let parts = text.replacingOccurrences(of: "_", with: "").split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let whole = Int64(parts[0]), parts[0].allSatisfy(\.isNumber) else { return nil }
+        let fraction = parts.count == 2 ? String(parts[1]) : ""
+        guard fraction.count <= decimals, fraction.allSatisfy(\.isNumber) else { return nil }
+        var factor: Int64 = 1
+        for _ in 0..<decimals { factor *= 10 }
+        let padded = fraction + String(repeating: "0", count: decimals - fraction.count)
+        return whole * factor + (Int64(padded) ?? 0)
     }
 
     /// `campaigns: [{id, name, from, to, percent, rules: [rule ids]}]`; the rules are checked once

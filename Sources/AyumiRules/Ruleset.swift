@@ -16,6 +16,8 @@ public struct Ruleset: Sendable, Hashable, Codable {
     public var campaigns: [Campaign] = []
     /// From `draws.yaml`, in file order.
     public var draws: [Draw] = []
+    /// From `kpis.yaml`: the targets the city set for its indicators.
+    public var kpiTargets: [KPITarget] = []
     public var version: String
 
     public func sponsor(_ id: String) -> Sponsor? { sponsors.first { $0.id == id } }
@@ -53,7 +55,7 @@ extension Ruleset {
         self = try JSONDecoder().decode(Ruleset.self, from: Data(canonicalJSON.utf8))
     }
 
-    enum CodingKeys: String, CodingKey { case program, sponsors, zones, rules, holidays, campaigns, draws, version }
+    enum CodingKeys: String, CodingKey { case program, sponsors, zones, rules, holidays, campaigns, draws, kpiTargets, version }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -64,6 +66,7 @@ extension Ruleset {
         holidays = try container.decodeIfPresent([Holiday].self, forKey: .holidays) ?? []
         campaigns = try container.decodeIfPresent([Campaign].self, forKey: .campaigns) ?? []
         draws = try container.decodeIfPresent([Draw].self, forKey: .draws) ?? []
+        kpiTargets = try container.decodeIfPresent([KPITarget].self, forKey: .kpiTargets) ?? []
         version = try container.decode(String.self, forKey: .version)
     }
 
@@ -77,6 +80,7 @@ extension Ruleset {
         try container.encode(holidays, forKey: .holidays)
         if !campaigns.isEmpty { try container.encode(campaigns, forKey: .campaigns) }
         if !draws.isEmpty { try container.encode(draws, forKey: .draws) }
+        if !kpiTargets.isEmpty { try container.encode(kpiTargets, forKey: .kpiTargets) }
         try container.encode(version, forKey: .version)
     }
 }
@@ -604,3 +608,4 @@ public struct ReasonExplainer: Sendable {
         return LocalizedText(ja: reason.ja + "（上限 \(limit.ja) により減額）", en: reason.en + " (capped at \(limit.en))")
     }
 }
+

@@ -62,3 +62,22 @@ extension Reporting {
                                sponsorNames: sponsorNames, settledAt: nil)
     }
 }
+
+extension Reporting {
+    /// The monthly indicators for the months `from...to` (`YYYY-MM`, at most 60), with the targets of
+    /// `Rules/kpis.yaml`.
+    public func kpis(from: String, to: String) async throws -> KPIReport {
+        let first = try Self.month(from), last = try Self.month(to)
+        guard first.number <= last.number, last.number - first.number < 60 else {
+            throw AyumiError.invalidRequest("from and to: at most 60 months, from first to last")
+        }
+        let ruleset = dependencies.program.current.ruleset
+        var facts: [(month: String, facts: IndicatorFacts)] = []
+        for number in first.number...last.number {
+            let label = String(format: "%04d-%02d", number / 12, number % 12 + 1)
+            let month = try Self.month(label)
+            facts.append((label, try await dependencies.store.indicatorFacts(from: month.from, to: month.to)))
+        }
+        return KPIReport.make(facts: facts, targets: ruleset.kpiTargets, groupSizeMin: ruleset.program.reportGroupSizeMin)
+    }
+}

@@ -133,6 +133,8 @@ public protocol Store: Sendable {
     /// refunded (of redemptions of those days, or of earlier ones), with its distinct redemptions and
     /// refunds.
     func settlementFacts(from: LocalDate, to: LocalDate) async throws -> (facts: [SettlementFact], counts: [String: SettlementCounts])
+    /// What the monthly indicators are counted from, for the local days `from...to`.
+    func indicatorFacts(from: LocalDate, to: LocalDate) async throws -> IndicatorFacts
     /// A month settled before (frozen), if any.
     func settlement(month: Int) async throws -> StoredSettlement?
     /// Freezes a month's statement; when it was settled before, returns that one unchanged.
@@ -195,6 +197,39 @@ public struct SettlementCounts: Sendable, Hashable {
     public init(redemptions: Int, refunds: Int) {
         self.redemptions = redemptions
         self.refunds = refunds
+    }
+}
+
+/// Counts over some local days: what the monthly indicators are computed from.
+public struct IndicatorFacts: Sendable, Hashable {
+    /// Residents enrolled by the last day.
+    public var enrolled: Int64
+    /// Residents with at least one accepted event on the days.
+    public var active: Int64
+    public var pointsAwarded: Int64
+    public var redemptions: Int64
+    /// Resident-days with a walk, and their steps (each day at its largest report).
+    public var walkDays: Int64
+    public var steps: Int64
+    /// Residents who walked, and those whose average over their walk days reached 8,000 steps.
+    public var walkers: Int64
+    public var walkersReaching8000: Int64
+    /// Accepted transit taps and downtown visits.
+    public var rides: Int64
+    public var visits: Int64
+
+    public init(enrolled: Int64, active: Int64, pointsAwarded: Int64, redemptions: Int64, walkDays: Int64, steps: Int64, walkers: Int64,
+                walkersReaching8000: Int64, rides: Int64, visits: Int64) {
+        self.enrolled = enrolled
+        self.active = active
+        self.pointsAwarded = pointsAwarded
+        self.redemptions = redemptions
+        self.walkDays = walkDays
+        self.steps = steps
+        self.walkers = walkers
+        self.walkersReaching8000 = walkersReaching8000
+        self.rides = rides
+        self.visits = visits
     }
 }
 

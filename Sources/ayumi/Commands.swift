@@ -252,7 +252,51 @@ struct Backup: AsyncParsableCommand {
 }
 
 struct Report: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Export reports.", subcommands: [Beneficiaries.self])
+    static let configuration = CommandConfiguration(abstract: "Export reports.", subcommands: [Beneficiaries.self, KPIs.self])
+
+    struct KPIs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "kpis",
+            abstract: "The monthly indicators beside their targets (Rules/kpis.yaml).",
+            discussion: """
+                Output indicators (enrolled residents, active rate, points awarded, redemptions) and outcome \
+                indicators (average daily steps over the days residents reported a walk, each day at its largest \
+                report; the share of walkers whose average reached 8,000 steps; transit rides per active resident; \
+                downtown visits), a column per month, with the target and its year. A figure drawn from fewer \
+                residents than reportGroupSizeMin reads X. The same ledger gives byte-identical output.
+                """)
+
+        enum Format: String, ExpressibleByArgument { case csv, json, xlsx }
+
+        @OptionGroup var data: DataOptions
+
+        @Option(help: "The first month, YYYY-MM.")
+        var from: String
+
+        @Option(help: "The last month, YYYY-MM.")
+        var to: String
+
+        @Option(help: "csv (UTF-8 with BOM), json or xlsx.")
+        var format: Format = .csv
+
+        @Option(help: "Name language: ja or en.")
+        var language: Language = .ja
+
+        @Option(help: "Write to this file instead of standard output.")
+        var output: String?
+
+        func run() async throws {
+            try await reportingFailures {
+                let report = try await data.openExisting(readOnly: true).reporting.kpis(from: from, to: to)
+                let data = switch format {
+                case .csv: Data(report.csv(language).utf8)
+                case .json: report.json()
+                case .xlsx: try report.xlsx(language)
+                }
+                try write(data, to: output)
+            }
+        }
+    }
 
     enum Format: String, ExpressibleByArgument { case csv, json, xlsx }
 

@@ -494,6 +494,40 @@ struct CardTests {
     }
 }
 
+@Suite("KPI report")
+struct KPIReportTests {
+    @Test("each monthly indicator counts what happened, beside its target; a month drawn from too few residents reads X")
+    func indicators() async throws {
+        let fixture = try await Fixture.make()
+        for index in 0..<12 { try await fixture.enrol("r-\(index)") }
+        // r-0…r-9 walk 6,000…15,000 steps (r-0 then re-syncs 7,000: its day counts once, at 7,000).
+        _ = try await fixture.submit((0..<10).map { fixture.walk("w-\($0)", "r-\($0)", steps: 6_000 + 1_000 * Int64($0)) }
+                                     + [fixture.walk("w-0b", "r-0", steps: 7_000)]
+                                     + (0..<6).map { fixture.tap("t-\($0)", "r-\($0)") } + [fixture.visit("v-10", "r-10")])
+        let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-4").code
+        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 2, idempotencyKey: "k-1")
+        let report = try await fixture.ayumi.reporting.kpis(from: "2026-11", to: "2026-12")
+        func values(_ kpi: KPI) -> [String] {
+            report.rows.first { $0.kpi == kpi }!.values.map { $0.map { Workbook.decimal($0, kpi.scale == 1 ? 0 : kpi.scale == 10 ? 1 : 2) } ?? "X" }
+        }
+        #expect(report.months == ["2026-11", "2026-12"])
+        #expect(values(.enrolled) == ["12", "12"])
+        #expect(values(.activeRate) == ["91.7", "0.0"], "11 of 12 had an event in November")
+        // Walks 3+3+4+4+5×6 = 44 points (5 a day at most), rides 6, the visit 2.
+        #expect(values(.pointsAwarded) == ["52", "X"], "December: no resident active, nothing shown")
+        #expect(values(.redemptions) == ["1", "X"])
+        #expect(values(.averageDailySteps) == ["10600", "X"], "(7,000 + 7,000 + 8,000 + … + 15,000) / 10 days")
+        #expect(values(.reaching8000) == ["80.0", "X"], "r-2…r-9 of 10 walkers")
+        #expect(values(.ridesPerParticipant) == ["0.55", "X"], "6 rides, 11 active")
+        #expect(values(.downtownVisits) == ["1", "X"])
+        let csv = report.csv(.en)
+        #expect(csv.hasPrefix("\u{FEFF}indicator,name,kind,target,target_year,2026-11,2026-12\r\n"))
+        #expect(csv.contains("\r\nrides-per-participant,Transit rides per participant,outcome,12.50,2027,0.55,X\r\n"))
+        #expect(csv.contains("\r\nactive-rate,Active rate (%),output,60.0,2027,91.7,0.0\r\n"))
+        #expect(try report.xlsx(.ja) == (try await fixture.ayumi.reporting.kpis(from: "2026-11", to: "2026-12").xlsx(.ja)))
+    }
+}
+
 @Suite("Settlement")
 struct SettlementTests {
     /// November 2026 from the 1st: 30 residents earn every day; each day some redeem 1-6 points at

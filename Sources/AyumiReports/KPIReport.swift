@@ -1,0 +1,100 @@
+import AyumiCore
+import AyumiStore
+import Foundation
+
+/// The monthly indicators the city explains to citizens: output indicators (enrolled residents,
+/// active rate, points awarded, redemptions) and outcome indicators (average daily steps, the share
+/// of walkers reaching 8,000 steps, transit rides per participant, downtown visits), each month
+/// beside the target the city set in `Rules/kpis.yaml`. A figure drawn from fewer residents than the
+/// program's `reportGroupSizeMin` reads X.
+public struct KPIReport: Sendable {
+    public struct Row: Sendable, Hashable {
+        public var kpi: KPI
+        public var target: KPITarget?
+        /// Per month, in order; nil when suppressed. Scaled as `kpi.scale` says.
+        public var values: [Int64?]
+    }
+
+    public var months: [String]
+    public var groupSizeMin: Int
+    public var rows: [Row]
+
+    /// - Parameter facts: per month, in order, its label (`YYYY-MM`) and its counts.
+    public static func make(facts: [(month: String, facts: IndicatorFacts)], targets: [KPITarget], groupSizeMin: Int) -> KPIReport {
+        let k = Int64(groupSizeMin)
+        /// `numerator / denominator` scaled by `scale`, rounded half up, in integers.
+        func ratio(_ numerator: Int64, _ denominator: Int64, _ scale: Int64) -> Int64? {
+            denominator > 0 ? (2 * numerator * scale + denominator) / (2 * denominator) : nil
+        }
+        func shown(_ residents: Int64, _ value: Int64?) -> Int64? { residents >= k ? value : nil }
+        let rows = KPI.allCases.map { kpi in
+            Row(kpi: kpi, target: targets.first { $0.kpi == kpi }, values: facts.map { _, f in
+                switch kpi {
+                case .enrolled: shown(f.enrolled, f.enrolled)
+                case .activeRate: shown(f.enrolled, ratio(f.active * 100, f.enrolled, kpi.scale))
+                case .pointsAwarded: shown(f.active, f.pointsAwarded)
+                case .redemptions: shown(f.active, f.redemptions)
+                case .averageDailySteps: shown(f.walkers, ratio(f.steps, f.walkDays, 1))
+                case .reaching8000: shown(f.walkers, ratio(f.walkersReaching8000 * 100, f.walkers, kpi.scale))
+                case .ridesPerParticipant: shown(f.active, ratio(f.rides, f.active, kpi.scale))
+                case .downtownVisits: shown(f.active, f.visits)
+                }
+            })
+        }
+        return KPIReport(months: facts.map(\.month), groupSizeMin: groupSizeMin, rows: rows)
+    }
+
+    static func decimals(_ kpi: KPI) -> Int { kpi.scale == 1 ? 0 : (kpi.scale == 10 ? 1 : 2) }
+
+    static let headers: [LocalizedText] = [
+        LocalizedText(ja: "指標", en: "indicator"), LocalizedText(ja: "名称", en: "name"), LocalizedText(ja: "種類", en: "kind"),
+        LocalizedText(ja: "目標値", en: "target"), LocalizedText(ja: "目標年", en: "target_year"),
+    ]
+
+    static func kind(_ kpi: KPI) -> LocalizedText {
+        kpi.isOutcome ? LocalizedText(ja: "成果指標", en: "outcome") : LocalizedText(ja: "活動指標", en: "output")
+    }
+
+    /// One row per indicator, a column per month: UTF-8 with a byte order mark, RFC 4180, CRLF.
+    public func csv(_ language: Language) -> String {
+        var lines = [(Self.headers.map { $0.text(language) } + months).joined(separator: ",")]
+        for row in rows {
+            let decimals = Self.decimals(row.kpi)
+            let cells = [row.kpi.rawValue, row.kpi.name.text(language), Self.kind(row.kpi).text(language),
+                         row.target.map { Workbook.decimal($0.value, decimals) } ?? "", row.target.map { String($0.year) } ?? ""]
+                + row.values.map { $0.map { Workbook.decimal($0, decimals) } ?? BeneficiaryReport.suppressedCell }
+            lines.append(cells.map(BeneficiaryReport.csvCell).joined(separator: ","))
+        }
+        return "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    public func json() -> Data {
+        struct Output: Encodable {
+            struct Indicator: Encodable {
+                var id: String, name: LocalizedText, kind: String, decimals: Int, target: String?, targetYear: Int?
+                var values: [String: String?]
+            }
+            var months: [String], groupSizeMin: Int, indicators: [Indicator]
+        }
+        let value = Output(months: months, groupSizeMin: groupSizeMin, indicators: rows.map { row in
+            let decimals = Self.decimals(row.kpi)
+            return .init(id: row.kpi.rawValue, name: row.kpi.name, kind: row.kpi.isOutcome ? "outcome" : "output", decimals: decimals,
+                         target: row.target.map { Workbook.decimal($0.value, decimals) }, targetYear: row.target?.year,
+                         values: Dictionary(uniqueKeysWithValues: zip(months, row.values.map { $0.map { Workbook.decimal($0, decimals) } })))
+        })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return try! encoder.encode(value) + Data("\n".utf8)
+    }
+
+    public func xlsx(_ language: Language) throws -> Data {
+        let header = Self.headers.map { "\($0.ja) / \($0.en)" } + months
+        let rows = rows.map { row -> [Workbook.Cell] in
+            let decimals = Self.decimals(row.kpi)
+            return [.text(row.kpi.rawValue), .text(row.kpi.name.text(language)), .text(Self.kind(row.kpi).text(language)),
+                    row.target.map { .decimal($0.value, decimals: decimals) } ?? .empty, row.target.map { .number(Int64($0.year)) } ?? .empty]
+                + row.values.map { $0.map { .decimal($0, decimals: decimals) } ?? .text(BeneficiaryReport.suppressedCell) }
+        }
+        return try Workbook(sheets: [Workbook.Sheet(name: "KPI", header: header, rows: rows)]).xlsx()
+    }
+}
