@@ -206,7 +206,8 @@ public struct BeneficiaryReport: Sendable, Hashable {
             let line = [Self.kindName(row.kind).text(language), row.id, row.name.text(language)] + cells(row.awarded) + cells(row.redeemed)
             lines.append(line.map(Self.csvCell).joined(separator: ","))
         }
-        return lines.joined(separator: "\r\n") + "\r\n"
+        // A byte order mark first: Excel opens a UTF-8 CSV with Japanese names only with one.
+        return "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n"
     }
 
     /// The report as a workbook: a sheet per section (program, sponsors, rules, merchants), headers

@@ -1071,7 +1071,7 @@ struct ReportTests {
         let fixture = try await city()
         let report = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today)
         let lines = report.csv(language: .en).split(separator: "\r\n").map(String.init)
-        #expect(lines[0] == "section,id,name,points_awarded,yen_awarded,residents_awarded,points_redeemed,yen_redeemed,residents_redeemed")
+        #expect(lines[0] == "\u{FEFF}section,id,name,points_awarded,yen_awarded,residents_awarded,points_redeemed,yen_redeemed,residents_redeemed")
         #expect(lines[1] == "program,all,Ayumi Points (Minato demo city),66,66,24,26,26,13")
         // The visits (3 residents) are suppressed, the rides (12) with them as their complement, the
         // sponsors of both with them (a sponsor less the rules shown would give a share back), and
@@ -1090,7 +1090,7 @@ struct ReportTests {
         #expect(lines.contains("merchant,m-003,Cafe Ayumi,,,,X,X,X"))
         #expect(lines.contains("merchant,*,Suppressed groups combined (under 10 residents),,,,26,26,13"))
         #expect(lines.contains("merchant,m-002,Chuo Greengrocer,,,,0,0,0"))
-        #expect(report.csv(language: .ja).hasPrefix("区分,ID,名称,付与ポイント,付与額（円）,付与対象住民数,利用ポイント"))
+        #expect(report.csv(language: .ja).hasPrefix("\u{FEFF}区分,ID,名称,付与ポイント,付与額（円）,付与対象住民数,利用ポイント"))
         let again = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today)
         #expect(again.csv(language: .en) == report.csv(language: .en))
         #expect(again.json() == report.json())

@@ -326,8 +326,9 @@ struct CLITests {
         let report = try CLI.run(["report", "beneficiaries", "--from", "2026-11-01", "--to", "2026-11-30", "--output", file,
                                   "--language", "ja", "--data-dir", server.data], directory: elsewhere)
         #expect(report.status == 0)
-        let csv = try String(contentsOfFile: file, encoding: .utf8)
-        #expect(csv.hasPrefix("区分,ID,名称,付与ポイント,付与額（円）,付与対象住民数,利用ポイント,利用額（円）,利用住民数\r\n"))
+        // Read as bytes: String(contentsOfFile:) would drop the byte order mark Excel needs.
+        let csv = String(decoding: try Data(contentsOf: URL(fileURLWithPath: file)), as: UTF8.self)
+        #expect(csv.hasPrefix("\u{FEFF}区分,ID,名称,付与ポイント,付与額（円）,付与対象住民数,利用ポイント,利用額（円）,利用住民数\r\n"))
         let again = try CLI.run(["report", "beneficiaries", "--from", "2026-11-01", "--to", "2026-11-30", "--language", "ja",
                                  "--data-dir", server.data], directory: elsewhere)
         #expect(again.output == csv)
