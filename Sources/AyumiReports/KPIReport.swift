@@ -87,6 +87,52 @@ public struct KPIReport: Sendable {
         return try! encoder.encode(value) + Data("\n".utf8)
     }
 
+    /// A printable page, no script: per indicator its monthly values as bars, the target as a dashed
+    /// line, and the table under it; a suppressed month reads X and draws no bar.
+    public func html(_ language: Language) -> String {
+        func text(_ ja: String, _ en: String) -> String { language == .ja ? ja : en }
+        func escape(_ value: String) -> String {
+            value.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        }
+        var body = ""
+        for row in rows {
+            let decimals = Self.decimals(row.kpi)
+            let top = max(1, (row.values.compactMap { $0 } + [row.target?.value ?? 0]).max() ?? 1)
+            // 60 units a month wide, 100 high, in integer coordinates: the same figures draw the same file.
+            let width = 40 + 60 * max(1, months.count), height = 140
+            func y(_ value: Int64) -> Int64 { 110 - value * 100 / top }
+            var chart = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(escape(row.kpi.name.text(language)))\">"
+            chart += "<line x1=\"30\" y1=\"110\" x2=\"\(width - 5)\" y2=\"110\" stroke=\"#444\"/>"
+            for (index, value) in row.values.enumerated() {
+                let x = 40 + 60 * index
+                if let value {
+                    chart += "<rect x=\"\(x)\" y=\"\(y(value))\" width=\"40\" height=\"\(110 - y(value))\" fill=\"#2a7\"/>"
+                    chart += "<text x=\"\(x + 20)\" y=\"\(y(value) - 4)\" font-size=\"10\" text-anchor=\"middle\">\(Workbook.decimal(value, decimals))</text>"
+                } else {
+                    chart += "<text x=\"\(x + 20)\" y=\"105\" font-size=\"10\" text-anchor=\"middle\">X</text>"
+                }
+                chart += "<text x=\"\(x + 20)\" y=\"125\" font-size=\"10\" text-anchor=\"middle\">\(months[index])</text>"
+            }
+            if let target = row.target {
+                chart += "<line x1=\"30\" y1=\"\(y(target.value))\" x2=\"\(width - 5)\" y2=\"\(y(target.value))\" stroke=\"#c33\" stroke-dasharray=\"4 3\"/>"
+                chart += "<text x=\"32\" y=\"\(y(target.value) - 3)\" font-size=\"9\" fill=\"#c33\">\(text("目標", "target")) \(Workbook.decimal(target.value, decimals)) (\(target.year))</text>"
+            }
+            chart += "</svg>"
+            body += "<section><h2>\(escape(row.kpi.name.text(language))) <small>\(escape(Self.kind(row.kpi).text(language)))</small></h2>\n\(chart)\n</section>\n"
+        }
+        return """
+            <!DOCTYPE html>
+            <html lang="\(language.rawValue)"><head><meta charset="utf-8"><title>\(text("成果指標・活動指標", "Indicators")) \(months.first ?? "")–\(months.last ?? "")</title>
+            <style>body { font-family: sans-serif; margin: 2em; } section { break-inside: avoid; margin-bottom: 1.5em; } small { color: #555; }</style>
+            </head><body>
+            <h1>\(text("成果指標・活動指標", "Outcome and output indicators")) \(months.first ?? "")–\(months.last ?? "")</h1>
+            <p>\(text("棒は各月の値、赤い破線は目標値です。\(groupSizeMin)人未満から計算される値は X（秘匿）です。",
+                      "Bars are the months' values, the dashed red line the target. A value drawn from fewer than \(groupSizeMin) residents reads X (suppressed)."))</p>
+            \(body)</body></html>
+
+            """
+    }
+
     public func xlsx(_ language: Language) throws -> Data {
         let header = Self.headers.map { "\($0.ja) / \($0.en)" } + months
         let rows = rows.map { row -> [Workbook.Cell] in

@@ -227,6 +227,36 @@ struct ReportController {
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.get("beneficiaries", use: beneficiaries)   // GET /v1/reports/beneficiaries
+        group.get("kpis", use: kpis)                     // GET /v1/reports/kpis
+    }
+
+    /// The same report as `ayumi report kpis`, for the city's staff (admin token): `format=html` is a
+    /// page a browser shows as it is, the indicators' dashboard.
+    @Sendable func kpis(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        _ = try await auth.principal(request, roles: [.admin])
+        let query = request.uri.queryParameters
+        let report = try await reporting.kpis(from: query["from"].map(String.init) ?? "", to: query["to"].map(String.init) ?? "")
+        let language = HTTP.language(request)
+        var headers = HTTPFields()
+        headers[.contentLanguage] = language.rawValue
+        let body: ByteBuffer
+        switch query["format"].map(String.init) ?? "json" {
+        case "json":
+            headers[.contentType] = "application/json; charset=utf-8"
+            body = ByteBuffer(bytes: report.json())
+        case "csv":
+            headers[.contentType] = "text/csv; charset=utf-8"
+            body = ByteBuffer(string: report.csv(language))
+        case "xlsx":
+            headers[.contentType] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            body = ByteBuffer(bytes: try report.xlsx(language))
+        case "html":
+            headers[.contentType] = "text/html; charset=utf-8"
+            body = ByteBuffer(string: report.html(language))
+        default:
+            throw AyumiError.invalidRequest("format: json, csv, xlsx or html")
+        }
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 
     /// The same report as `ayumi report beneficiaries`, for the city's staff (admin token).

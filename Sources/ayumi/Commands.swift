@@ -266,7 +266,7 @@ struct Report: AsyncParsableCommand {
                 residents than reportGroupSizeMin reads X. The same ledger gives byte-identical output.
                 """)
 
-        enum Format: String, ExpressibleByArgument { case csv, json, xlsx }
+        enum Format: String, ExpressibleByArgument { case csv, json, xlsx, html }
 
         @OptionGroup var data: DataOptions
 
@@ -276,7 +276,7 @@ struct Report: AsyncParsableCommand {
         @Option(help: "The last month, YYYY-MM.")
         var to: String
 
-        @Option(help: "csv (UTF-8 with BOM), json or xlsx.")
+        @Option(help: "csv (UTF-8 with BOM), json, xlsx, or html (a printable page: a bar chart per indicator with its target line, no script).")
         var format: Format = .csv
 
         @Option(help: "Name language: ja or en.")
@@ -292,6 +292,7 @@ struct Report: AsyncParsableCommand {
                 case .csv: Data(report.csv(language).utf8)
                 case .json: report.json()
                 case .xlsx: try report.xlsx(language)
+                case .html: Data(report.html(language).utf8)
                 }
                 try write(data, to: output)
             }

@@ -468,7 +468,7 @@ struct HTTPTests {
             "\(route.method) \(route.path.description)"
         })
         #expect(served == documented)
-        #expect(served.count == 24)
+        #expect(served.count == 25)
     }
 }
 

@@ -525,6 +525,11 @@ struct KPIReportTests {
         #expect(csv.contains("\r\nrides-per-participant,Transit rides per participant,outcome,12.50,2027,0.55,X\r\n"))
         #expect(csv.contains("\r\nactive-rate,Active rate (%),output,60.0,2027,91.7,0.0\r\n"))
         #expect(try report.xlsx(.ja) == (try await fixture.ayumi.reporting.kpis(from: "2026-11", to: "2026-12").xlsx(.ja)))
+        // The page: a chart per indicator, the target's dashed line, X for a suppressed month, no script.
+        let html = report.html(.en)
+        #expect(html.components(separatedBy: "<svg ").count - 1 == KPI.allCases.count)
+        #expect(html.contains(">target 12.50 (2027)</text>") && html.contains(">X</text>") && !html.contains("<script"))
+        #expect(html.contains(">10600</text>"), "November's average daily steps labels its bar")
     }
 }
 
