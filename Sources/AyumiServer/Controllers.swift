@@ -236,27 +236,7 @@ struct ReportController {
         _ = try await auth.principal(request, roles: [.admin])
         let query = request.uri.queryParameters
         let report = try await reporting.kpis(from: query["from"].map(String.init) ?? "", to: query["to"].map(String.init) ?? "")
-        let language = HTTP.language(request)
-        var headers = HTTPFields()
-        headers[.contentLanguage] = language.rawValue
-        let body: ByteBuffer
-        switch query["format"].map(String.init) ?? "json" {
-        case "json":
-            headers[.contentType] = "application/json; charset=utf-8"
-            body = ByteBuffer(bytes: report.json())
-        case "csv":
-            headers[.contentType] = "text/csv; charset=utf-8"
-            body = ByteBuffer(string: report.csv(language))
-        case "xlsx":
-            headers[.contentType] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            body = ByteBuffer(bytes: try report.xlsx(language))
-        case "html":
-            headers[.contentType] = "text/html; charset=utf-8"
-            body = ByteBuffer(string: report.html(language))
-        default:
-            throw AyumiError.invalidRequest("format: json, csv, xlsx or html")
-        }
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
+        return try ReportAnswer.response(request, json: report.json, csv: report.csv, xlsx: report.xlsx, html: report.html)
     }
 
     /// The same report as `ayumi report beneficiaries`, for the city's staff (admin token).

@@ -1,3 +1,4 @@
+import AyumiCore
 import AyumiReports
 import AyumiServices
 import Foundation
@@ -19,37 +20,50 @@ struct SettlementsController {
     @Sendable func own(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let merchantID = try await auth.principal(request, roles: [.merchant]).subject!
         let settlement = try await reporting.settlement(month: context.parameters.get("month") ?? "")
-        return try Self.answer(settlement.only(merchantID: merchantID), request: request, status: .ok)
+        return try Self.answer(settlement.only(merchantID: merchantID), request: request)
     }
 
     @Sendable func read(_ request: Request, context: BasicRequestContext) async throws -> Response {
         _ = try await auth.principal(request, roles: [.admin])
-        return try Self.answer(try await reporting.settlement(month: context.parameters.get("month") ?? ""), request: request, status: .ok)
+        return try Self.answer(try await reporting.settlement(month: context.parameters.get("month") ?? ""), request: request)
     }
 
     @Sendable func settle(_ request: Request, context: BasicRequestContext) async throws -> Response {
         _ = try await auth.principal(request, roles: [.admin])
-        return try Self.answer(try await reporting.settle(month: context.parameters.get("month") ?? ""), request: request, status: .ok)
+        return try Self.answer(try await reporting.settle(month: context.parameters.get("month") ?? ""), request: request)
     }
 
-    static func answer(_ settlement: Settlement, request: Request, status: HTTPResponse.Status) throws -> Response {
-        var headers = HTTPFields()
+    static func answer(_ settlement: Settlement, request: Request) throws -> Response {
+        try ReportAnswer.response(request, json: settlement.json, csv: settlement.csv, html: settlement.html)
+    }
+}
+
+/// A report in the format the request's `format` names (JSON by default), worded in its
+/// `Accept-Language`; a format the report does not have is `invalid-request`.
+enum ReportAnswer {
+    static func response(_ request: Request, json: () -> Data, csv: (Language) -> String, xlsx: ((Language) throws -> Data)? = nil,
+                         html: ((Language) -> String)? = nil) throws -> Response {
         let language = HTTP.language(request)
+        var headers = HTTPFields()
+        headers[.contentLanguage] = language.rawValue
         let body: ByteBuffer
         switch request.uri.queryParameters["format"].map(String.init) ?? "json" {
         case "json":
             headers[.contentType] = "application/json; charset=utf-8"
-            body = ByteBuffer(bytes: settlement.json())
+            body = ByteBuffer(bytes: json())
         case "csv":
             headers[.contentType] = "text/csv; charset=utf-8"
-            body = ByteBuffer(string: settlement.csv(language))
-        case "html":
+            body = ByteBuffer(string: csv(language))
+        case "xlsx" where xlsx != nil:
+            headers[.contentType] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            body = ByteBuffer(bytes: try xlsx!(language))
+        case "html" where html != nil:
             headers[.contentType] = "text/html; charset=utf-8"
-            body = ByteBuffer(string: settlement.html(language))
+            body = ByteBuffer(string: html!(language))
         default:
-            throw AyumiError.invalidRequest("format: json, csv or html")
+            let formats = ["json", "csv"] + (xlsx == nil ? [] : ["xlsx"]) + (html == nil ? [] : ["html"])
+            throw AyumiError.invalidRequest("format: " + formats.joined(separator: ", "))
         }
-        headers[.contentLanguage] = language.rawValue
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 }

@@ -373,9 +373,12 @@ final class Server: @unchecked Sendable {
         let directory = CLI.temporaryDirectory()
         for _ in 0..<10 {
             let port = Int.random(in: 20_000...29_999)
+            // A data directory per try: a try given up on a busy machine may have made the database and
+            // its first-start tokens, and the next start would then mint none.
+            let data = directory + "/data-\(port)"
             let process = Process()
             process.executableURL = URL(fileURLWithPath: CLI.executable)
-            process.arguments = ["serve", "--data-dir", directory + "/data", "--port", String(port)]
+            process.arguments = ["serve", "--data-dir", data, "--port", String(port)]
                 + (merchantsFile.map { ["--merchants", $0] } ?? [])
             process.currentDirectoryURL = URL(fileURLWithPath: Fixture.repositoryRoot)
             process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AYUMI_") }
@@ -388,7 +391,7 @@ final class Server: @unchecked Sendable {
             for _ in 0..<150 {
                 if !process.isRunning { break }
                 if (try? CLI.curl(["http://127.0.0.1:\(port)/healthz"]).status) == 200 {
-                    return Server(process: process, data: directory + "/data", port: port, outputFile: outputFile)
+                    return Server(process: process, data: data, port: port, outputFile: outputFile)
                 }
                 try await Task.sleep(for: .milliseconds(100))
             }
