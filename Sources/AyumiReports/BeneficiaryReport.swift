@@ -203,7 +203,7 @@ public struct BeneficiaryReport: Sendable, Hashable {
         }
         var lines = [Self.headers.map { $0.text(language) }.joined(separator: ",")]
         for row in rows {
-            let line = [Self.kindName(row.kind).text(language), row.id, row.name.text(language)] + cells(row.awarded) + cells(row.redeemed)
+            let line = [Self.kindName(row.kind).text(language), row.id, Self.csvText(row.name.text(language))] + cells(row.awarded) + cells(row.redeemed)
             lines.append(line.map(Self.csvCell).joined(separator: ","))
         }
         // A byte order mark first: Excel opens a UTF-8 CSV with Japanese names only with one.
@@ -226,6 +226,14 @@ public struct BeneficiaryReport: Sendable, Hashable {
             })
         }
         return try Workbook(sheets: sheets).xlsx()
+    }
+
+    /// A name as a spreadsheet should show it: one that begins like a formula (`=`, `+`, `-`, `@`)
+    /// gets a leading apostrophe, so opening the file never runs it (names come from registries an
+    /// administrator edits).
+    public static func csvText(_ text: String) -> String {
+        guard let first = text.first, "=+-@\t\r".contains(first) else { return text }
+        return "'" + text
     }
 
     static func csvCell(_ text: String) -> String {

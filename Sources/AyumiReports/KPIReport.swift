@@ -6,7 +6,8 @@ import Foundation
 /// active rate, points awarded, redemptions) and outcome indicators (average daily steps, the share
 /// of walkers reaching 8,000 steps, transit rides per participant, downtown visits), each month
 /// beside the target the city set in `Rules/kpis.yaml`. A figure drawn from fewer residents than the
-/// program's `reportGroupSizeMin` reads X.
+/// program's `reportGroupSizeMin` reads X, and so does a rate whose complement is (the residents
+/// not active, the walkers not reaching 8,000 steps): either side would name who did what.
 public struct KPIReport: Sendable {
     public struct Row: Sendable, Hashable {
         public var kpi: KPI
@@ -26,18 +27,20 @@ public struct KPIReport: Sendable {
         func ratio(_ numerator: Int64, _ denominator: Int64, _ scale: Int64) -> Int64? {
             denominator > 0 ? (2 * numerator * scale + denominator) / (2 * denominator) : nil
         }
-        func shown(_ residents: Int64, _ value: Int64?) -> Int64? { residents >= k ? value : nil }
+        /// Shown when every group of residents it is drawn from has at least k.
+        func shown(_ value: Int64?, _ groups: Int64...) -> Int64? { groups.allSatisfy { $0 >= k } ? value : nil }
         let rows = KPI.allCases.map { kpi in
             Row(kpi: kpi, target: targets.first { $0.kpi == kpi }, values: facts.map { _, f in
                 switch kpi {
                 case .enrolled: shown(f.enrolled, f.enrolled)
-                case .activeRate: shown(f.enrolled, ratio(f.active * 100, f.enrolled, kpi.scale))
-                case .pointsAwarded: shown(f.active, f.pointsAwarded)
-                case .redemptions: shown(f.active, f.redemptions)
-                case .averageDailySteps: shown(f.walkers, ratio(f.steps, f.walkDays, 1))
-                case .reaching8000: shown(f.walkers, ratio(f.walkersReaching8000 * 100, f.walkers, kpi.scale))
-                case .ridesPerParticipant: shown(f.active, ratio(f.rides, f.active, kpi.scale))
-                case .downtownVisits: shown(f.active, f.visits)
+                case .activeRate: shown(ratio(f.active * 100, f.enrolled, kpi.scale), f.active, f.enrolled - f.active)
+                case .pointsAwarded: shown(f.pointsAwarded, f.awardedResidents)
+                case .redemptions: shown(f.redemptions, f.redeemers)
+                case .averageDailySteps: shown(ratio(f.steps, f.walkDays, 1), f.walkers)
+                case .reaching8000: shown(ratio(f.walkersReaching8000 * 100, f.walkers, kpi.scale), f.walkersReaching8000,
+                                          f.walkers - f.walkersReaching8000)
+                case .ridesPerParticipant: shown(ratio(f.rides, f.active, kpi.scale), f.riders, f.active)
+                case .downtownVisits: shown(f.visits, f.visitors)
                 }
             })
         }
@@ -87,8 +90,8 @@ public struct KPIReport: Sendable {
         return try! encoder.encode(value) + Data("\n".utf8)
     }
 
-    /// A printable page, no script: per indicator its monthly values as bars, the target as a dashed
-    /// line, and the table under it; a suppressed month reads X and draws no bar.
+    /// A printable page, no script: per indicator its monthly values as labelled bars and the target
+    /// as a dashed line; a suppressed month reads X and draws no bar.
     public func html(_ language: Language) -> String {
         func text(_ ja: String, _ en: String) -> String { language == .ja ? ja : en }
         func escape(_ value: String) -> String {

@@ -107,8 +107,9 @@ public struct Settlement: Sendable, Hashable, Codable {
         var lines = [Self.headers.map { $0.text(language) }.joined(separator: ",")]
         for statement in statements {
             for line in statement.lines {
-                lines.append([month, statement.merchantID, statement.merchantName.text(language), statement.settlementAccount, line.sponsorID,
-                              line.sponsorName.text(language), String(line.redeemedPoints), String(line.refundedPoints),
+                lines.append([month, statement.merchantID, BeneficiaryReport.csvText(statement.merchantName.text(language)),
+                              BeneficiaryReport.csvText(statement.settlementAccount), line.sponsorID,
+                              BeneficiaryReport.csvText(line.sponsorName.text(language)), String(line.redeemedPoints), String(line.refundedPoints),
                               String(line.adjustmentPoints), String(line.netPoints), String(line.yen)]
                     .map(BeneficiaryReport.csvCell).joined(separator: ","))
             }

@@ -104,14 +104,14 @@ public struct Workbook: Sendable {
 
     static func worksheet(_ sheet: Sheet) -> String {
         var rows = "<row r=\"1\">" + sheet.header.enumerated().map { column, text in
-            "<c r=\"\(reference(column, 1))\" t=\"inlineStr\" s=\"1\"><is><t>\(escape(text))</t></is></c>"
+            "<c r=\"\(reference(column, 1))\" t=\"inlineStr\" s=\"1\"><is><t xml:space=\"preserve\">\(escape(text))</t></is></c>"
         }.joined() + "</row>"
         for (index, row) in sheet.rows.enumerated() {
             rows += "<row r=\"\(index + 2)\">"
             for (column, cell) in row.enumerated() {
                 let at = reference(column, index + 2)
                 switch cell {
-                case .text(let text): rows += "<c r=\"\(at)\" t=\"inlineStr\"><is><t>\(escape(text))</t></is></c>"
+                case .text(let text): rows += "<c r=\"\(at)\" t=\"inlineStr\"><is><t xml:space=\"preserve\">\(escape(text))</t></is></c>"
                 case .number(let value): rows += "<c r=\"\(at)\"><v>\(value)</v></c>"
                 case .decimal(let value, let decimals): rows += "<c r=\"\(at)\"><v>\(Self.decimal(value, decimals))</v></c>"
                 case .empty: break
@@ -162,6 +162,7 @@ public struct Workbook: Sendable {
             case "\"": result += "&quot;"
             case "'": result += "&apos;"
             case _ where scalar.value < 0x20 && scalar != "\t" && scalar != "\n" && scalar != "\r": continue
+            case "\u{FFFE}", "\u{FFFF}": continue
             default: result.unicodeScalars.append(scalar)
             }
         }

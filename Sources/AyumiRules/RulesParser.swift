@@ -425,9 +425,10 @@ public enum RulesParser {
     /// "12.5" with one decimal → 125: exact, never through floating point.
     static func scaled(_ text: String, decimals: Int) -> Int64? {
         let parts = text.replacingOccurrences(of: "_", with: "").split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let whole = Int64(parts[0]), parts[0].allSatisfy(\.isNumber) else { return nil }
+        let ascii = { (part: Substring) in !part.isEmpty && part.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }
+        guard parts.count <= 2, ascii(parts[0]), let whole = Int64(parts[0]) else { return nil }
         let fraction = parts.count == 2 ? String(parts[1]) : ""
-        guard fraction.count <= decimals, fraction.allSatisfy(\.isNumber) else { return nil }
+        guard fraction.count <= decimals, parts.count == 1 || ascii(parts[1]) else { return nil }
         var factor: Int64 = 1
         for _ in 0..<decimals { factor *= 10 }
         let padded = fraction + String(repeating: "0", count: decimals - fraction.count)

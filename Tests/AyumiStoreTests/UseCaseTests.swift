@@ -496,40 +496,61 @@ struct CardTests {
 
 @Suite("KPI report")
 struct KPIReportTests {
-    @Test("each monthly indicator counts what happened, beside its target; a month drawn from too few residents reads X")
+    @Test("each monthly indicator counts what happened, beside its target; a figure of fewer than 10 residents, or whose complement is, reads X")
     func indicators() async throws {
         let fixture = try await Fixture.make()
-        for index in 0..<12 { try await fixture.enrol("r-\(index)") }
-        // r-0…r-9 walk 6,000…15,000 steps (r-0 then re-syncs 7,000: its day counts once, at 7,000).
-        _ = try await fixture.submit((0..<10).map { fixture.walk("w-\($0)", "r-\($0)", steps: 6_000 + 1_000 * Int64($0)) }
-                                     + [fixture.walk("w-0b", "r-0", steps: 7_000)]
-                                     + (0..<6).map { fixture.tap("t-\($0)", "r-\($0)") } + [fixture.visit("v-10", "r-10")])
-        let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-4").code
-        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 2, idempotencyKey: "k-1")
+        for index in 0..<40 { try await fixture.enrol("r-\(index)") }
+        // r-0…r-9 walk 5,000…5,900 steps (r-0 then re-syncs 7,000: its day counts once, at 7,000), r-10…r-19
+        // 10,000…10,900; r-0…r-11 ride once; r-20…r-29 visit downtown; r-30…r-39 do nothing.
+        let walks = (0..<20).map { fixture.walk("w-\($0)", "r-\($0)", steps: ($0 < 10 ? 5_000 : 9_000) + 100 * Int64($0)) }
+        _ = try await fixture.submit(walks + [fixture.walk("w-0b", "r-0", steps: 7_000)] + (0..<12).map { fixture.tap("t-\($0)", "r-\($0)") }
+                                     + (20..<30).map { fixture.visit("v-\($0)", "r-\($0)") })
+        // r-10…r-19 each spend 1 point.
+        for index in 10..<20 {
+            let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-\(index)").code
+            _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-\(index)")
+        }
         let report = try await fixture.ayumi.reporting.kpis(from: "2026-11", to: "2026-12")
         func values(_ kpi: KPI) -> [String] {
             report.rows.first { $0.kpi == kpi }!.values.map { $0.map { Workbook.decimal($0, kpi.scale == 1 ? 0 : kpi.scale == 10 ? 1 : 2) } ?? "X" }
         }
         #expect(report.months == ["2026-11", "2026-12"])
-        #expect(values(.enrolled) == ["12", "12"])
-        #expect(values(.activeRate) == ["91.7", "0.0"], "11 of 12 had an event in November")
-        // Walks 3+3+4+4+5×6 = 44 points (5 a day at most), rides 6, the visit 2.
-        #expect(values(.pointsAwarded) == ["52", "X"], "December: no resident active, nothing shown")
-        #expect(values(.redemptions) == ["1", "X"])
-        #expect(values(.averageDailySteps) == ["10600", "X"], "(7,000 + 7,000 + 8,000 + … + 15,000) / 10 days")
-        #expect(values(.reaching8000) == ["80.0", "X"], "r-2…r-9 of 10 walkers")
-        #expect(values(.ridesPerParticipant) == ["0.55", "X"], "6 rides, 11 active")
-        #expect(values(.downtownVisits) == ["1", "X"])
+        #expect(values(.enrolled) == ["40", "40"])
+        #expect(values(.activeRate) == ["75.0", "X"], "30 of 40; in December nobody was active, which names everyone")
+        // Walks 3 + 2×9 + 5×10 = 71 points (5 a day at most), rides 12, visits 2×10.
+        #expect(values(.pointsAwarded) == ["103", "X"])
+        #expect(values(.redemptions) == ["10", "X"])
+        #expect(values(.averageDailySteps) == ["8050", "X"], "(7,000 + 5,100 + … + 5,900 + 10,000 + … + 10,900) / 20 days")
+        #expect(values(.reaching8000) == ["50.0", "X"], "r-10…r-19 of 20 walkers")
+        #expect(values(.ridesPerParticipant) == ["0.40", "X"], "12 rides, 30 active")
+        #expect(values(.downtownVisits) == ["10", "X"])
         let csv = report.csv(.en)
         #expect(csv.hasPrefix("\u{FEFF}indicator,name,kind,target,target_year,2026-11,2026-12\r\n"))
-        #expect(csv.contains("\r\nrides-per-participant,Transit rides per participant,outcome,12.50,2027,0.55,X\r\n"))
-        #expect(csv.contains("\r\nactive-rate,Active rate (%),output,60.0,2027,91.7,0.0\r\n"))
+        #expect(csv.contains("\r\nrides-per-participant,Transit rides per participant,outcome,12.50,2027,0.40,X\r\n"))
+        #expect(csv.contains("\r\nactive-rate,Active rate (%),output,60.0,2027,75.0,X\r\n"))
         #expect(try report.xlsx(.ja) == (try await fixture.ayumi.reporting.kpis(from: "2026-11", to: "2026-12").xlsx(.ja)))
         // The page: a chart per indicator, the target's dashed line, X for a suppressed month, no script.
         let html = report.html(.en)
         #expect(html.components(separatedBy: "<svg ").count - 1 == KPI.allCases.count)
         #expect(html.contains(">target 12.50 (2027)</text>") && html.contains(">X</text>") && !html.contains("<script"))
-        #expect(html.contains(">10600</text>"), "November's average daily steps labels its bar")
+        #expect(html.contains(">8050</text>"), "November's average daily steps labels its bar")
+    }
+
+    @Test("a name that begins like a spreadsheet formula is written so that opening the CSV never runs it")
+    func formulaNames() {
+        #expect(["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "Minato Bakery", "みなと"].map(BeneficiaryReport.csvText)
+                == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM(A1)", "Minato Bakery", "みなと"])
+    }
+
+    @Test("fewer than 10 behind a figure, or behind its complement, hides it", arguments: [(9, 0), (10, 0), (10, 9), (10, 10)])
+    func suppression(redeemers: Int, notReaching: Int) {
+        var facts = IndicatorFacts(enrolled: 100, active: 50, pointsAwarded: 500, redemptions: Int64(redeemers), walkDays: 30, steps: 300_000,
+                                   walkers: Int64(10 + notReaching), walkersReaching8000: 10, rides: 0, visits: 0)
+        facts.redeemers = Int64(redeemers)
+        let report = KPIReport.make(facts: [("2026-11", facts)], targets: [], groupSizeMin: 10)
+        let values = Dictionary(uniqueKeysWithValues: report.rows.map { ($0.kpi, $0.values[0]) })
+        #expect((values[.redemptions]! != nil) == (redeemers >= 10))
+        #expect((values[.reaching8000]! != nil) == (notReaching >= 10))
     }
 }
 
