@@ -245,37 +245,39 @@ extension SQLiteStore {
 extension SQLiteStore {
     // MARK: Indicators
 
-    public func indicatorFacts(from: LocalDate, to: LocalDate) async throws -> IndicatorFacts {
-        try await database.read { db in
-            let range: StatementArguments = [from.dayNumber, to.dayNumber]
-            func count(_ sql: String) throws -> Int64 { try Int64.fetchOne(db, sql: sql, arguments: range) ?? 0 }
-            // A walk's day counts at its largest report (a phone re-syncs the same day); steps are the
-            // stored detail's first part.
-            let walks = try Row.fetchOne(db, sql: """
-                SELECT COUNT(*) AS days, COALESCE(SUM(steps), 0) AS steps, COUNT(DISTINCT resident) AS walkers FROM (
-                  SELECT resident, day, MAX(CAST(substr(detail, 1, instr(detail, '|') - 1) AS INTEGER)) AS steps FROM events
-                  WHERE kind = 1 AND rejection IS NULL AND day BETWEEN ?1 AND ?2 GROUP BY resident, day)
-                """, arguments: range)!
-            let reaching = try count("""
-                SELECT COUNT(*) FROM (
-                  SELECT resident, AVG(steps) AS average FROM (
-                    SELECT resident, day, MAX(CAST(substr(detail, 1, instr(detail, '|') - 1) AS INTEGER)) AS steps FROM events
-                    WHERE kind = 1 AND rejection IS NULL AND day BETWEEN ?1 AND ?2 GROUP BY resident, day)
-                  GROUP BY resident HAVING SUM(steps) >= 8000 * COUNT(*))
-                """)
-            var facts = IndicatorFacts(
-                enrolled: try count("SELECT COUNT(*) FROM residents WHERE enrolled_day <= ?2 AND ?1 = ?1"),
-                active: try count("SELECT COUNT(DISTINCT resident) FROM events WHERE rejection IS NULL AND day BETWEEN ?1 AND ?2"),
-                pointsAwarded: try count("SELECT COALESCE(SUM(amount), 0) FROM transfers WHERE kind = 1 AND day BETWEEN ?1 AND ?2"),
-                redemptions: try count("SELECT COUNT(*) FROM redemptions WHERE day BETWEEN ?1 AND ?2"),
-                walkDays: walks["days"], steps: walks["steps"], walkers: walks["walkers"], walkersReaching8000: reaching,
-                rides: try count("SELECT COUNT(*) FROM events WHERE kind = 2 AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
-                visits: try count("SELECT COUNT(*) FROM events WHERE kind = 3 AND rejection IS NULL AND day BETWEEN ?1 AND ?2"))
-            facts.awardedResidents = try count("SELECT COUNT(DISTINCT credit) FROM transfers WHERE kind = 1 AND day BETWEEN ?1 AND ?2")
-            facts.redeemers = try count("SELECT COUNT(DISTINCT resident) FROM redemptions WHERE day BETWEEN ?1 AND ?2")
-            facts.riders = try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = 2 AND rejection IS NULL AND day BETWEEN ?1 AND ?2")
-            facts.visitors = try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = 3 AND rejection IS NULL AND day BETWEEN ?1 AND ?2")
-            return facts
-        }
+    public func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)]) async throws -> [IndicatorFacts] {
+        try await database.read { db in try periods.map { try Self.indicatorFacts(from: $0.from, to: $0.to, db) } }
+    }
+
+    static func indicatorFacts(from: LocalDate, to: LocalDate, _ db: Database) throws -> IndicatorFacts {
+        let range: StatementArguments = [from.dayNumber, to.dayNumber]
+        func count(_ sql: String) throws -> Int64 { try Int64.fetchOne(db, sql: sql, arguments: range) ?? 0 }
+        // A walk's day counts at its largest report (a phone re-syncs the same day); steps are the
+        // stored detail's first part.
+        let walks = try Row.fetchOne(db, sql: """
+            SELECT COUNT(*) AS days, COALESCE(SUM(steps), 0) AS steps, COUNT(DISTINCT resident) AS walkers FROM (
+              SELECT resident, day, MAX(CAST(substr(detail, 1, instr(detail, '|') - 1) AS INTEGER)) AS steps FROM events
+              WHERE kind = 1 AND rejection IS NULL AND day BETWEEN ?1 AND ?2 GROUP BY resident, day)
+            """, arguments: range)!
+        let reaching = try count("""
+            SELECT COUNT(*) FROM (
+              SELECT resident, AVG(steps) AS average FROM (
+                SELECT resident, day, MAX(CAST(substr(detail, 1, instr(detail, '|') - 1) AS INTEGER)) AS steps FROM events
+                WHERE kind = 1 AND rejection IS NULL AND day BETWEEN ?1 AND ?2 GROUP BY resident, day)
+              GROUP BY resident HAVING SUM(steps) >= 8000 * COUNT(*))
+            """)
+        var facts = IndicatorFacts(
+            enrolled: try count("SELECT COUNT(*) FROM residents WHERE enrolled_day <= ?2 AND ?1 = ?1"),
+            active: try count("SELECT COUNT(DISTINCT resident) FROM events WHERE rejection IS NULL AND day BETWEEN ?1 AND ?2"),
+            pointsAwarded: try count("SELECT COALESCE(SUM(amount), 0) FROM transfers WHERE kind = 1 AND day BETWEEN ?1 AND ?2"),
+            redemptions: try count("SELECT COUNT(*) FROM redemptions WHERE day BETWEEN ?1 AND ?2"),
+            walkDays: walks["days"], steps: walks["steps"], walkers: walks["walkers"], walkersReaching8000: reaching,
+            rides: try count("SELECT COUNT(*) FROM events WHERE kind = 2 AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
+            visits: try count("SELECT COUNT(*) FROM events WHERE kind = 3 AND rejection IS NULL AND day BETWEEN ?1 AND ?2"))
+        facts.awardedResidents = try count("SELECT COUNT(DISTINCT credit) FROM transfers WHERE kind = 1 AND day BETWEEN ?1 AND ?2")
+        facts.redeemers = try count("SELECT COUNT(DISTINCT resident) FROM redemptions WHERE day BETWEEN ?1 AND ?2")
+        facts.riders = try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = 2 AND rejection IS NULL AND day BETWEEN ?1 AND ?2")
+        facts.visitors = try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = 3 AND rejection IS NULL AND day BETWEEN ?1 AND ?2")
+        return facts
     }
 }

@@ -72,12 +72,10 @@ extension Reporting {
             throw AyumiError.invalidRequest("from and to: at most 60 months, from first to last")
         }
         let ruleset = dependencies.program.current.ruleset
-        var facts: [(month: String, facts: IndicatorFacts)] = []
-        for number in first.number...last.number {
-            let label = String(format: "%04d-%02d", number / 12, number % 12 + 1)
-            let month = try Self.month(label)
-            facts.append((label, try await dependencies.store.indicatorFacts(from: month.from, to: month.to)))
-        }
-        return KPIReport.make(facts: facts, targets: ruleset.kpiTargets, groupSizeMin: ruleset.program.reportGroupSizeMin)
+        let labels = (first.number...last.number).map { String(format: "%04d-%02d", $0 / 12, $0 % 12 + 1) }
+        let periods = try labels.map { label in let month = try Self.month(label); return (from: month.from, to: month.to) }
+        let facts = try await dependencies.store.indicatorFacts(periods)
+        return KPIReport.make(facts: Array(zip(labels, facts)).map { (month: $0.0, facts: $0.1) }, targets: ruleset.kpiTargets,
+                              groupSizeMin: ruleset.program.reportGroupSizeMin)
     }
 }

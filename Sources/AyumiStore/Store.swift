@@ -133,8 +133,9 @@ public protocol Store: Sendable {
     /// refunded (of redemptions of those days, or of earlier ones), with its distinct redemptions and
     /// refunds.
     func settlementFacts(from: LocalDate, to: LocalDate) async throws -> (facts: [SettlementFact], counts: [String: SettlementCounts])
-    /// What the monthly indicators are counted from, for the local days `from...to`.
-    func indicatorFacts(from: LocalDate, to: LocalDate) async throws -> IndicatorFacts
+    /// What the monthly indicators are counted from, for each period of local days (`from...to`), all
+    /// read in one transaction: the periods come from one state of the ledger.
+    func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)]) async throws -> [IndicatorFacts]
     /// A month settled before (frozen), if any.
     func settlement(month: Int) async throws -> StoredSettlement?
     /// Freezes a month's statement; when it was settled before, returns that one unchanged.
