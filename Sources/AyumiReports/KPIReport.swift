@@ -94,9 +94,6 @@ public struct KPIReport: Sendable {
     /// as a dashed line; a suppressed month reads X and draws no bar.
     public func html(_ language: Language) -> String {
         func text(_ ja: String, _ en: String) -> String { language == .ja ? ja : en }
-        func escape(_ value: String) -> String {
-            value.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-        }
         var body = ""
         for row in rows {
             let decimals = Self.decimals(row.kpi)
@@ -104,7 +101,7 @@ public struct KPIReport: Sendable {
             // 60 units a month wide, 100 high, in integer coordinates: the same figures draw the same file.
             let width = 40 + 60 * max(1, months.count), height = 140
             func y(_ value: Int64) -> Int64 { 110 - value * 100 / top }
-            var chart = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(escape(row.kpi.name.text(language)))\">"
+            var chart = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(Markup.escape(row.kpi.name.text(language)))\">"
             chart += "<line x1=\"30\" y1=\"110\" x2=\"\(width - 5)\" y2=\"110\" stroke=\"#444\"/>"
             for (index, value) in row.values.enumerated() {
                 let x = 40 + 60 * index
@@ -121,7 +118,7 @@ public struct KPIReport: Sendable {
                 chart += "<text x=\"32\" y=\"\(y(target.value) - 3)\" font-size=\"9\" fill=\"#c33\">\(text("目標", "target")) \(Workbook.decimal(target.value, decimals)) (\(target.year))</text>"
             }
             chart += "</svg>"
-            body += "<section><h2>\(escape(row.kpi.name.text(language))) <small>\(escape(Self.kind(row.kpi).text(language)))</small></h2>\n\(chart)\n</section>\n"
+            body += "<section><h2>\(Markup.escape(row.kpi.name.text(language))) <small>\(Markup.escape(Self.kind(row.kpi).text(language)))</small></h2>\n\(chart)\n</section>\n"
         }
         return """
             <!DOCTYPE html>

@@ -149,20 +149,16 @@ public struct Settlement: Sendable, Hashable, Codable {
     /// A printable page per merchant (no script, no external assets): the statement a shop keeps.
     public func html(_ language: Language) -> String {
         func text(_ ja: String, _ en: String) -> String { language == .ja ? ja : en }
-        func escape(_ value: String) -> String {
-            value.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-        }
         func number(_ value: Int64) -> String { grouped(value) }
         var body = ""
         for statement in statements {
             body += """
                 <section>
-                <h1>\(escape(text("精算書", "Settlement statement"))) \(month)</h1>
-                <p>\(escape(programName.text(language)))</p>
+                <h1>\(Markup.escape(text("精算書", "Settlement statement"))) \(month)</h1>
+                <p>\(Markup.escape(programName.text(language)))</p>
                 <dl>
-                <dt>\(text("加盟店", "Merchant"))</dt><dd>\(escape(statement.merchantName.text(language))) (\(escape(statement.merchantID)))</dd>
-                <dt>\(text("振込先参照", "Settlement account"))</dt><dd>\(escape(statement.settlementAccount))</dd>
+                <dt>\(text("加盟店", "Merchant"))</dt><dd>\(Markup.escape(statement.merchantName.text(language))) (\(Markup.escape(statement.merchantID)))</dd>
+                <dt>\(text("振込先参照", "Settlement account"))</dt><dd>\(Markup.escape(statement.settlementAccount))</dd>
                 <dt>\(text("期間", "Period"))</dt><dd>\(from) – \(to)</dd>
                 <dt>\(text("利用件数 / 返金件数", "Redemptions / refunds"))</dt><dd>\(statement.redemptions) / \(statement.refunds)</dd>
                 <dt>\(text("状態", "Status"))</dt><dd>\(settledAt.map { text("確定", "Settled") + " " + $0.formatted(.iso8601) } ?? text("下書き（未確定）", "Draft (not settled)"))</dd>
@@ -174,7 +170,7 @@ public struct Settlement: Sendable, Hashable, Codable {
 
                 """
             for line in statement.lines {
-                body += "<tr><td>\(escape(line.sponsorName.text(language)))</td><td>\(number(line.redeemedPoints))</td><td>\(number(line.refundedPoints))</td>"
+                body += "<tr><td>\(Markup.escape(line.sponsorName.text(language)))</td><td>\(number(line.redeemedPoints))</td><td>\(number(line.refundedPoints))</td>"
                     + "<td>\(number(line.adjustmentPoints))</td><td>\(number(line.netPoints))</td><td>\(number(line.yen))</td></tr>\n"
             }
             body += """

@@ -74,7 +74,7 @@ public struct Workbook: Sendable {
         """
         <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
         <workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">\
-        <sheets>\(sheets.enumerated().map { "<sheet name=\"\(Self.escape(Self.sheetName($1.name)))\" sheetId=\"\($0 + 1)\" r:id=\"rId\($0 + 1)\"/>" }.joined())</sheets>\
+        <sheets>\(sheets.enumerated().map { "<sheet name=\"\(Markup.escape(Self.sheetName($1.name)))\" sheetId=\"\($0 + 1)\" r:id=\"rId\($0 + 1)\"/>" }.joined())</sheets>\
         </workbook>
         """
     }
@@ -104,14 +104,14 @@ public struct Workbook: Sendable {
 
     static func worksheet(_ sheet: Sheet) -> String {
         var rows = "<row r=\"1\">" + sheet.header.enumerated().map { column, text in
-            "<c r=\"\(reference(column, 1))\" t=\"inlineStr\" s=\"1\"><is><t xml:space=\"preserve\">\(escape(text))</t></is></c>"
+            "<c r=\"\(reference(column, 1))\" t=\"inlineStr\" s=\"1\"><is><t xml:space=\"preserve\">\(Markup.escape(text))</t></is></c>"
         }.joined() + "</row>"
         for (index, row) in sheet.rows.enumerated() {
             rows += "<row r=\"\(index + 2)\">"
             for (column, cell) in row.enumerated() {
                 let at = reference(column, index + 2)
                 switch cell {
-                case .text(let text): rows += "<c r=\"\(at)\" t=\"inlineStr\"><is><t xml:space=\"preserve\">\(escape(text))</t></is></c>"
+                case .text(let text): rows += "<c r=\"\(at)\" t=\"inlineStr\"><is><t xml:space=\"preserve\">\(Markup.escape(text))</t></is></c>"
                 case .number(let value): rows += "<c r=\"\(at)\"><v>\(value)</v></c>"
                 case .decimal(let value, let decimals): rows += "<c r=\"\(at)\"><v>\(Self.decimal(value, decimals))</v></c>"
                 case .empty: break
@@ -149,23 +149,5 @@ public struct Workbook: Sendable {
 
     static func sheetName(_ name: String) -> String {
         String(name.filter { !"[]:*?/\\".contains($0) }.prefix(31))
-    }
-
-    /// XML text: the five escapes, and no control characters XML 1.0 forbids.
-    static func escape(_ text: String) -> String {
-        var result = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&apos;"
-            case _ where scalar.value < 0x20 && scalar != "\t" && scalar != "\n" && scalar != "\r": continue
-            case "\u{FFFE}", "\u{FFFF}": continue
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
     }
 }

@@ -266,18 +266,17 @@ extension SQLiteStore {
                 WHERE kind = 1 AND rejection IS NULL AND day BETWEEN ?1 AND ?2 GROUP BY resident, day)
               GROUP BY resident HAVING SUM(steps) >= 8000 * COUNT(*))
             """)
-        var facts = IndicatorFacts(
+        return IndicatorFacts(
             enrolled: try count("SELECT COUNT(*) FROM residents WHERE enrolled_day <= ?2 AND ?1 = ?1"),
             active: try count("SELECT COUNT(DISTINCT resident) FROM events WHERE rejection IS NULL AND day BETWEEN ?1 AND ?2"),
             pointsAwarded: try count("SELECT COALESCE(SUM(amount), 0) FROM transfers WHERE kind = 1 AND day BETWEEN ?1 AND ?2"),
             redemptions: try count("SELECT COUNT(*) FROM redemptions WHERE day BETWEEN ?1 AND ?2"),
             walkDays: walks["days"], steps: walks["steps"], walkers: walks["walkers"], walkersReaching8000: reaching,
             rides: try count("SELECT COUNT(*) FROM events WHERE kind = 2 AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
-            visits: try count("SELECT COUNT(*) FROM events WHERE kind = 3 AND rejection IS NULL AND day BETWEEN ?1 AND ?2"))
-        facts.awardedResidents = try count("SELECT COUNT(DISTINCT credit) FROM transfers WHERE kind = 1 AND day BETWEEN ?1 AND ?2")
-        facts.redeemers = try count("SELECT COUNT(DISTINCT resident) FROM redemptions WHERE day BETWEEN ?1 AND ?2")
-        facts.riders = try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = 2 AND rejection IS NULL AND day BETWEEN ?1 AND ?2")
-        facts.visitors = try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = 3 AND rejection IS NULL AND day BETWEEN ?1 AND ?2")
-        return facts
+            visits: try count("SELECT COUNT(*) FROM events WHERE kind = 3 AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
+            awardedResidents: try count("SELECT COUNT(DISTINCT credit) FROM transfers WHERE kind = 1 AND day BETWEEN ?1 AND ?2"),
+            redeemers: try count("SELECT COUNT(DISTINCT resident) FROM redemptions WHERE day BETWEEN ?1 AND ?2"),
+            riders: try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = 2 AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
+            visitors: try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = 3 AND rejection IS NULL AND day BETWEEN ?1 AND ?2"))
     }
 }

@@ -246,21 +246,7 @@ struct ReportController {
         guard let from = query["from"].flatMap({ LocalDate(String($0)) }) else { throw AyumiError.invalidRequest("from: a local day as YYYY-MM-DD") }
         guard let to = query["to"].flatMap({ LocalDate(String($0)) }) else { throw AyumiError.invalidRequest("to: a local day as YYYY-MM-DD") }
         let report = try await reporting.beneficiaryReport(from: from, to: to)
-        var headers = HTTPFields()
-        switch query["format"].map(String.init) ?? "csv" {
-        case "csv":
-            headers[.contentType] = "text/csv; charset=utf-8"
-            return Response(status: .ok, headers: headers,
-                            body: ResponseBody(byteBuffer: ByteBuffer(string: report.csv(language: HTTP.language(request)))))
-        case "json":
-            headers[.contentType] = "application/json; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: report.json())))
-        case "xlsx":
-            headers[.contentType] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            return Response(status: .ok, headers: headers,
-                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: try report.xlsx(language: HTTP.language(request)))))
-        default:
-            throw AyumiError.invalidRequest("format: csv, json or xlsx")
-        }
+        return try ReportAnswer.response(request, defaultFormat: "csv", json: report.json, csv: { report.csv(language: $0) },
+                                         xlsx: { try report.xlsx(language: $0) })
     }
 }

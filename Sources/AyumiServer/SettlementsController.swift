@@ -41,13 +41,13 @@ struct SettlementsController {
 /// A report in the format the request's `format` names (JSON by default), worded in its
 /// `Accept-Language`; a format the report does not have is `invalid-request`.
 enum ReportAnswer {
-    static func response(_ request: Request, json: () -> Data, csv: (Language) -> String, xlsx: ((Language) throws -> Data)? = nil,
-                         html: ((Language) -> String)? = nil) throws -> Response {
+    static func response(_ request: Request, defaultFormat: String = "json", json: () -> Data, csv: (Language) -> String,
+                         xlsx: ((Language) throws -> Data)? = nil, html: ((Language) -> String)? = nil) throws -> Response {
         let language = HTTP.language(request)
         var headers = HTTPFields()
         headers[.contentLanguage] = language.rawValue
         let body: ByteBuffer
-        switch request.uri.queryParameters["format"].map(String.init) ?? "json" {
+        switch request.uri.queryParameters["format"].map(String.init) ?? defaultFormat {
         case "json":
             headers[.contentType] = "application/json; charset=utf-8"
             body = ByteBuffer(bytes: json())

@@ -32,7 +32,7 @@ extension Administration {
             }
         }
         try await store.saveMerchants(merchants)
-        try await reloadMerchants()
+        try await reloadMerchantsIfChanged()
         dependencies.logger.info("Merchants saved", metadata: ["merchants": "\(merchants.count)"])
     }
 
@@ -40,18 +40,13 @@ extension Administration {
     /// token still reads what it did.
     public func setSuspended(merchantID: String, _ suspended: Bool) async throws -> Merchant {
         guard try await store.setSuspended(merchantID: merchantID, suspended) else { throw AyumiError.unknownMerchant(merchantID) }
-        try await reloadMerchants()
+        try await reloadMerchantsIfChanged()
         dependencies.logger.notice(suspended ? "Merchant suspended" : "Merchant reinstated", metadata: ["merchant.id": "\(merchantID)"])
         return dependencies.program.current.merchants[merchantID]!
     }
 
-    func reloadMerchants() async throws {
-        let merchants = try await store.merchants()
-        dependencies.program.replace(with: dependencies.program.current.replacing(merchants: merchants))
-    }
-
-    /// Reloads the registry when the store's differs from the one loaded (changed by a command beside
-    /// the server). Returns whether it did.
+    /// Reloads the registry when the store's differs from the one loaded (changed here, or by a
+    /// command beside the server). Returns whether it did.
     @discardableResult
     public func reloadMerchantsIfChanged() async throws -> Bool {
         let merchants = try await store.merchants()

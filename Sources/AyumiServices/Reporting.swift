@@ -18,11 +18,10 @@ public struct Reporting: Sendable {
         let facts = try await store.beneficiaryFacts(from: from, to: to)
         // Listed: what the program has now. Rules and sponsors that left it, and inactive merchants,
         // appear only when they hold figures for the period, named as their last ruleset named them.
-        var pastNames: [BeneficiaryFacts.Section: [String: LocalizedText]] = [.merchant: program.merchants.mapValues(\.name)]
-        for labels in try await store.rulesets().reversed().map({ try Ruleset.Labels(canonicalJSON: $0.content) }) {
-            for label in labels.sponsors { pastNames[.sponsor, default: [:]][label.id] = label.name }
-            for label in labels.rules { pastNames[.rule, default: [:]][label.id] = label.name }
-        }
+        let names = try await namesOfEveryVersion()
+        let pastNames: [BeneficiaryFacts.Section: [String: LocalizedText]] = [
+            .merchant: program.merchants.mapValues(\.name), .sponsor: names.sponsors, .rule: names.rules,
+        ]
         let ruleset = program.ruleset
         let listed: [BeneficiaryFacts.Section: [(id: String, name: LocalizedText)]] = [
             .sponsor: ruleset.sponsors.map { ($0.id, $0.name) },
@@ -37,6 +36,17 @@ public struct Reporting: Sendable {
     }
 
     public func verifyLedger() async throws -> LedgerAudit { try await dependencies.store.audit() }
+
+    /// The names sponsors and rules had in the latest version that named them: those that left the
+    /// program still label their past figures.
+    func namesOfEveryVersion() async throws -> (sponsors: [String: LocalizedText], rules: [String: LocalizedText]) {
+        var sponsors: [String: LocalizedText] = [:], rules: [String: LocalizedText] = [:]
+        for labels in try await dependencies.store.rulesets().reversed().map({ try Ruleset.Labels(canonicalJSON: $0.content) }) {
+            for label in labels.sponsors { sponsors[label.id] = label.name }
+            for label in labels.rules { rules[label.id] = label.name }
+        }
+        return (sponsors, rules)
+    }
 
     /// Replays the stored events of `from...to` through `candidate` without touching the ledger and
     /// sets its figures beside what the ledger paid. Each event is judged as when it arrived (its

@@ -52,10 +52,7 @@ extension Reporting {
         let program = dependencies.program.current
         let (facts, counts) = try await store.settlementFacts(from: month.from, to: month.to)
         // Sponsors that left the program still owe for their lots, under their last name.
-        var sponsorNames: [String: LocalizedText] = [:]
-        for labels in try await store.rulesets().reversed().map({ try Ruleset.Labels(canonicalJSON: $0.content) }) {
-            for label in labels.sponsors { sponsorNames[label.id] = label.name }
-        }
+        var sponsorNames = try await namesOfEveryVersion().sponsors
         for sponsor in program.ruleset.sponsors { sponsorNames[sponsor.id] = sponsor.name }
         return Settlement.make(month: text, from: month.from, to: month.to, programName: program.ruleset.program.name,
                                yenPerPoint: program.ruleset.program.yenPerPoint, facts: facts, counts: counts, merchants: program.merchants,

@@ -219,13 +219,18 @@ public struct IndicatorFacts: Sendable, Hashable {
     public var rides: Int64
     public var visits: Int64
     /// The residents behind each count: awarded points, redeeming, riding, visiting.
-    public var awardedResidents: Int64 = 0
-    public var redeemers: Int64 = 0
-    public var riders: Int64 = 0
-    public var visitors: Int64 = 0
+    public var awardedResidents: Int64
+    public var redeemers: Int64
+    public var riders: Int64
+    public var visitors: Int64
 
     public init(enrolled: Int64, active: Int64, pointsAwarded: Int64, redemptions: Int64, walkDays: Int64, steps: Int64, walkers: Int64,
-                walkersReaching8000: Int64, rides: Int64, visits: Int64) {
+                walkersReaching8000: Int64, rides: Int64, visits: Int64, awardedResidents: Int64, redeemers: Int64, riders: Int64,
+                visitors: Int64) {
+        self.awardedResidents = awardedResidents
+        self.redeemers = redeemers
+        self.riders = riders
+        self.visitors = visitors
         self.enrolled = enrolled
         self.active = active
         self.pointsAwarded = pointsAwarded

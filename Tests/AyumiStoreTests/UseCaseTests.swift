@@ -544,9 +544,9 @@ struct KPIReportTests {
 
     @Test("fewer than 10 behind a figure, or behind its complement, hides it", arguments: [(9, 0), (10, 0), (10, 9), (10, 10)])
     func suppression(redeemers: Int, notReaching: Int) {
-        var facts = IndicatorFacts(enrolled: 100, active: 50, pointsAwarded: 500, redemptions: Int64(redeemers), walkDays: 30, steps: 300_000,
-                                   walkers: Int64(10 + notReaching), walkersReaching8000: 10, rides: 0, visits: 0)
-        facts.redeemers = Int64(redeemers)
+        let facts = IndicatorFacts(enrolled: 100, active: 50, pointsAwarded: 500, redemptions: Int64(redeemers), walkDays: 30, steps: 300_000,
+                                   walkers: Int64(10 + notReaching), walkersReaching8000: 10, rides: 0, visits: 0, awardedResidents: 0,
+                                   redeemers: Int64(redeemers), riders: 0, visitors: 0)
         let report = KPIReport.make(facts: [("2026-11", facts)], targets: [], groupSizeMin: 10)
         let values = Dictionary(uniqueKeysWithValues: report.rows.map { ($0.kpi, $0.values[0]) })
         #expect((values[.redemptions]! != nil) == (redeemers >= 10))
