@@ -48,11 +48,27 @@ public struct BeneficiaryReport: Sendable, Hashable {
         public var kind: Kind
         public var id: String
         public var name: LocalizedText
-        /// nil where the measure does not apply (merchants award nothing).
+        /// nil where the measure does not apply (merchants award nothing and expire nothing).
         public var awarded: Figures?
         public var redeemed: Figures?
+        /// Points that expired unspent in the period, back to the sponsor that funded them.
+        public var expired: Figures?
 
-        public func figures(_ measure: Measure) -> Figures? { measure == .awarded ? awarded : redeemed }
+        public func figures(_ measure: Measure) -> Figures? {
+            switch measure {
+            case .awarded: awarded
+            case .redeemed: redeemed
+            case .expired: expired
+            }
+        }
+
+        mutating func set(_ measure: Measure, _ figures: Figures) {
+            switch measure {
+            case .awarded: awarded = figures
+            case .redeemed: redeemed = figures
+            case .expired: expired = figures
+            }
+        }
     }
 
     /// Id of the row holding a section's suppressed figures combined; never a valid identifier.
@@ -63,6 +79,8 @@ public struct BeneficiaryReport: Sendable, Hashable {
     public var rulesetVersion: String
     public var groupSizeMin: Int
     public var rows: [Row]
+    /// Who gained what and who paid: present when the program has `Rules/benefits.yaml`.
+    public var benefits: BenefitReport?
 
     /// - Parameters:
     ///   - listed: the rows each section always shows (the program's sponsors and rules, the active
@@ -120,7 +138,8 @@ public struct BeneficiaryReport: Sendable, Hashable {
             }
         }
 
-        var rows = [Row(kind: .program, id: "all", name: programName, awarded: totals[.awarded], redeemed: totals[.redeemed])]
+        var rows = [Row(kind: .program, id: "all", name: programName, awarded: totals[.awarded], redeemed: totals[.redeemed],
+                        expired: totals[.expired])]
         for section in Section.allCases {
             let shown = listed[section] ?? []
             var known = Set<String>()
@@ -138,12 +157,12 @@ public struct BeneficiaryReport: Sendable, Hashable {
                 let cells = facts.cells[measure]?[section] ?? [:]
                 let hidden = suppressed[measure]?[section] ?? ([], 0)
                 for index in sectionRows.indices {
-                    let value = try figures(cells[sectionRows[index].id] ?? .zero, suppressed: hidden.ids.contains(sectionRows[index].id))
-                    if measure == .awarded { sectionRows[index].awarded = value } else { sectionRows[index].redeemed = value }
+                    sectionRows[index].set(measure, try figures(cells[sectionRows[index].id] ?? .zero,
+                                                                suppressed: hidden.ids.contains(sectionRows[index].id)))
                 }
                 let sum = hidden.ids.reduce(Int64(0)) { $0 + (cells[$1]?.points ?? 0) }
                 let combined = try figures(.init(points: sum, residents: hidden.residents), suppressed: totals[measure]?.points == nil)
-                if measure == .awarded { remainder.awarded = combined } else { remainder.redeemed = combined }
+                remainder.set(measure, combined)
                 anySuppressed = anySuppressed || !hidden.ids.isEmpty
             }
             rows += sectionRows
@@ -179,6 +198,8 @@ public struct BeneficiaryReport: Sendable, Hashable {
         LocalizedText(ja: "付与対象住民数", en: "residents_awarded"),
         LocalizedText(ja: "利用ポイント", en: "points_redeemed"), LocalizedText(ja: "利用額（円）", en: "yen_redeemed"),
         LocalizedText(ja: "利用住民数", en: "residents_redeemed"),
+        LocalizedText(ja: "失効ポイント", en: "points_expired"), LocalizedText(ja: "失効額（円）", en: "yen_expired"),
+        LocalizedText(ja: "失効住民数", en: "residents_expired"),
     ]
 
     static func kindName(_ kind: Row.Kind) -> LocalizedText {
@@ -203,8 +224,14 @@ public struct BeneficiaryReport: Sendable, Hashable {
         }
         var lines = [Self.headers.map { $0.text(language) }.joined(separator: ",")]
         for row in rows {
-            let line = [Self.kindName(row.kind).text(language), row.id, Self.csvText(row.name.text(language))] + cells(row.awarded) + cells(row.redeemed)
+            let line = [Self.kindName(row.kind).text(language), row.id, Self.csvText(row.name.text(language))] + cells(row.awarded) + cells(row.redeemed) + cells(row.expired)
             lines.append(line.map(Self.csvCell).joined(separator: ","))
+        }
+        // The benefit tables follow, each after an empty line, its rows named by the table's id.
+        for table in benefits?.tables(language) ?? [] {
+            lines.append("")
+            lines.append(([LocalizedText(ja: "表", en: "table")] + table.header).map { Self.csvCell($0.text(language)) }.joined(separator: ","))
+            for row in table.rows { lines.append(([table.id] + row.map(Self.csvText)).map(Self.csvCell).joined(separator: ",")) }
         }
         // A byte order mark first: Excel opens a UTF-8 CSV with Japanese names only with one.
         return "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n"
@@ -222,10 +249,23 @@ public struct BeneficiaryReport: Sendable, Hashable {
         let sheets = [Row.Kind.program, .sponsor, .rule, .merchant].map { kind in
             let name = Self.kindName(kind)
             return Workbook.Sheet(name: "\(name.ja) \(name.en)", header: Array(header), rows: rows.filter { $0.kind == kind }.map { row in
-                [.text(row.id), .text(row.name.text(language))] + cells(row.awarded) + cells(row.redeemed)
+                [.text(row.id), .text(row.name.text(language))] + cells(row.awarded) + cells(row.redeemed) + cells(row.expired)
             })
         }
-        return try Workbook(sheets: sheets).xlsx()
+        let benefitSheets = (benefits?.tables(language) ?? []).map { table in
+            Workbook.Sheet(name: table.sheetName, header: table.header.map { "\($0.ja) / \($0.en)" }, rows: table.rows)
+        }
+        return try Workbook(sheets: sheets + benefitSheets).xlsx()
+    }
+
+    /// A cell as CSV text: a name that begins like a formula is neutralised, a suppressed figure reads X.
+    static func csvText(_ cell: Workbook.Cell) -> String {
+        switch cell {
+        case .text(let text): csvText(text)
+        case .number(let value): String(value)
+        case .decimal(let value, let decimals): Workbook.decimal(value, decimals)
+        case .empty: ""
+        }
     }
 
     /// A name as a spreadsheet should show it: one that begins like a formula (`=`, `+`, `-`, `@`)
@@ -245,6 +285,7 @@ public struct BeneficiaryReport: Sendable, Hashable {
         struct Output: Encodable {
             var from: String, to: String, rulesetVersion: String, groupSizeMin: Int
             var rows: [OutputRow]
+            var benefits: BenefitReport.Output?
         }
         struct OutputFigures: Encodable {
             var points: Int64?, yen: Int64?, residents: Int64?
@@ -252,15 +293,16 @@ public struct BeneficiaryReport: Sendable, Hashable {
         }
         struct OutputRow: Encodable {
             var section: String, id: String, name: LocalizedText
-            var awarded: OutputFigures?, redeemed: OutputFigures?
+            var awarded: OutputFigures?, redeemed: OutputFigures?, expired: OutputFigures?
         }
         func output(_ figures: Figures?) -> OutputFigures? {
             figures.map { OutputFigures(points: $0.points, yen: $0.yen, residents: $0.residents, suppressed: $0.points == nil) }
         }
         let value = Output(from: from.description, to: to.description, rulesetVersion: rulesetVersion, groupSizeMin: groupSizeMin,
                            rows: rows.map {
-            OutputRow(section: $0.kind.rawValue, id: $0.id, name: $0.name, awarded: output($0.awarded), redeemed: output($0.redeemed))
-        })
+            OutputRow(section: $0.kind.rawValue, id: $0.id, name: $0.name, awarded: output($0.awarded), redeemed: output($0.redeemed),
+                      expired: output($0.expired))
+        }, benefits: benefits?.output)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         return try! encoder.encode(value) + Data("\n".utf8)

@@ -97,27 +97,10 @@ public struct KPIReport: Sendable {
         var body = ""
         for row in rows {
             let decimals = Self.decimals(row.kpi)
-            let top = max(1, (row.values.compactMap { $0 } + [row.target?.value ?? 0]).max() ?? 1)
-            // 60 units a month wide, 100 high, in integer coordinates: the same figures draw the same file.
-            let width = 40 + 60 * max(1, months.count), height = 140
-            func y(_ value: Int64) -> Int64 { 110 - value * 100 / top }
-            var chart = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(Markup.escape(row.kpi.name.text(language)))\">"
-            chart += "<line x1=\"30\" y1=\"110\" x2=\"\(width - 5)\" y2=\"110\" stroke=\"#444\"/>"
-            for (index, value) in row.values.enumerated() {
-                let x = 40 + 60 * index
-                if let value {
-                    chart += "<rect x=\"\(x)\" y=\"\(y(value))\" width=\"40\" height=\"\(110 - y(value))\" fill=\"#2a7\"/>"
-                    chart += "<text x=\"\(x + 20)\" y=\"\(y(value) - 4)\" font-size=\"10\" text-anchor=\"middle\">\(Workbook.decimal(value, decimals))</text>"
-                } else {
-                    chart += "<text x=\"\(x + 20)\" y=\"105\" font-size=\"10\" text-anchor=\"middle\">X</text>"
-                }
-                chart += "<text x=\"\(x + 20)\" y=\"125\" font-size=\"10\" text-anchor=\"middle\">\(months[index])</text>"
-            }
-            if let target = row.target {
-                chart += "<line x1=\"30\" y1=\"\(y(target.value))\" x2=\"\(width - 5)\" y2=\"\(y(target.value))\" stroke=\"#c33\" stroke-dasharray=\"4 3\"/>"
-                chart += "<text x=\"32\" y=\"\(y(target.value) - 3)\" font-size=\"9\" fill=\"#c33\">\(text("目標", "target")) \(Workbook.decimal(target.value, decimals)) (\(target.year))</text>"
-            }
-            chart += "</svg>"
+            let chart = Chart.bars(title: row.kpi.name.text(language), series: [Chart.Series(name: row.kpi.name.text(language), color: "#2a7")],
+                                   groups: zip(months, row.values).map { Chart.Group(label: $0.0, values: [$0.1]) },
+                                   line: row.target.map { Chart.Line(value: $0.value, label: "\(text("目標", "target")) \(Workbook.decimal($0.value, decimals)) (\($0.year))") },
+                                   format: { Workbook.decimal($0, decimals) })
             body += "<section><h2>\(Markup.escape(row.kpi.name.text(language))) <small>\(Markup.escape(Self.kind(row.kpi).text(language)))</small></h2>\n\(chart)\n</section>\n"
         }
         return """

@@ -1,3 +1,4 @@
+import AyumiCore
 import Foundation
 import ZIPFoundation
 
@@ -129,12 +130,7 @@ public struct Workbook: Sendable {
     }
 
     /// 125 with 1 decimal → "12.5"; -5 with 2 → "-0.05".
-    public static func decimal(_ value: Int64, _ decimals: Int) -> String {
-        guard decimals > 0 else { return String(value) }
-        let digits = String(value.magnitude)
-        let padded = String(repeating: "0", count: max(0, decimals + 1 - digits.count)) + digits
-        return (value < 0 ? "-" : "") + padded.dropLast(decimals) + "." + padded.suffix(decimals)
-    }
+    public static func decimal(_ value: Int64, _ decimals: Int) -> String { ExactDecimal(units: value, decimals: decimals).description }
 
     /// `A1`-style reference of a zero-based column and a one-based row.
     static func reference(_ column: Int, _ row: Int) -> String {

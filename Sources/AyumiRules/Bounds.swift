@@ -36,4 +36,8 @@ public enum Bounds {
     /// The most one event can earn under one rule, whatever its caps: a banded rule without a
     /// limit in points must not be able to award more than this for a walk of `stepsPerDayMax`.
     public static let pointsPerAwardMax: Int64 = 100_000
+    /// The beneficiary report's yen figures: a fare, a visit's spend, a coefficient per step.
+    public static let yen: ClosedRange<Int64> = 0...1_000_000
+    /// A layer of the operating cost, per month (a hundred billion yen).
+    public static let yenPerMonth: ClosedRange<Int64> = 0...100_000_000_000
 }

@@ -64,7 +64,7 @@ public enum RulesParser {
             attempt { () throws(RulesDiagnostic) in try parseCampaigns(text, file: displayPrefix + campaignsFile, program: program) }
         } ?? []
         let campaigns = parsedCampaigns.map(\.campaign)
-        let ruleFiles = files.keys.filter { $0.hasSuffix(".yaml") && !$0.contains("/") && ![programFile, sponsorsFile, campaignsFile, drawsFile, kpisFile].contains($0) }.sorted()
+        let ruleFiles = files.keys.filter { $0.hasSuffix(".yaml") && !$0.contains("/") && !([programFile, sponsorsFile, campaignsFile, drawsFile, kpisFile] + assessmentFiles).contains($0) }.sorted()
         for name in ruleFiles {
             let context = RuleContext(sponsorIDs: sponsors.map { Set($0.map(\.id)) }, zoneIDs: zones.map { Set($0.map(\.id)) },
                                       submitters: program?.submitters,
@@ -98,6 +98,7 @@ public enum RulesParser {
         let kpiTargets = files[kpisFile].flatMap { text in
             attempt { () throws(RulesDiagnostic) in try parseKPIs(text, file: displayPrefix + kpisFile) }
         } ?? []
+        let assessment = attempt { () throws(RulesDiagnostic) in try parseAssessment(files: files, displayPrefix: displayPrefix) } ?? nil
         if ruleFiles.isEmpty {
             diagnostics.append(RulesDiagnostic(file: displayPrefix, line: 1, column: 1, message: "no earning rule files (*.yaml)"))
         }
@@ -105,7 +106,7 @@ public enum RulesParser {
             throw RulesCheckFailure(diagnostics: diagnostics)
         }
         return (make(program: program, sponsors: sponsors, zones: zones, rules: rules, holidays: holidays.sorted { $0.date < $1.date },
-                     campaigns: campaigns, draws: draws, kpiTargets: kpiTargets), warnings)
+                     campaigns: campaigns, draws: draws, kpiTargets: kpiTargets, assessment: assessment), warnings)
     }
 
     /// Reads `directory` and parses it. Diagnostics name files as `<directory>/<file>`.
@@ -143,9 +144,9 @@ public enum RulesParser {
     /// The version is the SHA-256 of the canonical JSON of the parsed content (sorted keys), so
     /// formatting and comments do not change it.
     static func make(program: Program, sponsors: [Sponsor], zones: [Zone], rules: [EarningRule], holidays: [Holiday],
-                     campaigns: [Campaign] = [], draws: [Draw] = [], kpiTargets: [KPITarget] = []) -> Ruleset {
+                     campaigns: [Campaign] = [], draws: [Draw] = [], kpiTargets: [KPITarget] = [], assessment: Assessment? = nil) -> Ruleset {
         var ruleset = Ruleset(program: program, sponsors: sponsors, zones: zones, rules: rules, holidays: holidays, campaigns: campaigns,
-                              draws: draws, kpiTargets: kpiTargets, version: "")
+                              draws: draws, kpiTargets: kpiTargets, assessment: assessment, version: "")
         let digest = SHA256.hash(data: Data(ruleset.canonicalJSON.utf8))
         ruleset.version = digest.prefix(6).map { String(format: "%02x", $0) }.joined()
         return ruleset

@@ -18,6 +18,8 @@ public struct Ruleset: Sendable, Hashable, Codable {
     public var draws: [Draw] = []
     /// From `kpis.yaml`: the targets the city set for its indicators.
     public var kpiTargets: [KPITarget] = []
+    /// From `benefits.yaml`, `fares.yaml` and `costs.yaml`: what the beneficiary report multiplies by.
+    public var assessment: Assessment?
     public var version: String
 
     public func sponsor(_ id: String) -> Sponsor? { sponsors.first { $0.id == id } }
@@ -36,6 +38,8 @@ public struct Ruleset: Sendable, Hashable, Codable {
         public struct Label: Sendable, Hashable, Decodable {
             public var id: String
             public var name: LocalizedText
+            /// A sponsor's kind (government, transit, merchants); nil for rules.
+            public var kind: String?
         }
 
         public var rules: [Label]
@@ -55,7 +59,7 @@ extension Ruleset {
         self = try JSONDecoder().decode(Ruleset.self, from: Data(canonicalJSON.utf8))
     }
 
-    enum CodingKeys: String, CodingKey { case program, sponsors, zones, rules, holidays, campaigns, draws, kpiTargets, version }
+    enum CodingKeys: String, CodingKey { case program, sponsors, zones, rules, holidays, campaigns, draws, kpiTargets, assessment, version }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -67,6 +71,7 @@ extension Ruleset {
         campaigns = try container.decodeIfPresent([Campaign].self, forKey: .campaigns) ?? []
         draws = try container.decodeIfPresent([Draw].self, forKey: .draws) ?? []
         kpiTargets = try container.decodeIfPresent([KPITarget].self, forKey: .kpiTargets) ?? []
+        assessment = try container.decodeIfPresent(Assessment.self, forKey: .assessment)
         version = try container.decode(String.self, forKey: .version)
     }
 
@@ -81,6 +86,7 @@ extension Ruleset {
         if !campaigns.isEmpty { try container.encode(campaigns, forKey: .campaigns) }
         if !draws.isEmpty { try container.encode(draws, forKey: .draws) }
         if !kpiTargets.isEmpty { try container.encode(kpiTargets, forKey: .kpiTargets) }
+        try container.encodeIfPresent(assessment, forKey: .assessment)
         try container.encode(version, forKey: .version)
     }
 }

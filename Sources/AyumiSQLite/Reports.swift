@@ -14,8 +14,12 @@ extension SQLiteStore {
             "SELECT r.name AS key, t.credit AS resident, t.amount AS points FROM transfers t JOIN rules r ON r.id = t.rule WHERE t.kind = 1 AND t.day BETWEEN ?1 AND ?2"
         case (.awarded, .sponsor):
             "SELECT s.external_id AS key, t.credit AS resident, t.amount AS points FROM transfers t JOIN accounts s ON s.id = t.debit WHERE t.kind = 1 AND t.day BETWEEN ?1 AND ?2"
-        case (.awarded, .merchant):
-            preconditionFailure("merchants award nothing")
+        case (.awarded, .merchant), (.expired, .merchant):
+            preconditionFailure("merchants award nothing and expire nothing")
+        case (.expired, .sponsor):
+            "SELECT s.external_id AS key, t.debit AS resident, t.amount AS points FROM transfers t JOIN accounts s ON s.id = t.credit WHERE t.kind = 4 AND t.day BETWEEN ?1 AND ?2"
+        case (.expired, .rule):
+            "SELECT r.name AS key, t.debit AS resident, t.amount AS points FROM transfers t JOIN transfers l ON l.id = t.lot JOIN rules r ON r.id = l.rule WHERE t.kind = 4 AND t.day BETWEEN ?1 AND ?2"
         case (.redeemed, .merchant):
             """
             SELECT m.external_id AS key, t.debit AS resident, t.amount AS points FROM transfers t JOIN accounts m ON m.id = t.credit
@@ -72,15 +76,18 @@ extension SQLiteStore {
                 SELECT DISTINCT r.name AS rule, s.external_id AS sponsor
                 FROM transfers t JOIN rules r ON r.id = t.rule JOIN accounts s ON s.id = t.debit WHERE t.kind = 1 AND t.day BETWEEN ?1 AND ?2
                 """, arguments: range)
-            let redemptionLinks = try Row.fetchAll(db, sql: """
-                SELECT DISTINCT r.name AS rule, s.external_id AS sponsor
-                FROM transfers t JOIN transfers l ON l.id = t.lot JOIN rules r ON r.id = l.rule JOIN accounts s ON s.id = l.debit
-                WHERE t.kind = 2 AND t.day BETWEEN ?1 AND ?2
-                """, arguments: range)
+            func lotLinks(_ kind: Int) throws -> [Row] {
+                try Row.fetchAll(db, sql: """
+                    SELECT DISTINCT r.name AS rule, s.external_id AS sponsor
+                    FROM transfers t JOIN transfers l ON l.id = t.lot JOIN rules r ON r.id = l.rule JOIN accounts s ON s.id = l.debit
+                    WHERE t.kind = \(kind) AND t.day BETWEEN ?1 AND ?2
+                    """, arguments: range)
+            }
             func links(_ rows: [Row]) -> Set<BeneficiaryFacts.Link> {
                 Set(rows.map { BeneficiaryFacts.Link(rule: $0["rule"], sponsor: $0["sponsor"]) })
             }
-            return BeneficiaryFacts(totals: totals, cells: cells, links: [.awarded: links(awardLinks), .redeemed: links(redemptionLinks)])
+            return BeneficiaryFacts(totals: totals, cells: cells, links: [.awarded: links(awardLinks), .redeemed: links(try lotLinks(2)),
+                                                                          .expired: links(try lotLinks(4))])
         }
     }
 
@@ -278,5 +285,87 @@ extension SQLiteStore {
             redeemers: try count("SELECT COUNT(DISTINCT resident) FROM redemptions WHERE day BETWEEN ?1 AND ?2"),
             riders: try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = 2 AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
             visitors: try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = 3 AND rejection IS NULL AND day BETWEEN ?1 AND ?2"))
+    }
+}
+
+extension SQLiteStore {
+    // MARK: Participants
+
+    public func participantFacts(from: LocalDate, to: LocalDate, baselineDays: Int, bucketDays: Int) async throws -> ParticipantFacts {
+        let arguments: StatementArguments = [from.dayNumber, to.dayNumber, baselineDays]
+        let trendArguments: StatementArguments = [from.dayNumber, to.dayNumber, baselineDays, max(1, bucketDays)]
+        return try await database.read { db in
+            var participants: [Int64: ParticipantFacts.Participant] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT account, birth_year, district, enrolled_day FROM residents WHERE enrolled_day <= ?2 AND ?1 = ?1",
+                                        arguments: [from.dayNumber, to.dayNumber]) {
+                participants[row["account"]] = .init(birthYear: row["birth_year"], district: row["district"],
+                                                     enrolled: LocalDate(dayNumber: row["enrolled_day"]), active: false, pointsEarned: 0, pointsRedeemed: 0)
+            }
+            /// Adds one group of counts to the baseline, after-baseline and period activity it belongs to.
+            func add(_ resident: Int64, baseline: Bool, period: Bool, _ body: (inout ParticipantFacts.Activity) -> Void) {
+                guard participants[resident] != nil else { return }
+                if baseline { body(&participants[resident]!.baseline) }
+                if period { body(&participants[resident]!.inPeriod) }
+                if period && !baseline { body(&participants[resident]!.afterBaseline) }
+            }
+            // Each day's walk at its largest report; the days in the baseline or in the period.
+            let walks = """
+                SELECT resident, day, MAX(CAST(substr(detail, 1, instr(detail, '|') - 1) AS INTEGER)) AS steps FROM events
+                WHERE kind = 1 AND rejection IS NULL AND day <= ?2 GROUP BY resident, day
+                """
+            let segment = """
+                (e.day >= r.enrolled_day AND e.day < r.enrolled_day + ?3) AS baseline, e.day >= ?1 AS period
+                """
+            let inScope = "((e.day >= r.enrolled_day AND e.day < r.enrolled_day + ?3) OR e.day >= ?1)"
+            for row in try Row.fetchAll(db, sql: """
+                SELECT e.resident, \(segment), COUNT(*) AS days, SUM(e.steps) AS steps FROM (\(walks)) e
+                JOIN residents r ON r.account = e.resident WHERE \(inScope) GROUP BY e.resident, baseline, period
+                """, arguments: arguments) {
+                add(row["resident"], baseline: row["baseline"], period: row["period"]) {
+                    $0.walkDays += row["days"]
+                    $0.steps += row["steps"]
+                }
+            }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT e.resident, e.kind, CASE e.kind WHEN 2 THEN substr(e.detail, 1, instr(e.detail, '|') - 1) ELSE '' END AS mode,
+                       \(segment), COUNT(*) AS n
+                FROM events e JOIN residents r ON r.account = e.resident
+                WHERE e.kind IN (2, 3) AND e.rejection IS NULL AND e.day <= ?2 AND \(inScope)
+                GROUP BY e.resident, e.kind, mode, baseline, period
+                """, arguments: arguments) {
+                let kind: Int = row["kind"], mode: String = row["mode"], count: Int64 = row["n"]
+                add(row["resident"], baseline: row["baseline"], period: row["period"]) {
+                    if kind == 2 { $0.rides[mode, default: 0] += count } else { $0.visits += count }
+                }
+            }
+            for resident in try Int64.fetchAll(db, sql: "SELECT DISTINCT resident FROM events WHERE rejection IS NULL AND day BETWEEN ?1 AND ?2",
+                                               arguments: [from.dayNumber, to.dayNumber]) {
+                participants[resident]?.active = true
+            }
+            // Points as the ledger summary counts them: awards of the period; redemptions of the
+            // period less the refunds made in it, under the redemption's resident.
+            for row in try Row.fetchAll(db, sql: """
+                SELECT credit AS resident, SUM(amount) AS points FROM transfers WHERE kind = 1 AND day BETWEEN ?1 AND ?2 GROUP BY credit
+                """, arguments: [from.dayNumber, to.dayNumber]) {
+                participants[row["resident"]]?.pointsEarned = row["points"]
+            }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT resident, SUM(points) AS points FROM (
+                  SELECT debit AS resident, amount AS points FROM transfers WHERE kind = 2 AND day BETWEEN ?1 AND ?2
+                  UNION ALL SELECT d.resident, -t.amount FROM transfers t JOIN redemptions d ON d.id = t.redemption
+                  WHERE t.kind = 3 AND t.day BETWEEN ?1 AND ?2)
+                GROUP BY resident
+                """, arguments: [from.dayNumber, to.dayNumber]) {
+                participants[row["resident"]]?.pointsRedeemed = row["points"]
+            }
+            let trend = try Row.fetchAll(db, sql: """
+                SELECT (e.day - ?1) / ?4 AS bucket, COUNT(*) AS days, SUM(e.steps) AS steps, COUNT(DISTINCT e.resident) AS walkers
+                FROM (\(walks)) e JOIN residents r ON r.account = e.resident
+                WHERE e.day >= ?1 AND e.day >= r.enrolled_day + ?3 GROUP BY bucket ORDER BY bucket
+                """, arguments: trendArguments).map {
+                ParticipantFacts.WalkBucket(bucket: $0["bucket"], walkDays: $0["days"], steps: $0["steps"], walkers: $0["walkers"])
+            }
+            return ParticipantFacts(participants: participants.keys.sorted().map { participants[$0]! }, walkTrend: trend)
+        }
     }
 }

@@ -22,7 +22,7 @@ public func buildRouter(ayumi: Ayumi) -> Router<BasicRequestContext> {
     EventController(ingestion: ayumi.ingestion, auth: auth).addRoutes(to: router.group("v1/events"))
     MeController(accounts: ayumi.accounts, redemptions: ayumi.redemptions, auth: auth).addRoutes(to: router.group("v1/me"))
     RedemptionController(redemptions: ayumi.redemptions, auth: auth).addRoutes(to: router.group("v1/redemptions"))
-    ReportController(reporting: ayumi.reporting, auth: auth).addRoutes(to: router.group("v1/reports"))
+    ReportController(reporting: ayumi.reporting, auth: auth).addRoutes(to: router.group("v1/reports"), admin: router.group("v1/admin/reports"))
     SettlementsController(reporting: ayumi.reporting, auth: auth).addRoutes(to: router.group("v1/admin/settlements"),
                                                                              merchants: router.group("v1/merchant/settlements"))
     RulesController(administration: administration, auth: auth).addRoutes(to: router.group("v1/admin/rules"))

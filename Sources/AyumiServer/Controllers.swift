@@ -225,9 +225,10 @@ struct ReportController {
     let reporting: Reporting
     let auth: Authenticator
 
-    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
-        group.get("beneficiaries", use: beneficiaries)   // GET /v1/reports/beneficiaries
+    func addRoutes(to group: RouterGroup<BasicRequestContext>, admin: RouterGroup<BasicRequestContext>) {
+        group.get("beneficiaries", use: beneficiaries)   // GET /v1/reports/beneficiaries (the first path, kept)
         group.get("kpis", use: kpis)                     // GET /v1/reports/kpis
+        admin.get("beneficiaries", use: beneficiaries)   // GET /v1/admin/reports/beneficiaries
     }
 
     /// The same report as `ayumi report kpis`, for the city's staff (admin token): `format=html` is a
@@ -247,6 +248,6 @@ struct ReportController {
         guard let to = query["to"].flatMap({ LocalDate(String($0)) }) else { throw AyumiError.invalidRequest("to: a local day as YYYY-MM-DD") }
         let report = try await reporting.beneficiaryReport(from: from, to: to)
         return try ReportAnswer.response(request, defaultFormat: "csv", json: report.json, csv: { report.csv(language: $0) },
-                                         xlsx: { try report.xlsx(language: $0) })
+                                         xlsx: { try report.xlsx(language: $0) }, html: { report.html(language: $0) })
     }
 }

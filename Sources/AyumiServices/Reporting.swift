@@ -28,24 +28,38 @@ public struct Reporting: Sendable {
             .rule: ruleset.rules.map { ($0.id, $0.name) },
             .merchant: program.merchants.values.filter(\.active).sorted { $0.id < $1.id }.map { ($0.id, $0.name) },
         ]
-        return try await BeneficiaryReport.make(
+        var report = try await BeneficiaryReport.make(
             facts: facts, listed: listed, pastNames: pastNames, programName: ruleset.program.name, rulesetVersion: ruleset.version,
             yenPerPoint: ruleset.program.yenPerPoint, groupSizeMin: ruleset.program.reportGroupSizeMin, from: from, to: to) { measure, section, ids in
             try await store.residentCount(measure, section, ids: ids, from: from, to: to)
         }
+        guard let assessment = ruleset.assessment else { return report }
+        let participants = try await store.participantFacts(from: from, to: to, baselineDays: assessment.baselineDays,
+                                                            bucketDays: BenefitReport.bucketDays(from: from, to: to))
+        let counts = try await store.indicatorFacts([(from, to)])[0]
+        // Sponsors that left the program are still the party they were.
+        var parties = names.sponsorParties
+        for sponsor in ruleset.sponsors { parties[sponsor.id] = Party(rawValue: sponsor.kind.rawValue) }
+        report.benefits = try BenefitReport.make(
+            facts: participants, ledgerRows: report.rows, sponsorParties: parties, redemptions: (counts.redemptions, counts.redeemers),
+            assessment: assessment, yenPerPoint: ruleset.program.yenPerPoint, groupSizeMin: ruleset.program.reportGroupSizeMin, from: from, to: to)
+        return report
     }
 
     public func verifyLedger() async throws -> LedgerAudit { try await dependencies.store.audit() }
 
     /// The names sponsors and rules had in the latest version that named them: those that left the
     /// program still label their past figures.
-    func namesOfEveryVersion() async throws -> (sponsors: [String: LocalizedText], rules: [String: LocalizedText]) {
-        var sponsors: [String: LocalizedText] = [:], rules: [String: LocalizedText] = [:]
+    func namesOfEveryVersion() async throws -> (sponsors: [String: LocalizedText], rules: [String: LocalizedText], sponsorParties: [String: Party]) {
+        var sponsors: [String: LocalizedText] = [:], rules: [String: LocalizedText] = [:], parties: [String: Party] = [:]
         for labels in try await dependencies.store.rulesets().reversed().map({ try Ruleset.Labels(canonicalJSON: $0.content) }) {
-            for label in labels.sponsors { sponsors[label.id] = label.name }
+            for label in labels.sponsors {
+                sponsors[label.id] = label.name
+                parties[label.id] = label.kind.flatMap(Party.init(rawValue:))
+            }
             for label in labels.rules { rules[label.id] = label.name }
         }
-        return (sponsors, rules)
+        return (sponsors, rules, parties)
     }
 
     /// Replays the stored events of `from...to` through `candidate` without touching the ledger and

@@ -136,6 +136,11 @@ public protocol Store: Sendable {
     /// What the monthly indicators are counted from, for each period of local days (`from...to`), all
     /// read in one transaction: the periods come from one state of the ledger.
     func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)]) async throws -> [IndicatorFacts]
+    /// Every resident enrolled by `to`, with what the beneficiary report counts of them: activity in
+    /// their first `baselineDays` from enrolment, in the period after those days, and in the whole
+    /// period; and the walks of the period after each walker's baseline days, per bucket of
+    /// `bucketDays` days from `from`. Read in one transaction. Never leaves the report's code.
+    func participantFacts(from: LocalDate, to: LocalDate, baselineDays: Int, bucketDays: Int) async throws -> ParticipantFacts
     /// A month settled before (frozen), if any.
     func settlement(month: Int) async throws -> StoredSettlement?
     /// Freezes a month's statement; when it was settled before, returns that one unchanged.
@@ -661,10 +666,10 @@ public struct RedemptionRecord: Sendable, Hashable {
 }
 
 /// The raw figures behind the beneficiary report for a period of local days, per measure (points
-/// awarded, points redeemed) and section (sponsor, rule, merchant), each with the distinct residents
+/// awarded, points redeemed, points expired back to their sponsors) and section (sponsor, rule, merchant), each with the distinct residents
 /// behind it. Sponsor and rule figures of redemptions are traced through the lots they drew from.
 public struct BeneficiaryFacts: Sendable, Hashable {
-    public enum Measure: String, Sendable, Hashable, CaseIterable { case awarded, redeemed }
+    public enum Measure: String, Sendable, Hashable, CaseIterable { case awarded, redeemed, expired }
     public enum Section: String, Sendable, Hashable, CaseIterable { case sponsor, rule, merchant }
 
     public struct Cell: Sendable, Hashable {
@@ -704,9 +709,9 @@ public struct BeneficiaryFacts: Sendable, Hashable {
         self.links = links
     }
 
-    /// Merchants award nothing: that measure does not apply to that section.
+    /// Merchants award nothing and expire nothing: those measures do not apply to that section.
     public static func applies(_ measure: Measure, to section: Section) -> Bool {
-        !(measure == .awarded && section == .merchant)
+        !(measure != .redeemed && section == .merchant)
     }
 }
 
@@ -743,5 +748,82 @@ public struct AwardShare: Sendable {
         self.points = points
         self.capped = capped
         self.day = day
+    }
+}
+
+/// What the beneficiary report counts of each enrolled resident (no identifier: the report needs
+/// none) and of the walks over a period.
+public struct ParticipantFacts: Sendable, Hashable {
+    /// What a resident did over some days: walk days (each at its largest report) and their steps,
+    /// accepted transit taps by mode, downtown visits.
+    public struct Activity: Sendable, Hashable {
+        public var walkDays: Int64 = 0
+        public var steps: Int64 = 0
+        public var rides: [String: Int64] = [:]
+        public var visits: Int64 = 0
+
+        public init(walkDays: Int64 = 0, steps: Int64 = 0, rides: [String: Int64] = [:], visits: Int64 = 0) {
+            self.walkDays = walkDays
+            self.steps = steps
+            self.rides = rides
+            self.visits = visits
+        }
+
+        public var rideCount: Int64 { rides.values.reduce(0, +) }
+    }
+
+    public struct Participant: Sendable, Hashable {
+        public var birthYear: Int
+        public var district: String
+        public var enrolled: LocalDate
+        /// At least one accepted event in the period.
+        public var active: Bool
+        /// Points awarded in the period, and redeemed in it less what shops refunded in it.
+        public var pointsEarned: Int64
+        public var pointsRedeemed: Int64
+        /// In the first baseline days from enrolment (whether or not in the period).
+        public var baseline: Activity
+        /// In the period, after the baseline days.
+        public var afterBaseline: Activity
+        /// In the whole period.
+        public var inPeriod: Activity
+
+        public init(birthYear: Int, district: String, enrolled: LocalDate, active: Bool, pointsEarned: Int64, pointsRedeemed: Int64,
+                    baseline: Activity = .init(), afterBaseline: Activity = .init(), inPeriod: Activity = .init()) {
+            self.birthYear = birthYear
+            self.district = district
+            self.enrolled = enrolled
+            self.active = active
+            self.pointsEarned = pointsEarned
+            self.pointsRedeemed = pointsRedeemed
+            self.baseline = baseline
+            self.afterBaseline = afterBaseline
+            self.inPeriod = inPeriod
+        }
+    }
+
+    /// Walks of the days `bucket × bucketDays` to `+ bucketDays − 1` from the period's first day, by
+    /// walkers past their baseline days.
+    public struct WalkBucket: Sendable, Hashable {
+        public var bucket: Int
+        public var walkDays: Int64
+        public var steps: Int64
+        public var walkers: Int64
+
+        public init(bucket: Int, walkDays: Int64, steps: Int64, walkers: Int64) {
+            self.bucket = bucket
+            self.walkDays = walkDays
+            self.steps = steps
+            self.walkers = walkers
+        }
+    }
+
+    /// In no particular order that means anything (the store's own).
+    public var participants: [Participant]
+    public var walkTrend: [WalkBucket]
+
+    public init(participants: [Participant], walkTrend: [WalkBucket]) {
+        self.participants = participants
+        self.walkTrend = walkTrend
     }
 }

@@ -49,8 +49,8 @@ public struct Fixture: Sendable {
 
     /// Enrols a resident and returns their token.
     @discardableResult
-    public func enrol(_ id: String, birthYear: Int = 1950) async throws -> String {
-        try await ayumi.administration.enrol(residentID: id, birthYear: birthYear, district: "14101").token
+    public func enrol(_ id: String, birthYear: Int = 1950, district: String = "14101") async throws -> String {
+        try await ayumi.administration.enrol(residentID: id, birthYear: birthYear, district: district).token
     }
 
     public var today: LocalDate { ayumi.dependencies.today }
@@ -64,9 +64,9 @@ public struct Fixture: Sendable {
         Event(id: id, residentID: resident, detail: .walk(date: date ?? today, steps: steps, source: "phone"))
     }
 
-    public func tap(_ id: String, _ resident: String, minutesAgo: Double = 10) -> Event {
+    public func tap(_ id: String, _ resident: String, minutesAgo: Double = 10, mode: String = "bus") -> Event {
         Event(id: id, residentID: resident, detail: .transitTap(at: clock.now.addingTimeInterval(-minutesAgo * 60),
-                                                                mode: "bus", route: "route-10", stop: "stop-3"))
+                                                                mode: mode, route: "route-10", stop: "stop-3"))
     }
 
     public func visit(_ id: String, _ resident: String, zone: String = "downtown") -> Event {

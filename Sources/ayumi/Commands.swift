@@ -299,29 +299,37 @@ struct Report: AsyncParsableCommand {
         }
     }
 
-    enum Format: String, ExpressibleByArgument { case csv, json, xlsx }
-
     struct Beneficiaries: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Points awarded and redeemed per sponsor, rule and merchant, and the residents behind them.",
+            abstract: "Who gained what and who paid: residents, the city, transit operators and merchants, and the cost to share.",
             discussion: """
-                Days are local days of the program's time zone, both ends included. A figure drawn from fewer \
-                residents than the program's reportGroupSizeMin is suppressed (its points, yen and count read X), \
-                with what would give it back (another figure of its section, the sponsors of a hidden rule, the \
-                rules of a hidden sponsor); each section's suppressed figures are shown only as their sum in a row \
-                with id *, so the sections still add up to the program total. The same ledger and period always give \
-                byte-identical output. Reads the existing database in --data-dir and the program the server \
-                installed; never creates a database.
+                Days are local days of the program's time zone, both ends included. First the points awarded, \
+                redeemed and expired per sponsor, rule and merchant, with the residents behind them. When the \
+                program has Rules/benefits.yaml, fares.yaml and costs.yaml, then: residents by age band and \
+                district; the city's medical cost saved (additional steps a day against each participant's own \
+                baseline, their first baselineDays from enrolment, × the coefficient of benefits.yaml); rides and \
+                fare revenue, and their increase over the baseline; redemptions, downtown visits and the sales \
+                from additional visits; the yen each sponsor paid for redeemed points, points expired back to each \
+                sponsor and the operating cost by layer; and a share of the total cost for each party in \
+                proportion to its measured benefit, beside what it paid (docs/reports.md gives every formula). \
+                Every figure states its unit and how it was computed; the coefficients and their sources are \
+                printed with it. A figure drawn from fewer residents than the program's reportGroupSizeMin reads \
+                X, and so does every figure that would give one back (complementary suppression): in the \
+                ledger summary each section's suppressed figures are shown only as their sum in a row with id *. \
+                The same ledger and period always give byte-identical output. Reads the existing database in \
+                --data-dir and the program the server installed; never creates a database.
                 """)
+
+        enum Format: String, ExpressibleByArgument { case csv, json, xlsx, html }
 
         @OptionGroup var data: DataOptions
 
         @OptionGroup var period: PeriodOptions
 
-        @Option(help: "csv, json or xlsx (a sheet per section, numbers as numbers, headers in Japanese and English).")
+        @Option(help: "csv (UTF-8 with BOM; each further table after an empty line), json, xlsx (a sheet per table, numbers as numbers, headers in Japanese and English), or html (a printable page with SVG charts, no script).")
         var format: Format = .csv
 
-        @Option(help: "Header and name language for CSV (names only for xlsx): ja or en.")
+        @Option(help: "Language of headers and names (names only for xlsx, whose headers carry both): ja or en.")
         var language: Language = .en
 
         @Option(help: "Write to this file instead of standard output.")
@@ -335,6 +343,7 @@ struct Report: AsyncParsableCommand {
                 case .csv: Data(report.csv(language: language).utf8)
                 case .json: report.json()
                 case .xlsx: try report.xlsx(language: language)
+                case .html: Data(report.html(language: language).utf8)
                 }
                 try write(data, to: output)
             }

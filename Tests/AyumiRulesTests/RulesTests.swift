@@ -228,6 +228,35 @@ struct RulesFileTests {
         #expect(try RulesParser.parse(files: files).version != base)
     }
 
+    @Test("benefits, fares and costs load exactly (0.061 stays 61 thousandths) and are checked at their line and column")
+    func assessment() throws {
+        var files = try demoFiles()
+        let assessment = try #require(try RulesParser.parse(files: files).assessment)
+        #expect(assessment.medicalCost.value == ExactDecimal(units: 61, decimals: 3))
+        #expect(assessment.medicalCost.value.description == "0.061")
+        #expect(assessment.baselineDays == 28 && assessment.ageBandLabels == ["–39", "40–64", "65–74", "75–"])
+        #expect(assessment.fare(mode: "tram") == 180 && assessment.fare(mode: "ferry") == 220)
+        #expect(assessment.costLayers.map(\.yenPerMonth) == [600_000, 250_000, 120_000])
+        #expect(assessment.costLayers[2].paidBy == [.government: 50, .transit: 25, .merchants: 25])
+
+        var broken = files
+        broken["costs.yaml"] = files["costs.yaml"]!.replacingOccurrences(of: "{government: 50, transit: 25, merchants: 25}",
+                                                                         with: "{government: 50, transit: 25, merchant: 25}")
+        #expect(diagnostics(broken).first?.contains("error: unknown payer 'merchant'; did you mean 'merchants'?") == true)
+        broken["costs.yaml"] = files["costs.yaml"]!.replacingOccurrences(of: "{government: 80, transit: 20}", with: "{government: 80, transit: 10}")
+        let line = broken["costs.yaml"]!.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("transit: 10") }! + 1
+        #expect(diagnostics(broken) == ["Rules/costs.yaml:\(line):13: error: the percentages add up to 90, not 100"])
+        broken = files
+        broken["benefits.yaml"] = files["benefits.yaml"]!.replacingOccurrences(of: "yenPerStepPerDay: 0.061", with: "yenPerStepPerDay: 0.0610001")
+        #expect(diagnostics(broken).first?.contains("with at most 6 decimals") == true)
+        broken = files
+        broken["fares.yaml"] = nil
+        #expect(diagnostics(broken) == ["Rules/fares.yaml:1:1: error: file is missing: the beneficiary report reads benefits.yaml, fares.yaml, costs.yaml together"])
+        // Without the three, the program loads and the report has no benefits.
+        for name in ["benefits.yaml", "fares.yaml", "costs.yaml"] { files[name] = nil }
+        #expect(try RulesParser.parse(files: files).assessment == nil)
+    }
+
     @Test("an unknown sponsor is reported at its line and column")
     func unknownSponsor() throws {
         var files = try demoFiles()

@@ -397,9 +397,17 @@ struct HTTPTests {
             let expected = try await server.fixture.ayumi.reporting.beneficiaryReport(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!)
             #expect(String(decoding: csv.body, as: UTF8.self) == expected.csv(language: .en))
             // One resident: the figures are suppressed, not only the count.
-            #expect(String(decoding: csv.body, as: UTF8.self).contains("rule,walk-steps,Walking,X,X,X,0,0,0\r\n"))
+            #expect(String(decoding: csv.body, as: UTF8.self).contains("rule,walk-steps,Walking,X,X,X,0,0,0,0,0,0\r\n"))
             let json = try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-01&to=2026-11-30&format=json", token: server.admin)
             #expect(json.body == expected.json())
+            // The admin path answers the same report; html is the printable page, in the request's language.
+            let admin = try await server.call(.get, "/v1/admin/reports/beneficiaries?from=2026-11-01&to=2026-11-30&format=json", token: server.admin)
+            #expect(admin.body == expected.json())
+            let page = try await server.call(.get, "/v1/admin/reports/beneficiaries?from=2026-11-01&to=2026-11-30&format=html",
+                                             token: server.admin, language: "ja")
+            #expect(page.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(String(decoding: page.body, as: UTF8.self) == expected.html(language: .ja))
+            #expect(try await server.call(.get, "/v1/admin/reports/beneficiaries?from=2026-11-01&to=2026-11-30", token: server.ingest).status == .forbidden)
             #expect(try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-01&to=2026-11-30", token: server.ingest).status == .forbidden)
             let backwards = try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-30&to=2026-11-01", token: server.admin)
             #expect(backwards.problemType == "urn:ayumi:problem:invalid-request")
@@ -468,7 +476,7 @@ struct HTTPTests {
             "\(route.method) \(route.path.description)"
         })
         #expect(served == documented)
-        #expect(served.count == 25)
+        #expect(served.count == 26)
     }
 }
 

@@ -1097,25 +1097,25 @@ struct ReportTests {
         let fixture = try await city()
         let report = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today)
         let lines = report.csv(language: .en).split(separator: "\r\n").map(String.init)
-        #expect(lines[0] == "\u{FEFF}section,id,name,points_awarded,yen_awarded,residents_awarded,points_redeemed,yen_redeemed,residents_redeemed")
-        #expect(lines[1] == "program,all,Ayumi Points (Minato demo city),66,66,24,26,26,13")
+        #expect(lines[0] == "\u{FEFF}section,id,name,points_awarded,yen_awarded,residents_awarded,points_redeemed,yen_redeemed,residents_redeemed,points_expired,yen_expired,residents_expired")
+        #expect(lines[1] == "program,all,Ayumi Points (Minato demo city),66,66,24,26,26,13,0,0,0")
         // The visits (3 residents) are suppressed, the rides (12) with them as their complement, the
         // sponsors of both with them (a sponsor less the rules shown would give a share back), and
         // the walks with those sponsors: the awards show only as the combined row. Every hidden
         // count reads X: which hidden figure is the small one would also give it back.
-        #expect(lines.contains("rule,walk-steps,Walking,X,X,X,26,26,13"))
-        #expect(lines.contains("rule,downtown-visit,Downtown visit,X,X,X,0,0,0"))
-        #expect(lines.contains("rule,transit-ride,Public transport ride,X,X,X,0,0,0"))
-        #expect(lines.contains("rule,*,Suppressed groups combined (under 10 residents),66,66,24,0,0,0"))
-        #expect(lines.contains("sponsor,city-health,Minato City Health and Welfare Bureau,X,X,X,26,26,13"))
-        #expect(lines.contains("sponsor,shotengai,Minato Central Shopping Street Association,X,X,X,0,0,0"))
-        #expect(lines.contains("sponsor,*,Suppressed groups combined (under 10 residents),66,66,24,0,0,0"))
+        #expect(lines.contains("rule,walk-steps,Walking,X,X,X,26,26,13,0,0,0"))
+        #expect(lines.contains("rule,downtown-visit,Downtown visit,X,X,X,0,0,0,0,0,0"))
+        #expect(lines.contains("rule,transit-ride,Public transport ride,X,X,X,0,0,0,0,0,0"))
+        #expect(lines.contains("rule,*,Suppressed groups combined (under 10 residents),66,66,24,0,0,0,0,0,0"))
+        #expect(lines.contains("sponsor,city-health,Minato City Health and Welfare Bureau,X,X,X,26,26,13,0,0,0"))
+        #expect(lines.contains("sponsor,shotengai,Minato Central Shopping Street Association,X,X,X,0,0,0,0,0,0"))
+        #expect(lines.contains("sponsor,*,Suppressed groups combined (under 10 residents),66,66,24,0,0,0,0,0,0"))
         // Redemptions are traced to the rule and sponsor that funded each point: the walks' lots,
         // the city's, were drawn first; 2 residents at m-003 hide m-001 (11) with them.
-        #expect(lines.contains("merchant,m-001,Minato Bakery,,,,X,X,X"))
-        #expect(lines.contains("merchant,m-003,Cafe Ayumi,,,,X,X,X"))
-        #expect(lines.contains("merchant,*,Suppressed groups combined (under 10 residents),,,,26,26,13"))
-        #expect(lines.contains("merchant,m-002,Chuo Greengrocer,,,,0,0,0"))
+        #expect(lines.contains("merchant,m-001,Minato Bakery,,,,X,X,X,,,"))
+        #expect(lines.contains("merchant,m-003,Cafe Ayumi,,,,X,X,X,,,"))
+        #expect(lines.contains("merchant,*,Suppressed groups combined (under 10 residents),,,,26,26,13,,,"))
+        #expect(lines.contains("merchant,m-002,Chuo Greengrocer,,,,0,0,0,,,"))
         #expect(report.csv(language: .ja).hasPrefix("\u{FEFF}区分,ID,名称,付与ポイント,付与額（円）,付与対象住民数,利用ポイント"))
         let again = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today)
         #expect(again.csv(language: .en) == report.csv(language: .en))
@@ -1139,10 +1139,10 @@ struct ReportTests {
         let fixture = try await city(walkers: 40, riders: 30, visitors: 12, spenders: 0)
         let lines = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today).csv(language: .en)
             .split(separator: "\r\n").map(String.init)
-        #expect(lines.contains("rule,walk-steps,Walking,80,80,40,0,0,0"))
-        #expect(lines.contains("rule,transit-ride,Public transport ride,30,30,30,0,0,0"))
-        #expect(lines.contains("rule,downtown-visit,Downtown visit,24,24,12,0,0,0"))
-        #expect(lines.contains("sponsor,shotengai,Minato Central Shopping Street Association,24,24,12,0,0,0"))
+        #expect(lines.contains("rule,walk-steps,Walking,80,80,40,0,0,0,0,0,0"))
+        #expect(lines.contains("rule,transit-ride,Public transport ride,30,30,30,0,0,0,0,0,0"))
+        #expect(lines.contains("rule,downtown-visit,Downtown visit,24,24,12,0,0,0,0,0,0"))
+        #expect(lines.contains("sponsor,shotengai,Minato Central Shopping Street Association,24,24,12,0,0,0,0,0,0"))
         #expect(!lines.contains { $0.contains(",*,") })
     }
 
@@ -1211,9 +1211,9 @@ struct ReportTests {
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 8_000)])
         let csv = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today).csv(language: .en)
-        #expect(csv.contains("program,all,Ayumi Points (Minato demo city),X,X,X,0,0,0\r\n"))
-        #expect(csv.contains("rule,walk-steps,Walking,X,X,X,0,0,0\r\n"))
-        #expect(csv.contains("sponsor,city-health,Minato City Health and Welfare Bureau,X,X,X,0,0,0\r\n"))
+        #expect(csv.contains("program,all,Ayumi Points (Minato demo city),X,X,X,0,0,0,0,0,0\r\n"))
+        #expect(csv.contains("rule,walk-steps,Walking,X,X,X,0,0,0,0,0,0\r\n"))
+        #expect(csv.contains("sponsor,city-health,Minato City Health and Welfare Bureau,X,X,X,0,0,0,0,0,0\r\n"))
         #expect(!csv.contains(",4,"))
     }
 
@@ -1478,11 +1478,24 @@ struct BacktestTests {
         let (status, output) = try runProgram("/usr/bin/env", ["python3", "-c", script, file.path])
         #expect(status == 0)
         let sheets = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: [String: Any]])
-        #expect(Set(sheets.keys) == ["事業全体 program", "負担者 sponsor", "付与ルール rule", "加盟店 merchant"])
+        let ledgerSheets: Set = ["事業全体 program", "負担者 sponsor", "付与ルール rule", "加盟店 merchant"]
+        #expect(Set(sheets.keys) == ledgerSheets.union(["住民（年齢区分×地区） residents", "主体別の便益 benefits", "負担者別の費用 sponsor-costs",
+                                                        "運営費 operating-costs", "費用分担の提案 cost-sharing", "歩数の推移 steps-trend",
+                                                        "前提と出典 assumptions"]))
         for (title, sheet) in sheets {
             #expect(sheet["frozen"] as? String == "A2", "\(title)")
             let rows = sheet["rows"] as! [[Any]]
-            #expect(rows[0][0] as? String == "ID / id" && rows[0][2] as? String == "付与ポイント / points_awarded")
+            if ledgerSheets.contains(title) {
+                #expect(rows[0][0] as? String == "ID / id" && rows[0][2] as? String == "付与ポイント / points_awarded")
+            }
+        }
+        // The benefit figures as numbers: each party's row reads back as the report has it.
+        let benefits = try #require(report.benefits)
+        let figureRows = (sheets["主体別の便益 benefits"]!["rows"] as! [[Any]]).dropFirst()
+        #expect(figureRows.count == benefits.parties.reduce(0) { $0 + $1.figures.count })
+        for (line, (party, figure)) in zip(figureRows, benefits.parties.flatMap { section in section.figures.map { (section.party, $0) } }) {
+            #expect(line[0] as? String == party.rawValue && line[2] as? String == figure.id)
+            if let value = figure.value { #expect((line[4] as? NSNumber)?.int64Value == value, "\(figure.id)") } else { #expect(line[4] as? String == "X") }
         }
         // Every row of the report, cell for cell: figures as numbers, suppressed ones as X.
         let kinds: [BeneficiaryReport.Row.Kind: String] = [.program: "事業全体 program", .sponsor: "負担者 sponsor", .rule: "付与ルール rule",

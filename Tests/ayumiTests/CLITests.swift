@@ -328,10 +328,16 @@ struct CLITests {
         #expect(report.status == 0)
         // Read as bytes: String(contentsOfFile:) would drop the byte order mark Excel needs.
         let csv = String(decoding: try Data(contentsOf: URL(fileURLWithPath: file)), as: UTF8.self)
-        #expect(csv.hasPrefix("\u{FEFF}区分,ID,名称,付与ポイント,付与額（円）,付与対象住民数,利用ポイント,利用額（円）,利用住民数\r\n"))
+        #expect(csv.hasPrefix("\u{FEFF}区分,ID,名称,付与ポイント,付与額（円）,付与対象住民数,利用ポイント,利用額（円）,利用住民数,失効ポイント,失効額（円）,失効住民数\r\n"))
         let again = try CLI.run(["report", "beneficiaries", "--from", "2026-11-01", "--to", "2026-11-30", "--language", "ja",
                                  "--data-dir", server.data], directory: elsewhere)
         #expect(again.output == csv)
+        // The program the server installed measures benefits: the tables follow, from the stored ruleset.
+        #expect(csv.contains("\r\n\r\n表,主体,主体名,項目,名称,値,単位,算出方法\r\n"))
+        let page = try CLI.run(["report", "beneficiaries", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "html",
+                                "--language", "en", "--data-dir", server.data], directory: elsewhere)
+        #expect(page.status == 0 && page.output.hasPrefix("<!DOCTYPE html>") && page.output.contains("Medical cost saved (estimate)"))
+        #expect(page.output.contains("University of Tsukuba") && !page.output.contains("<script"))
 
         let backup = elsewhere + "/copy.sqlite"
         let backedUp = try CLI.run(["backup", "--output", backup, "--data-dir", server.data], directory: elsewhere)

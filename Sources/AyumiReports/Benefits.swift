@@ -1,0 +1,462 @@
+import AyumiCore
+import AyumiStore
+import Foundation
+
+/// The Smart City Guidebook's "clarify beneficiaries" table for a period: what residents, the city,
+/// the transit operators and the shopping street each gained, measured against each participant's
+/// own baseline (their first days in the program) and put in yen by the coefficients of
+/// `Rules/benefits.yaml` and `Rules/fares.yaml`; what the program cost (points redeemed, paid by
+/// their sponsors; the operating cost of `Rules/costs.yaml`); and a share of that cost for each
+/// paying party in proportion to its benefit, beside what it paid. `docs/reports.md` gives every
+/// formula; the report prints its coefficients and their sources.
+///
+/// Private: no figure comes from fewer than k residents. The residents' table (age band × district,
+/// with both margins) suppresses a cell behind which 1 to k−1 residents are enrolled, active,
+/// earning or redeeming, and then suppresses further cells until no suppressed cell can be worked
+/// out from the others and the totals (see `suppressedCells`).
+public struct BenefitReport: Sendable, Hashable {
+    public enum Unit: String, Sendable, Hashable {
+        case residents, points, yen, steps, stepDays = "step-days", rides, visits, redemptions
+
+        public var name: LocalizedText {
+            switch self {
+            case .residents: LocalizedText(ja: "人", en: "residents")
+            case .points: LocalizedText(ja: "ポイント", en: "points")
+            case .yen: LocalizedText(ja: "円", en: "yen")
+            case .steps: LocalizedText(ja: "歩/日", en: "steps a day")
+            case .stepDays: LocalizedText(ja: "歩・日", en: "step-days")
+            case .rides: LocalizedText(ja: "回（乗車）", en: "rides")
+            case .visits: LocalizedText(ja: "回（来訪）", en: "visits")
+            case .redemptions: LocalizedText(ja: "件", en: "redemptions")
+            }
+        }
+    }
+
+    /// One figure of a party: nil value when suppressed.
+    public struct Figure: Sendable, Hashable {
+        public var id: String
+        public var name: LocalizedText
+        public var value: Int64?
+        public var unit: Unit
+        /// How it was computed, in words.
+        public var basis: LocalizedText
+    }
+
+    public struct PartySection: Sendable, Hashable {
+        public var party: Party
+        public var figures: [Figure]
+
+        public func value(_ id: String) -> Int64? { figures.first { $0.id == id }?.value }
+    }
+
+    public struct Counts: Sendable, Hashable {
+        public var participants: Int64 = 0
+        public var active: Int64 = 0
+        public var pointsEarned: Int64 = 0
+        public var pointsRedeemed: Int64 = 0
+        /// Not published: only to judge whether a cell is too small.
+        var earners: Int64 = 0
+        var redeemers: Int64 = 0
+
+        mutating func add(_ participant: ParticipantFacts.Participant) {
+            participants += 1
+            active += participant.active ? 1 : 0
+            pointsEarned += participant.pointsEarned
+            pointsRedeemed += participant.pointsRedeemed
+            earners += participant.pointsEarned != 0 ? 1 : 0
+            redeemers += participant.pointsRedeemed != 0 ? 1 : 0
+        }
+
+        /// 1 to k−1 residents behind one of its figures.
+        func isSmall(_ k: Int64) -> Bool { [participants, active, earners, redeemers].contains { $0 > 0 && $0 < k } }
+    }
+
+    /// A cell of the residents' table: nil band or district is the margin over all of them; nil
+    /// counts is suppressed.
+    public struct ResidentCell: Sendable, Hashable {
+        public var ageBand: String?
+        public var district: String?
+        public var counts: Counts?
+    }
+
+    public struct SponsorCost: Sendable, Hashable {
+        public var id: String
+        public var name: LocalizedText
+        public var party: Party?
+        public var redeemedPoints: Int64?
+        public var yen: Int64?
+        public var expiredPoints: Int64?
+    }
+
+    public struct LayerCost: Sendable, Hashable {
+        public var id: String
+        public var name: LocalizedText
+        public var yenPerMonth: Int64
+        /// For the period: the monthly cost of each month it covers, in proportion to its days.
+        public var yen: Int64
+        /// Yen per payer, by the layer's percentages (largest remainder: they add up to `yen`).
+        public var paidBy: [Party: Int64]
+    }
+
+    public struct Share: Sendable, Hashable {
+        public var party: Party
+        public var benefitYen: Int64?
+        /// Share of the benefits in tenths of a percent.
+        public var permille: Int64?
+        public var proposedYen: Int64?
+        public var paidYen: Int64?
+        public var differenceYen: Int64?
+    }
+
+    public struct TrendPoint: Sendable, Hashable {
+        public var from: LocalDate
+        public var to: LocalDate
+        /// Average steps per walk day of walkers past their baseline days; nil when fewer than k.
+        public var averageSteps: Int64?
+    }
+
+    public struct Assumption: Sendable, Hashable {
+        public var id: String
+        public var name: LocalizedText
+        public var value: LocalizedText
+        public var source: LocalizedText?
+    }
+
+    public enum ReportError: Error, Sendable, Equatable { case overflow }
+
+    public var ageBands: [String]
+    public var districts: [String]
+    /// Every band (then all bands) × every district (then all districts), in that order.
+    public var residents: [ResidentCell]
+    public var parties: [PartySection]
+    public var sponsors: [SponsorCost]
+    public var layers: [LayerCost]
+    /// Points redeemed in yen plus the operating cost; nil when the redeemed total is suppressed.
+    public var totalCost: Int64?
+    public var sharing: [Share]
+    public var trend: [TrendPoint]
+    /// Average steps per walk day in the baseline days of the walkers measured; nil when fewer than k.
+    public var baselineSteps: Int64?
+    public var assumptions: [Assumption]
+    public var yenPerPoint: Int64
+
+    public func party(_ party: Party) -> PartySection { parties.first { $0.party == party }! }
+
+    /// The days of a trend bucket: a day for a period up to 31 days, a week up to 26 weeks, else 30 days.
+    public static func bucketDays(from: LocalDate, to: LocalDate) -> Int {
+        let days = to.dayNumber - from.dayNumber + 1
+        return days <= 31 ? 1 : (days <= 182 ? 7 : 30)
+    }
+
+    // MARK: Making it
+
+    /// - Parameters:
+    ///   - ledgerRows: the ledger summary's rows (its sponsor rows, suppressed as they are there, give
+    ///     each sponsor's redeemed and expired points; its program row the totals).
+    ///   - sponsorParties: the party each sponsor is (its `kind`).
+    ///   - redemptions: redemptions of the period and the residents who made them.
+    public static func make(facts: ParticipantFacts, ledgerRows: [BeneficiaryReport.Row], sponsorParties: [String: Party],
+                            redemptions: (count: Int64, residents: Int64), assessment: Assessment, yenPerPoint: Int64,
+                            groupSizeMin: Int, from: LocalDate, to: LocalDate) throws -> BenefitReport {
+        let k = Int64(groupSizeMin)
+        let baselineDays = Int64(assessment.baselineDays)
+        func shown(_ value: Int64, _ groups: Int64...) -> Int64? { groups.allSatisfy { $0 == 0 || $0 >= k } ? value : nil }
+
+        // Residents' table.
+        let bands = assessment.ageBandLabels
+        let districts = Set(facts.participants.map(\.district)).sorted()
+        var grid = Array(repeating: Array(repeating: Counts(), count: districts.count + 1), count: bands.count + 1)
+        let districtIndex = Dictionary(uniqueKeysWithValues: districts.enumerated().map { ($1, $0) })
+        for participant in facts.participants {
+            let band = assessment.ageBand(to.year - participant.birthYear), district = districtIndex[participant.district]!
+            for row in [band, bands.count] { for column in [district, districts.count] { grid[row][column].add(participant) } }
+        }
+        let hidden = suppressedCells(grid, k: k)
+        var residents: [ResidentCell] = []
+        for row in grid.indices {
+            for column in grid[row].indices {
+                residents.append(ResidentCell(ageBand: row < bands.count ? bands[row] : nil, district: column < districts.count ? districts[column] : nil,
+                                              counts: hidden.contains(Cell(row: row, column: column)) ? nil : grid[row][column]))
+            }
+        }
+        let all = residents.last!.counts
+
+        // The city: steps against each walker's own baseline.
+        var walkers: Int64 = 0, baselineSum: Int64 = 0, afterSum: Int64 = 0, stepDays: Int64 = 0
+        var baselineSteps: Int64 = 0, baselineWalkDays: Int64 = 0
+        // Transit and downtown: rides and visits after the baseline against the baseline's rate.
+        var measured: Int64 = 0, measuredRiders: Int64 = 0, measuredVisitors: Int64 = 0
+        var extraRides: [String: Int64] = [:], extraVisits: Int64 = 0   // × baselineDays
+        var rides: [String: Int64] = [:], riders: Int64 = 0, visits: Int64 = 0, visitors: Int64 = 0
+        for participant in facts.participants {
+            for (mode, count) in participant.inPeriod.rides { rides[mode, default: 0] += count }
+            riders += participant.inPeriod.rideCount > 0 ? 1 : 0
+            visits += participant.inPeriod.visits
+            visitors += participant.inPeriod.visits > 0 ? 1 : 0
+            let firstAfter = participant.enrolled.adding(days: assessment.baselineDays)
+            let days = Int64(to.dayNumber - max(from.dayNumber, firstAfter.dayNumber) + 1)
+            guard days > 0 else { continue }
+            measured += 1
+            let (base, after) = (participant.baseline, participant.afterBaseline)
+            measuredRiders += base.rideCount + after.rideCount > 0 ? 1 : 0
+            measuredVisitors += base.visits + after.visits > 0 ? 1 : 0
+            for mode in Set(base.rides.keys).union(after.rides.keys) {
+                extraRides[mode, default: 0] += (after.rides[mode] ?? 0) * baselineDays - (base.rides[mode] ?? 0) * days
+            }
+            extraVisits += after.visits * baselineDays - base.visits * days
+            guard base.walkDays > 0, after.walkDays > 0 else { continue }
+            walkers += 1
+            baselineSum += try rounded(Int128(base.steps) * 100, Int128(base.walkDays))
+            afterSum += try rounded(Int128(after.steps) * 100, Int128(after.walkDays))
+            baselineSteps += base.steps
+            baselineWalkDays += base.walkDays
+            // (after / a − base / b) × days, in whole step-days.
+            stepDays += try rounded((Int128(after.steps) * Int128(base.walkDays) - Int128(base.steps) * Int128(after.walkDays)) * Int128(days),
+                                    Int128(after.walkDays) * Int128(base.walkDays))
+        }
+        let walkersShown = walkers >= k
+        let coefficient = assessment.medicalCost.value
+        let medical = try truncated(Int128(stepDays) * Int128(coefficient.units), Int128(coefficient.denominator))
+        let baselineMean = walkers > 0 ? try rounded(Int128(baselineSum), Int128(walkers) * 100) : 0
+        let afterMean = walkers > 0 ? try rounded(Int128(afterSum), Int128(walkers) * 100) : 0
+        let changeMean = walkers > 0 ? try rounded(Int128(afterSum) - Int128(baselineSum), Int128(walkers) * 100) : 0
+        let fareRevenue = try rides.reduce(Int64(0)) { sum, ride in
+            let (value, overflow) = ride.value.multipliedReportingOverflow(by: assessment.fare(mode: ride.key))
+            guard !overflow else { throw ReportError.overflow }
+            return sum + value
+        }
+        let extraRideCount = try rounded(Int128(extraRides.values.reduce(0, +)), Int128(baselineDays))
+        let extraFare = try truncated(extraRides.reduce(Int128(0)) { $0 + Int128($1.value) * Int128(assessment.fare(mode: $1.key)) }, Int128(baselineDays))
+        let spend = assessment.visitSpend.value
+        let extraSales = try truncated(Int128(extraVisits) * Int128(spend.units), Int128(baselineDays) * Int128(spend.denominator))
+        let extraVisitCount = try rounded(Int128(extraVisits), Int128(baselineDays))
+
+        // Costs: sponsors' redeemed points as the ledger summary shows them; the operating cost.
+        let program = ledgerRows.first { $0.kind == .program }
+        let sponsors = ledgerRows.filter { $0.kind == .sponsor && $0.id != BeneficiaryReport.suppressedRowID }.map { row in
+            SponsorCost(id: row.id, name: row.name, party: sponsorParties[row.id], redeemedPoints: row.redeemed?.points, yen: row.redeemed?.yen,
+                        expiredPoints: row.expired?.points)
+        }
+        let layers = try assessment.costLayers.map { layer in
+            let yen = try periodCost(layer.yenPerMonth, from: from, to: to)
+            return LayerCost(id: layer.id, name: layer.name, yenPerMonth: layer.yenPerMonth, yen: yen,
+                             paidBy: Dictionary(uniqueKeysWithValues: zip(Party.payers, largestRemainder(yen, weights: Party.payers.map { layer.paidBy[$0] ?? 0 }))))
+        }
+        let operating = layers.reduce(Int64(0)) { $0 + $1.yen }
+        let redeemedYen = program?.redeemed?.yen
+        let totalCost = redeemedYen.map { $0 + operating }
+
+        /// Each paying party's measured benefit in yen; nil when suppressed.
+        func benefit(_ party: Party) -> Int64? {
+            switch party {
+            case .government: walkersShown ? medical : nil
+            case .transit: measured >= k && measuredRiders >= k ? extraFare : nil
+            case .merchants: measured >= k && measuredVisitors >= k ? extraSales : nil
+            case .residents: nil
+            }
+        }
+        /// Yen of the points redeemed from its sponsors' lots and its share of the operating cost; nil
+        /// when a sponsor's figure is suppressed.
+        func paid(_ party: Party) -> Int64? {
+            let own = sponsors.filter { $0.party == party }
+            guard !own.contains(where: { $0.yen == nil }) else { return nil }
+            return own.reduce(0) { $0 + ($1.yen ?? 0) } + layers.reduce(0) { $0 + ($1.paidBy[party] ?? 0) }
+        }
+        let weights = Party.payers.map { max(0, benefit($0) ?? 0) }
+        let known = Party.payers.allSatisfy { benefit($0) != nil } && weights.reduce(0, +) > 0
+        let proposed = known ? totalCost.map { largestRemainder($0, weights: weights) } : nil
+        let permille = known ? largestRemainder(1_000, weights: weights) : nil
+        let sharing = Party.payers.enumerated().map { index, party in
+            let proposal = proposed?[index], payment = paid(party)
+            return Share(party: party, benefitYen: benefit(party), permille: permille?[index], proposedYen: proposal, paidYen: payment,
+                         differenceYen: proposal.flatMap { p in payment.map { p - $0 } })
+        }
+
+        func figure(_ id: String, _ ja: String, _ en: String, _ value: Int64?, _ unit: Unit, _ basisJa: String, _ basisEn: String) -> Figure {
+            Figure(id: id, name: LocalizedText(ja: ja, en: en), value: value, unit: unit, basis: LocalizedText(ja: basisJa, en: basisEn))
+        }
+        let n = assessment.baselineDays
+        let paidBasis = ("負担者として利用されたポイントの円換算と運営費の負担分", "Yen of the points redeemed from its sponsors' lots, plus its share of the operating cost")
+        let totalRedeemed = program?.redeemed
+        let parties = [
+            PartySection(party: .residents, figures: [
+                figure("participants", "参加者数", "Participants", all?.participants, .residents, "期間の末日までに登録した住民", "Residents enrolled by the period's last day"),
+                figure("active", "活動した参加者数", "Active participants", all?.active, .residents, "期間に1件以上の有効な活動がある参加者", "Participants with at least one accepted event in the period"),
+                figure("points-earned", "獲得ポイント", "Points earned", all?.pointsEarned, .points, "期間に付与されたポイント", "Points awarded in the period"),
+                figure("points-redeemed", "利用ポイント", "Points redeemed", all?.pointsRedeemed, .points, "期間の利用から期間の返金を引いたもの", "Redeemed in the period less refunds made in it"),
+                figure("yen-received", "受け取った価値", "Value received", all.map { $0.pointsRedeemed * yenPerPoint }, .yen,
+                       "利用ポイント × 1ポイントの円換算額（\(yenPerPoint)円）", "Points redeemed × yen per point (\(yenPerPoint))"),
+            ]),
+            PartySection(party: .government, figures: [
+                figure("measured-walkers", "歩数の比較対象者", "Walkers measured", shown(walkers, walkers), .residents,
+                       "登録から\(n)日間（基準期間）と期間の基準期間後の両方に歩数の記録がある参加者", "Participants with walks in their first \(n) days (their baseline) and in the period after them"),
+                figure("baseline-steps", "基準期間の1日平均歩数", "Baseline steps a day", walkersShown ? baselineMean : nil, .steps,
+                       "各人の基準期間の歩数 ÷ 記録日数 の平均", "Mean over walkers of their baseline steps ÷ their baseline walk days"),
+                figure("period-steps", "期間の1日平均歩数", "Steps a day in the period", walkersShown ? afterMean : nil, .steps,
+                       "各人の期間（基準期間後）の歩数 ÷ 記録日数 の平均", "Mean over walkers of their steps ÷ walk days in the period after their baseline"),
+                figure("additional-steps", "1日あたり歩数の増加", "Additional steps a day", walkersShown ? changeMean : nil, .steps,
+                       "各人の（期間の平均 − 基準期間の平均）の平均", "Mean over walkers of (period average − baseline average)"),
+                figure("additional-step-days", "増加歩数の延べ", "Additional step-days", walkersShown ? stepDays : nil, .stepDays,
+                       "各人の（期間の平均 − 基準期間の平均）× 期間の基準期間後の日数、の合計", "Sum over walkers of (period average − baseline average) × the period's days after their baseline"),
+                figure("medical-cost-saved", "医療費抑制額（推計）", "Medical cost saved (estimate)", walkersShown ? medical : nil, .yen,
+                       "増加歩数の延べ × \(coefficient)円（円未満切り捨て）", "Additional step-days × ¥\(coefficient) (fractions of a yen dropped)"),
+                figure("cost-paid", "事業費の負担額", "Program cost paid", paid(.government), .yen, paidBasis.0, paidBasis.1),
+            ]),
+            PartySection(party: .transit, figures: [
+                figure("riders", "乗車した参加者数", "Participants riding", shown(riders, riders), .residents, "期間に1回以上乗車した参加者", "Participants with at least one accepted tap in the period"),
+                figure("rides", "参加者の乗車回数", "Rides by participants", shown(Int64(rides.values.reduce(0, +)), riders), .rides, "期間の参加者の有効なタッチ数", "Accepted taps by participants in the period"),
+                figure("fare-revenue", "運賃収入（推計）", "Fare revenue (estimate)", shown(fareRevenue, riders), .yen, "乗車回数 × 運賃表の運賃（種別ごと）", "Rides × the fare table's fare of their mode"),
+                figure("measured-participants", "基準期間と比較できる参加者数", "Participants measured", shown(measured, measured), .residents,
+                       "期間の末日より前に基準期間（登録から\(n)日間）を終えた参加者", "Participants whose first \(n) days (their baseline) ended before the period's last day"),
+                figure("additional-rides", "乗車回数の増加", "Additional rides", measured >= k && measuredRiders >= k ? extraRideCount : nil, .rides,
+                       "各人の（期間の基準期間後の乗車 − 基準期間の乗車 ÷ \(n) × その日数）の合計", "Sum over participants measured of (rides after their baseline − baseline rides ÷ \(n) × those days)"),
+                figure("additional-fare-revenue", "運賃収入の増加（推計）", "Additional fare revenue (estimate)", benefit(.transit), .yen,
+                       "種別ごとの乗車回数の増加 × 運賃（円未満切り捨て）", "Additional rides of each mode × its fare (fractions of a yen dropped)"),
+                figure("cost-paid", "事業費の負担額", "Program cost paid", paid(.transit), .yen, paidBasis.0, paidBasis.1),
+            ]),
+            PartySection(party: .merchants, figures: [
+                figure("redemptions", "ポイント利用件数", "Redemptions", shown(redemptions.count, redemptions.residents), .redemptions, "期間の利用件数", "Redemptions in the period"),
+                figure("points-redeemed", "利用ポイント", "Points redeemed", totalRedeemed?.points, .points, "期間の利用から期間の返金を引いたもの", "Redeemed in the period less refunds made in it"),
+                figure("yen-redeemed", "ポイントによる売上", "Sales paid with points", totalRedeemed?.yen, .yen, "利用ポイント × 1ポイントの円換算額（負担者が加盟店に支払う）", "Points redeemed × yen per point (paid to the shops by the sponsors)"),
+                figure("visitors", "中心市街地に来訪した参加者数", "Participants visiting downtown", shown(visitors, visitors), .residents, "期間に1回以上来訪した参加者", "Participants with at least one accepted visit in the period"),
+                figure("visits", "中心市街地への来訪回数", "Downtown visits", shown(visits, visitors), .visits, "期間の参加者の有効な来訪数", "Accepted visits by participants in the period"),
+                figure("additional-visits", "来訪回数の増加", "Additional visits", measured >= k && measuredVisitors >= k ? extraVisitCount : nil, .visits,
+                       "各人の（期間の基準期間後の来訪 − 基準期間の来訪 ÷ \(n) × その日数）の合計", "Sum over participants measured of (visits after their baseline − baseline visits ÷ \(n) × those days)"),
+                figure("additional-sales", "来訪増加による売上（推計）", "Sales from additional visits (estimate)", benefit(.merchants), .yen,
+                       "来訪回数の増加 × 1回あたり購買額 \(spend)円（円未満切り捨て）", "Additional visits × ¥\(spend) spent a visit (fractions of a yen dropped)"),
+                figure("cost-paid", "事業費の負担額", "Program cost paid", paid(.merchants), .yen, paidBasis.0, paidBasis.1),
+            ]),
+        ]
+
+        let bucket = bucketDays(from: from, to: to)
+        let buckets = Dictionary(uniqueKeysWithValues: facts.walkTrend.map { ($0.bucket, $0) })
+        let trend = try stride(from: from.dayNumber, through: to.dayNumber, by: bucket).enumerated().map { index, first in
+            let found = buckets[index]
+            let average = try found.flatMap { $0.walkers >= k && $0.walkDays > 0 ? try rounded(Int128($0.steps), Int128($0.walkDays)) : nil }
+            return TrendPoint(from: LocalDate(dayNumber: first), to: LocalDate(dayNumber: min(first + bucket - 1, to.dayNumber)), averageSteps: average)
+        }
+        let fares = assessment.fares.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        let assumptions = [
+            Assumption(id: "medical-cost", name: LocalizedText(ja: "医療費抑制の係数", en: "Medical cost coefficient"),
+                       value: LocalizedText(ja: "1日の歩数1歩の増加あたり \(coefficient)円（1人1日）", en: "¥\(coefficient) per additional step a day, per person per day"),
+                       source: assessment.medicalCost.source),
+            Assumption(id: "baseline", name: LocalizedText(ja: "基準期間", en: "Baseline"),
+                       value: LocalizedText(ja: "各参加者の登録日から\(n)日間", en: "Each participant's first \(n) days from enrolment"), source: nil),
+            Assumption(id: "visit-spend", name: LocalizedText(ja: "来訪1回あたり購買額", en: "Spend per downtown visit"),
+                       value: LocalizedText(ja: "\(spend)円", en: "¥\(spend)"), source: assessment.visitSpend.source),
+            Assumption(id: "fares", name: LocalizedText(ja: "運賃表", en: "Fare table"),
+                       value: LocalizedText(ja: "\(fares)（記載のない種別 \(assessment.defaultFare)円）", en: "\(fares) (any other mode ¥\(assessment.defaultFare))"),
+                       source: assessment.faresSource),
+            Assumption(id: "yen-per-point", name: LocalizedText(ja: "1ポイントの円換算額", en: "Yen per point"),
+                       value: LocalizedText(ja: "\(yenPerPoint)円", en: "¥\(yenPerPoint)"), source: nil),
+            Assumption(id: "age", name: LocalizedText(ja: "年齢", en: "Age"),
+                       value: LocalizedText(ja: "\(to.year)年中に達する年齢（\(to.year) − 生年）", en: "Age reached in \(to.year) (\(to.year) − birth year)"), source: nil),
+            Assumption(id: "suppression", name: LocalizedText(ja: "秘匿", en: "Suppression"),
+                       value: LocalizedText(ja: "\(groupSizeMin)人未満から計算される値は X（他の値と合計から逆算できないよう追加秘匿あり）",
+                                            en: "A figure drawn from fewer than \(groupSizeMin) residents reads X, and so do the figures that would give it back"),
+                       source: nil),
+            Assumption(id: "operating-cost", name: LocalizedText(ja: "運営費", en: "Operating cost"),
+                       value: LocalizedText(ja: "月額 × その月のうち期間に含まれる日数 ÷ その月の日数（円未満切り捨て）",
+                                            en: "Monthly cost × the month's days in the period ÷ the month's days (fractions of a yen dropped)"), source: nil),
+        ]
+        return BenefitReport(ageBands: bands, districts: districts, residents: residents, parties: parties, sponsors: sponsors, layers: layers,
+                             totalCost: totalCost, sharing: sharing, trend: trend,
+                             baselineSteps: walkersShown ? try rounded(Int128(baselineSteps), Int128(baselineWalkDays)) : nil,
+                             assumptions: assumptions, yenPerPoint: yenPerPoint)
+    }
+
+    /// `numerator / denominator` rounded half away from zero.
+    static func rounded(_ numerator: Int128, _ denominator: Int128) throws -> Int64 {
+        let half = numerator >= 0 ? denominator / 2 : -(denominator / 2)
+        guard denominator > 0, let value = Int64(exactly: (numerator + half) / denominator) else { throw ReportError.overflow }
+        return value
+    }
+
+    /// `numerator / denominator` with the fraction dropped (toward zero).
+    static func truncated(_ numerator: Int128, _ denominator: Int128) throws -> Int64 {
+        guard denominator > 0, let value = Int64(exactly: numerator / denominator) else { throw ReportError.overflow }
+        return value
+    }
+
+    /// `total` split by `weights` into whole parts that add up to it: each its quota rounded down,
+    /// and the rest one by one to the largest remainders (the first on a tie).
+    static func largestRemainder(_ total: Int64, weights: [Int64]) -> [Int64] {
+        let sum = Int128(weights.reduce(0, +))
+        guard sum > 0 else { return weights.map { _ in 0 } }
+        var parts = weights.map { Int64(Int128(total) * Int128($0) / sum) }
+        let remainders = weights.map { Int128(total) * Int128($0) % sum }
+        let order = remainders.indices.sorted { (remainders[$0], -$0) > (remainders[$1], -$1) }
+        for index in order.prefix(Int(total - parts.reduce(0, +))) { parts[index] += 1 }
+        return parts
+    }
+
+    /// A monthly cost over the days `from...to`: each month's cost × its days in the period ÷ its days.
+    static func periodCost(_ yenPerMonth: Int64, from: LocalDate, to: LocalDate) throws -> Int64 {
+        var total: Int128 = 0
+        var first = LocalDate(year: from.year, month: from.month, day: 1)!
+        while first <= to {
+            let next = first.adding(months: 1)
+            let days = Int128(next.dayNumber - first.dayNumber)
+            let covered = Int128(min(to.dayNumber, next.dayNumber - 1) - max(from.dayNumber, first.dayNumber) + 1)
+            total += Int128(yenPerMonth) * covered * 1_000_000 / days
+            first = next
+        }
+        return try truncated(total, 1_000_000)
+    }
+
+    // MARK: Suppression
+
+    struct Cell: Hashable, Comparable {
+        var row: Int
+        var column: Int
+        static func < (a: Cell, b: Cell) -> Bool { (a.row, a.column) < (b.row, b.column) }
+    }
+
+    /// The cells of a two-way table with its margins (the last row and column are the totals) to
+    /// suppress: every small cell (`Counts.isSmall`), and then more, until no suppressed cell can be
+    /// worked out exactly from the cells shown and the totals. A suppressed cell can be worked out
+    /// exactly when it is a bridge of the graph whose nodes are the rows and columns (totals
+    /// included) and whose edges are the suppressed cells; it cannot when it lies on a cycle. While a
+    /// bridge remains, the cheapest rectangle through it (fewest residents newly hidden) joins.
+    static func suppressedCells(_ grid: [[Counts]], k: Int64) -> Set<Cell> {
+        var hidden = Set<Cell>()
+        for row in grid.indices { for column in grid[row].indices where grid[row][column].isSmall(k) { hidden.insert(Cell(row: row, column: column)) } }
+        while let bridge = firstBridge(hidden, rows: grid.count, columns: grid[0].count) {
+            var best: (cost: Int64, cells: [Cell])?
+            for row in grid.indices where row != bridge.row {
+                for column in grid[row].indices where column != bridge.column {
+                    let cells = [Cell(row: bridge.row, column: column), Cell(row: row, column: bridge.column), Cell(row: row, column: column)]
+                        .filter { !hidden.contains($0) }
+                    // An empty cell costs nothing to hide but is still a figure someone could know: count it as one resident.
+                    let cost = cells.reduce(Int64(0)) { $0 + max(1, grid[$1.row][$1.column].participants) }
+                    if best == nil || cost < best!.cost { best = (cost, cells) }
+                }
+            }
+            guard let best else { break }   // a table of one row or one column: nothing can protect it
+            hidden.formUnion(best.cells)
+        }
+        return hidden
+    }
+
+    /// The first suppressed cell (in row order) whose removal disconnects its row from its column.
+    static func firstBridge(_ hidden: Set<Cell>, rows: Int, columns: Int) -> Cell? {
+        var adjacency = Array(repeating: [Int](), count: rows + columns)
+        for cell in hidden {
+            adjacency[cell.row].append(rows + cell.column)
+            adjacency[rows + cell.column].append(cell.row)
+        }
+        for cell in hidden.sorted() {
+            var seen = Set([cell.row]), queue = [cell.row]
+            while let node = queue.popLast() {
+                for next in adjacency[node] where !seen.contains(next) {
+                    if node == cell.row && next == rows + cell.column { continue }
+                    if next == cell.row && node == rows + cell.column { continue }
+                    seen.insert(next)
+                    queue.append(next)
+                }
+            }
+            if !seen.contains(rows + cell.column) { return cell }
+        }
+        return nil
+    }
+}
