@@ -58,7 +58,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "AyumiServer", dependencies: [
-            "AyumiServices", "AyumiCore", "AyumiStore", "AyumiRedemption",
+            "AyumiServices", "AyumiCore", "AyumiStore", "AyumiRedemption", "AyumiReports",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),

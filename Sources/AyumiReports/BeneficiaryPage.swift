@@ -59,9 +59,7 @@ extension BeneficiaryReport {
         return """
             <!DOCTYPE html>
             <html lang="\(language.rawValue)"><head><meta charset="utf-8"><title>\(Markup.escape(title))</title>
-            <style>body { font-family: sans-serif; margin: 2em; } section { break-inside: avoid; margin-bottom: 1.5em; }
-            table { border-collapse: collapse; margin-bottom: 1em; } th, td { border: 1px solid #999; padding: 2px 6px; font-size: 12px; }
-            td.n { text-align: right; } th { background: #eee; }</style>
+            <style>\(Self.pageStyle)</style>
             </head><body>
             <h1>\(Markup.escape(title))</h1>
             <p>\(text("ルールセット", "Ruleset")) \(rulesetVersion). \(text("\(groupSizeMin)人未満から計算される値と、それを他の値から逆算できる値は X（秘匿）です。各値の単位と算出方法は表に、係数と出典は「前提と出典」にあります。", "A figure drawn from fewer than \(groupSizeMin) residents, and any figure that would give one back, reads X (suppressed). Each figure states its unit and how it was computed; the coefficients and their sources are under Assumptions."))</p>
@@ -69,6 +67,13 @@ extension BeneficiaryReport {
 
             """
     }
+
+    /// The page's one style element (a page that shows this one's content may allow it by its hash).
+    public static let pageStyle = """
+        body { font-family: sans-serif; margin: 2em; } section { break-inside: avoid; margin-bottom: 1.5em; }
+        table { border-collapse: collapse; margin-bottom: 1em; } th, td { border: 1px solid #999; padding: 2px 6px; font-size: 12px; }
+        td.n { text-align: right; } th { background: #eee; }
+        """
 
     /// 1234567 → "1,234,567".
     static func grouped(_ value: Int64) -> String {

@@ -106,7 +106,7 @@ public struct KPIReport: Sendable {
         return """
             <!DOCTYPE html>
             <html lang="\(language.rawValue)"><head><meta charset="utf-8"><title>\(text("成果指標・活動指標", "Indicators")) \(months.first ?? "")–\(months.last ?? "")</title>
-            <style>body { font-family: sans-serif; margin: 2em; } section { break-inside: avoid; margin-bottom: 1.5em; } small { color: #555; }</style>
+            <style>\(Self.pageStyle)</style>
             </head><body>
             <h1>\(text("成果指標・活動指標", "Outcome and output indicators")) \(months.first ?? "")–\(months.last ?? "")</h1>
             <p>\(text("棒は各月の値、赤い破線は目標値です。\(groupSizeMin)人未満から計算される値は X（秘匿）です。",
@@ -115,6 +115,9 @@ public struct KPIReport: Sendable {
 
             """
     }
+
+    /// The page's one style element (a page that shows this one's content may allow it by its hash).
+    public static let pageStyle = "body { font-family: sans-serif; margin: 2em; } section { break-inside: avoid; margin-bottom: 1.5em; } small { color: #555; }"
 
     public func xlsx(_ language: Language) throws -> Data {
         let header = Self.headers.map { "\($0.ja) / \($0.en)" } + months

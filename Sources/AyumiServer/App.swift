@@ -28,6 +28,7 @@ public func buildRouter(ayumi: Ayumi) -> Router<BasicRequestContext> {
     RulesController(administration: administration, auth: auth).addRoutes(to: router.group("v1/admin/rules"))
     MerchantsController(administration: administration, auth: auth).addRoutes(to: router.group("v1/admin/merchants"))
     MerchantPage(redemptions: ayumi.redemptions, auth: auth).addRoutes(to: router)
+    AdminPage().addRoutes(to: router)
     routes.register(router.routes)
     return router
 }

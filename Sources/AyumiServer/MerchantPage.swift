@@ -1,6 +1,5 @@
 import AyumiCore
 import AyumiServices
-import Crypto
 import Foundation
 import Hummingbird
 
@@ -20,19 +19,8 @@ struct MerchantPage {
     }
 
     @Sendable func page(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let language: Language = switch request.uri.queryParameters["lang"].map(String.init) {
-        case "ja": .ja
-        case "en": .en
-        default: HTTP.language(request)
-        }
-        var headers = HTTPFields()
-        headers[.contentType] = "text/html; charset=utf-8"
-        headers[.contentLanguage] = language.rawValue
-        headers[.cacheControl] = "no-store"
-        headers[.contentSecurityPolicy] = Self.policy
-        headers[.init("Referrer-Policy")!] = "no-referrer"
-        headers[.init("X-Frame-Options")!] = "DENY"
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: Self.html(language))))
+        let language = Page.language(request)
+        return Page.response(Self.html(language), language: language, policy: Self.policy)
     }
 
     /// Today's redemptions of the till (merchant token), for its page and its own books.
@@ -46,13 +34,7 @@ struct MerchantPage {
         }))
     }
 
-    /// Only this page's own script and style run, and it talks only to this server.
-    static let policy = "default-src 'none'; script-src '\(hash(script))'; style-src '\(hash(style))'; connect-src 'self'; "
-        + "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-
-    static func hash(_ text: String) -> String {
-        "sha256-" + Data(SHA256.hash(data: Data(text.utf8))).base64EncodedString()
-    }
+    static let policy = Page.policy(script: script, styles: [style])
 
     static func html(_ language: Language) -> String {
         """

@@ -476,7 +476,7 @@ struct HTTPTests {
             "\(route.method) \(route.path.description)"
         })
         #expect(served == documented)
-        #expect(served.count == 26)
+        #expect(served.count == 27)
     }
 }
 
