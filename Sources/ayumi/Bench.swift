@@ -9,7 +9,7 @@ import Synchronization
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure throughput on a fresh temporary database.",
-                                                    subcommands: [Ingest.self, Redeem.self, Rules.self, Backtest.self])
+                                                    subcommands: [Ingest.self, Redeem.self, Rules.self, Backtest.self, Report.self])
 
     struct Ingest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
