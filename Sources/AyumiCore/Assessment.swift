@@ -80,6 +80,8 @@ public struct Assessment: Sendable, Hashable, Codable {
     public var baselineDays: Int
     /// Yen a downtown visit brings the shops (a visitor survey's average spend).
     public var visitSpend: Coefficient
+    /// The zones whose visits are downtown visits (the shopping street's).
+    public var downtownZones: [String]
     /// Lower bounds of the age bands after the first, ascending: [40, 65, 75] is under 40, 40–64, 65–74, 75 and over.
     public var ageBands: [Int]
     /// Yen per ride: by mode, and `defaultFare` for a mode the table does not list.
@@ -88,11 +90,12 @@ public struct Assessment: Sendable, Hashable, Codable {
     public var faresSource: LocalizedText
     public var costLayers: [CostLayer]
 
-    public init(medicalCost: Coefficient, baselineDays: Int, visitSpend: Coefficient, ageBands: [Int], fares: [String: Int64],
-                defaultFare: Int64, faresSource: LocalizedText, costLayers: [CostLayer]) {
+    public init(medicalCost: Coefficient, baselineDays: Int, visitSpend: Coefficient, downtownZones: [String], ageBands: [Int],
+                fares: [String: Int64], defaultFare: Int64, faresSource: LocalizedText, costLayers: [CostLayer]) {
         self.medicalCost = medicalCost
         self.baselineDays = baselineDays
         self.visitSpend = visitSpend
+        self.downtownZones = downtownZones
         self.ageBands = ageBands
         self.fares = fares
         self.defaultFare = defaultFare

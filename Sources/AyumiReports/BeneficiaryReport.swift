@@ -91,7 +91,7 @@ public struct BeneficiaryReport: Sendable, Hashable {
     public static func make(facts: BeneficiaryFacts, listed: [Section: [(id: String, name: LocalizedText)]],
                             pastNames: [Section: [String: LocalizedText]], programName: LocalizedText,
                             rulesetVersion: String, yenPerPoint: Int64, groupSizeMin: Int, from: LocalDate, to: LocalDate,
-                            residentCount: (Measure, Section, [String]) async throws -> Int64) async throws -> BeneficiaryReport {
+                            residentCount: (Measure, Section, [String]) throws -> Int64) throws -> BeneficiaryReport {
         let k = Int64(groupSizeMin)
         /// A suppressed figure hides its count as well, and every hidden count reads the same: a count,
         /// or knowing which hidden figure is the small one, beside a fixed-points rule (2 points a
@@ -111,13 +111,13 @@ public struct BeneficiaryReport: Sendable, Hashable {
         var suppressed: [Measure: [Section: (ids: Set<String>, residents: Int64)]] = [:]
         for measure in Measure.allCases {
             let totalIsSmall = totals[measure]?.points == nil
-            func suppress(_ section: Section, forced: Set<String>) async throws -> (ids: Set<String>, residents: Int64) {
-                try await suppression(facts.cells[measure]?[section] ?? [:], groupSizeMin: k, totalIsSmall: totalIsSmall, forced: forced) {
-                    try await residentCount(measure, section, $0.sorted())
+            func suppress(_ section: Section, forced: Set<String>) throws -> (ids: Set<String>, residents: Int64) {
+                try suppression(facts.cells[measure]?[section] ?? [:], groupSizeMin: k, totalIsSmall: totalIsSmall, forced: forced) {
+                    try residentCount(measure, section, $0.sorted())
                 }
             }
             if BeneficiaryFacts.applies(measure, to: .merchant) {
-                suppressed[measure, default: [:]][.merchant] = try await suppress(.merchant, forced: [])
+                suppressed[measure, default: [:]][.merchant] = try suppress(.merchant, forced: [])
             }
             // Rules and sponsors are linked (a sponsor's figure is the sum of its shares of the rules
             // it funds), so either hidden hides the other, until nothing changes: a sponsor shown beside
@@ -125,8 +125,8 @@ public struct BeneficiaryReport: Sendable, Hashable {
             let links = facts.links[measure] ?? []
             var forcedRules = Set<String>(), forcedSponsors = Set<String>()
             while true {
-                let rules = try await suppress(.rule, forced: forcedRules)
-                let sponsors = try await suppress(.sponsor, forced: forcedSponsors)
+                let rules = try suppress(.rule, forced: forcedRules)
+                let sponsors = try suppress(.sponsor, forced: forcedSponsors)
                 let moreSponsors = forcedSponsors.union(links.filter { rules.ids.contains($0.rule) }.map(\.sponsor))
                 let moreRules = forcedRules.union(links.filter { sponsors.ids.contains($0.sponsor) }.map(\.rule))
                 if moreSponsors == forcedSponsors && moreRules == forcedRules {
@@ -178,16 +178,16 @@ public struct BeneficiaryReport: Sendable, Hashable {
     /// `*` row) never reveals one of them. When the whole measure comes from fewer than k residents
     /// (`totalIsSmall`) every figure is suppressed.
     static func suppression(_ cells: [String: BeneficiaryFacts.Cell], groupSizeMin k: Int64, totalIsSmall: Bool, forced: Set<String>,
-                            residentCount: (Set<String>) async throws -> Int64) async rethrows -> (ids: Set<String>, residents: Int64) {
+                            residentCount: (Set<String>) throws -> Int64) rethrows -> (ids: Set<String>, residents: Int64) {
         let nonzero = cells.filter { $0.value.residents > 0 }
         var ids = Set(nonzero.filter { totalIsSmall || $0.value.residents < k || forced.contains($0.key) }.keys)
         guard !ids.isEmpty else { return ([], 0) }
-        var residents = try await residentCount(ids)
+        var residents = try residentCount(ids)
         let candidates = nonzero.filter { !ids.contains($0.key) }
             .sorted { ($0.value.residents, $0.value.points, $0.key) < ($1.value.residents, $1.value.points, $1.key) }
         for candidate in candidates where ids.count < 2 || residents < k {
             ids.insert(candidate.key)
-            residents = try await residentCount(ids)
+            residents = try residentCount(ids)
         }
         return (ids, residents)
     }

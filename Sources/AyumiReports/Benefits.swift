@@ -67,8 +67,17 @@ public struct BenefitReport: Sendable, Hashable {
             redeemers += participant.pointsRedeemed != 0 ? 1 : 0
         }
 
-        /// 1 to k−1 residents behind one of its figures.
-        func isSmall(_ k: Int64) -> Bool { [participants, active, earners, redeemers].contains { $0 > 0 && $0 < k } }
+        mutating func add(_ other: Counts) {
+            participants += other.participants
+            active += other.active
+            pointsEarned += other.pointsEarned
+            pointsRedeemed += other.pointsRedeemed
+            earners += other.earners
+            redeemers += other.redeemers
+        }
+
+        /// 1 to k−1 residents behind one of its figures, or not active (a count shown beside the participants).
+        func isSmall(_ k: Int64) -> Bool { [participants, active, participants - active, earners, redeemers].contains { $0 > 0 && $0 < k } }
     }
 
     /// A cell of the residents' table: nil band or district is the margin over all of them; nil
@@ -179,7 +188,7 @@ public struct BenefitReport: Sendable, Hashable {
                                               counts: hidden.contains(Cell(row: row, column: column)) ? nil : grid[row][column]))
             }
         }
-        let all = residents.last!.counts
+        let all = grid[bands.count][districts.count]
 
         // The city: steps against each walker's own baseline.
         var walkers: Int64 = 0, baselineSum: Int64 = 0, afterSum: Int64 = 0, stepDays: Int64 = 0
@@ -195,16 +204,18 @@ public struct BenefitReport: Sendable, Hashable {
             visitors += participant.inPeriod.visits > 0 ? 1 : 0
             let firstAfter = participant.enrolled.adding(days: assessment.baselineDays)
             let days = Int64(to.dayNumber - max(from.dayNumber, firstAfter.dayNumber) + 1)
-            guard days > 0 else { continue }
-            measured += 1
             let (base, after) = (participant.baseline, participant.afterBaseline)
+            // Measured: days after the baseline in the period, and a baseline to compare with (walks
+            // reported in it: the resident was using the program, so no rides there means no rides).
+            guard days > 0, base.walkDays > 0 else { continue }
+            measured += 1
             measuredRiders += base.rideCount + after.rideCount > 0 ? 1 : 0
             measuredVisitors += base.visits + after.visits > 0 ? 1 : 0
             for mode in Set(base.rides.keys).union(after.rides.keys) {
                 extraRides[mode, default: 0] += (after.rides[mode] ?? 0) * baselineDays - (base.rides[mode] ?? 0) * days
             }
             extraVisits += after.visits * baselineDays - base.visits * days
-            guard base.walkDays > 0, after.walkDays > 0 else { continue }
+            guard after.walkDays > 0 else { continue }
             walkers += 1
             baselineSum += try rounded(Int128(base.steps) * 100, Int128(base.walkDays))
             afterSum += try rounded(Int128(after.steps) * 100, Int128(after.walkDays))
@@ -264,7 +275,8 @@ public struct BenefitReport: Sendable, Hashable {
         }
         let weights = Party.payers.map { max(0, benefit($0) ?? 0) }
         let known = Party.payers.allSatisfy { benefit($0) != nil } && weights.reduce(0, +) > 0
-        let proposed = known ? totalCost.map { largestRemainder($0, weights: weights) } : nil
+        // Refunds of earlier months can make a period's cost negative: nothing to share then.
+        let proposed = known ? totalCost.flatMap { $0 > 0 ? largestRemainder($0, weights: weights) : nil } : nil
         let permille = known ? largestRemainder(1_000, weights: weights) : nil
         let sharing = Party.payers.enumerated().map { index, party in
             let proposal = proposed?[index], payment = paid(party)
@@ -279,12 +291,15 @@ public struct BenefitReport: Sendable, Hashable {
         let paidBasis = ("負担者として利用されたポイントの円換算と運営費の負担分", "Yen of the points redeemed from its sponsors' lots, plus its share of the operating cost")
         let totalRedeemed = program?.redeemed
         let parties = [
+            // Points as the ledger summary's program row shows them (the same figures, suppressed alike).
             PartySection(party: .residents, figures: [
-                figure("participants", "参加者数", "Participants", all?.participants, .residents, "期間の末日までに登録した住民", "Residents enrolled by the period's last day"),
-                figure("active", "活動した参加者数", "Active participants", all?.active, .residents, "期間に1件以上の有効な活動がある参加者", "Participants with at least one accepted event in the period"),
-                figure("points-earned", "獲得ポイント", "Points earned", all?.pointsEarned, .points, "期間に付与されたポイント", "Points awarded in the period"),
-                figure("points-redeemed", "利用ポイント", "Points redeemed", all?.pointsRedeemed, .points, "期間の利用から期間の返金を引いたもの", "Redeemed in the period less refunds made in it"),
-                figure("yen-received", "受け取った価値", "Value received", all.map { $0.pointsRedeemed * yenPerPoint }, .yen,
+                figure("participants", "参加者数", "Participants", shown(all.participants, all.participants), .residents,
+                       "期間の末日までに登録した住民", "Residents enrolled by the period's last day"),
+                figure("active", "活動した参加者数", "Active participants", shown(all.active, all.active, all.participants - all.active), .residents,
+                       "期間に1件以上の有効な活動がある参加者", "Participants with at least one accepted event in the period"),
+                figure("points-earned", "獲得ポイント", "Points earned", program?.awarded?.points, .points, "期間に付与されたポイント", "Points awarded in the period"),
+                figure("points-redeemed", "利用ポイント", "Points redeemed", totalRedeemed?.points, .points, "期間の利用から期間の返金を引いたもの", "Redeemed in the period less refunds made in it"),
+                figure("yen-received", "受け取った価値", "Value received", totalRedeemed?.yen, .yen,
                        "利用ポイント × 1ポイントの円換算額（\(yenPerPoint)円）", "Points redeemed × yen per point (\(yenPerPoint))"),
             ]),
             PartySection(party: .government, figures: [
@@ -307,7 +322,8 @@ public struct BenefitReport: Sendable, Hashable {
                 figure("rides", "参加者の乗車回数", "Rides by participants", shown(Int64(rides.values.reduce(0, +)), riders), .rides, "期間の参加者の有効なタッチ数", "Accepted taps by participants in the period"),
                 figure("fare-revenue", "運賃収入（推計）", "Fare revenue (estimate)", shown(fareRevenue, riders), .yen, "乗車回数 × 運賃表の運賃（種別ごと）", "Rides × the fare table's fare of their mode"),
                 figure("measured-participants", "基準期間と比較できる参加者数", "Participants measured", shown(measured, measured), .residents,
-                       "期間の末日より前に基準期間（登録から\(n)日間）を終えた参加者", "Participants whose first \(n) days (their baseline) ended before the period's last day"),
+                       "基準期間（登録から\(n)日間）に歩数の記録があり、それが期間の末日より前に終わった参加者",
+                       "Participants with walks reported in their first \(n) days (their baseline), which ended before the period's last day"),
                 figure("additional-rides", "乗車回数の増加", "Additional rides", measured >= k && measuredRiders >= k ? extraRideCount : nil, .rides,
                        "各人の（期間の基準期間後の乗車 − 基準期間の乗車 ÷ \(n) × その日数）の合計", "Sum over participants measured of (rides after their baseline − baseline rides ÷ \(n) × those days)"),
                 figure("additional-fare-revenue", "運賃収入の増加（推計）", "Additional fare revenue (estimate)", benefit(.transit), .yen,
@@ -382,6 +398,7 @@ public struct BenefitReport: Sendable, Hashable {
     /// and the rest one by one to the largest remainders (the first on a tie).
     static func largestRemainder(_ total: Int64, weights: [Int64]) -> [Int64] {
         let sum = Int128(weights.reduce(0, +))
+        precondition(total >= 0 && weights.allSatisfy { $0 >= 0 }, "shares of a positive whole")
         guard sum > 0 else { return weights.map { _ in 0 } }
         var parts = weights.map { Int64(Int128(total) * Int128($0) / sum) }
         let remainders = weights.map { Int128(total) * Int128($0) % sum }
@@ -391,17 +408,20 @@ public struct BenefitReport: Sendable, Hashable {
     }
 
     /// A monthly cost over the days `from...to`: each month's cost × its days in the period ÷ its days.
+    /// Exact: every month's share is counted in 377,580ths (the least common multiple of 28, 29,
+    /// 30 and 31) and the sum is cut to whole yen once.
     static func periodCost(_ yenPerMonth: Int64, from: LocalDate, to: LocalDate) throws -> Int64 {
+        let common: Int128 = 377_580
         var total: Int128 = 0
         var first = LocalDate(year: from.year, month: from.month, day: 1)!
         while first <= to {
             let next = first.adding(months: 1)
             let days = Int128(next.dayNumber - first.dayNumber)
             let covered = Int128(min(to.dayNumber, next.dayNumber - 1) - max(from.dayNumber, first.dayNumber) + 1)
-            total += Int128(yenPerMonth) * covered * 1_000_000 / days
+            total += Int128(yenPerMonth) * covered * (common / days)
             first = next
         }
-        return try truncated(total, 1_000_000)
+        return try truncated(total, common)
     }
 
     // MARK: Suppression
@@ -412,30 +432,65 @@ public struct BenefitReport: Sendable, Hashable {
         static func < (a: Cell, b: Cell) -> Bool { (a.row, a.column) < (b.row, b.column) }
     }
 
-    /// The cells of a two-way table with its margins (the last row and column are the totals) to
-    /// suppress: every small cell (`Counts.isSmall`), and then more, until no suppressed cell can be
-    /// worked out exactly from the cells shown and the totals. A suppressed cell can be worked out
-    /// exactly when it is a bridge of the graph whose nodes are the rows and columns (totals
-    /// included) and whose edges are the suppressed cells; it cannot when it lies on a cycle. While a
-    /// bridge remains, the cheapest rectangle through it (fewest residents newly hidden) joins.
+    /// The cells of a two-way table with its margins (the last row and column are the totals, the
+    /// last cell the grand total) to suppress:
+    ///
+    /// 1. every small cell (`Counts.isSmall`); when the grand total is small, every cell;
+    /// 2. then more, until (a) no suppressed cell can be worked out exactly from the cells shown and
+    ///    the totals, and (b) in every line (row or column) whose total is shown, the suppressed cells
+    ///    together are not a small group (their sum is the total less the cells shown).
+    ///
+    /// (a): a suppressed cell can be worked out exactly when it is a bridge of the graph whose nodes
+    /// are the rows and columns (totals included) and whose edges are the suppressed cells; it cannot
+    /// when it lies on a cycle. While a bridge remains, the cheapest rectangle through it (fewest
+    /// residents newly hidden) joins. (b): the line's smallest shown cell with residents joins, or,
+    /// when none is left, the line's total. The grand total is never hidden but in step 1: the
+    /// ledger summary and the indicators publish it anyway, so it is treated as known.
     static func suppressedCells(_ grid: [[Counts]], k: Int64) -> Set<Cell> {
+        let rows = grid.count, columns = grid[0].count
+        let grand = Cell(row: rows - 1, column: columns - 1)
+        let everything = Set(grid.indices.flatMap { row in grid[row].indices.map { Cell(row: row, column: $0) } })
+        if grid[grand.row][grand.column].isSmall(k) { return everything }
         var hidden = Set<Cell>()
-        for row in grid.indices { for column in grid[row].indices where grid[row][column].isSmall(k) { hidden.insert(Cell(row: row, column: column)) } }
-        while let bridge = firstBridge(hidden, rows: grid.count, columns: grid[0].count) {
-            var best: (cost: Int64, cells: [Cell])?
-            for row in grid.indices where row != bridge.row {
-                for column in grid[row].indices where column != bridge.column {
-                    let cells = [Cell(row: bridge.row, column: column), Cell(row: row, column: bridge.column), Cell(row: row, column: column)]
-                        .filter { !hidden.contains($0) }
-                    // An empty cell costs nothing to hide but is still a figure someone could know: count it as one resident.
-                    let cost = cells.reduce(Int64(0)) { $0 + max(1, grid[$1.row][$1.column].participants) }
-                    if best == nil || cost < best!.cost { best = (cost, cells) }
+        for cell in everything where grid[cell.row][cell.column].isSmall(k) { hidden.insert(cell) }
+        func counts(_ cell: Cell) -> Counts { grid[cell.row][cell.column] }
+        /// The lines: each row's and each column's cells, the total last.
+        let lines = (0..<rows).map { row in (0..<columns).map { Cell(row: row, column: $0) } }
+            + (0..<columns).map { column in (0..<rows).map { Cell(row: $0, column: column) } }
+        while true {
+            if let bridge = firstBridge(hidden, rows: rows, columns: columns) {
+                var best: (cost: Int64, cells: [Cell])?
+                for row in 0..<rows where row != bridge.row {
+                    for column in 0..<columns where column != bridge.column {
+                        let cells = [Cell(row: bridge.row, column: column), Cell(row: row, column: bridge.column), Cell(row: row, column: column)]
+                            .filter { !hidden.contains($0) }
+                        guard !cells.contains(grand) else { continue }
+                        // An empty cell costs nothing to hide but is still a figure someone could know: count it as one resident.
+                        let cost = cells.reduce(Int64(0)) { $0 + max(1, counts($1).participants) }
+                        if best == nil || cost < best!.cost { best = (cost, cells) }
+                    }
                 }
+                // No rectangle avoids the grand total (a table of one district whose total row is
+                // small): hide the table.
+                guard let best else { return everything }
+                hidden.formUnion(best.cells)
+                continue
             }
-            guard let best else { break }   // a table of one row or one column: nothing can protect it
-            hidden.formUnion(best.cells)
+            let exposed = lines.first { line in
+                let total = line.last!, inner = line.dropLast().filter { hidden.contains($0) }
+                guard !hidden.contains(total), !inner.isEmpty else { return false }
+                return inner.reduce(into: Counts()) { $0.add(counts($1)) }.isSmall(k)
+            }
+            guard let line = exposed else { return hidden }
+            let candidates = line.dropLast().filter { !hidden.contains($0) && counts($0).participants > 0 }
+            if let smallest = candidates.min(by: { (counts($0).participants, $0) < (counts($1).participants, $1) }) {
+                hidden.insert(smallest)
+            } else if line.last! != grand {
+                hidden.insert(line.last!)
+            } else {
+                return everything
+            }
         }
-        return hidden
     }
 
     /// The first suppressed cell (in row order) whose removal disconnects its row from its column.

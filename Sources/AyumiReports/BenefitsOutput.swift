@@ -83,14 +83,21 @@ extension BenefitReport {
         struct PartyOutput: Encodable { var party: String, name: LocalizedText, figures: [Figure] }
         struct Cell: Encodable {
             var ageBand: String?, district: String?, participants: Int64?, active: Int64?, pointsEarned: Int64?, pointsRedeemed: Int64?
+            var yenReceived: Int64?
             var suppressed: Bool
         }
-        struct Sponsor: Encodable { var id: String, name: LocalizedText, party: String?, redeemedPoints: Int64?, yen: Int64?, expiredPoints: Int64? }
+        struct Sponsor: Encodable {
+            var id: String, name: LocalizedText, party: String?, redeemedPoints: Int64?, yen: Int64?, expiredPoints: Int64?
+            var suppressed: Bool
+        }
         struct Layer: Encodable { var id: String, name: LocalizedText, yenPerMonth: Int64, yen: Int64, paidBy: [String: Int64] }
         struct Share: Encodable {
             var party: String, benefitYen: Int64?, benefitShare: String?, proposedYen: Int64?, paidYen: Int64?, differenceYen: Int64?
         }
-        struct Point: Encodable { var from: String, to: String, averageSteps: Int64? }
+        struct Point: Encodable {
+            var from: String, to: String, averageSteps: Int64?
+            var suppressed: Bool
+        }
         struct Assumption: Encodable { var id: String, name: LocalizedText, value: LocalizedText, source: LocalizedText? }
         var ageBands: [String], districts: [String], residents: [Cell], parties: [PartyOutput], sponsorCosts: [Sponsor]
         var operatingCosts: [Layer], totalCost: Int64?, costSharing: [Share], stepsTrend: [Point], baselineSteps: Int64?
@@ -101,7 +108,8 @@ extension BenefitReport {
         Output(ageBands: ageBands, districts: districts,
                residents: residents.map {
                    .init(ageBand: $0.ageBand, district: $0.district, participants: $0.counts?.participants, active: $0.counts?.active,
-                         pointsEarned: $0.counts?.pointsEarned, pointsRedeemed: $0.counts?.pointsRedeemed, suppressed: $0.counts == nil)
+                         pointsEarned: $0.counts?.pointsEarned, pointsRedeemed: $0.counts?.pointsRedeemed,
+                         yenReceived: $0.counts.map { $0.pointsRedeemed * yenPerPoint }, suppressed: $0.counts == nil)
                },
                parties: parties.map { section in
                    .init(party: section.party.rawValue, name: section.party.name, figures: section.figures.map {
@@ -109,7 +117,8 @@ extension BenefitReport {
                    })
                },
                sponsorCosts: sponsors.map {
-                   .init(id: $0.id, name: $0.name, party: $0.party?.rawValue, redeemedPoints: $0.redeemedPoints, yen: $0.yen, expiredPoints: $0.expiredPoints)
+                   .init(id: $0.id, name: $0.name, party: $0.party?.rawValue, redeemedPoints: $0.redeemedPoints, yen: $0.yen, expiredPoints: $0.expiredPoints,
+                         suppressed: $0.redeemedPoints == nil || $0.expiredPoints == nil)
                },
                operatingCosts: layers.map {
                    .init(id: $0.id, name: $0.name, yenPerMonth: $0.yenPerMonth, yen: $0.yen,
@@ -120,7 +129,7 @@ extension BenefitReport {
                    .init(party: $0.party.rawValue, benefitYen: $0.benefitYen, benefitShare: $0.permille.map { Workbook.decimal($0, 1) },
                          proposedYen: $0.proposedYen, paidYen: $0.paidYen, differenceYen: $0.differenceYen)
                },
-               stepsTrend: trend.map { .init(from: $0.from.description, to: $0.to.description, averageSteps: $0.averageSteps) },
+               stepsTrend: trend.map { .init(from: $0.from.description, to: $0.to.description, averageSteps: $0.averageSteps, suppressed: $0.averageSteps == nil) },
                baselineSteps: baselineSteps,
                assumptions: assumptions.map { .init(id: $0.id, name: $0.name, value: $0.value, source: $0.source) })
     }

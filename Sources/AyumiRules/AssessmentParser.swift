@@ -9,7 +9,8 @@ extension RulesParser {
     static let assessmentFiles = [benefitsFile, faresFile, costsFile]
 
     /// nil when none of the three files is there.
-    static func parseAssessment(files: [String: String], displayPrefix: String) throws(RulesDiagnostic) -> Assessment? {
+    /// - Parameter zoneIDs: the program's zones, when zones.geojson reads.
+    static func parseAssessment(files: [String: String], displayPrefix: String, zoneIDs: Set<String>?) throws(RulesDiagnostic) -> Assessment? {
         let present = assessmentFiles.filter { files[$0] != nil }
         guard !present.isEmpty else { return nil }
         if let missing = assessmentFiles.first(where: { files[$0] == nil }) {
@@ -20,6 +21,16 @@ extension RulesParser {
         let medicalCost = try coefficient(benefits.required("medicalCost"), valueKey: "yenPerStepPerDay")
         let baselineDays = Int(try benefits.required("baselineDays").int(in: 7...366))
         let visitSpend = try coefficient(benefits.required("visitSpend"), valueKey: "yenPerVisit")
+        let zonesValue = try benefits.required("downtownZones")
+        let downtownZones = try zonesValue.sequence().map { value throws(RulesDiagnostic) in
+            let id = try identifier(value)
+            if let zoneIDs, !zoneIDs.contains(id) {
+                let hint = closest(to: id, among: zoneIDs).map { "; did you mean '\($0)'?" } ?? ""
+                throw value.error("unknown zone '\(id)'\(hint) (see zones.geojson)")
+            }
+            return id
+        }
+        guard !downtownZones.isEmpty else { throw zonesValue.error("name the zones whose visits are downtown visits, such as [downtown]") }
         let bandsValue = try benefits.required("ageBands")
         let ageBands = try bandsValue.sequence().map { value throws(RulesDiagnostic) in Int(try value.int(in: 1...120)) }
         guard !ageBands.isEmpty, zip(ageBands, ageBands.dropFirst()).allSatisfy({ $0 < $1 }) else {
@@ -63,7 +74,8 @@ extension RulesParser {
             layers.append(Assessment.CostLayer(id: id, name: name, yenPerMonth: yen, paidBy: paidBy))
         }
         try costs.rejectUnknownKeys()
-        return Assessment(medicalCost: medicalCost, baselineDays: baselineDays, visitSpend: visitSpend, ageBands: ageBands, fares: byMode,
+        return Assessment(medicalCost: medicalCost, baselineDays: baselineDays, visitSpend: visitSpend, downtownZones: downtownZones,
+                          ageBands: ageBands, fares: byMode,
                           defaultFare: defaultFare, faresSource: faresSource, costLayers: layers)
     }
 
@@ -73,7 +85,8 @@ extension RulesParser {
         let numberValue = try object.required(valueKey)
         let text = try numberValue.string()
         let decimals = text.split(separator: ".").dropFirst().first.map { $0.count } ?? 0
-        guard decimals <= 6, let units = scaled(text, decimals: decimals), units <= Bounds.yen.upperBound else {
+        guard decimals <= 6, let units = scaled(text, decimals: decimals),
+              units <= Bounds.yen.upperBound * ExactDecimal(units: 0, decimals: decimals).denominator else {
             throw numberValue.error("expected a number of yen from 0 to \(Bounds.yen.upperBound) with at most 6 decimals, such as 0.061")
         }
         let source = try localized(object.required("source"))

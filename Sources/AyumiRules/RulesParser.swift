@@ -98,7 +98,9 @@ public enum RulesParser {
         let kpiTargets = files[kpisFile].flatMap { text in
             attempt { () throws(RulesDiagnostic) in try parseKPIs(text, file: displayPrefix + kpisFile) }
         } ?? []
-        let assessment = attempt { () throws(RulesDiagnostic) in try parseAssessment(files: files, displayPrefix: displayPrefix) } ?? nil
+        let assessment = attempt { () throws(RulesDiagnostic) in
+            try parseAssessment(files: files, displayPrefix: displayPrefix, zoneIDs: zones.map { Set($0.map(\.id)) })
+        } ?? nil
         if ruleFiles.isEmpty {
             diagnostics.append(RulesDiagnostic(file: displayPrefix, line: 1, column: 1, message: "no earning rule files (*.yaml)"))
         }

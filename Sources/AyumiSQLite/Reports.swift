@@ -50,21 +50,30 @@ extension SQLiteStore {
         """
     }
 
-    public func beneficiaryFacts(from: LocalDate, to: LocalDate) async throws -> BeneficiaryFacts {
+    public func readReports<T: Sendable>(_ body: @escaping @Sendable (any ReportReader) throws -> T) async throws -> T {
+        try await database.read { db in try body(SQLiteReportReader(db: db)) }
+    }
+}
+
+/// The report queries, on one read transaction's connection.
+struct SQLiteReportReader: ReportReader {
+    let db: Database
+
+    func beneficiaryFacts(from: LocalDate, to: LocalDate) throws -> BeneficiaryFacts {
         let range: StatementArguments = [from.dayNumber, to.dayNumber]
-        return try await database.read { db in
+        do {
             var totals: [BeneficiaryFacts.Measure: BeneficiaryFacts.Cell] = [:]
             var cells: [BeneficiaryFacts.Measure: [BeneficiaryFacts.Section: [String: BeneficiaryFacts.Cell]]] = [:]
             for measure in BeneficiaryFacts.Measure.allCases {
                 // Every resident behind a measure appears in its rule section (each award has a rule,
                 // each draw a lot of an award), so the totals count from there.
                 let total = try Row.fetchOne(db, sql: """
-                    SELECT COALESCE(SUM(points), 0) AS points, COUNT(DISTINCT resident) AS residents FROM (\(Self.factSource(measure, .rule)))
+                    SELECT COALESCE(SUM(points), 0) AS points, COUNT(DISTINCT resident) AS residents FROM (\(SQLiteStore.factSource(measure, .rule)))
                     """, arguments: range)!
                 totals[measure] = .init(points: total["points"], residents: total["residents"])
                 for section in BeneficiaryFacts.Section.allCases where BeneficiaryFacts.applies(measure, to: section) {
                     let rows = try Row.fetchAll(db, sql: """
-                        SELECT key, SUM(points) AS points, COUNT(DISTINCT resident) AS residents FROM (\(Self.factSource(measure, section)))
+                        SELECT key, SUM(points) AS points, COUNT(DISTINCT resident) AS residents FROM (\(SQLiteStore.factSource(measure, section)))
                         GROUP BY key
                         """, arguments: range)
                     cells[measure, default: [:]][section] = Dictionary(uniqueKeysWithValues: rows.map {
@@ -91,16 +100,20 @@ extension SQLiteStore {
         }
     }
 
-    public func residentCount(_ measure: BeneficiaryFacts.Measure, _ section: BeneficiaryFacts.Section, ids: [String],
-                              from: LocalDate, to: LocalDate) async throws -> Int64 {
+    func residentCount(_ measure: BeneficiaryFacts.Measure, _ section: BeneficiaryFacts.Section, ids: [String],
+                       from: LocalDate, to: LocalDate) throws -> Int64 {
         let list = String(decoding: try JSONEncoder().encode(ids), as: UTF8.self)
-        return try await database.read { db in
-            try Int64.fetchOne(db, sql: """
-                SELECT COUNT(DISTINCT resident) FROM (\(Self.factSource(measure, section))) WHERE key IN (SELECT value FROM json_each(?3))
-                """, arguments: [from.dayNumber, to.dayNumber, list])!
-        }
+        return try Int64.fetchOne(db, sql: """
+            SELECT COUNT(DISTINCT resident) FROM (\(SQLiteStore.factSource(measure, section))) WHERE key IN (SELECT value FROM json_each(?3))
+            """, arguments: [from.dayNumber, to.dayNumber, list])!
     }
 
+    func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)]) throws -> [IndicatorFacts] {
+        try periods.map { try SQLiteStore.indicatorFacts(from: $0.from, to: $0.to, db) }
+    }
+}
+
+extension SQLiteStore {
     // MARK: Audit
 
     public func audit() async throws -> LedgerAudit {
@@ -252,10 +265,6 @@ extension SQLiteStore {
 extension SQLiteStore {
     // MARK: Indicators
 
-    public func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)]) async throws -> [IndicatorFacts] {
-        try await database.read { db in try periods.map { try Self.indicatorFacts(from: $0.from, to: $0.to, db) } }
-    }
-
     static func indicatorFacts(from: LocalDate, to: LocalDate, _ db: Database) throws -> IndicatorFacts {
         let range: StatementArguments = [from.dayNumber, to.dayNumber]
         func count(_ sql: String) throws -> Int64 { try Int64.fetchOne(db, sql: sql, arguments: range) ?? 0 }
@@ -288,13 +297,14 @@ extension SQLiteStore {
     }
 }
 
-extension SQLiteStore {
+extension SQLiteReportReader {
     // MARK: Participants
 
-    public func participantFacts(from: LocalDate, to: LocalDate, baselineDays: Int, bucketDays: Int) async throws -> ParticipantFacts {
-        let arguments: StatementArguments = [from.dayNumber, to.dayNumber, baselineDays]
+    func participantFacts(from: LocalDate, to: LocalDate, baselineDays: Int, bucketDays: Int, visitZones: [String]) throws -> ParticipantFacts {
+        let zones = String(decoding: try JSONEncoder().encode(visitZones), as: UTF8.self)
+        let arguments: StatementArguments = [from.dayNumber, to.dayNumber, baselineDays, zones]
         let trendArguments: StatementArguments = [from.dayNumber, to.dayNumber, baselineDays, max(1, bucketDays)]
-        return try await database.read { db in
+        do {
             var participants: [Int64: ParticipantFacts.Participant] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT account, birth_year, district, enrolled_day FROM residents WHERE enrolled_day <= ?2 AND ?1 = ?1",
                                         arguments: [from.dayNumber, to.dayNumber]) {
@@ -319,7 +329,7 @@ extension SQLiteStore {
             let inScope = "((e.day >= r.enrolled_day AND e.day < r.enrolled_day + ?3) OR e.day >= ?1)"
             for row in try Row.fetchAll(db, sql: """
                 SELECT e.resident, \(segment), COUNT(*) AS days, SUM(e.steps) AS steps FROM (\(walks)) e
-                JOIN residents r ON r.account = e.resident WHERE \(inScope) GROUP BY e.resident, baseline, period
+                JOIN residents r ON r.account = e.resident WHERE \(inScope) AND ?4 = ?4 GROUP BY e.resident, baseline, period
                 """, arguments: arguments) {
                 add(row["resident"], baseline: row["baseline"], period: row["period"]) {
                     $0.walkDays += row["days"]
@@ -330,7 +340,8 @@ extension SQLiteStore {
                 SELECT e.resident, e.kind, CASE e.kind WHEN 2 THEN substr(e.detail, 1, instr(e.detail, '|') - 1) ELSE '' END AS mode,
                        \(segment), COUNT(*) AS n
                 FROM events e JOIN residents r ON r.account = e.resident
-                WHERE e.kind IN (2, 3) AND e.rejection IS NULL AND e.day <= ?2 AND \(inScope)
+                WHERE (e.kind = 2 OR (e.kind = 3 AND e.detail IN (SELECT value FROM json_each(?4)))) AND e.rejection IS NULL AND e.day <= ?2
+                  AND \(inScope)
                 GROUP BY e.resident, e.kind, mode, baseline, period
                 """, arguments: arguments) {
                 let kind: Int = row["kind"], mode: String = row["mode"], count: Int64 = row["n"]
@@ -358,9 +369,13 @@ extension SQLiteStore {
                 """, arguments: [from.dayNumber, to.dayNumber]) {
                 participants[row["resident"]]?.pointsRedeemed = row["points"]
             }
+            // Only the walkers with walks in their baseline: those the city's figures compare.
             let trend = try Row.fetchAll(db, sql: """
+                WITH walks AS (\(walks)),
+                based AS (SELECT DISTINCT w.resident FROM walks w JOIN residents r ON r.account = w.resident
+                          WHERE w.day >= r.enrolled_day AND w.day < r.enrolled_day + ?3)
                 SELECT (e.day - ?1) / ?4 AS bucket, COUNT(*) AS days, SUM(e.steps) AS steps, COUNT(DISTINCT e.resident) AS walkers
-                FROM (\(walks)) e JOIN residents r ON r.account = e.resident
+                FROM walks e JOIN residents r ON r.account = e.resident JOIN based b ON b.resident = e.resident
                 WHERE e.day >= ?1 AND e.day >= r.enrolled_day + ?3 GROUP BY bucket ORDER BY bucket
                 """, arguments: trendArguments).map {
                 ParticipantFacts.WalkBucket(bucket: $0["bucket"], walkDays: $0["days"], steps: $0["steps"], walkers: $0["walkers"])

@@ -13,9 +13,7 @@ public struct Reporting: Sendable {
 
     public func beneficiaryReport(from: LocalDate, to: LocalDate) async throws -> BeneficiaryReport {
         guard from <= to else { throw AyumiError.invalidRequest("from must not be after to") }
-        let store = dependencies.store
         let program = dependencies.program.current
-        let facts = try await store.beneficiaryFacts(from: from, to: to)
         // Listed: what the program has now. Rules and sponsors that left it, and inactive merchants,
         // appear only when they hold figures for the period, named as their last ruleset named them.
         let names = try await namesOfEveryVersion()
@@ -28,22 +26,28 @@ public struct Reporting: Sendable {
             .rule: ruleset.rules.map { ($0.id, $0.name) },
             .merchant: program.merchants.values.filter(\.active).sorted { $0.id < $1.id }.map { ($0.id, $0.name) },
         ]
-        var report = try await BeneficiaryReport.make(
-            facts: facts, listed: listed, pastNames: pastNames, programName: ruleset.program.name, rulesetVersion: ruleset.version,
-            yenPerPoint: ruleset.program.yenPerPoint, groupSizeMin: ruleset.program.reportGroupSizeMin, from: from, to: to) { measure, section, ids in
-            try await store.residentCount(measure, section, ids: ids, from: from, to: to)
-        }
-        guard let assessment = ruleset.assessment else { return report }
-        let participants = try await store.participantFacts(from: from, to: to, baselineDays: assessment.baselineDays,
-                                                            bucketDays: BenefitReport.bucketDays(from: from, to: to))
-        let counts = try await store.indicatorFacts([(from, to)])[0]
         // Sponsors that left the program are still the party they were.
         var parties = names.sponsorParties
         for sponsor in ruleset.sponsors { parties[sponsor.id] = Party(rawValue: sponsor.kind.rawValue) }
-        report.benefits = try BenefitReport.make(
-            facts: participants, ledgerRows: report.rows, sponsorParties: parties, redemptions: (counts.redemptions, counts.redeemers),
-            assessment: assessment, yenPerPoint: ruleset.program.yenPerPoint, groupSizeMin: ruleset.program.reportGroupSizeMin, from: from, to: to)
-        return report
+        let sponsorParties = parties
+        // One read transaction: every figure comes from the same state of the ledger, while the
+        // server goes on writing.
+        return try await dependencies.store.readReports { reader in
+            var report = try BeneficiaryReport.make(
+                facts: try reader.beneficiaryFacts(from: from, to: to), listed: listed, pastNames: pastNames, programName: ruleset.program.name,
+                rulesetVersion: ruleset.version, yenPerPoint: ruleset.program.yenPerPoint, groupSizeMin: ruleset.program.reportGroupSizeMin,
+                from: from, to: to) { measure, section, ids in
+                try reader.residentCount(measure, section, ids: ids, from: from, to: to)
+            }
+            guard let assessment = ruleset.assessment else { return report }
+            let participants = try reader.participantFacts(from: from, to: to, baselineDays: assessment.baselineDays,
+                                                           bucketDays: BenefitReport.bucketDays(from: from, to: to), visitZones: assessment.downtownZones)
+            let counts = try reader.indicatorFacts([(from, to)])[0]
+            report.benefits = try BenefitReport.make(
+                facts: participants, ledgerRows: report.rows, sponsorParties: sponsorParties, redemptions: (counts.redemptions, counts.redeemers),
+                assessment: assessment, yenPerPoint: ruleset.program.yenPerPoint, groupSizeMin: ruleset.program.reportGroupSizeMin, from: from, to: to)
+            return report
+        }
     }
 
     public func verifyLedger() async throws -> LedgerAudit { try await dependencies.store.audit() }

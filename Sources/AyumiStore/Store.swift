@@ -133,26 +133,14 @@ public protocol Store: Sendable {
     /// refunded (of redemptions of those days, or of earlier ones), with its distinct redemptions and
     /// refunds.
     func settlementFacts(from: LocalDate, to: LocalDate) async throws -> (facts: [SettlementFact], counts: [String: SettlementCounts])
-    /// What the monthly indicators are counted from, for each period of local days (`from...to`), all
-    /// read in one transaction: the periods come from one state of the ledger.
-    func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)]) async throws -> [IndicatorFacts]
-    /// Every resident enrolled by `to`, with what the beneficiary report counts of them: activity in
-    /// their first `baselineDays` from enrolment, in the period after those days, and in the whole
-    /// period; and the walks of the period after each walker's baseline days, per bucket of
-    /// `bucketDays` days from `from`. Read in one transaction. Never leaves the report's code.
-    func participantFacts(from: LocalDate, to: LocalDate, baselineDays: Int, bucketDays: Int) async throws -> ParticipantFacts
+    /// Runs `body` in one read transaction: every figure a report reads through the reader comes from
+    /// the same state of the ledger, however long the report takes and whatever is written meanwhile.
+    func readReports<T: Sendable>(_ body: @escaping @Sendable (any ReportReader) throws -> T) async throws -> T
     /// A month settled before (frozen), if any.
     func settlement(month: Int) async throws -> StoredSettlement?
     /// Freezes a month's statement; when it was settled before, returns that one unchanged.
     func saveSettlement(_ settlement: StoredSettlement) async throws -> StoredSettlement
 
-    /// Points and residents per sponsor, rule and merchant for a period of local days, from what the
-    /// ledger holds (rules and sponsors no longer in the ruleset included).
-    func beneficiaryFacts(from: LocalDate, to: LocalDate) async throws -> BeneficiaryFacts
-    /// Distinct residents behind the given rows of one section and measure, for the combined row of
-    /// suppressed groups (resident counts of rows overlap, so they cannot be summed).
-    func residentCount(_ measure: BeneficiaryFacts.Measure, _ section: BeneficiaryFacts.Section, ids: [String],
-                       from: LocalDate, to: LocalDate) async throws -> Int64
     func audit() async throws -> LedgerAudit
 
     /// Writes a consistent copy of the whole database to a new file at `path`, while writers go on.
@@ -748,6 +736,37 @@ public struct AwardShare: Sendable {
         self.points = points
         self.capped = capped
         self.day = day
+    }
+}
+
+/// What reports read, inside one read transaction (`Store.readReports`).
+public protocol ReportReader {
+    /// Points and residents per sponsor, rule and merchant for a period of local days, from what the
+    /// ledger holds (rules and sponsors no longer in the ruleset included).
+    func beneficiaryFacts(from: LocalDate, to: LocalDate) throws -> BeneficiaryFacts
+    /// Distinct residents behind the given rows of one section and measure, for the combined row of
+    /// suppressed groups (resident counts of rows overlap, so they cannot be summed).
+    func residentCount(_ measure: BeneficiaryFacts.Measure, _ section: BeneficiaryFacts.Section, ids: [String],
+                       from: LocalDate, to: LocalDate) throws -> Int64
+    /// What the monthly indicators are counted from, for each period of local days (`from...to`).
+    func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)]) throws -> [IndicatorFacts]
+    /// Every resident enrolled by `to`, with what the beneficiary report counts of them: activity in
+    /// their first `baselineDays` from enrolment, in the period after those days, and in the whole
+    /// period (visits only to `visitZones`); and the walks of the period after their baseline days of
+    /// the walkers who reported walks in their baseline, per bucket of `bucketDays` days from `from`.
+    /// Never leaves the report's code.
+    func participantFacts(from: LocalDate, to: LocalDate, baselineDays: Int, bucketDays: Int, visitZones: [String]) throws -> ParticipantFacts
+}
+
+extension Store {
+    public func beneficiaryFacts(from: LocalDate, to: LocalDate) async throws -> BeneficiaryFacts {
+        try await readReports { try $0.beneficiaryFacts(from: from, to: to) }
+    }
+
+    /// The periods' indicators, from one state of the ledger.
+    public func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)]) async throws -> [IndicatorFacts] {
+        let list = periods.map { [$0.from, $0.to] }
+        return try await readReports { reader in try reader.indicatorFacts(list.map { ($0[0], $0[1]) }) }
     }
 }
 

@@ -250,6 +250,10 @@ struct RulesFileTests {
         broken["benefits.yaml"] = files["benefits.yaml"]!.replacingOccurrences(of: "yenPerStepPerDay: 0.061", with: "yenPerStepPerDay: 0.0610001")
         #expect(diagnostics(broken).first?.contains("with at most 6 decimals") == true)
         broken = files
+        broken["benefits.yaml"] = files["benefits.yaml"]!.replacingOccurrences(of: "downtownZones: [downtown]", with: "downtownZones: [downtwon]")
+        #expect(diagnostics(broken).first?.contains("error: unknown zone 'downtwon'; did you mean 'downtown'? (see zones.geojson)") == true)
+        #expect(assessment.downtownZones == ["downtown"])
+        broken = files
         broken["fares.yaml"] = nil
         #expect(diagnostics(broken) == ["Rules/fares.yaml:1:1: error: file is missing: the beneficiary report reads benefits.yaml, fares.yaml, costs.yaml together"])
         // Without the three, the program loads and the report has no benefits.

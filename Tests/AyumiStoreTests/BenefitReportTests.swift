@@ -163,7 +163,7 @@ struct BenefitReportTests {
         // Read it back as published (JSON), as the attacker would.
         struct Published: Decodable {
             struct Benefits: Decodable {
-                struct Cell: Decodable { var ageBand: String?, district: String?, participants: Int64?, suppressed: Bool }
+                struct Cell: Decodable { var ageBand: String?, district: String?, participants: Int64?, active: Int64?, suppressed: Bool }
                 var ageBands: [String], districts: [String], residents: [Cell]
             }
             var benefits: Benefits
@@ -184,8 +184,22 @@ struct BenefitReportTests {
         // And no combination of the lines does either.
         let system = Self.equations(hidden: hidden, rows: rows, columns: columns)
         for (index, cell) in hidden.sorted().enumerated() { #expect(!Self.determined(index, system), "\(cell) follows from the others") }
-        // The shown cells are the truth: the margins of what is shown add up where nothing is hidden.
-        #expect(known[.init(row: rows - 1, column: columns - 1)] == 51)
+        // Nor is a group of fewer than 10 given away by a line's total less its shown cells (3 residents
+        // aged 40–74 from the column of band totals, with their points), for any count published.
+        func group(_ line: [BenefitReport.Cell], _ value: (Published.Benefits.Cell) -> Int64?) -> Int64? {
+            let cells = line.map { published.residents[$0.row * columns + $0.column] }
+            guard let total = value(cells.last!), line.dropLast().contains(where: hidden.contains) else { return nil }
+            return total - cells.dropLast().compactMap(value).reduce(0, +)
+        }
+        let lines = (0..<rows).map { row in (0..<columns).map { BenefitReport.Cell(row: row, column: $0) } }
+            + (0..<columns).map { column in (0..<rows).map { BenefitReport.Cell(row: $0, column: column) } }
+        for line in lines {
+            for (name, value) in [("participants", { (c: Published.Benefits.Cell) in c.participants }), ("active", { $0.active }),
+                                  ("not active", { c in c.participants.flatMap { p in c.active.map { p - $0 } } })] {
+                if let hiddenSum = group(line, value) { #expect(hiddenSum == 0 || hiddenSum >= 10, "\(line.first!)…: \(hiddenSum) \(name)") }
+            }
+        }
+        #expect(known[.init(row: rows - 1, column: columns - 1)] == 51, "the grand total is always shown (the ledger publishes it)")
     }
 
     @Test("over random tables, every small cell is hidden and no hidden cell follows from the rest", arguments: 0..<30)
@@ -195,17 +209,19 @@ struct BenefitReportTests {
         var grid = Array(repeating: Array(repeating: BenefitReport.Counts(), count: districts + 1), count: bands + 1)
         for row in 0..<bands {
             for column in 0..<districts {
-                let n = Int64(random.next() % 4 == 0 ? random.next() % 10 : random.next() % 40)
                 var counts = BenefitReport.Counts()
-                counts.participants = n
-                counts.active = n
-                for (r, c) in [(row, column), (row, districts), (bands, column), (bands, districts)] {
-                    grid[r][c].participants += n
-                    grid[r][c].active += n
-                }
+                counts.participants = Int64(random.next() % 4 == 0 ? random.next() % 10 : random.next() % 40)
+                counts.active = counts.participants - Int64(random.next() % UInt64(counts.participants / 3 + 1))
+                for (r, c) in [(row, column), (row, districts), (bands, column), (bands, districts)] { grid[r][c].add(counts) }
             }
         }
         let hidden = BenefitReport.suppressedCells(grid, k: 10)
+        let grand = BenefitReport.Cell(row: bands, column: districts)
+        if grid[bands][districts].isSmall(10) {
+            #expect(hidden.count == (bands + 1) * (districts + 1), "a small city's table is all X")
+            return
+        }
+        #expect(!hidden.contains(grand), "the grand total is shown")
         for row in grid.indices {
             for column in grid[row].indices where grid[row][column].isSmall(10) {
                 #expect(hidden.contains(.init(row: row, column: column)))
@@ -213,5 +229,46 @@ struct BenefitReportTests {
         }
         let system = Self.equations(hidden: hidden, rows: bands + 1, columns: districts + 1)
         for (index, cell) in hidden.sorted().enumerated() { #expect(!Self.determined(index, system), "seed \(seed): \(cell)") }
+        // Every line whose total is shown: its hidden cells together are no small group.
+        let lines = (0...bands).map { row in (0...districts).map { BenefitReport.Cell(row: row, column: $0) } }
+            + (0...districts).map { column in (0...bands).map { BenefitReport.Cell(row: $0, column: column) } }
+        for line in lines where !hidden.contains(line.last!) {
+            let together = line.dropLast().filter(hidden.contains).reduce(into: BenefitReport.Counts()) { $0.add(grid[$1.row][$1.column]) }
+            #expect(!together.isSmall(10), "seed \(seed): \(line.first!)…")
+        }
+    }
+
+    @Test("the operating cost of a period: each month's share of its days, summed exactly and cut to whole yen once")
+    func operatingCost() throws {
+        // 17 July – 16 August: 15/31 of July and 16/31 of August is one whole month's cost, to the yen.
+        for yen: Int64 in [600_000, 250_000, 120_000, 1] {
+            #expect(try BenefitReport.periodCost(yen, from: LocalDate("2026-07-17")!, to: LocalDate("2026-08-16")!) == yen)
+        }
+        #expect(try BenefitReport.periodCost(600_000, from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-15")!) == 300_000)
+        #expect(try BenefitReport.periodCost(100, from: LocalDate("2026-02-01")!, to: LocalDate("2026-02-01")!) == 3, "100 / 28, cut")
+        #expect(try BenefitReport.periodCost(120_000, from: LocalDate("2026-01-01")!, to: LocalDate("2026-12-31")!) == 1_440_000)
+        #expect(BenefitReport.largestRemainder(10, weights: [1, 1, 1]) == [4, 3, 3])
+        #expect(BenefitReport.largestRemainder(7, weights: [0, 0]) == [0, 0])
+    }
+
+    @Test("a city of 3 shows no figure of theirs, proposes no share, and a period before anyone enrolled reads zeros")
+    func small() async throws {
+        let fixture = try await Fixture.make()
+        for index in 0..<3 { try await fixture.enrol("r-\(index)") }
+        _ = try await fixture.submit((0..<3).map { fixture.walk("w-\($0)", "r-\($0)", steps: 9_000) })
+        let report = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today)
+        let benefits = try #require(report.benefits)
+        #expect(benefits.residents.allSatisfy { $0.counts == nil }, "every cell of the table reads X")
+        #expect(benefits.party(.residents).value("participants") == nil && benefits.party(.residents).value("points-earned") == nil)
+        #expect(benefits.sharing.allSatisfy { $0.proposedYen == nil && $0.permille == nil })
+        #expect(benefits.trend.allSatisfy { $0.averageSteps == nil })
+        let json = String(decoding: report.json(), as: UTF8.self)
+        #expect(!json.contains("\"participants\" : 3"))
+        // Before anyone enrolled: no participant, nothing measured, the operating cost still counted.
+        let before = try #require(try await fixture.ayumi.reporting.beneficiaryReport(from: LocalDate("2026-01-01")!, to: LocalDate("2026-01-31")!).benefits)
+        #expect(before.party(.residents).value("participants") == 0)
+        #expect(before.party(.government).value("measured-walkers") == 0)
+        #expect(before.totalCost == 970_000)
+        #expect(before.sharing.allSatisfy { $0.proposedYen == nil }, "no benefit measured: nothing to share by")
     }
 }
