@@ -45,6 +45,11 @@ with sync_playwright() as playwright:
     expect(page.locator("#status")).to_have_text("Shown")
     check(page.locator("#report svg").count() == 8, "the indicators show a chart each (8)")
     check("Average daily steps" in page.locator("#report").inner_text(), "the indicators are named")
+    with page.expect_download() as download:
+        page.click("#kpis-csv")
+    download.value.save_as(WORK + "/kpis.csv")
+    with open(WORK + "/kpis.csv", encoding="utf-8-sig") as file:
+        check(file.readline().startswith("indicator,name,kind,target,target_year,"), "the indicators download as CSV")
 
     # The beneficiary report of today: its tables and charts, the coefficient's source printed.
     page.fill("#from", TODAY)

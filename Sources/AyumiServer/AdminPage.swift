@@ -45,7 +45,7 @@ struct AdminPage {
           <fieldset><legend id="kpi-legend"></legend>
             <label for="kpi-from" id="kpi-from-label"></label><input id="kpi-from" type="month">
             <label for="kpi-to" id="kpi-to-label"></label><input id="kpi-to" type="month">
-            <div><button id="show-kpis" type="button"></button><button id="kpis-xlsx" type="button" class="download">XLSX</button></div>
+            <div><button id="show-kpis" type="button"></button><button id="kpis-csv" type="button" class="download">CSV</button><button id="kpis-xlsx" type="button" class="download">XLSX</button></div>
           </fieldset>
           <fieldset><legend id="report-legend"></legend>
             <label for="from" id="from-label"></label><input id="from" type="date">
@@ -140,7 +140,9 @@ struct AdminPage {
           } catch (e) { status(e.message, true); }
         }
         $("show-kpis").addEventListener("click", () => show(kpiPath("html")));
-        $("kpis-xlsx").addEventListener("click", () => download(kpiPath("xlsx"), `ayumi-kpis-${$("kpi-from").value}-${$("kpi-to").value}.xlsx`));
+        for (const format of ["csv", "xlsx"]) {
+          $(`kpis-${format}`).addEventListener("click", () => download(kpiPath(format), `ayumi-kpis-${$("kpi-from").value}-${$("kpi-to").value}.${format}`));
+        }
         $("show-beneficiaries").addEventListener("click", () => show(reportPath("html")));
         for (const format of ["csv", "xlsx"]) {
           $(`beneficiaries-${format}`).addEventListener("click", () =>

@@ -338,6 +338,15 @@ struct CLITests {
                                 "--language", "en", "--data-dir", server.data], directory: elsewhere)
         #expect(page.status == 0 && page.output.hasPrefix("<!DOCTYPE html>") && page.output.contains("Medical cost saved (estimate)"))
         #expect(page.output.contains("University of Tsukuba") && !page.output.contains("<script"))
+        // Two processes, the same bytes: the workbook has no clock in it.
+        let books = try (1...2).map { run -> Data in
+            let path = elsewhere + "/report-\(run).xlsx"
+            let result = try CLI.run(["report", "beneficiaries", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "xlsx", "--output", path,
+                                      "--data-dir", server.data], directory: elsewhere)
+            #expect(result.status == 0)
+            return try Data(contentsOf: URL(fileURLWithPath: path))
+        }
+        #expect(books[0] == books[1] && books[0].starts(with: Data("PK".utf8)))
 
         let backup = elsewhere + "/copy.sqlite"
         let backedUp = try CLI.run(["backup", "--output", backup, "--data-dir", server.data], directory: elsewhere)
