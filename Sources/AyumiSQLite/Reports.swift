@@ -284,7 +284,7 @@ extension SQLiteStore {
             """)
         return IndicatorFacts(
             enrolled: try count("SELECT COUNT(*) FROM residents WHERE enrolled_day <= ?2 AND ?1 = ?1"),
-            active: try count("SELECT COUNT(DISTINCT resident) FROM events WHERE rejection IS NULL AND day BETWEEN ?1 AND ?2"),
+            active: try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind IN (1, 2, 3) AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
             pointsAwarded: try count("SELECT COALESCE(SUM(amount), 0) FROM transfers WHERE kind = 1 AND day BETWEEN ?1 AND ?2"),
             redemptions: try count("SELECT COUNT(*) FROM redemptions WHERE day BETWEEN ?1 AND ?2"),
             walkDays: walks["days"], steps: walks["steps"], walkers: walks["walkers"], walkersReaching8000: reaching,
@@ -349,7 +349,7 @@ extension SQLiteReportReader {
                     if kind == 2 { $0.rides[mode, default: 0] += count } else { $0.visits += count }
                 }
             }
-            for resident in try Int64.fetchAll(db, sql: "SELECT DISTINCT resident FROM events WHERE rejection IS NULL AND day BETWEEN ?1 AND ?2",
+            for resident in try Int64.fetchAll(db, sql: "SELECT DISTINCT resident FROM events WHERE kind IN (1, 2, 3) AND rejection IS NULL AND day BETWEEN ?1 AND ?2",
                                                arguments: [from.dayNumber, to.dayNumber]) {
                 participants[resident]?.active = true
             }
