@@ -105,6 +105,28 @@ public struct Assessment: Sendable, Hashable, Codable {
 
     public func fare(mode: String) -> Int64 { fares[mode] ?? defaultFare }
 
+    /// The zones whose visits the reports count: nil (every zone) when none is named.
+    public var visitZones: [String]? { downtownZones.isEmpty ? nil : downtownZones }
+
+    enum CodingKeys: String, CodingKey {
+        case medicalCost, baselineDays, visitSpend, downtownZones, ageBands, fares, defaultFare, faresSource, costLayers
+    }
+
+    /// A version stored before `downtownZones` counted visits to every zone: it reads as none named
+    /// (the reports then count every zone).
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        medicalCost = try container.decode(Coefficient.self, forKey: .medicalCost)
+        baselineDays = try container.decode(Int.self, forKey: .baselineDays)
+        visitSpend = try container.decode(Coefficient.self, forKey: .visitSpend)
+        downtownZones = try container.decodeIfPresent([String].self, forKey: .downtownZones) ?? []
+        ageBands = try container.decode([Int].self, forKey: .ageBands)
+        fares = try container.decode([String: Int64].self, forKey: .fares)
+        defaultFare = try container.decode(Int64.self, forKey: .defaultFare)
+        faresSource = try container.decode(LocalizedText.self, forKey: .faresSource)
+        costLayers = try container.decode([CostLayer].self, forKey: .costLayers)
+    }
+
     /// The band of an age: its index, and its label ("40–64", "75–", "–39").
     public func ageBand(_ age: Int) -> Int { ageBands.filter { $0 <= age }.count }
 

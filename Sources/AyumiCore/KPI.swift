@@ -15,7 +15,8 @@ public enum KPI: String, Sendable, Hashable, Codable, CaseIterable {
     case reaching8000 = "reaching-8000"
     /// Outcome: transit rides per active resident, in hundredths.
     case ridesPerParticipant = "rides-per-participant"
-    /// Outcome: visits to the downtown zones in the month.
+    /// Outcome: visits to the downtown zones in the month (`downtownZones` of benefits.yaml; every
+    /// zone in a program without it).
     case downtownVisits = "downtown-visits"
 
     public var isOutcome: Bool { [.averageDailySteps, .reaching8000, .ridesPerParticipant, .downtownVisits].contains(self) }

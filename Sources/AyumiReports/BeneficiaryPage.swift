@@ -45,12 +45,17 @@ extension BeneficiaryReport {
             }
             let trendLabels = benefits.trend.map { String($0.from.description.dropFirst(5)) }
             let steps = Chart.bars(title: text("歩数の推移", "Steps trend"), series: [.init(name: text("1日平均歩数", "average steps a day"), color: "#2a7")],
-                                   groups: zip(trendLabels, benefits.trend).map { Chart.Group(label: $0.0, values: [$0.1.averageSteps]) },
+                                   groups: zip(trendLabels, benefits.trend).map {
+                                       Chart.Group(label: $0.0, values: [$0.1.averageSteps], absent: [$0.1.suppressed ? "X" : BenefitReport.notComputed])
+                                   },
                                    line: benefits.baselineSteps.map { Chart.Line(value: $0, label: "\(text("基準期間", "baseline")) \(Self.grouped($0))") })
             let parties = Chart.bars(title: text("主体別の便益と費用", "Benefit and cost by party"),
                                      series: [.init(name: text("便益", "benefit"), color: "#2a7"), .init(name: text("実負担", "paid"), color: "#c73"),
                                               .init(name: text("提案負担", "proposed"), color: "#27a")],
-                                     groups: benefits.sharing.map { Chart.Group(label: $0.party.name.text(language), values: [$0.benefitYen, $0.paidYen, $0.proposedYen]) },
+                                     groups: benefits.sharing.map {
+                                         Chart.Group(label: $0.party.name.text(language), values: [$0.benefitYen, $0.paidYen, $0.proposedYen],
+                                                     absent: ["X", "X", $0.proposalSuppressed ? "X" : BenefitReport.notComputed])
+                                     },
                                      format: Self.grouped)
             body += section("residents") + section("benefits") + section("steps-trend", chart: steps) + section("sponsor-costs")
                 + section("operating-costs") + section("cost-sharing", chart: parties) + section("assumptions")

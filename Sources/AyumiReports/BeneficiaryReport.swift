@@ -272,7 +272,8 @@ public struct BeneficiaryReport: Sendable, Hashable {
     /// gets a leading apostrophe, so opening the file never runs it (names come from registries an
     /// administrator edits).
     public static func csvText(_ text: String) -> String {
-        guard let first = text.first, "=+-@\t\r".contains(first) else { return text }
+        // A lone "-" (nothing to show) is no formula.
+        guard let first = text.first, "=+-@\t\r".contains(first), text != BenefitReport.notComputed else { return text }
         return "'" + text
     }
 

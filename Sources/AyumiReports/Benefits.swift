@@ -10,10 +10,8 @@ import Foundation
 /// paying party in proportion to its benefit, beside what it paid. `docs/reports.md` gives every
 /// formula; the report prints its coefficients and their sources.
 ///
-/// Private: no figure comes from fewer than k residents. The residents' table (age band × district,
-/// with both margins) suppresses a cell behind which 1 to k−1 residents are enrolled, active,
-/// earning or redeeming, and then suppresses further cells until no suppressed cell can be worked
-/// out from the others and the totals (see `suppressedCells`).
+/// Private: no figure comes from fewer than k residents, and none can be worked out from the others:
+/// see `ResidentsTable` for the residents' table.
 public struct BenefitReport: Sendable, Hashable {
     public enum Unit: String, Sendable, Hashable {
         case residents, points, yen, steps, stepDays = "step-days", rides, visits, redemptions
@@ -32,11 +30,12 @@ public struct BenefitReport: Sendable, Hashable {
         }
     }
 
-    /// One figure of a party: nil value when suppressed.
+    /// One figure of a party: nil value when suppressed, or when there is none (a mean of nobody).
     public struct Figure: Sendable, Hashable {
         public var id: String
         public var name: LocalizedText
         public var value: Int64?
+        public var suppressed: Bool
         public var unit: Unit
         /// How it was computed, in words.
         public var basis: LocalizedText
@@ -64,7 +63,7 @@ public struct BenefitReport: Sendable, Hashable {
             pointsEarned += participant.pointsEarned
             pointsRedeemed += participant.pointsRedeemed
             earners += participant.pointsEarned != 0 ? 1 : 0
-            redeemers += participant.pointsRedeemed != 0 ? 1 : 0
+            redeemers += participant.redeemedAny ? 1 : 0
         }
 
         mutating func add(_ other: Counts) {
@@ -115,13 +114,17 @@ public struct BenefitReport: Sendable, Hashable {
         public var proposedYen: Int64?
         public var paidYen: Int64?
         public var differenceYen: Int64?
+        /// No proposal because a figure it depends on is suppressed (else: no benefit, or no cost).
+        public var proposalSuppressed: Bool
     }
 
     public struct TrendPoint: Sendable, Hashable {
         public var from: LocalDate
         public var to: LocalDate
-        /// Average steps per walk day of walkers past their baseline days; nil when fewer than k.
+        /// Average steps per walk day of walkers past their baseline days; nil when fewer than k
+        /// (suppressed) or none.
         public var averageSteps: Int64?
+        public var suppressed: Bool
     }
 
     public struct Assumption: Sendable, Hashable {
@@ -169,23 +172,15 @@ public struct BenefitReport: Sendable, Hashable {
                             groupSizeMin: Int, from: LocalDate, to: LocalDate) throws -> BenefitReport {
         let k = Int64(groupSizeMin)
         let baselineDays = Int64(assessment.baselineDays)
-        func shown(_ value: Int64, _ groups: Int64...) -> Int64? { groups.allSatisfy { $0 == 0 || $0 >= k } ? value : nil }
 
         // Residents' table.
-        let bands = assessment.ageBandLabels
-        let districts = Set(facts.participants.map(\.district)).sorted()
-        var grid = Array(repeating: Array(repeating: Counts(), count: districts.count + 1), count: bands.count + 1)
-        let districtIndex = Dictionary(uniqueKeysWithValues: districts.enumerated().map { ($1, $0) })
-        for participant in facts.participants {
-            let band = assessment.ageBand(to.year - participant.birthYear), district = districtIndex[participant.district]!
-            for row in [band, bands.count] { for column in [district, districts.count] { grid[row][column].add(participant) } }
-        }
-        let hidden = suppressedCells(grid, k: k)
+        let table = ResidentsTable.make(facts.participants, assessment: assessment, year: to.year, k: k)
+        let (bands, districts, grid) = (table.bands, table.districts, table.grid)
         var residents: [ResidentCell] = []
         for row in grid.indices {
             for column in grid[row].indices {
                 residents.append(ResidentCell(ageBand: row < bands.count ? bands[row] : nil, district: column < districts.count ? districts[column] : nil,
-                                              counts: hidden.contains(Cell(row: row, column: column)) ? nil : grid[row][column]))
+                                              counts: table.hidden.contains(Cell(row: row, column: column)) ? nil : grid[row][column]))
             }
         }
         let all = grid[bands.count][districts.count]
@@ -225,7 +220,10 @@ public struct BenefitReport: Sendable, Hashable {
             stepDays += try rounded((Int128(after.steps) * Int128(base.walkDays) - Int128(base.steps) * Int128(after.walkDays)) * Int128(days),
                                     Int128(after.walkDays) * Int128(base.walkDays))
         }
-        let walkersShown = walkers >= k
+        /// No group of 1 to k − 1 residents behind a figure (none is no group).
+        func large(_ groups: Int64...) -> Bool { groups.allSatisfy { $0 == 0 || $0 >= k } }
+        let walkersShown = large(walkers)
+        func shownIf(_ value: Int64, _ groups: Int64...) -> Int64? { groups.allSatisfy { $0 == 0 || $0 >= k } ? value : nil }
         let coefficient = assessment.medicalCost.value
         let medical = try truncated(Int128(stepDays) * Int128(coefficient.units), Int128(coefficient.denominator))
         let baselineMean = walkers > 0 ? try rounded(Int128(baselineSum), Int128(walkers) * 100) : 0
@@ -261,8 +259,8 @@ public struct BenefitReport: Sendable, Hashable {
         func benefit(_ party: Party) -> Int64? {
             switch party {
             case .government: walkersShown ? medical : nil
-            case .transit: measured >= k && measuredRiders >= k ? extraFare : nil
-            case .merchants: measured >= k && measuredVisitors >= k ? extraSales : nil
+            case .transit: large(measured, measuredRiders) ? extraFare : nil
+            case .merchants: large(measured, measuredVisitors) ? extraSales : nil
             case .residents: nil
             }
         }
@@ -281,11 +279,14 @@ public struct BenefitReport: Sendable, Hashable {
         let sharing = Party.payers.enumerated().map { index, party in
             let proposal = proposed?[index], payment = paid(party)
             return Share(party: party, benefitYen: benefit(party), permille: permille?[index], proposedYen: proposal, paidYen: payment,
-                         differenceYen: proposal.flatMap { p in payment.map { p - $0 } })
+                         differenceYen: proposal.flatMap { p in payment.map { p - $0 } },
+                         proposalSuppressed: Party.payers.contains { benefit($0) == nil } || totalCost == nil)
         }
 
-        func figure(_ id: String, _ ja: String, _ en: String, _ value: Int64?, _ unit: Unit, _ basisJa: String, _ basisEn: String) -> Figure {
-            Figure(id: id, name: LocalizedText(ja: ja, en: en), value: value, unit: unit, basis: LocalizedText(ja: basisJa, en: basisEn))
+        func figure(_ id: String, _ ja: String, _ en: String, _ value: Int64?, _ unit: Unit, _ basisJa: String, _ basisEn: String,
+                    none: Bool = false) -> Figure {
+            Figure(id: id, name: LocalizedText(ja: ja, en: en), value: none ? nil : value, suppressed: !none && value == nil, unit: unit,
+                   basis: LocalizedText(ja: basisJa, en: basisEn))
         }
         let n = assessment.baselineDays
         let paidBasis = ("負担者として利用されたポイントの円換算と運営費の負担分", "Yen of the points redeemed from its sponsors' lots, plus its share of the operating cost")
@@ -293,9 +294,9 @@ public struct BenefitReport: Sendable, Hashable {
         let parties = [
             // Points as the ledger summary's program row shows them (the same figures, suppressed alike).
             PartySection(party: .residents, figures: [
-                figure("participants", "参加者数", "Participants", shown(all.participants, all.participants), .residents,
+                figure("participants", "参加者数", "Participants", shownIf(all.participants, all.participants), .residents,
                        "期間の末日までに登録した住民", "Residents enrolled by the period's last day"),
-                figure("active", "活動した参加者数", "Active participants", shown(all.active, all.active, all.participants - all.active), .residents,
+                figure("active", "活動した参加者数", "Active participants", shownIf(all.active, all.active, all.participants - all.active), .residents,
                        "期間に1件以上の有効な活動がある参加者", "Participants with at least one accepted event in the period"),
                 figure("points-earned", "獲得ポイント", "Points earned", program?.awarded?.points, .points, "期間に付与されたポイント", "Points awarded in the period"),
                 figure("points-redeemed", "利用ポイント", "Points redeemed", totalRedeemed?.points, .points, "期間の利用から期間の返金を引いたもの", "Redeemed in the period less refunds made in it"),
@@ -303,14 +304,15 @@ public struct BenefitReport: Sendable, Hashable {
                        "利用ポイント × 1ポイントの円換算額（\(yenPerPoint)円）", "Points redeemed × yen per point (\(yenPerPoint))"),
             ]),
             PartySection(party: .government, figures: [
-                figure("measured-walkers", "歩数の比較対象者", "Walkers measured", shown(walkers, walkers), .residents,
+                figure("measured-walkers", "歩数の比較対象者", "Walkers measured", shownIf(walkers, walkers), .residents,
                        "登録から\(n)日間（基準期間）と期間の基準期間後の両方に歩数の記録がある参加者", "Participants with walks in their first \(n) days (their baseline) and in the period after them"),
                 figure("baseline-steps", "基準期間の1日平均歩数", "Baseline steps a day", walkersShown ? baselineMean : nil, .steps,
-                       "各人の基準期間の歩数 ÷ 記録日数 の平均", "Mean over walkers of their baseline steps ÷ their baseline walk days"),
+                       "各人の基準期間の歩数 ÷ 記録日数 の平均", "Mean over walkers of their baseline steps ÷ their baseline walk days", none: walkers == 0),
                 figure("period-steps", "期間の1日平均歩数", "Steps a day in the period", walkersShown ? afterMean : nil, .steps,
-                       "各人の期間（基準期間後）の歩数 ÷ 記録日数 の平均", "Mean over walkers of their steps ÷ walk days in the period after their baseline"),
+                       "各人の期間（基準期間後）の歩数 ÷ 記録日数 の平均", "Mean over walkers of their steps ÷ walk days in the period after their baseline",
+                       none: walkers == 0),
                 figure("additional-steps", "1日あたり歩数の増加", "Additional steps a day", walkersShown ? changeMean : nil, .steps,
-                       "各人の（期間の平均 − 基準期間の平均）の平均", "Mean over walkers of (period average − baseline average)"),
+                       "各人の（期間の平均 − 基準期間の平均）の平均", "Mean over walkers of (period average − baseline average)", none: walkers == 0),
                 figure("additional-step-days", "増加歩数の延べ", "Additional step-days", walkersShown ? stepDays : nil, .stepDays,
                        "各人の（期間の平均 − 基準期間の平均）× 期間の基準期間後の日数、の合計", "Sum over walkers of (period average − baseline average) × the period's days after their baseline"),
                 figure("medical-cost-saved", "医療費抑制額（推計）", "Medical cost saved (estimate)", walkersShown ? medical : nil, .yen,
@@ -318,25 +320,25 @@ public struct BenefitReport: Sendable, Hashable {
                 figure("cost-paid", "事業費の負担額", "Program cost paid", paid(.government), .yen, paidBasis.0, paidBasis.1),
             ]),
             PartySection(party: .transit, figures: [
-                figure("riders", "乗車した参加者数", "Participants riding", shown(riders, riders), .residents, "期間に1回以上乗車した参加者", "Participants with at least one accepted tap in the period"),
-                figure("rides", "参加者の乗車回数", "Rides by participants", shown(Int64(rides.values.reduce(0, +)), riders), .rides, "期間の参加者の有効なタッチ数", "Accepted taps by participants in the period"),
-                figure("fare-revenue", "運賃収入（推計）", "Fare revenue (estimate)", shown(fareRevenue, riders), .yen, "乗車回数 × 運賃表の運賃（種別ごと）", "Rides × the fare table's fare of their mode"),
-                figure("measured-participants", "基準期間と比較できる参加者数", "Participants measured", shown(measured, measured), .residents,
+                figure("riders", "乗車した参加者数", "Participants riding", shownIf(riders, riders), .residents, "期間に1回以上乗車した参加者", "Participants with at least one accepted tap in the period"),
+                figure("rides", "参加者の乗車回数", "Rides by participants", shownIf(Int64(rides.values.reduce(0, +)), riders), .rides, "期間の参加者の有効なタッチ数", "Accepted taps by participants in the period"),
+                figure("fare-revenue", "運賃収入（推計）", "Fare revenue (estimate)", shownIf(fareRevenue, riders), .yen, "乗車回数 × 運賃表の運賃（種別ごと）", "Rides × the fare table's fare of their mode"),
+                figure("measured-participants", "基準期間と比較できる参加者数", "Participants measured", shownIf(measured, measured), .residents,
                        "基準期間（登録から\(n)日間）に歩数の記録があり、それが期間の末日より前に終わった参加者",
                        "Participants with walks reported in their first \(n) days (their baseline), which ended before the period's last day"),
-                figure("additional-rides", "乗車回数の増加", "Additional rides", measured >= k && measuredRiders >= k ? extraRideCount : nil, .rides,
+                figure("additional-rides", "乗車回数の増加", "Additional rides", large(measured, measuredRiders) ? extraRideCount : nil, .rides,
                        "各人の（期間の基準期間後の乗車 − 基準期間の乗車 ÷ \(n) × その日数）の合計", "Sum over participants measured of (rides after their baseline − baseline rides ÷ \(n) × those days)"),
                 figure("additional-fare-revenue", "運賃収入の増加（推計）", "Additional fare revenue (estimate)", benefit(.transit), .yen,
                        "種別ごとの乗車回数の増加 × 運賃（円未満切り捨て）", "Additional rides of each mode × its fare (fractions of a yen dropped)"),
                 figure("cost-paid", "事業費の負担額", "Program cost paid", paid(.transit), .yen, paidBasis.0, paidBasis.1),
             ]),
             PartySection(party: .merchants, figures: [
-                figure("redemptions", "ポイント利用件数", "Redemptions", shown(redemptions.count, redemptions.residents), .redemptions, "期間の利用件数", "Redemptions in the period"),
+                figure("redemptions", "ポイント利用件数", "Redemptions", shownIf(redemptions.count, redemptions.residents), .redemptions, "期間の利用件数", "Redemptions in the period"),
                 figure("points-redeemed", "利用ポイント", "Points redeemed", totalRedeemed?.points, .points, "期間の利用から期間の返金を引いたもの", "Redeemed in the period less refunds made in it"),
                 figure("yen-redeemed", "ポイントによる売上", "Sales paid with points", totalRedeemed?.yen, .yen, "利用ポイント × 1ポイントの円換算額（負担者が加盟店に支払う）", "Points redeemed × yen per point (paid to the shops by the sponsors)"),
-                figure("visitors", "中心市街地に来訪した参加者数", "Participants visiting downtown", shown(visitors, visitors), .residents, "期間に1回以上来訪した参加者", "Participants with at least one accepted visit in the period"),
-                figure("visits", "中心市街地への来訪回数", "Downtown visits", shown(visits, visitors), .visits, "期間の参加者の有効な来訪数", "Accepted visits by participants in the period"),
-                figure("additional-visits", "来訪回数の増加", "Additional visits", measured >= k && measuredVisitors >= k ? extraVisitCount : nil, .visits,
+                figure("visitors", "中心市街地に来訪した参加者数", "Participants visiting downtown", shownIf(visitors, visitors), .residents, "期間に1回以上来訪した参加者", "Participants with at least one accepted visit in the period"),
+                figure("visits", "中心市街地への来訪回数", "Downtown visits", shownIf(visits, visitors), .visits, "期間の参加者の有効な来訪数", "Accepted visits by participants in the period"),
+                figure("additional-visits", "来訪回数の増加", "Additional visits", large(measured, measuredVisitors) ? extraVisitCount : nil, .visits,
                        "各人の（期間の基準期間後の来訪 − 基準期間の来訪 ÷ \(n) × その日数）の合計", "Sum over participants measured of (visits after their baseline − baseline visits ÷ \(n) × those days)"),
                 figure("additional-sales", "来訪増加による売上（推計）", "Sales from additional visits (estimate)", benefit(.merchants), .yen,
                        "来訪回数の増加 × 1回あたり購買額 \(spend)円（円未満切り捨て）", "Additional visits × ¥\(spend) spent a visit (fractions of a yen dropped)"),
@@ -349,7 +351,8 @@ public struct BenefitReport: Sendable, Hashable {
         let trend = try stride(from: from.dayNumber, through: to.dayNumber, by: bucket).enumerated().map { index, first in
             let found = buckets[index]
             let average = try found.flatMap { $0.walkers >= k && $0.walkDays > 0 ? try rounded(Int128($0.steps), Int128($0.walkDays)) : nil }
-            return TrendPoint(from: LocalDate(dayNumber: first), to: LocalDate(dayNumber: min(first + bucket - 1, to.dayNumber)), averageSteps: average)
+            return TrendPoint(from: LocalDate(dayNumber: first), to: LocalDate(dayNumber: min(first + bucket - 1, to.dayNumber)), averageSteps: average,
+                              suppressed: average == nil && (found?.walkers ?? 0) > 0)
         }
         let fares = assessment.fares.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         let assumptions = [
@@ -377,7 +380,7 @@ public struct BenefitReport: Sendable, Hashable {
         ]
         return BenefitReport(ageBands: bands, districts: districts, residents: residents, parties: parties, sponsors: sponsors, layers: layers,
                              totalCost: totalCost, sharing: sharing, trend: trend,
-                             baselineSteps: walkersShown ? try rounded(Int128(baselineSteps), Int128(baselineWalkDays)) : nil,
+                             baselineSteps: walkersShown && walkers > 0 ? try rounded(Int128(baselineSteps), Int128(baselineWalkDays)) : nil,
                              assumptions: assumptions, yenPerPoint: yenPerPoint)
     }
 
@@ -430,88 +433,5 @@ public struct BenefitReport: Sendable, Hashable {
         var row: Int
         var column: Int
         static func < (a: Cell, b: Cell) -> Bool { (a.row, a.column) < (b.row, b.column) }
-    }
-
-    /// The cells of a two-way table with its margins (the last row and column are the totals, the
-    /// last cell the grand total) to suppress:
-    ///
-    /// 1. every small cell (`Counts.isSmall`); when the grand total is small, every cell;
-    /// 2. then more, until (a) no suppressed cell can be worked out exactly from the cells shown and
-    ///    the totals, and (b) in every line (row or column) whose total is shown, the suppressed cells
-    ///    together are not a small group (their sum is the total less the cells shown).
-    ///
-    /// (a): a suppressed cell can be worked out exactly when it is a bridge of the graph whose nodes
-    /// are the rows and columns (totals included) and whose edges are the suppressed cells; it cannot
-    /// when it lies on a cycle. While a bridge remains, the cheapest rectangle through it (fewest
-    /// residents newly hidden) joins. (b): the line's smallest shown cell with residents joins, or,
-    /// when none is left, the line's total. The grand total is never hidden but in step 1: the
-    /// ledger summary and the indicators publish it anyway, so it is treated as known.
-    static func suppressedCells(_ grid: [[Counts]], k: Int64) -> Set<Cell> {
-        let rows = grid.count, columns = grid[0].count
-        let grand = Cell(row: rows - 1, column: columns - 1)
-        let everything = Set(grid.indices.flatMap { row in grid[row].indices.map { Cell(row: row, column: $0) } })
-        if grid[grand.row][grand.column].isSmall(k) { return everything }
-        var hidden = Set<Cell>()
-        for cell in everything where grid[cell.row][cell.column].isSmall(k) { hidden.insert(cell) }
-        func counts(_ cell: Cell) -> Counts { grid[cell.row][cell.column] }
-        /// The lines: each row's and each column's cells, the total last.
-        let lines = (0..<rows).map { row in (0..<columns).map { Cell(row: row, column: $0) } }
-            + (0..<columns).map { column in (0..<rows).map { Cell(row: $0, column: column) } }
-        while true {
-            if let bridge = firstBridge(hidden, rows: rows, columns: columns) {
-                var best: (cost: Int64, cells: [Cell])?
-                for row in 0..<rows where row != bridge.row {
-                    for column in 0..<columns where column != bridge.column {
-                        let cells = [Cell(row: bridge.row, column: column), Cell(row: row, column: bridge.column), Cell(row: row, column: column)]
-                            .filter { !hidden.contains($0) }
-                        guard !cells.contains(grand) else { continue }
-                        // An empty cell costs nothing to hide but is still a figure someone could know: count it as one resident.
-                        let cost = cells.reduce(Int64(0)) { $0 + max(1, counts($1).participants) }
-                        if best == nil || cost < best!.cost { best = (cost, cells) }
-                    }
-                }
-                // No rectangle avoids the grand total (a table of one district whose total row is
-                // small): hide the table.
-                guard let best else { return everything }
-                hidden.formUnion(best.cells)
-                continue
-            }
-            let exposed = lines.first { line in
-                let total = line.last!, inner = line.dropLast().filter { hidden.contains($0) }
-                guard !hidden.contains(total), !inner.isEmpty else { return false }
-                return inner.reduce(into: Counts()) { $0.add(counts($1)) }.isSmall(k)
-            }
-            guard let line = exposed else { return hidden }
-            let candidates = line.dropLast().filter { !hidden.contains($0) && counts($0).participants > 0 }
-            if let smallest = candidates.min(by: { (counts($0).participants, $0) < (counts($1).participants, $1) }) {
-                hidden.insert(smallest)
-            } else if line.last! != grand {
-                hidden.insert(line.last!)
-            } else {
-                return everything
-            }
-        }
-    }
-
-    /// The first suppressed cell (in row order) whose removal disconnects its row from its column.
-    static func firstBridge(_ hidden: Set<Cell>, rows: Int, columns: Int) -> Cell? {
-        var adjacency = Array(repeating: [Int](), count: rows + columns)
-        for cell in hidden {
-            adjacency[cell.row].append(rows + cell.column)
-            adjacency[rows + cell.column].append(cell.row)
-        }
-        for cell in hidden.sorted() {
-            var seen = Set([cell.row]), queue = [cell.row]
-            while let node = queue.popLast() {
-                for next in adjacency[node] where !seen.contains(next) {
-                    if node == cell.row && next == rows + cell.column { continue }
-                    if next == cell.row && node == rows + cell.column { continue }
-                    seen.insert(next)
-                    queue.append(next)
-                }
-            }
-            if !seen.contains(rows + cell.column) { return cell }
-        }
-        return nil
     }
 }

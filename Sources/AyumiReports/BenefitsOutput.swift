@@ -14,6 +14,8 @@ extension BenefitReport {
     }
 
     static let allText = LocalizedText(ja: "計", en: "all")
+    /// A cell with nothing to show (no walker that day; no proposal without a benefit or a cost).
+    static let notComputed = "-"
 
     func tables(_ language: Language) -> [Table] {
         func value(_ number: Int64?) -> Workbook.Cell { number.map(Workbook.Cell.number) ?? .text(BeneficiaryReport.suppressedCell) }
@@ -29,7 +31,9 @@ extension BenefitReport {
         }
         let figureRows = parties.flatMap { section in
             section.figures.map { figure in
-                party(section.party) + [.text(figure.id), text(figure.name), value(figure.value), text(figure.unit.name), text(figure.basis)]
+                party(section.party) + [.text(figure.id), text(figure.name),
+                                        figure.suppressed ? value(nil) : (figure.value.map(Workbook.Cell.number) ?? .text(Self.notComputed)),
+                                        text(figure.unit.name), text(figure.basis)]
             }
         }
         let sponsorRows = sponsors.map { sponsor in
@@ -38,13 +42,21 @@ extension BenefitReport {
         let layerRows = layers.map { layer in
             [.text(layer.id), text(layer.name), .number(layer.yenPerMonth), .number(layer.yen)] + Party.payers.map { .number(layer.paidBy[$0] ?? 0) }
         }
+        /// A figure not computed, for want of a benefit or a cost, not hidden.
+        func proposal(_ number: Int64?, _ share: Share, decimals: Int = 0) -> Workbook.Cell {
+            guard let number else { return .text(share.proposalSuppressed ? BeneficiaryReport.suppressedCell : Self.notComputed) }
+            return decimals == 0 ? .number(number) : .decimal(number, decimals: decimals)
+        }
         var shareRows = sharing.map { share in
-            party(share.party) + [value(share.benefitYen), share.permille.map { .decimal($0, decimals: 1) } ?? .text(BeneficiaryReport.suppressedCell),
-                                  value(share.proposedYen), value(share.paidYen), value(share.differenceYen)]
+            party(share.party) + [value(share.benefitYen), proposal(share.permille, share, decimals: 1), proposal(share.proposedYen, share),
+                                  value(share.paidYen), share.paidYen == nil ? value(nil) : proposal(share.differenceYen, share)]
         }
         let paidTotal: Int64? = sharing.contains { $0.paidYen == nil } ? nil : sharing.reduce(0) { $0 + $1.paidYen! }
         shareRows.append([.text("total"), text(LocalizedText(ja: "事業費の合計", en: "Program cost")), .empty, .empty, value(totalCost), value(paidTotal), .empty])
-        let trendRows = trend.map { point in [.text(point.from.description), .text(point.to.description), value(point.averageSteps)] }
+        let trendRows = trend.map { point -> [Workbook.Cell] in
+            [.text(point.from.description), .text(point.to.description),
+             point.averageSteps.map(Workbook.Cell.number) ?? .text(point.suppressed ? BeneficiaryReport.suppressedCell : Self.notComputed)]
+        }
             + [[.text("baseline"), text(LocalizedText(ja: "基準期間", en: "baseline")), value(baselineSteps)]]
         let assumptionRows = assumptions.map { item -> [Workbook.Cell] in
             [.text(item.id), text(item.name), text(item.value), item.source.map(text) ?? .empty]
@@ -93,6 +105,7 @@ extension BenefitReport {
         struct Layer: Encodable { var id: String, name: LocalizedText, yenPerMonth: Int64, yen: Int64, paidBy: [String: Int64] }
         struct Share: Encodable {
             var party: String, benefitYen: Int64?, benefitShare: String?, proposedYen: Int64?, paidYen: Int64?, differenceYen: Int64?
+            var proposalSuppressed: Bool
         }
         struct Point: Encodable {
             var from: String, to: String, averageSteps: Int64?
@@ -113,7 +126,7 @@ extension BenefitReport {
                },
                parties: parties.map { section in
                    .init(party: section.party.rawValue, name: section.party.name, figures: section.figures.map {
-                       .init(id: $0.id, name: $0.name, value: $0.value, unit: $0.unit.rawValue, basis: $0.basis, suppressed: $0.value == nil)
+                       .init(id: $0.id, name: $0.name, value: $0.value, unit: $0.unit.rawValue, basis: $0.basis, suppressed: $0.suppressed)
                    })
                },
                sponsorCosts: sponsors.map {
@@ -127,9 +140,9 @@ extension BenefitReport {
                totalCost: totalCost,
                costSharing: sharing.map {
                    .init(party: $0.party.rawValue, benefitYen: $0.benefitYen, benefitShare: $0.permille.map { Workbook.decimal($0, 1) },
-                         proposedYen: $0.proposedYen, paidYen: $0.paidYen, differenceYen: $0.differenceYen)
+                         proposedYen: $0.proposedYen, paidYen: $0.paidYen, differenceYen: $0.differenceYen, proposalSuppressed: $0.proposalSuppressed)
                },
-               stepsTrend: trend.map { .init(from: $0.from.description, to: $0.to.description, averageSteps: $0.averageSteps, suppressed: $0.averageSteps == nil) },
+               stepsTrend: trend.map { .init(from: $0.from.description, to: $0.to.description, averageSteps: $0.averageSteps, suppressed: $0.suppressed) },
                baselineSteps: baselineSteps,
                assumptions: assumptions.map { .init(id: $0.id, name: $0.name, value: $0.value, source: $0.source) })
     }

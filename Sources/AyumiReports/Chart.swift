@@ -6,10 +6,12 @@ enum Chart {
         var color: String
     }
 
-    /// A group of bars (one per series) under one label; a nil value is suppressed and reads X.
+    /// A group of bars (one per series) under one label; a nil value draws no bar and reads its
+    /// mark: X (suppressed) unless `absent` says otherwise (- for a figure there is none of).
     struct Group {
         var label: String
         var values: [Int64?]
+        var absent: [String]? = nil
     }
 
     /// A dashed horizontal line across the chart (a target, a baseline), labelled.
@@ -47,7 +49,7 @@ enum Chart {
                     svg += "<rect x=\"\(x)\" y=\"\(upper)\" width=\"\(barWidth - 2)\" height=\"\(lower - upper)\" fill=\"\(series[index].color)\"/>"
                     svg += "<text x=\"\(middle)\" y=\"\(upper - 3)\" font-size=\"\(groups.count > 12 ? 6 : 9)\" text-anchor=\"middle\">\(Markup.escape(format(value)))</text>"
                 } else {
-                    svg += "<text x=\"\(middle)\" y=\"\(zero - 5)\" font-size=\"10\" text-anchor=\"middle\">X</text>"
+                    svg += "<text x=\"\(middle)\" y=\"\(zero - 5)\" font-size=\"10\" text-anchor=\"middle\">\(Markup.escape(group.absent?[index] ?? "X"))</text>"
                 }
             }
             let center = left + barWidth * series.count / 2

@@ -39,7 +39,9 @@ public struct KPIReport: Sendable {
                 case .averageDailySteps: shown(ratio(f.steps, f.walkDays, 1), f.walkers)
                 case .reaching8000: shown(ratio(f.walkersReaching8000 * 100, f.walkers, kpi.scale), f.walkersReaching8000,
                                           f.walkers - f.walkersReaching8000)
-                case .ridesPerParticipant: shown(ratio(f.rides, f.active, kpi.scale), f.riders, f.active)
+                // Rides (published beside it in the beneficiary report) ÷ this gives the active count: it
+                // needs what the active rate needs, the residents not active too.
+                case .ridesPerParticipant: shown(ratio(f.rides, f.active, kpi.scale), f.riders, f.active, f.enrolled - f.active)
                 case .downtownVisits: shown(f.visits, f.visitors)
                 }
             })

@@ -108,8 +108,9 @@ struct SQLiteReportReader: ReportReader {
             """, arguments: [from.dayNumber, to.dayNumber, list])!
     }
 
-    func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)]) throws -> [IndicatorFacts] {
-        try periods.map { try SQLiteStore.indicatorFacts(from: $0.from, to: $0.to, db) }
+    func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)], visitZones: [String]?) throws -> [IndicatorFacts] {
+        let zones = try visitZones.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        return try periods.map { try SQLiteStore.indicatorFacts(from: $0.from, to: $0.to, visitZones: zones, db) }
     }
 }
 
@@ -265,9 +266,13 @@ extension SQLiteStore {
 extension SQLiteStore {
     // MARK: Indicators
 
-    static func indicatorFacts(from: LocalDate, to: LocalDate, _ db: Database) throws -> IndicatorFacts {
+    /// - Parameter visitZones: a JSON list of the zones whose visits count, or nil for every zone.
+    static func indicatorFacts(from: LocalDate, to: LocalDate, visitZones: String?, _ db: Database) throws -> IndicatorFacts {
         let range: StatementArguments = [from.dayNumber, to.dayNumber]
+        let visitArguments: StatementArguments = [from.dayNumber, to.dayNumber, visitZones]
+        let inZones = "(?3 IS NULL OR detail IN (SELECT value FROM json_each(?3)))"
         func count(_ sql: String) throws -> Int64 { try Int64.fetchOne(db, sql: sql, arguments: range) ?? 0 }
+        func countVisits(_ sql: String) throws -> Int64 { try Int64.fetchOne(db, sql: sql, arguments: visitArguments) ?? 0 }
         // A walk's day counts at its largest report (a phone re-syncs the same day); steps are the
         // stored detail's first part.
         let walks = try Row.fetchOne(db, sql: """
@@ -289,19 +294,19 @@ extension SQLiteStore {
             redemptions: try count("SELECT COUNT(*) FROM redemptions WHERE day BETWEEN ?1 AND ?2"),
             walkDays: walks["days"], steps: walks["steps"], walkers: walks["walkers"], walkersReaching8000: reaching,
             rides: try count("SELECT COUNT(*) FROM events WHERE kind = 2 AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
-            visits: try count("SELECT COUNT(*) FROM events WHERE kind = 3 AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
+            visits: try countVisits("SELECT COUNT(*) FROM events WHERE kind = 3 AND rejection IS NULL AND day BETWEEN ?1 AND ?2 AND \(inZones)"),
             awardedResidents: try count("SELECT COUNT(DISTINCT credit) FROM transfers WHERE kind = 1 AND day BETWEEN ?1 AND ?2"),
             redeemers: try count("SELECT COUNT(DISTINCT resident) FROM redemptions WHERE day BETWEEN ?1 AND ?2"),
             riders: try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = 2 AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
-            visitors: try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = 3 AND rejection IS NULL AND day BETWEEN ?1 AND ?2"))
+            visitors: try countVisits("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = 3 AND rejection IS NULL AND day BETWEEN ?1 AND ?2 AND \(inZones)"))
     }
 }
 
 extension SQLiteReportReader {
     // MARK: Participants
 
-    func participantFacts(from: LocalDate, to: LocalDate, baselineDays: Int, bucketDays: Int, visitZones: [String]) throws -> ParticipantFacts {
-        let zones = String(decoding: try JSONEncoder().encode(visitZones), as: UTF8.self)
+    func participantFacts(from: LocalDate, to: LocalDate, baselineDays: Int, bucketDays: Int, visitZones: [String]?) throws -> ParticipantFacts {
+        let zones = try visitZones.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let arguments: StatementArguments = [from.dayNumber, to.dayNumber, baselineDays, zones]
         let trendArguments: StatementArguments = [from.dayNumber, to.dayNumber, baselineDays, max(1, bucketDays)]
         do {
@@ -329,8 +334,8 @@ extension SQLiteReportReader {
             let inScope = "((e.day >= r.enrolled_day AND e.day < r.enrolled_day + ?3) OR e.day >= ?1)"
             for row in try Row.fetchAll(db, sql: """
                 SELECT e.resident, \(segment), COUNT(*) AS days, SUM(e.steps) AS steps FROM (\(walks)) e
-                JOIN residents r ON r.account = e.resident WHERE \(inScope) AND ?4 = ?4 GROUP BY e.resident, baseline, period
-                """, arguments: arguments) {
+                JOIN residents r ON r.account = e.resident WHERE \(inScope) GROUP BY e.resident, baseline, period
+                """, arguments: [from.dayNumber, to.dayNumber, baselineDays]) {
                 add(row["resident"], baseline: row["baseline"], period: row["period"]) {
                     $0.walkDays += row["days"]
                     $0.steps += row["steps"]
@@ -340,7 +345,7 @@ extension SQLiteReportReader {
                 SELECT e.resident, e.kind, CASE e.kind WHEN 2 THEN substr(e.detail, 1, instr(e.detail, '|') - 1) ELSE '' END AS mode,
                        \(segment), COUNT(*) AS n
                 FROM events e JOIN residents r ON r.account = e.resident
-                WHERE (e.kind = 2 OR (e.kind = 3 AND e.detail IN (SELECT value FROM json_each(?4)))) AND e.rejection IS NULL AND e.day <= ?2
+                WHERE (e.kind = 2 OR (e.kind = 3 AND (?4 IS NULL OR e.detail IN (SELECT value FROM json_each(?4))))) AND e.rejection IS NULL AND e.day <= ?2
                   AND \(inScope)
                 GROUP BY e.resident, e.kind, mode, baseline, period
                 """, arguments: arguments) {
@@ -368,6 +373,7 @@ extension SQLiteReportReader {
                 GROUP BY resident
                 """, arguments: [from.dayNumber, to.dayNumber]) {
                 participants[row["resident"]]?.pointsRedeemed = row["points"]
+                participants[row["resident"]]?.redeemedAny = true
             }
             // Only the walkers with walks in their baseline: those the city's figures compare.
             let trend = try Row.fetchAll(db, sql: """

@@ -41,8 +41,8 @@ public struct Reporting: Sendable {
             }
             guard let assessment = ruleset.assessment else { return report }
             let participants = try reader.participantFacts(from: from, to: to, baselineDays: assessment.baselineDays,
-                                                           bucketDays: BenefitReport.bucketDays(from: from, to: to), visitZones: assessment.downtownZones)
-            let counts = try reader.indicatorFacts([(from, to)])[0]
+                                                           bucketDays: BenefitReport.bucketDays(from: from, to: to), visitZones: assessment.visitZones)
+            let counts = try reader.indicatorFacts([(from, to)], visitZones: assessment.visitZones)[0]
             report.benefits = try BenefitReport.make(
                 facts: participants, ledgerRows: report.rows, sponsorParties: sponsorParties, redemptions: (counts.redemptions, counts.redeemers),
                 assessment: assessment, yenPerPoint: ruleset.program.yenPerPoint, groupSizeMin: ruleset.program.reportGroupSizeMin, from: from, to: to)

@@ -71,7 +71,8 @@ extension Reporting {
         let ruleset = dependencies.program.current.ruleset
         let labels = (first.number...last.number).map { String(format: "%04d-%02d", $0 / 12, $0 % 12 + 1) }
         let periods = try labels.map { label in let month = try Self.month(label); return (from: month.from, to: month.to) }
-        let facts = try await dependencies.store.indicatorFacts(periods)
+        // Downtown visits are visits to the zones benefits.yaml names downtown, as in the beneficiary report.
+        let facts = try await dependencies.store.indicatorFacts(periods, visitZones: ruleset.assessment?.visitZones)
         return KPIReport.make(facts: Array(zip(labels, facts)).map { (month: $0.0, facts: $0.1) }, targets: ruleset.kpiTargets,
                               groupSizeMin: ruleset.program.reportGroupSizeMin)
     }

@@ -748,14 +748,15 @@ public protocol ReportReader {
     /// suppressed groups (resident counts of rows overlap, so they cannot be summed).
     func residentCount(_ measure: BeneficiaryFacts.Measure, _ section: BeneficiaryFacts.Section, ids: [String],
                        from: LocalDate, to: LocalDate) throws -> Int64
-    /// What the monthly indicators are counted from, for each period of local days (`from...to`).
-    func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)]) throws -> [IndicatorFacts]
+    /// What the monthly indicators are counted from, for each period of local days (`from...to`);
+    /// visits only to `visitZones` (every zone when nil).
+    func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)], visitZones: [String]?) throws -> [IndicatorFacts]
     /// Every resident enrolled by `to`, with what the beneficiary report counts of them: activity in
     /// their first `baselineDays` from enrolment, in the period after those days, and in the whole
-    /// period (visits only to `visitZones`); and the walks of the period after their baseline days of
+    /// period (visits only to `visitZones`, every zone when nil); and the walks of the period after their baseline days of
     /// the walkers who reported walks in their baseline, per bucket of `bucketDays` days from `from`.
     /// Never leaves the report's code.
-    func participantFacts(from: LocalDate, to: LocalDate, baselineDays: Int, bucketDays: Int, visitZones: [String]) throws -> ParticipantFacts
+    func participantFacts(from: LocalDate, to: LocalDate, baselineDays: Int, bucketDays: Int, visitZones: [String]?) throws -> ParticipantFacts
 }
 
 extension Store {
@@ -764,9 +765,9 @@ extension Store {
     }
 
     /// The periods' indicators, from one state of the ledger.
-    public func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)]) async throws -> [IndicatorFacts] {
+    public func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)], visitZones: [String]?) async throws -> [IndicatorFacts] {
         let list = periods.map { [$0.from, $0.to] }
-        return try await readReports { reader in try reader.indicatorFacts(list.map { ($0[0], $0[1]) }) }
+        return try await readReports { reader in try reader.indicatorFacts(list.map { ($0[0], $0[1]) }, visitZones: visitZones) }
     }
 }
 
@@ -800,6 +801,9 @@ public struct ParticipantFacts: Sendable, Hashable {
         /// Points awarded in the period, and redeemed in it less what shops refunded in it.
         public var pointsEarned: Int64
         public var pointsRedeemed: Int64
+        /// Redeemed or was refunded in the period (as the ledger summary counts the residents behind
+        /// redemptions), even when the two cancel out.
+        public var redeemedAny = false
         /// In the first baseline days from enrolment (whether or not in the period).
         public var baseline: Activity
         /// In the period, after the baseline days.

@@ -1,4 +1,5 @@
 import AyumiCore
+import AyumiRules
 @testable import AyumiReports
 import AyumiStore
 import AyumiTestSupport
@@ -117,125 +118,143 @@ struct BenefitReportTests {
         #expect(html.contains("筑波大学"), "the coefficient's source is printed")
     }
 
-    /// Whether the value of unknown `index` follows from the equations `rows` (coefficients over the
-    /// unknowns): it does when its unit vector lies in their span, i.e. adding it keeps the rank.
-    static func determined(_ index: Int, _ rows: [[Double]]) -> Bool {
-        func rank(_ matrix: [[Double]]) -> Int {
-            var m = matrix, rank = 0
-            let columns = m.first?.count ?? 0
-            for column in 0..<columns {
-                guard let pivot = (rank..<m.count).first(where: { abs(m[$0][column]) > 1e-9 }) else { continue }
-                m.swapAt(rank, pivot)
-                for row in 0..<m.count where row != rank && abs(m[row][column]) > 1e-9 {
-                    let factor = m[row][column] / m[rank][column]
-                    for c in 0..<columns { m[row][c] -= factor * m[rank][c] }
-                }
-                rank += 1
-            }
-            return rank
+    /// What is wrong with a residents' table as published: a shown figure of a small group, a
+    /// suppressed cell that follows from the rest, or a group of suppressed cells (any subset, when
+    /// there are at most 16) whose sum follows from the shown cells and totals and is a small group.
+    /// An outsider's relations: every row's and column's total, and the grand total, less the shown
+    /// cells, is the sum of its suppressed cells.
+    static func leaks(_ table: ResidentsTable, k: Int64) -> [String] {
+        let rows = table.grid.count - 1, columns = table.grid[0].count - 1
+        var problems: [String] = []
+        let all = (0...rows).flatMap { row in (0...columns).map { BenefitReport.Cell(row: row, column: $0) } }
+        for cell in all where !table.hidden.contains(cell) && table.grid[cell.row][cell.column].isSmall(k) {
+            problems.append("shown small group at \(cell)")
         }
-        var unit = Array(repeating: 0.0, count: rows.first?.count ?? 0)
-        unit[index] = 1
-        return rank(rows) == rank(rows + [unit])
+        if table.hidden.contains(.init(row: rows, column: columns)) { return problems }   // all X
+        // Margins are shown whenever the grand total is.
+        for cell in all where (cell.row == rows || cell.column == columns) && table.hidden.contains(cell) { problems.append("hidden margin \(cell)") }
+        let unknowns = table.hidden.sorted()
+        var relations: [[Double]] = (0..<rows).map { row in unknowns.map { $0.row == row ? 1 : 0 } }
+            + (0..<columns).map { column in unknowns.map { $0.column == column ? 1 : 0 } }
+        relations.append(unknowns.map { _ in 1 })
+        // Counts are never negative: a line whose total is 0 shows every cell of it is 0.
+        for cell in unknowns where table.grid[cell.row][columns].participants == 0 || table.grid[rows][cell.column].participants == 0 {
+            relations.append(unknowns.map { $0 == cell ? 1 : 0 })
+        }
+        let base = rank(relations)
+        func follows(_ vector: [Double]) -> Bool { rank(relations + [vector]) == base }
+        for (index, cell) in unknowns.enumerated() {
+            var unit = Array(repeating: 0.0, count: unknowns.count)
+            unit[index] = 1
+            if follows(unit) { problems.append("\(cell) follows from the rest") }
+        }
+        guard unknowns.count <= 16 else { return problems }
+        for subset in 1..<(1 << unknowns.count) {
+            let vector = unknowns.indices.map { Double((subset >> $0) & 1) }
+            guard follows(vector) else { continue }
+            let group = unknowns.indices.filter { (subset >> $0) & 1 == 1 }
+                .reduce(into: BenefitReport.Counts()) { $0.add(table.grid[unknowns[$1].row][unknowns[$1].column]) }
+            if group.isSmall(k) { problems.append("the cells \(group) of subset \(subset) follow, a small group") }
+        }
+        return problems
     }
 
-    /// What an outsider can write down from a published table with its margins (the last row and
-    /// column): one equation per row and column over the suppressed cells.
-    static func equations(hidden: Set<BenefitReport.Cell>, rows: Int, columns: Int) -> [[Double]] {
-        let unknowns = hidden.sorted()
-        func equation(_ cells: [BenefitReport.Cell], total: BenefitReport.Cell) -> [Double] {
-            unknowns.map { cells.contains($0) ? 1 : ($0 == total ? -1 : 0) }
-        }
-        var result: [[Double]] = []
-        for row in 0..<rows {
-            result.append(equation((0..<columns - 1).map { BenefitReport.Cell(row: row, column: $0) }, total: .init(row: row, column: columns - 1)))
-        }
+    static func rank(_ matrix: [[Double]]) -> Int {
+        var m = matrix, rank = 0
+        let columns = m.first?.count ?? 0
         for column in 0..<columns {
-            result.append(equation((0..<rows - 1).map { BenefitReport.Cell(row: $0, column: column) }, total: .init(row: rows - 1, column: column)))
+            guard let pivot = (rank..<m.count).first(where: { abs(m[$0][column]) > 1e-9 }) else { continue }
+            m.swapAt(rank, pivot)
+            for row in 0..<m.count where row != rank && abs(m[row][column]) > 1e-9 {
+                let factor = m[row][column] / m[rank][column]
+                for c in 0..<columns { m[row][c] -= factor * m[rank][c] }
+            }
+            rank += 1
         }
-        return result.filter { $0.contains { $0 != 0 } }
+        return rank
     }
 
-    @Test("an outsider with every published cell and total cannot work out one suppressed cell of the residents' table")
+    @Test("an outsider with every published cell and total can work out no suppressed cell, and no group of fewer than 10, of the residents' table")
     func attack() async throws {
-        let fixture = try await Self.twoMonths()
-        let report = try await fixture.ayumi.reporting.beneficiaryReport(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!)
+        // Three districts of 15, 22 and 25; 14101 has 12 residents under 40 and 3 aged 75 and over.
+        let fixture = try await Fixture.make()
+        for (district, young, old) in [("14101", 12, 3), ("14102", 10, 12), ("14103", 14, 11)] {
+            for index in 0..<(young + old) { try await fixture.enrol("r-\(district)-\(index)", birthYear: index < young ? 1990 : 1950, district: district) }
+        }
+        let report = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today)
         // Read it back as published (JSON), as the attacker would.
         struct Published: Decodable {
             struct Benefits: Decodable {
-                struct Cell: Decodable { var ageBand: String?, district: String?, participants: Int64?, active: Int64?, suppressed: Bool }
+                struct Cell: Decodable { var ageBand: String?, district: String?, participants: Int64?, suppressed: Bool }
                 var ageBands: [String], districts: [String], residents: [Cell]
             }
             var benefits: Benefits
         }
         let published = try JSONDecoder().decode(Published.self, from: report.json()).benefits
-        let rows = published.ageBands.count + 1, columns = published.districts.count + 1
-        var hidden = Set<BenefitReport.Cell>()
-        var known: [BenefitReport.Cell: Int64] = [:]
-        for (index, cell) in published.residents.enumerated() {
-            let position = BenefitReport.Cell(row: index / columns, column: index % columns)
-            if cell.suppressed { hidden.insert(position) } else { known[position] = cell.participants }
+        #expect(published.districts == ["14101", "14102", "14103"] && published.ageBands == ["–39", "40–64", "65–74", "75–"])
+        let columns = published.districts.count + 1
+        let hidden = Set(published.residents.indices.filter { published.residents[$0].suppressed }.map {
+            BenefitReport.Cell(row: $0 / columns, column: $0 % columns)
+        })
+        // The 3 (75–, 14101) with the cheapest rectangle that protects them: 14103's 11, and both
+        // districts' residents under 40, so that no column's part of it is a small group.
+        #expect(hidden == [.init(row: 0, column: 0), .init(row: 0, column: 2), .init(row: 3, column: 0), .init(row: 3, column: 2)])
+        #expect(published.residents.filter { !$0.suppressed && $0.ageBand == nil }.map(\.participants) == [15, 22, 25, 62])
+        // The table as the report made it, from the same facts: every true count behind it.
+        let assessment = try #require(fixture.ayumi.dependencies.program.current.ruleset.assessment)
+        let facts = try await fixture.ayumi.dependencies.store.readReports {
+            try $0.participantFacts(from: fixture.today, to: fixture.today, baselineDays: 28, bucketDays: 1, visitZones: ["downtown"])
         }
-        // r-48…r-50 (40–64, 14103) are 3: their cell, their band's and their district's totals are hidden.
-        #expect(hidden.contains(.init(row: 1, column: 2)) && hidden.contains(.init(row: 1, column: 3)) && hidden.contains(.init(row: 4, column: 2)))
-        // A line with one hidden cell would give it away at once (the total less the rest).
-        for row in 0..<rows { #expect((0..<columns).filter { hidden.contains(.init(row: row, column: $0)) }.count != 1, "row \(row)") }
-        for column in 0..<columns { #expect((0..<rows).filter { hidden.contains(.init(row: $0, column: column)) }.count != 1, "column \(column)") }
-        // And no combination of the lines does either.
-        let system = Self.equations(hidden: hidden, rows: rows, columns: columns)
-        for (index, cell) in hidden.sorted().enumerated() { #expect(!Self.determined(index, system), "\(cell) follows from the others") }
-        // Nor is a group of fewer than 10 given away by a line's total less its shown cells (3 residents
-        // aged 40–74 from the column of band totals, with their points), for any count published.
-        func group(_ line: [BenefitReport.Cell], _ value: (Published.Benefits.Cell) -> Int64?) -> Int64? {
-            let cells = line.map { published.residents[$0.row * columns + $0.column] }
-            guard let total = value(cells.last!), line.dropLast().contains(where: hidden.contains) else { return nil }
-            return total - cells.dropLast().compactMap(value).reduce(0, +)
-        }
-        let lines = (0..<rows).map { row in (0..<columns).map { BenefitReport.Cell(row: row, column: $0) } }
-            + (0..<columns).map { column in (0..<rows).map { BenefitReport.Cell(row: $0, column: column) } }
-        for line in lines {
-            for (name, value) in [("participants", { (c: Published.Benefits.Cell) in c.participants }), ("active", { $0.active }),
-                                  ("not active", { c in c.participants.flatMap { p in c.active.map { p - $0 } } })] {
-                if let hiddenSum = group(line, value) { #expect(hiddenSum == 0 || hiddenSum >= 10, "\(line.first!)…: \(hiddenSum) \(name)") }
-            }
-        }
-        #expect(known[.init(row: rows - 1, column: columns - 1)] == 51, "the grand total is always shown (the ledger publishes it)")
+        let table = ResidentsTable.make(facts.participants, assessment: assessment, year: fixture.today.year, k: 10)
+        #expect(table.hidden == hidden)
+        #expect(Self.leaks(table, k: 10) == [])
+        // Without the rectangle, the 3 would follow from their row's total less the shown cells.
+        var bare = table
+        bare.hidden = [.init(row: 3, column: 0)]
+        #expect(Self.leaks(bare, k: 10).contains("Cell(row: 3, column: 0) follows from the rest"))
     }
 
-    @Test("over random tables, every small cell is hidden and no hidden cell follows from the rest", arguments: 0..<30)
-    func randomTables(seed: UInt64) {
-        var random = SplitMix64(seed: seed)
-        let bands = 2 + Int(random.next() % 4), districts = 1 + Int(random.next() % 6)
-        var grid = Array(repeating: Array(repeating: BenefitReport.Counts(), count: districts + 1), count: bands + 1)
-        for row in 0..<bands {
-            for column in 0..<districts {
+    @Test("two small cells of one district are not given away together: the rectangle grows until the district's part is 10 or more")
+    func twoSmallInOneColumn() {
+        let inner: [[Int64]] = [[3, 20, 20], [4, 20, 20], [20, 20, 20]]
+        var grid = Array(repeating: Array(repeating: BenefitReport.Counts(), count: 4), count: 4)
+        for (row, values) in inner.enumerated() {
+            for (column, value) in values.enumerated() {
                 var counts = BenefitReport.Counts()
-                counts.participants = Int64(random.next() % 4 == 0 ? random.next() % 10 : random.next() % 40)
-                counts.active = counts.participants - Int64(random.next() % UInt64(counts.participants / 3 + 1))
-                for (r, c) in [(row, column), (row, districts), (bands, column), (bands, districts)] { grid[r][c].add(counts) }
+                counts.participants = value
+                for r in [row, 3] { for c in [column, 3] { grid[r][c].add(counts) } }
             }
         }
-        let hidden = BenefitReport.suppressedCells(grid, k: 10)
-        let grand = BenefitReport.Cell(row: bands, column: districts)
-        if grid[bands][districts].isSmall(10) {
-            #expect(hidden.count == (bands + 1) * (districts + 1), "a small city's table is all X")
-            return
-        }
-        #expect(!hidden.contains(grand), "the grand total is shown")
-        for row in grid.indices {
-            for column in grid[row].indices where grid[row][column].isSmall(10) {
-                #expect(hidden.contains(.init(row: row, column: column)))
+        let table = ResidentsTable(bands: ["a", "b", "c"], districts: ["x", "y", "z"], grid: grid, hidden: ResidentsTable.suppressed(grid, k: 10))
+        // 3 + 4 in district x alone would follow from its total less the shown 20: the third band joins.
+        #expect(Set(table.hidden.map(\.row)) == [0, 1, 2] && Set(table.hidden.map(\.column)) == [0, 1])
+        #expect(Self.leaks(table, k: 10) == [])
+        var leaky = table
+        leaky.hidden = [.init(row: 0, column: 0), .init(row: 0, column: 1), .init(row: 1, column: 0), .init(row: 1, column: 1)]
+        #expect(Self.leaks(leaky, k: 10).contains { $0.contains("a small group") })
+    }
+
+    @Test("over random cities, the residents' table shows no small group and gives none away, and no suppressed cell follows", arguments: 0..<40)
+    func randomTables(seed: UInt64) throws {
+        var random = SplitMix64(seed: seed)
+        let assessment = try #require(try RulesParser.load(directory: Fixture.repositoryRoot + "/Rules").assessment)
+        let districts = (0..<(1 + Int(random.next() % 6))).map { "1410\($0)" }
+        var participants: [ParticipantFacts.Participant] = []
+        for district in districts {
+            for band in 0..<4 {
+                let count = Int(random.next() % 3 == 0 ? random.next() % 10 : random.next() % 30)
+                for _ in 0..<count {
+                    let active = random.next() % 5 != 0, redeemed = random.next() % 3 == 0
+                    var participant = ParticipantFacts.Participant(
+                        birthYear: 2026 - [30, 50, 70, 80][band], district: district, enrolled: LocalDate("2026-10-01")!, active: active,
+                        pointsEarned: active ? Int64(random.next() % 50) : 0, pointsRedeemed: redeemed ? Int64(random.next() % 20) : 0)
+                    participant.redeemedAny = redeemed
+                    participants.append(participant)
+                }
             }
         }
-        let system = Self.equations(hidden: hidden, rows: bands + 1, columns: districts + 1)
-        for (index, cell) in hidden.sorted().enumerated() { #expect(!Self.determined(index, system), "seed \(seed): \(cell)") }
-        // Every line whose total is shown: its hidden cells together are no small group.
-        let lines = (0...bands).map { row in (0...districts).map { BenefitReport.Cell(row: row, column: $0) } }
-            + (0...districts).map { column in (0...bands).map { BenefitReport.Cell(row: $0, column: column) } }
-        for line in lines where !hidden.contains(line.last!) {
-            let together = line.dropLast().filter(hidden.contains).reduce(into: BenefitReport.Counts()) { $0.add(grid[$1.row][$1.column]) }
-            #expect(!together.isSmall(10), "seed \(seed): \(line.first!)…")
-        }
+        let table = ResidentsTable.make(participants, assessment: assessment, year: 2026, k: 10)
+        #expect(Self.leaks(table, k: 10) == [], "seed \(seed): \(table.bands) × \(table.districts)")
     }
 
     @Test("the operating cost of a period: each month's share of its days, summed exactly and cut to whole yen once")
@@ -260,7 +279,7 @@ struct BenefitReportTests {
         let benefits = try #require(report.benefits)
         #expect(benefits.residents.allSatisfy { $0.counts == nil }, "every cell of the table reads X")
         #expect(benefits.party(.residents).value("participants") == nil && benefits.party(.residents).value("points-earned") == nil)
-        #expect(benefits.sharing.allSatisfy { $0.proposedYen == nil && $0.permille == nil })
+        #expect(benefits.sharing.allSatisfy { $0.proposedYen == nil && $0.permille == nil && !$0.proposalSuppressed }, "no one past their baseline: no benefit yet")
         #expect(benefits.trend.allSatisfy { $0.averageSteps == nil })
         let json = String(decoding: report.json(), as: UTF8.self)
         #expect(!json.contains("\"participants\" : 3"))
@@ -269,6 +288,10 @@ struct BenefitReportTests {
         #expect(before.party(.residents).value("participants") == 0)
         #expect(before.party(.government).value("measured-walkers") == 0)
         #expect(before.totalCost == 970_000)
-        #expect(before.sharing.allSatisfy { $0.proposedYen == nil }, "no benefit measured: nothing to share by")
+        #expect(before.sharing.allSatisfy { $0.proposedYen == nil && !$0.proposalSuppressed }, "no benefit measured: nothing to share by")
+        // Nothing hidden there: what was not computed reads -, not X.
+        let csv = try await fixture.ayumi.reporting.beneficiaryReport(from: LocalDate("2026-01-01")!, to: LocalDate("2026-01-31")!).csv(language: .en)
+        #expect(csv.contains("\r\ncost-sharing,government,The city (government),0,-,-,860000,-\r\n"))
+        #expect(csv.contains("\r\nsteps-trend,2026-01-01,2026-01-01,-\r\n"))
     }
 }
