@@ -149,6 +149,8 @@ public struct BenefitReport: Sendable, Hashable {
     public var trend: [TrendPoint]
     /// Average steps per walk day in the baseline days of the walkers measured; nil when fewer than k.
     public var baselineSteps: Int64?
+    /// Whether a missing `baselineSteps` is hidden (fewer than k walkers) rather than of nobody.
+    public var baselineSuppressed: Bool
     public var assumptions: [Assumption]
     public var yenPerPoint: Int64
 
@@ -381,6 +383,7 @@ public struct BenefitReport: Sendable, Hashable {
         return BenefitReport(ageBands: bands, districts: districts, residents: residents, parties: parties, sponsors: sponsors, layers: layers,
                              totalCost: totalCost, sharing: sharing, trend: trend,
                              baselineSteps: walkersShown && walkers > 0 ? try rounded(Int128(baselineSteps), Int128(baselineWalkDays)) : nil,
+                             baselineSuppressed: !walkersShown,
                              assumptions: assumptions, yenPerPoint: yenPerPoint)
     }
 

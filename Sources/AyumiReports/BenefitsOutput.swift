@@ -57,7 +57,8 @@ extension BenefitReport {
             [.text(point.from.description), .text(point.to.description),
              point.averageSteps.map(Workbook.Cell.number) ?? .text(point.suppressed ? BeneficiaryReport.suppressedCell : Self.notComputed)]
         }
-            + [[.text("baseline"), text(LocalizedText(ja: "基準期間", en: "baseline")), value(baselineSteps)]]
+            + [[.text("baseline"), text(LocalizedText(ja: "基準期間", en: "baseline")),
+                baselineSteps.map(Workbook.Cell.number) ?? .text(baselineSuppressed ? BeneficiaryReport.suppressedCell : Self.notComputed)]]
         let assumptionRows = assumptions.map { item -> [Workbook.Cell] in
             [.text(item.id), text(item.name), text(item.value), item.source.map(text) ?? .empty]
         }

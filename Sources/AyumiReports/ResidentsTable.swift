@@ -2,24 +2,26 @@ import AyumiCore
 import AyumiStore
 
 /// The residents' table of the beneficiary report: age band × district, with both margins and the
-/// grand total, made so that no group of 1 to k − 1 residents can be read or worked out from it.
+/// grand total, made so that no group of 1 to k − 1 residents (in any count: enrolled, active, not
+/// active, earning, redeeming) can be read or worked out from it (docs/reports.md, Privacy).
 ///
-/// 1. **Recoding**: an age band whose total is such a group joins its neighbour (its label becomes
-///    the joined range, such as `65–`); districts whose totals are join one column, `(other)`, and
-///    while that is still such a group, the smallest district joins it. So every margin is shown.
-///    When the grand total is such a group, every cell reads X.
+/// 1. **Recoding**: an age band whose total is such a group joins its smaller neighbour with
+///    residents (its label becomes the joined range, such as `40–74`); districts whose totals are
+///    join one column, `(other)`, and while that is still such a group, the smallest district joins
+///    it. So every margin is shown. When the grand total is such a group, every cell reads X.
 /// 2. **A rectangle of suppressed cells**: the rows and the columns that hold a small inner cell
 ///    span a rectangle, and every inner cell of it is suppressed; it grows by the cheapest row or
-///    column (fewest residents; never an empty one, whose total of 0 shows its cells) until it has
+///    column with residents in its part (a line whose part is 0 shows its cells are 0) until it has
 ///    two rows and two columns at least, and every row's and every column's part of it is no small
 ///    group.
 ///
 /// With every margin shown, what an outsider can work out of a full rectangle of suppressed cells is
 /// a sum over some of its rows, or over some of its columns (a 0/1 combination of the cells that
 /// follows from the line totals is `a[row] + b[column]`, which on a full grid is constant along rows
-/// or along columns): each of those parts is no small group, so neither is any union of them, and no
-/// single cell follows, as each part holds two cells at least. A test checks every subset of the
-/// suppressed cells of random tables against the relations the published table gives.
+/// or along columns): each of those parts is no small group, so neither is any union of them. In
+/// one count a cell's figure may follow when the rest of its line is 0 in that count; it is then
+/// that line's part, no small group either. A test tries every subset of the suppressed cells of
+/// random tables, in each count, against the relations the published table gives.
 struct ResidentsTable {
     typealias Counts = BenefitReport.Counts
     typealias Cell = BenefitReport.Cell
@@ -47,9 +49,12 @@ struct ResidentsTable {
         var runs = (0..<baseBands).map { $0...$0 }
         func runTotal(_ run: ClosedRange<Int>) -> Counts { sum(run.flatMap { base[$0] }) }
         while runs.count > 1, let small = runs.firstIndex(where: { runTotal($0).isSmall(k) }) {
+            // The smaller neighbour with residents (an empty one would widen the label and fix nothing);
+            // the upper one on a tie.
             let neighbour: Int
             if small == 0 { neighbour = 1 } else if small == runs.count - 1 { neighbour = small - 1 } else {
-                neighbour = runTotal(runs[small - 1]).participants < runTotal(runs[small + 1]).participants ? small - 1 : small + 1
+                let (below, above) = (runTotal(runs[small - 1]).participants, runTotal(runs[small + 1]).participants)
+                neighbour = below > 0 && (above == 0 || below < above) ? small - 1 : small + 1
             }
             let (low, high) = (min(small, neighbour), max(small, neighbour))
             runs[low] = runs[low].lowerBound...runs[high].upperBound
@@ -93,14 +98,17 @@ struct ResidentsTable {
         var inRows = Set(small.map(\.row)), inColumns = Set(small.map(\.column))
         func part(row: Int) -> Counts { inColumns.reduce(into: Counts()) { $0.add(grid[row][$1]) } }
         func part(column: Int) -> Counts { inRows.reduce(into: Counts()) { $0.add(grid[$1][column]) } }
-        /// The row (or column) outside the rectangle that hides the fewest residents joining it. Never
-        /// an empty one: its total, 0, shows its cells are 0, so it would protect nothing.
+        /// The row (or column) outside the rectangle that hides the fewest residents joining it, and
+        /// some: a line whose part would be 0 shows (its total less its shown cells) that its cells
+        /// there are 0, so it would protect nothing. An empty one only when no other is left.
         func cheapestRow() -> Int? {
-            (0..<rows).filter { !inRows.contains($0) && grid[$0][columns].participants > 0 }
+            let candidates = (0..<rows).filter { !inRows.contains($0) && grid[$0][columns].participants > 0 }
+            return (candidates.filter { part(row: $0).participants > 0 }.isEmpty ? candidates : candidates.filter { part(row: $0).participants > 0 })
                 .min { (part(row: $0).participants, $0) < (part(row: $1).participants, $1) }
         }
         func cheapestColumn() -> Int? {
-            (0..<columns).filter { !inColumns.contains($0) && grid[rows][$0].participants > 0 }
+            let candidates = (0..<columns).filter { !inColumns.contains($0) && grid[rows][$0].participants > 0 }
+            return (candidates.filter { part(column: $0).participants > 0 }.isEmpty ? candidates : candidates.filter { part(column: $0).participants > 0 })
                 .min { (part(column: $0).participants, $0) < (part(column: $1).participants, $1) }
         }
         let allInner = Set((0..<rows).flatMap { row in (0..<columns).map { Cell(row: row, column: $0) } })
