@@ -1,8 +1,9 @@
 """The city staff's dashboard in headless Chromium: see scripts/admin-page-check, which starts the server."""
 import os
-import sys
 
 from playwright.sync_api import expect, sync_playwright
+
+from page_checks import check, finish, launch
 
 URL = os.environ["AYUMI_URL"]
 ADMIN = os.environ["AYUMI_ADMIN_TOKEN"]
@@ -10,17 +11,8 @@ MERCHANT = os.environ["AYUMI_MERCHANT_TOKEN"]
 TODAY = os.environ["AYUMI_TODAY"]
 WORK = os.environ["AYUMI_WORK_DIR"]
 
-failures = []
-
-
-def check(condition, what):
-    print(("ok: " if condition else "FAILED: ") + what)
-    if not condition:
-        failures.append(what)
-
-
 with sync_playwright() as playwright:
-    browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+    browser = launch(playwright)
     page = browser.new_page(locale="en-US", accept_downloads=True)
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -91,7 +83,4 @@ with sync_playwright() as playwright:
     check(violations == [], "nothing the page drew broke its Content-Security-Policy: " + "; ".join(violations))
     browser.close()
 
-if failures:
-    print(f"{len(failures)} check(s) failed", file=sys.stderr)
-    sys.exit(1)
-print("admin page: all checks passed")
+finish("admin page")

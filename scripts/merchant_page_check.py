@@ -1,10 +1,11 @@
 """The merchant page in headless Chromium: see scripts/merchant-page-check, which starts the server."""
 import json
 import os
-import sys
 import urllib.request
 
 from playwright.sync_api import expect, sync_playwright
+
+from page_checks import check, finish, launch
 
 URL = os.environ["AYUMI_URL"]
 MERCHANT = os.environ["AYUMI_MERCHANT_TOKEN"]
@@ -22,17 +23,8 @@ def balance():
     return api("GET", "/v1/me/balance", RESIDENT)["points"]
 
 
-failures = []
-
-
-def check(condition, what):
-    print(("ok: " if condition else "FAILED: ") + what)
-    if not condition:
-        failures.append(what)
-
-
 with sync_playwright() as playwright:
-    browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+    browser = launch(playwright)
     page = browser.new_page(locale="en-US")
     errors = []
     # Script errors only: a refused request (the 422 above) is logged by the browser too, rightly.
@@ -112,7 +104,4 @@ with sync_playwright() as playwright:
     check(not errors, "no script errors: " + "; ".join(errors))
     browser.close()
 
-if failures:
-    print(f"merchant page: {len(failures)} checks failed", file=sys.stderr)
-    sys.exit(1)
-print("merchant page: all checks passed")
+finish("merchant page")

@@ -23,44 +23,24 @@ struct AdminPage {
     static let policy = Page.policy(script: script, styles: [style, KPIReport.pageStyle, BeneficiaryReport.pageStyle])
 
     static func html(_ language: Language) -> String {
-        """
-        <!DOCTYPE html>
-        <html lang="\(language.rawValue)">
-        <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(language == .ja ? "あゆみポイント 管理画面" : "Ayumi points for the city")</title>
-        <link rel="icon" href="data:,">
-        <style>\(style)</style>
-        </head>
-        <body data-lang="\(language.rawValue)">
-        <header><h1 id="title"></h1><nav><a href="?lang=ja">日本語</a> · <a href="?lang=en">English</a></nav></header>
-        <section id="signin">
-          <label for="token" id="token-label"></label>
-          <input id="token" type="password" autocomplete="off">
-          <button id="signin-button" type="button"></button>
-        </section>
-        <section id="desk" hidden>
-          <p id="version"></p>
-          <fieldset><legend id="kpi-legend"></legend>
-            <label for="kpi-from" id="kpi-from-label"></label><input id="kpi-from" type="month">
-            <label for="kpi-to" id="kpi-to-label"></label><input id="kpi-to" type="month">
-            <div><button id="show-kpis" type="button"></button><button id="kpis-csv" type="button" class="download">CSV</button><button id="kpis-xlsx" type="button" class="download">XLSX</button></div>
-          </fieldset>
-          <fieldset><legend id="report-legend"></legend>
-            <label for="from" id="from-label"></label><input id="from" type="date">
-            <label for="to" id="to-label"></label><input id="to" type="date">
-            <div><button id="show-beneficiaries" type="button"></button><button id="beneficiaries-csv" type="button" class="download">CSV</button><button id="beneficiaries-xlsx" type="button" class="download">XLSX</button></div>
-          </fieldset>
-          <button id="signout" type="button"></button>
-        </section>
-        <p id="status" role="status" aria-live="polite"></p>
-        <div id="report"></div>
-        <script>\(script)</script>
-        </body>
-        </html>
-
-        """
+        Page.document(language, title: LocalizedText(ja: "あゆみポイント 管理画面", en: "Ayumi points for the city"), style: style, script: script, body: """
+            <section id="desk" hidden>
+              <p id="version"></p>
+              <fieldset><legend id="kpi-legend"></legend>
+                <label for="kpi-from" id="kpi-from-label"></label><input id="kpi-from" type="month">
+                <label for="kpi-to" id="kpi-to-label"></label><input id="kpi-to" type="month">
+                <div><button id="show-kpis" type="button"></button><button id="kpis-csv" type="button" class="download">CSV</button><button id="kpis-xlsx" type="button" class="download">XLSX</button></div>
+              </fieldset>
+              <fieldset><legend id="report-legend"></legend>
+                <label for="from" id="from-label"></label><input id="from" type="date">
+                <label for="to" id="to-label"></label><input id="to" type="date">
+                <div><button id="show-beneficiaries" type="button"></button><button id="beneficiaries-csv" type="button" class="download">CSV</button><button id="beneficiaries-xlsx" type="button" class="download">XLSX</button></div>
+              </fieldset>
+              <button id="signout" type="button"></button>
+            </section>
+            <p id="status" role="status" aria-live="polite"></p>
+            <div id="report"></div>
+            """)
     }
 
     static let style = """

@@ -37,48 +37,28 @@ struct MerchantPage {
     static let policy = Page.policy(script: script, styles: [style])
 
     static func html(_ language: Language) -> String {
-        """
-        <!DOCTYPE html>
-        <html lang="\(language.rawValue)">
-        <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(language == .ja ? "あゆみポイント 加盟店" : "Ayumi points for shops")</title>
-        <link rel="icon" href="data:,">
-        <style>\(style)</style>
-        </head>
-        <body data-lang="\(language.rawValue)">
-        <header><h1 id="title"></h1><nav><a href="?lang=ja">日本語</a> · <a href="?lang=en">English</a></nav></header>
-        <section id="signin">
-          <label for="token" id="token-label"></label>
-          <input id="token" type="password" autocomplete="off">
-          <button id="signin-button" type="button"></button>
-        </section>
-        <section id="till" hidden>
-          <p id="merchant"></p>
-          <label for="code" id="code-label"></label>
-          <input id="code" autocomplete="off" autocapitalize="characters" spellcheck="false">
-          <div id="pin-box" hidden><label for="pin" id="pin-label"></label>
-          <input id="pin" type="password" inputmode="numeric" maxlength="4" autocomplete="off"></div>
-          <label for="points" id="points-label"></label>
-          <input id="points" type="number" min="1" step="1" inputmode="numeric">
-          <button id="review" type="button"></button>
-          <div id="confirm" hidden>
-            <p id="confirm-text"></p>
-            <button id="confirm-button" type="button"></button>
-            <button id="cancel-button" type="button"></button>
-          </div>
-          <h2 id="today-title"></h2>
-          <table id="today"><thead><tr><th id="th-id"></th><th id="th-at"></th><th id="th-points"></th><th id="th-refunded"></th><th></th></tr></thead>
-          <tbody></tbody></table>
-          <button id="signout" type="button"></button>
-        </section>
-        <p id="status" role="status" aria-live="polite"></p>
-        <script>\(script)</script>
-        </body>
-        </html>
-
-        """
+        Page.document(language, title: LocalizedText(ja: "あゆみポイント 加盟店", en: "Ayumi points for shops"), style: style, script: script, body: """
+            <section id="till" hidden>
+              <p id="merchant"></p>
+              <label for="code" id="code-label"></label>
+              <input id="code" autocomplete="off" autocapitalize="characters" spellcheck="false">
+              <div id="pin-box" hidden><label for="pin" id="pin-label"></label>
+              <input id="pin" type="password" inputmode="numeric" maxlength="4" autocomplete="off"></div>
+              <label for="points" id="points-label"></label>
+              <input id="points" type="number" min="1" step="1" inputmode="numeric">
+              <button id="review" type="button"></button>
+              <div id="confirm" hidden>
+                <p id="confirm-text"></p>
+                <button id="confirm-button" type="button"></button>
+                <button id="cancel-button" type="button"></button>
+              </div>
+              <h2 id="today-title"></h2>
+              <table id="today"><thead><tr><th id="th-id"></th><th id="th-at"></th><th id="th-points"></th><th id="th-refunded"></th><th></th></tr></thead>
+              <tbody></tbody></table>
+              <button id="signout" type="button"></button>
+            </section>
+            <p id="status" role="status" aria-live="polite"></p>
+            """)
     }
 
     static let style = """

@@ -32,6 +32,34 @@ enum Page {
             + "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     }
 
+    /// A page: its title, its one style and one script inline, the language links, a token's
+    /// sign-in (ids `token`, `signin-button`) and then `body`.
+    static func document(_ language: Language, title: LocalizedText, style: String, script: String, body: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="\(language.rawValue)">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(title.text(language))</title>
+        <link rel="icon" href="data:,">
+        <style>\(style)</style>
+        </head>
+        <body data-lang="\(language.rawValue)">
+        <header><h1 id="title"></h1><nav><a href="?lang=ja">日本語</a> · <a href="?lang=en">English</a></nav></header>
+        <section id="signin">
+          <label for="token" id="token-label"></label>
+          <input id="token" type="password" autocomplete="off">
+          <button id="signin-button" type="button"></button>
+        </section>
+        \(body)
+        <script>\(script)</script>
+        </body>
+        </html>
+
+        """
+    }
+
     static func hash(_ text: String) -> String {
         "sha256-" + Data(SHA256.hash(data: Data(text.utf8))).base64EncodedString()
     }

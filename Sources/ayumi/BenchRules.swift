@@ -148,21 +148,10 @@ extension Bench {
                 the time and the events replayed per second.
                 """)
 
-        @Option(help: "Residents to enrol.") var residents = 10_000
-        @Option(help: "Events to store and replay.") var events = 1_000_000
-        @Option(help: "Seed of the event stream.") var seed: UInt64 = 1
-        @Option(name: .customLong("data-dir"), help: "Where to create the temporary database (default: the system's temporary directory).")
-        var dataDirectory: String?
-        @Option(name: .customLong("rules"), help: "Rules directory.") var rulesDirectory = "Rules"
-        @Option(name: .customLong("merchants"), help: "Merchant registry.") var merchantsFile = "Merchants/merchants.yaml"
-
-        func validate() throws {
-            guard residents > 0, events > 0 else { throw ValidationError("--residents and --events must be above zero") }
-        }
+        @OptionGroup var city: StoredCity
 
         func run() async throws {
-            let (ayumi, firstDay, directory) = try await Self.populate(residents: residents, events: events, seed: seed, dataDirectory: dataDirectory,
-                                                                       rulesDirectory: rulesDirectory, merchantsFile: merchantsFile)
+            let (ayumi, firstDay, directory) = try await city.populate()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let start = ContinuousClock.now
             let report = try await ayumi.reporting.backtest(ayumi.dependencies.program.current.ruleset, from: firstDay, to: firstDay.adding(days: 28))
@@ -171,52 +160,6 @@ extension Bench {
                   + "\(String(format: "%.2f", seconds)) s, \(Int(Double(report.events) / seconds)) events/s, reading included")
         }
 
-        /// A temporary database with `residents` enrolled (varied birth years and districts) and
-        /// `events` ingested over the 28 local days after their enrolment, in batches of 8,192.
-        static func populate(residents: Int, events: Int, seed: UInt64, dataDirectory: String?, rulesDirectory: String,
-                             merchantsFile: String) async throws -> (Ayumi, firstDay: LocalDate, directory: String) {
-            let parent = dataDirectory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
-            let directory = parent.appendingPathComponent("ayumi-bench-\(UUID().uuidString)").path
-            let enrolment = Date(timeIntervalSince1970: 1_790_000_000)
-            let clock = Mutex(enrolment)
-            let environment = AyumiEnvironment(now: { clock.withLock { $0 } }, randomBytes: AyumiEnvironment.live.randomBytes)
-            do {
-                let ayumi = try await Bootstrap.open(dataDirectory: directory, rulesDirectory: rulesDirectory, merchantsFile: merchantsFile,
-                                                     environment: environment, logger: .init(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
-                let residentIDs = (0..<residents).map { "bench-\($0)" }
-                for (index, id) in residentIDs.enumerated() {
-                    _ = try await ayumi.administration.enrol(residentID: id, birthYear: 1940 + index % 70, district: "141\(10 + index % 18)")
-                }
-                clock.withLock { $0 = enrolment.addingTimeInterval(28 * 86_400) }
-                var generator = SplitMix64(seed: seed)
-                let firstDay = LocalDate(instant: enrolment, timeZone: ayumi.dependencies.program.current.evaluator.timeZone)
-                let feeds: [Event.Kind: Principal] = [
-                    .walk: Principal(role: .ingest, subject: nil, feed: "step-gateway"),
-                    .transitTap: Principal(role: .ingest, subject: nil, feed: "transit-operator"),
-                    .visit: Principal(role: .ingest, subject: nil, feed: "shop-checkin"),
-                ]
-                let loadStart = ContinuousClock.now
-                var sent = 0
-                while sent < events {
-                    let count = min(Ingestion.eventsPerBatchMax, events - sent)
-                    let kind: Event.Kind = switch generator.next() % 10 {
-                    case 0..<6: .walk
-                    case 6..<9: .transitTap
-                    default: .visit
-                    }
-                    let batch = (0..<count).map { offset in
-                        Ingest.event(kind, number: sent + offset, residentIDs: residentIDs, firstDay: firstDay, enrolment: enrolment, using: &generator)
-                    }
-                    _ = try await ayumi.ingestion.ingest(batch, by: feeds[kind]!)
-                    sent += count
-                }
-                print("stored \(events) events from \(residents) residents in \(String(format: "%.1f", (ContinuousClock.now - loadStart).seconds)) s")
-                return (ayumi, firstDay, directory)
-            } catch {
-                try? FileManager.default.removeItem(atPath: directory)
-                throw error
-            }
-        }
     }
 
     struct Report: AsyncParsableCommand {
@@ -229,37 +172,90 @@ extension Bench {
                 and `report kpis` over their months, each built to the CSV a city would download. Prints the times.
                 """)
 
-        @Option(help: "Residents to enrol.") var residents = 10_000
-        @Option(help: "Events to store.") var events = 1_000_000
+        @OptionGroup var city: StoredCity
         @Option(help: "Report the last this many of the 28 days (a week of a month's data shows what the day indexes save).") var days = 28
-        @Option(help: "Seed of the event stream.") var seed: UInt64 = 1
-        @Option(name: .customLong("data-dir"), help: "Where to create the temporary database (default: the system's temporary directory).")
-        var dataDirectory: String?
-        @Option(name: .customLong("rules"), help: "Rules directory.") var rulesDirectory = "Rules"
-        @Option(name: .customLong("merchants"), help: "Merchant registry.") var merchantsFile = "Merchants/merchants.yaml"
 
         func validate() throws {
-            guard residents > 0, events > 0 else { throw ValidationError("--residents and --events must be above zero") }
             guard (1...28).contains(days) else { throw ValidationError("--days: 1 to 28") }
         }
 
         func run() async throws {
-            let (ayumi, firstDay, directory) = try await Backtest.populate(residents: residents, events: events, seed: seed, dataDirectory: dataDirectory,
-                                                                           rulesDirectory: rulesDirectory, merchantsFile: merchantsFile)
+            let (ayumi, firstDay, directory) = try await city.populate()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let lastDay = firstDay.adding(days: 27), reportFirstDay = lastDay.adding(days: 1 - days)
             var start = ContinuousClock.now
             let report = try await ayumi.reporting.beneficiaryReport(from: reportFirstDay, to: lastDay)
             let csv = report.csv(language: .ja)
             var seconds = (ContinuousClock.now - start).seconds
-            print("beneficiary report \(reportFirstDay)...\(lastDay) over \(events) stored events (\(csv.utf8.count) bytes of CSV): "
-                  + "\(String(format: "%.2f", seconds)) s, \(Int(Double(events) / seconds)) events/s, reading included")
+            print("beneficiary report \(reportFirstDay)...\(lastDay) over \(city.events) stored events (\(csv.utf8.count) bytes of CSV): "
+                  + "\(String(format: "%.2f", seconds)) s, \(Int(Double(city.events) / seconds)) events/s, reading included")
             start = ContinuousClock.now
             let month = { (day: LocalDate) in String(format: "%04d-%02d", day.year, day.month) }
             let kpis = try await ayumi.reporting.kpis(from: month(firstDay), to: month(lastDay))
             _ = kpis.csv(.ja)
             seconds = (ContinuousClock.now - start).seconds
             print("indicators \(month(firstDay))...\(month(lastDay)) (\(kpis.months.count) months): \(String(format: "%.2f", seconds)) s")
+        }
+    }
+}
+
+/// The city the backtest and report benches store: residents enrolled, events over 28 days.
+struct StoredCity: ParsableArguments {
+    @Option(help: "Residents to enrol.") var residents = 10_000
+    @Option(help: "Events to store.") var events = 1_000_000
+    @Option(help: "Seed of the event stream.") var seed: UInt64 = 1
+    @Option(name: .customLong("data-dir"), help: "Where to create the temporary database (default: the system's temporary directory).")
+    var dataDirectory: String?
+    @Option(name: .customLong("rules"), help: "Rules directory.") var rulesDirectory = "Rules"
+    @Option(name: .customLong("merchants"), help: "Merchant registry.") var merchantsFile = "Merchants/merchants.yaml"
+
+    func validate() throws {
+        guard residents > 0, events > 0 else { throw ValidationError("--residents and --events must be above zero") }
+    }
+
+    /// A temporary database with `residents` enrolled (varied birth years and districts) and
+    /// `events` ingested over the 28 local days after their enrolment, in batches of 8,192.
+    func populate() async throws -> (Ayumi, firstDay: LocalDate, directory: String) {
+        let parent = dataDirectory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
+        let directory = parent.appendingPathComponent("ayumi-bench-\(UUID().uuidString)").path
+        let enrolment = Date(timeIntervalSince1970: 1_790_000_000)
+        let clock = Mutex(enrolment)
+        let environment = AyumiEnvironment(now: { clock.withLock { $0 } }, randomBytes: AyumiEnvironment.live.randomBytes)
+        do {
+            let ayumi = try await Bootstrap.open(dataDirectory: directory, rulesDirectory: rulesDirectory, merchantsFile: merchantsFile,
+                                                 environment: environment, logger: .init(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+            let residentIDs = (0..<residents).map { "bench-\($0)" }
+            for (index, id) in residentIDs.enumerated() {
+                _ = try await ayumi.administration.enrol(residentID: id, birthYear: 1940 + index % 70, district: "141\(10 + index % 18)")
+            }
+            clock.withLock { $0 = enrolment.addingTimeInterval(28 * 86_400) }
+            var generator = SplitMix64(seed: seed)
+            let firstDay = LocalDate(instant: enrolment, timeZone: ayumi.dependencies.program.current.evaluator.timeZone)
+            let feeds: [Event.Kind: Principal] = [
+                .walk: Principal(role: .ingest, subject: nil, feed: "step-gateway"),
+                .transitTap: Principal(role: .ingest, subject: nil, feed: "transit-operator"),
+                .visit: Principal(role: .ingest, subject: nil, feed: "shop-checkin"),
+            ]
+            let loadStart = ContinuousClock.now
+            var sent = 0
+            while sent < events {
+                let count = min(Ingestion.eventsPerBatchMax, events - sent)
+                let kind: Event.Kind = switch generator.next() % 10 {
+                case 0..<6: .walk
+                case 6..<9: .transitTap
+                default: .visit
+                }
+                let batch = (0..<count).map { offset in
+                    Bench.Ingest.event(kind, number: sent + offset, residentIDs: residentIDs, firstDay: firstDay, enrolment: enrolment, using: &generator)
+                }
+                _ = try await ayumi.ingestion.ingest(batch, by: feeds[kind]!)
+                sent += count
+            }
+            print("stored \(events) events from \(residents) residents in \(String(format: "%.1f", (ContinuousClock.now - loadStart).seconds)) s")
+            return (ayumi, firstDay, directory)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
         }
     }
 }
