@@ -187,41 +187,12 @@ public struct BenefitReport: Sendable, Hashable {
         }
         let all = grid[bands.count][districts.count]
 
-        // The city: steps against each walker's own baseline.
-        var walkers: Int64 = 0, baselineSum: Int64 = 0, afterSum: Int64 = 0, stepDays: Int64 = 0
-        var baselineSteps: Int64 = 0, baselineWalkDays: Int64 = 0
-        // Transit and downtown: rides and visits after the baseline against the baseline's rate.
-        var measured: Int64 = 0, measuredRiders: Int64 = 0, measuredVisitors: Int64 = 0
-        var extraRides: [String: Int64] = [:], extraVisits: Int64 = 0   // × baselineDays
-        var rides: [String: Int64] = [:], riders: Int64 = 0, visits: Int64 = 0, visitors: Int64 = 0
-        for participant in facts.participants {
-            for (mode, count) in participant.inPeriod.rides { rides[mode, default: 0] += count }
-            riders += participant.inPeriod.rideCount > 0 ? 1 : 0
-            visits += participant.inPeriod.visits
-            visitors += participant.inPeriod.visits > 0 ? 1 : 0
-            let firstAfter = participant.enrolled.adding(days: assessment.baselineDays)
-            let days = Int64(to.dayNumber - max(from.dayNumber, firstAfter.dayNumber) + 1)
-            let (base, after) = (participant.baseline, participant.afterBaseline)
-            // Measured: days after the baseline in the period, and a baseline to compare with (walks
-            // reported in it: the resident was using the program, so no rides there means no rides).
-            guard days > 0, base.walkDays > 0 else { continue }
-            measured += 1
-            measuredRiders += base.rideCount + after.rideCount > 0 ? 1 : 0
-            measuredVisitors += base.visits + after.visits > 0 ? 1 : 0
-            for mode in Set(base.rides.keys).union(after.rides.keys) {
-                extraRides[mode, default: 0] += (after.rides[mode] ?? 0) * baselineDays - (base.rides[mode] ?? 0) * days
-            }
-            extraVisits += after.visits * baselineDays - base.visits * days
-            guard after.walkDays > 0 else { continue }
-            walkers += 1
-            baselineSum += try rounded(Int128(base.steps) * 100, Int128(base.walkDays))
-            afterSum += try rounded(Int128(after.steps) * 100, Int128(after.walkDays))
-            baselineSteps += base.steps
-            baselineWalkDays += base.walkDays
-            // (after / a − base / b) × days, in whole step-days.
-            stepDays += try rounded((Int128(after.steps) * Int128(base.walkDays) - Int128(base.steps) * Int128(after.walkDays)) * Int128(days),
-                                    Int128(after.walkDays) * Int128(base.walkDays))
-        }
+        let tally = try Tally(facts.participants, from: from, to: to, baselineDays: assessment.baselineDays)
+        let (walkers, stepDays, measured, measuredRiders, measuredVisitors) = (tally.walkers, tally.stepDays, tally.measured, tally.measuredRiders,
+                                                                               tally.measuredVisitors)
+        let (rides, riders, visits, visitors, extraRides, extraVisits) = (tally.rides, tally.riders, tally.visits, tally.visitors, tally.extraRides,
+                                                                          tally.extraVisits)
+        let (baselineSum, afterSum, baselineSteps, baselineWalkDays) = (tally.baselineSum, tally.afterSum, tally.baselineSteps, tally.baselineWalkDays)
         /// No group of 1 to k − 1 residents behind a figure (none is no group).
         func large(_ groups: Int64...) -> Bool { groups.allSatisfy { $0 == 0 || $0 >= k } }
         let walkersShown = large(walkers)
@@ -356,8 +327,19 @@ public struct BenefitReport: Sendable, Hashable {
             return TrendPoint(from: LocalDate(dayNumber: first), to: LocalDate(dayNumber: min(first + bucket - 1, to.dayNumber)), averageSteps: average,
                               suppressed: average == nil && (found?.walkers ?? 0) > 0)
         }
+        let assumptions = Self.assumptions(assessment, yenPerPoint: yenPerPoint, groupSizeMin: groupSizeMin, year: to.year)
+        return BenefitReport(ageBands: bands, districts: districts, residents: residents, parties: parties, sponsors: sponsors, layers: layers,
+                             totalCost: totalCost, sharing: sharing, trend: trend,
+                             baselineSteps: walkersShown && walkers > 0 ? try rounded(Int128(baselineSteps), Int128(baselineWalkDays)) : nil,
+                             baselineSuppressed: !walkersShown,
+                             assumptions: assumptions, yenPerPoint: yenPerPoint)
+    }
+
+    /// The coefficients and sources the report prints with its figures.
+    static func assumptions(_ assessment: Assessment, yenPerPoint: Int64, groupSizeMin: Int, year: Int) -> [Assumption] {
+        let (coefficient, spend, n) = (assessment.medicalCost.value, assessment.visitSpend.value, assessment.baselineDays)
         let fares = assessment.fares.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        let assumptions = [
+        return [
             Assumption(id: "medical-cost", name: LocalizedText(ja: "医療費抑制の係数", en: "Medical cost coefficient"),
                        value: LocalizedText(ja: "1日の歩数1歩の増加あたり \(coefficient)円（1人1日）", en: "¥\(coefficient) per additional step a day, per person per day"),
                        source: assessment.medicalCost.source),
@@ -371,20 +353,61 @@ public struct BenefitReport: Sendable, Hashable {
             Assumption(id: "yen-per-point", name: LocalizedText(ja: "1ポイントの円換算額", en: "Yen per point"),
                        value: LocalizedText(ja: "\(yenPerPoint)円", en: "¥\(yenPerPoint)"), source: nil),
             Assumption(id: "age", name: LocalizedText(ja: "年齢", en: "Age"),
-                       value: LocalizedText(ja: "\(to.year)年中に達する年齢（\(to.year) − 生年）", en: "Age reached in \(to.year) (\(to.year) − birth year)"), source: nil),
+                       value: LocalizedText(ja: "\(year)年中に達する年齢（\(year) − 生年）", en: "Age reached in \(year) (\(year) − birth year)"), source: nil),
             Assumption(id: "suppression", name: LocalizedText(ja: "秘匿", en: "Suppression"),
                        value: LocalizedText(ja: "\(groupSizeMin)人未満から計算される値は X（他の値と合計から逆算できないよう追加秘匿あり）",
                                             en: "A figure drawn from fewer than \(groupSizeMin) residents reads X, and so do the figures that would give it back"),
                        source: nil),
             Assumption(id: "operating-cost", name: LocalizedText(ja: "運営費", en: "Operating cost"),
-                       value: LocalizedText(ja: "月額 × その月のうち期間に含まれる日数 ÷ その月の日数（円未満切り捨て）",
-                                            en: "Monthly cost × the month's days in the period ÷ the month's days (fractions of a yen dropped)"), source: nil),
+                       value: LocalizedText(ja: "月額 × その月のうち期間に含まれる日数 ÷ その月の日数、を月ごとに合計し円未満切り捨て",
+                                            en: "Monthly cost × the month's days in the period ÷ the month's days, summed over the months, fractions of a yen dropped"),
+                       source: nil),
         ]
-        return BenefitReport(ageBands: bands, districts: districts, residents: residents, parties: parties, sponsors: sponsors, layers: layers,
-                             totalCost: totalCost, sharing: sharing, trend: trend,
-                             baselineSteps: walkersShown && walkers > 0 ? try rounded(Int128(baselineSteps), Int128(baselineWalkDays)) : nil,
-                             baselineSuppressed: !walkersShown,
-                             assumptions: assumptions, yenPerPoint: yenPerPoint)
+    }
+
+    /// What the party figures count of the participants, in one pass.
+    struct Tally {
+        /// The city: walkers with walks in their baseline and after it; their averages in hundredths
+        /// of a step, summed; additional step-days; steps and walk days of their baselines pooled.
+        var walkers: Int64 = 0, baselineSum: Int64 = 0, afterSum: Int64 = 0, stepDays: Int64 = 0
+        var baselineSteps: Int64 = 0, baselineWalkDays: Int64 = 0
+        /// Transit and downtown: rides and visits after the baseline against the baseline's rate,
+        /// in baseline-days-ths; all of the period's, and the residents behind them.
+        var measured: Int64 = 0, measuredRiders: Int64 = 0, measuredVisitors: Int64 = 0
+        var extraRides: [String: Int64] = [:], extraVisits: Int64 = 0
+        var rides: [String: Int64] = [:], riders: Int64 = 0, visits: Int64 = 0, visitors: Int64 = 0
+
+        init(_ participants: [ParticipantFacts.Participant], from: LocalDate, to: LocalDate, baselineDays n: Int) throws {
+            let baselineDays = Int64(n)
+            for participant in participants {
+                for (mode, count) in participant.inPeriod.rides { rides[mode, default: 0] += count }
+                riders += participant.inPeriod.rideCount > 0 ? 1 : 0
+                visits += participant.inPeriod.visits
+                visitors += participant.inPeriod.visits > 0 ? 1 : 0
+                let firstAfter = participant.enrolled.adding(days: n)
+                let days = Int64(to.dayNumber - max(from.dayNumber, firstAfter.dayNumber) + 1)
+                let (base, after) = (participant.baseline, participant.afterBaseline)
+                // Measured: days after the baseline in the period, and a baseline to compare with (walks
+                // reported in it: the resident was using the program, so no rides there means no rides).
+                guard days > 0, base.walkDays > 0 else { continue }
+                measured += 1
+                measuredRiders += base.rideCount + after.rideCount > 0 ? 1 : 0
+                measuredVisitors += base.visits + after.visits > 0 ? 1 : 0
+                for mode in Set(base.rides.keys).union(after.rides.keys) {
+                    extraRides[mode, default: 0] += (after.rides[mode] ?? 0) * baselineDays - (base.rides[mode] ?? 0) * days
+                }
+                extraVisits += after.visits * baselineDays - base.visits * days
+                guard after.walkDays > 0 else { continue }
+                walkers += 1
+                baselineSum += try rounded(Int128(base.steps) * 100, Int128(base.walkDays))
+                afterSum += try rounded(Int128(after.steps) * 100, Int128(after.walkDays))
+                baselineSteps += base.steps
+                baselineWalkDays += base.walkDays
+                // (after / a − base / b) × days, in whole step-days.
+                stepDays += try rounded((Int128(after.steps) * Int128(base.walkDays) - Int128(base.steps) * Int128(after.walkDays)) * Int128(days),
+                                        Int128(after.walkDays) * Int128(base.walkDays))
+            }
+        }
     }
 
     /// `numerator / denominator` rounded half away from zero.
