@@ -27,7 +27,7 @@ enum Chart {
         let groupWidth = barWidth * series.count + (groups.count > 12 ? 8 : 20)
         let values = groups.flatMap(\.values).compactMap { $0 } + [line?.value ?? 0]
         let top = max(1, values.max() ?? 1), bottom = min(0, values.min() ?? 0)
-        let legend = series.count > 1 ? 16 : 0
+        let legend = series.count > 1 ? 26 : 0
         let width = max(40 + groupWidth * max(1, groups.count), legend > 0 ? 40 + 150 * series.count : 0), height = 140 + legend
         // The zero line sits where the smallest value leaves room for bars below it.
         func y(_ value: Int64) -> Int64 { Int64(legend) + 10 + (top - value) * 100 / (top - bottom) }
@@ -47,7 +47,9 @@ enum Chart {
                 if let value {
                     let (upper, lower) = (min(y(value), zero), max(y(value), zero))
                     svg += "<rect x=\"\(x)\" y=\"\(upper)\" width=\"\(barWidth - 2)\" height=\"\(lower - upper)\" fill=\"\(series[index].color)\"/>"
-                    svg += "<text x=\"\(middle)\" y=\"\(upper - 3)\" font-size=\"\(groups.count > 12 ? 6 : 9)\" text-anchor=\"middle\">\(Markup.escape(format(value)))</text>"
+                    // Side by side, every other bar's label sits a line higher, so wide numbers do not run together.
+                    let lift = series.count > 1 ? 10 * (index % 2) : 0
+                    svg += "<text x=\"\(middle)\" y=\"\(upper - 3 - Int64(lift))\" font-size=\"\(groups.count > 12 ? 6 : 9)\" text-anchor=\"middle\">\(Markup.escape(format(value)))</text>"
                 } else {
                     svg += "<text x=\"\(middle)\" y=\"\(zero - 5)\" font-size=\"10\" text-anchor=\"middle\">\(Markup.escape(group.absent?[index] ?? "X"))</text>"
                 }
