@@ -41,6 +41,33 @@ extension SQLiteStore {
         }
     }
 
+    /// (rule, sponsor, merchant, resident, points) of one measure for the day numbers ?1 to ?2, grouped:
+    /// the same transfers as `factSource`, in one pass. Merchant is NULL where it does not apply.
+    static func groupedFacts(_ measure: BeneficiaryFacts.Measure) -> String {
+        switch measure {
+        case .awarded:
+            """
+            SELECT t.rule AS rule, t.debit AS sponsor, NULL AS merchant, t.credit AS resident, SUM(t.amount) AS points
+            FROM transfers t WHERE t.kind = 1 AND t.day BETWEEN ?1 AND ?2 GROUP BY t.rule, t.debit, t.credit
+            """
+        case .redeemed:
+            """
+            SELECT rule, sponsor, merchant, resident, SUM(points) AS points FROM (
+              SELECT l.rule AS rule, l.debit AS sponsor, t.credit AS merchant, t.debit AS resident, t.amount AS points
+              FROM transfers t JOIN transfers l ON l.id = t.lot WHERE t.kind = 2 AND t.day BETWEEN ?1 AND ?2
+              UNION ALL
+              SELECT l.rule, l.debit, t.debit, d.resident, -t.amount
+              FROM transfers t JOIN transfers l ON l.id = t.lot JOIN redemptions d ON d.id = t.redemption WHERE t.kind = 3 AND t.day BETWEEN ?1 AND ?2)
+            GROUP BY rule, sponsor, merchant, resident
+            """
+        case .expired:
+            """
+            SELECT l.rule AS rule, t.credit AS sponsor, NULL AS merchant, t.debit AS resident, SUM(t.amount) AS points
+            FROM transfers t JOIN transfers l ON l.id = t.lot WHERE t.kind = 4 AND t.day BETWEEN ?1 AND ?2 GROUP BY l.rule, t.credit, t.debit
+            """
+        }
+    }
+
     /// Refunds count against redemptions on the day they are made: the points a shop gave back,
     /// negative, under the redemption's resident.
     static func refunds(_ key: String, join: String) -> String {
@@ -59,45 +86,42 @@ extension SQLiteStore {
 struct SQLiteReportReader: ReportReader {
     let db: Database
 
+    /// One grouped pass over the period's transfers per measure, by rule, sponsor, merchant and
+    /// resident; the totals, the rows of every section, their residents and the rule–sponsor links
+    /// are added up from it (a query per figure read the period four times over).
     func beneficiaryFacts(from: LocalDate, to: LocalDate) throws -> BeneficiaryFacts {
         let range: StatementArguments = [from.dayNumber, to.dayNumber]
-        do {
-            var totals: [BeneficiaryFacts.Measure: BeneficiaryFacts.Cell] = [:]
-            var cells: [BeneficiaryFacts.Measure: [BeneficiaryFacts.Section: [String: BeneficiaryFacts.Cell]]] = [:]
-            for measure in BeneficiaryFacts.Measure.allCases {
-                // Every resident behind a measure appears in its rule section (each award has a rule,
-                // each draw a lot of an award), so the totals count from there.
-                let total = try Row.fetchOne(db, sql: """
-                    SELECT COALESCE(SUM(points), 0) AS points, COUNT(DISTINCT resident) AS residents FROM (\(SQLiteStore.factSource(measure, .rule)))
-                    """, arguments: range)!
-                totals[measure] = .init(points: total["points"], residents: total["residents"])
-                for section in BeneficiaryFacts.Section.allCases where BeneficiaryFacts.applies(measure, to: section) {
-                    let rows = try Row.fetchAll(db, sql: """
-                        SELECT key, SUM(points) AS points, COUNT(DISTINCT resident) AS residents FROM (\(SQLiteStore.factSource(measure, section)))
-                        GROUP BY key
-                        """, arguments: range)
-                    cells[measure, default: [:]][section] = Dictionary(uniqueKeysWithValues: rows.map {
-                        ($0["key"] as String, BeneficiaryFacts.Cell(points: $0["points"], residents: $0["residents"]))
-                    })
+        let ruleNames = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, name FROM rules").map { ($0["id"] as Int64, $0["name"] as String) })
+        let accountNames = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, external_id FROM accounts WHERE kind IN (1, 3)").map {
+            ($0["id"] as Int64, $0["external_id"] as String)
+        })
+        var totals: [BeneficiaryFacts.Measure: BeneficiaryFacts.Cell] = [:]
+        var cells: [BeneficiaryFacts.Measure: [BeneficiaryFacts.Section: [String: BeneficiaryFacts.Cell]]] = [:]
+        var links: [BeneficiaryFacts.Measure: Set<BeneficiaryFacts.Link>] = [:]
+        for measure in BeneficiaryFacts.Measure.allCases {
+            var points: Int64 = 0, residents = Set<Int64>()
+            var sections: [BeneficiaryFacts.Section: [String: (points: Int64, residents: Set<Int64>)]] = [:]
+            var measureLinks = Set<BeneficiaryFacts.Link>()
+            for row in try Row.fetchAll(db, sql: SQLiteStore.groupedFacts(measure), arguments: range) {
+                let resident: Int64 = row["resident"], amount: Int64 = row["points"]
+                let rule = ruleNames[row["rule"]] ?? "", sponsor = accountNames[row["sponsor"]] ?? ""
+                points += amount
+                residents.insert(resident)
+                var keys: [(BeneficiaryFacts.Section, String)] = [(.rule, rule), (.sponsor, sponsor)]
+                if let merchant: Int64 = row["merchant"] { keys.append((.merchant, accountNames[merchant] ?? "")) }
+                for (section, key) in keys {
+                    sections[section, default: [:]][key, default: (0, [])].points += amount
+                    sections[section, default: [:]][key, default: (0, [])].residents.insert(resident)
                 }
+                measureLinks.insert(BeneficiaryFacts.Link(rule: rule, sponsor: sponsor))
             }
-            let awardLinks = try Row.fetchAll(db, sql: """
-                SELECT DISTINCT r.name AS rule, s.external_id AS sponsor
-                FROM transfers t JOIN rules r ON r.id = t.rule JOIN accounts s ON s.id = t.debit WHERE t.kind = 1 AND t.day BETWEEN ?1 AND ?2
-                """, arguments: range)
-            func lotLinks(_ kind: Int) throws -> [Row] {
-                try Row.fetchAll(db, sql: """
-                    SELECT DISTINCT r.name AS rule, s.external_id AS sponsor
-                    FROM transfers t JOIN transfers l ON l.id = t.lot JOIN rules r ON r.id = l.rule JOIN accounts s ON s.id = l.debit
-                    WHERE t.kind = \(kind) AND t.day BETWEEN ?1 AND ?2
-                    """, arguments: range)
+            totals[measure] = .init(points: points, residents: Int64(residents.count))
+            for section in BeneficiaryFacts.Section.allCases where BeneficiaryFacts.applies(measure, to: section) {
+                cells[measure, default: [:]][section] = (sections[section] ?? [:]).mapValues { .init(points: $0.points, residents: Int64($0.residents.count)) }
             }
-            func links(_ rows: [Row]) -> Set<BeneficiaryFacts.Link> {
-                Set(rows.map { BeneficiaryFacts.Link(rule: $0["rule"], sponsor: $0["sponsor"]) })
-            }
-            return BeneficiaryFacts(totals: totals, cells: cells, links: [.awarded: links(awardLinks), .redeemed: links(try lotLinks(2)),
-                                                                          .expired: links(try lotLinks(4))])
+            links[measure] = measureLinks
         }
+        return BeneficiaryFacts(totals: totals, cells: cells, links: links)
     }
 
     func residentCount(_ measure: BeneficiaryFacts.Measure, _ section: BeneficiaryFacts.Section, ids: [String],
