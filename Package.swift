@@ -65,7 +65,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "ayumi", dependencies: [
-            "AyumiServer", "AyumiServices", "AyumiBootstrap", "AyumiCore", "AyumiLedger", "AyumiRedemption", "AyumiRules", "AyumiStore",
+            "AyumiServer", "AyumiServices", "AyumiBootstrap", "AyumiCore", "AyumiLedger", "AyumiRedemption", "AyumiReports", "AyumiRules", "AyumiStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

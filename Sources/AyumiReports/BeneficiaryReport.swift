@@ -214,7 +214,7 @@ public struct BeneficiaryReport: Sendable, Hashable {
     /// The cell text of a suppressed amount, as Japanese official statistics mark confidential cells.
     public static let suppressedCell = "X"
 
-    /// RFC 4180 CSV with CRLF line ends. Every cell of a suppressed figure (points, yen, residents)
+    /// `CSVDocument` (BOM, RFC 4180, CRLF). Every cell of a suppressed figure (points, yen, residents)
     /// reads `X`, and a measure that does not apply to the row (merchants award nothing) is empty.
     public func csv(language: Language) -> String {
         func cells(_ figures: Figures?) -> [String] {
@@ -222,19 +222,18 @@ public struct BeneficiaryReport: Sendable, Hashable {
             return [figures.points.map(String.init) ?? Self.suppressedCell, figures.yen.map(String.init) ?? Self.suppressedCell,
                     figures.residents.map(String.init) ?? Self.suppressedCell]
         }
-        var lines = [Self.headers.map { $0.text(language) }.joined(separator: ",")]
+        var lines = [Self.headers.map { $0.text(language) }]
         for row in rows {
-            let line = [Self.kindName(row.kind).text(language), row.id, Self.csvText(row.name.text(language))] + cells(row.awarded) + cells(row.redeemed) + cells(row.expired)
-            lines.append(line.map(Self.csvCell).joined(separator: ","))
+            lines.append([Self.kindName(row.kind).text(language), row.id, Self.csvText(row.name.text(language))]
+                         + cells(row.awarded) + cells(row.redeemed) + cells(row.expired))
         }
         // The benefit tables follow, each after an empty line, its rows named by the table's id.
         for table in benefits?.tables(language) ?? [] {
-            lines.append("")
-            lines.append(([LocalizedText(ja: "表", en: "table")] + table.header).map { Self.csvCell($0.text(language)) }.joined(separator: ","))
-            for row in table.rows { lines.append(([table.id] + row.map(Self.csvText)).map(Self.csvCell).joined(separator: ",")) }
+            lines.append([])
+            lines.append(([LocalizedText(ja: "表", en: "table")] + table.header).map { $0.text(language) })
+            lines += table.rows.map { [table.id] + $0.map(Self.csvText) }
         }
-        // A byte order mark first: Excel opens a UTF-8 CSV with Japanese names only with one.
-        return "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n"
+        return CSVDocument.text(lines)
     }
 
     /// The report as a workbook: a sheet per section (program, sponsors, rules, merchants), headers
@@ -275,11 +274,6 @@ public struct BeneficiaryReport: Sendable, Hashable {
         // A lone "-" (nothing to show) is no formula.
         guard let first = text.first, "=+-@\t\r".contains(first), text != BenefitReport.notComputed else { return text }
         return "'" + text
-    }
-
-    static func csvCell(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     public func json() -> Data {

@@ -62,15 +62,12 @@ public struct KPIReport: Sendable {
 
     /// One row per indicator, a column per month: UTF-8 with a byte order mark, RFC 4180, CRLF.
     public func csv(_ language: Language) -> String {
-        var lines = [(Self.headers.map { $0.text(language) } + months).joined(separator: ",")]
-        for row in rows {
+        CSVDocument.text([Self.headers.map { $0.text(language) } + months] + rows.map { row in
             let decimals = Self.decimals(row.kpi)
-            let cells = [row.kpi.rawValue, row.kpi.name.text(language), Self.kind(row.kpi).text(language),
-                         row.target.map { Workbook.decimal($0.value, decimals) } ?? "", row.target.map { String($0.year) } ?? ""]
+            return [row.kpi.rawValue, row.kpi.name.text(language), Self.kind(row.kpi).text(language),
+                    row.target.map { Workbook.decimal($0.value, decimals) } ?? "", row.target.map { String($0.year) } ?? ""]
                 + row.values.map { $0.map { Workbook.decimal($0, decimals) } ?? BeneficiaryReport.suppressedCell }
-            lines.append(cells.map(BeneficiaryReport.csvCell).joined(separator: ","))
-        }
-        return "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n"
+        })
     }
 
     public func json() -> Data {

@@ -104,17 +104,14 @@ public struct Settlement: Sendable, Hashable, Codable {
     /// One row per merchant and sponsor: UTF-8 with a byte order mark (Excel opens Japanese names),
     /// RFC 4180, CRLF. The yen column is what the sponsor owes the merchant.
     public func csv(_ language: Language) -> String {
-        var lines = [Self.headers.map { $0.text(language) }.joined(separator: ",")]
-        for statement in statements {
-            for line in statement.lines {
-                lines.append([month, statement.merchantID, BeneficiaryReport.csvText(statement.merchantName.text(language)),
-                              BeneficiaryReport.csvText(statement.settlementAccount), line.sponsorID,
-                              BeneficiaryReport.csvText(line.sponsorName.text(language)), String(line.redeemedPoints), String(line.refundedPoints),
-                              String(line.adjustmentPoints), String(line.netPoints), String(line.yen)]
-                    .map(BeneficiaryReport.csvCell).joined(separator: ","))
+        CSVDocument.text([Self.headers.map { $0.text(language) }] + statements.flatMap { statement in
+            statement.lines.map { line in
+                [month, statement.merchantID, BeneficiaryReport.csvText(statement.merchantName.text(language)),
+                 BeneficiaryReport.csvText(statement.settlementAccount), line.sponsorID,
+                 BeneficiaryReport.csvText(line.sponsorName.text(language)), String(line.redeemedPoints), String(line.refundedPoints),
+                 String(line.adjustmentPoints), String(line.netPoints), String(line.yen)]
             }
-        }
-        return "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n"
+        })
     }
 
     public func json() -> Data {

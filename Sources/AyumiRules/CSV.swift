@@ -75,10 +75,4 @@ enum CSV {
         if quoted { throw RulesDiagnostic(file: file, line: fieldLine, column: fieldColumn, message: "a quoted field is not closed") }
         return rows
     }
-
-    /// A field as RFC 4180 writes it: quoted when it holds a comma, a quote or a line break.
-    static func quoted(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
 }

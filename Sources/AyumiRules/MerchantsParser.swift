@@ -90,15 +90,13 @@ public enum MerchantsParser {
         }
     }
 
-    /// The merchants as CSV: UTF-8 with a byte order mark (so Excel opens Japanese names), CRLF.
+    /// The merchants as CSV (`CSVDocument`): names as they are, so the file imports back unchanged.
     public static func csv(_ merchants: [Merchant]) -> String {
-        var lines = [csvColumns.joined(separator: ",")]
-        for merchant in merchants {
-            lines.append([merchant.id, merchant.name.ja, merchant.name.en, merchant.category, merchant.zoneID, merchant.settlementAccount,
-                          merchant.pointsPerDayMax.map(String.init) ?? "", merchant.pointsPerResidentPerDayMax.map(String.init) ?? "",
-                          merchant.active ? "true" : "false"].map(CSV.quoted).joined(separator: ","))
-        }
-        return "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n"
+        CSVDocument.text([csvColumns] + merchants.map { merchant in
+            [merchant.id, merchant.name.ja, merchant.name.en, merchant.category, merchant.zoneID, merchant.settlementAccount,
+             merchant.pointsPerDayMax.map(String.init) ?? "", merchant.pointsPerResidentPerDayMax.map(String.init) ?? "",
+             merchant.active ? "true" : "false"]
+        })
     }
 
     /// The merchants in the registry file's own form (`Merchants/merchants.yaml`).

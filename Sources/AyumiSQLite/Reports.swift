@@ -5,44 +5,10 @@ import Foundation
 import GRDB
 
 extension SQLiteStore {
-    /// (key, resident, points) rows of one measure and section for the day numbers ?1 to ?2: the one
-    /// definition both the report's rows and the combined row of suppressed groups are counted from.
-    /// Sponsor and rule figures of redemptions follow the lot each draw took from.
-    static func factSource(_ measure: BeneficiaryFacts.Measure, _ section: BeneficiaryFacts.Section) -> String {
-        switch (measure, section) {
-        case (.awarded, .rule):
-            "SELECT r.name AS key, t.credit AS resident, t.amount AS points FROM transfers t JOIN rules r ON r.id = t.rule WHERE t.kind = 1 AND t.day BETWEEN ?1 AND ?2"
-        case (.awarded, .sponsor):
-            "SELECT s.external_id AS key, t.credit AS resident, t.amount AS points FROM transfers t JOIN accounts s ON s.id = t.debit WHERE t.kind = 1 AND t.day BETWEEN ?1 AND ?2"
-        case (.awarded, .merchant), (.expired, .merchant):
-            preconditionFailure("merchants award nothing and expire nothing")
-        case (.expired, .sponsor):
-            "SELECT s.external_id AS key, t.debit AS resident, t.amount AS points FROM transfers t JOIN accounts s ON s.id = t.credit WHERE t.kind = 4 AND t.day BETWEEN ?1 AND ?2"
-        case (.expired, .rule):
-            "SELECT r.name AS key, t.debit AS resident, t.amount AS points FROM transfers t JOIN transfers l ON l.id = t.lot JOIN rules r ON r.id = l.rule WHERE t.kind = 4 AND t.day BETWEEN ?1 AND ?2"
-        case (.redeemed, .merchant):
-            """
-            SELECT m.external_id AS key, t.debit AS resident, t.amount AS points FROM transfers t JOIN accounts m ON m.id = t.credit
-            WHERE t.kind = 2 AND t.day BETWEEN ?1 AND ?2
-            UNION ALL \(refunds("m.external_id", join: "JOIN accounts m ON m.id = t.debit"))
-            """
-        case (.redeemed, .sponsor):
-            """
-            SELECT s.external_id AS key, t.debit AS resident, t.amount AS points
-            FROM transfers t JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit WHERE t.kind = 2 AND t.day BETWEEN ?1 AND ?2
-            UNION ALL \(refunds("s.external_id", join: "JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit"))
-            """
-        case (.redeemed, .rule):
-            """
-            SELECT r.name AS key, t.debit AS resident, t.amount AS points
-            FROM transfers t JOIN transfers l ON l.id = t.lot JOIN rules r ON r.id = l.rule WHERE t.kind = 2 AND t.day BETWEEN ?1 AND ?2
-            UNION ALL \(refunds("r.name", join: "JOIN transfers l ON l.id = t.lot JOIN rules r ON r.id = l.rule"))
-            """
-        }
-    }
-
-    /// (rule, sponsor, merchant, resident, points) of one measure for the day numbers ?1 to ?2, grouped:
-    /// the same transfers as `factSource`, in one pass. Merchant is NULL where it does not apply.
+    /// (rule, sponsor, merchant, resident, points) of one measure for the day numbers ?1 to ?2, grouped.
+    /// Sponsor and rule of a redemption are those of the lot each draw took from; a refund counts
+    /// against redemptions on the day it is made, the points a shop gave back, negative, under the
+    /// redemption's resident. Merchant is NULL where it does not apply.
     static func groupedFacts(_ measure: BeneficiaryFacts.Measure) -> String {
         switch measure {
         case .awarded:
@@ -68,15 +34,6 @@ extension SQLiteStore {
         }
     }
 
-    /// Refunds count against redemptions on the day they are made: the points a shop gave back,
-    /// negative, under the redemption's resident.
-    static func refunds(_ key: String, join: String) -> String {
-        """
-        SELECT \(key) AS key, d.resident AS resident, -t.amount AS points FROM transfers t JOIN redemptions d ON d.id = t.redemption \(join)
-        WHERE t.kind = 3 AND t.day BETWEEN ?1 AND ?2
-        """
-    }
-
     public func readReports<T: Sendable>(_ body: @escaping @Sendable (any ReportReader) throws -> T) async throws -> T {
         try await database.read { db in try body(SQLiteReportReader(db: db)) }
     }
@@ -98,6 +55,7 @@ struct SQLiteReportReader: ReportReader {
         var totals: [BeneficiaryFacts.Measure: BeneficiaryFacts.Cell] = [:]
         var cells: [BeneficiaryFacts.Measure: [BeneficiaryFacts.Section: [String: BeneficiaryFacts.Cell]]] = [:]
         var links: [BeneficiaryFacts.Measure: Set<BeneficiaryFacts.Link>] = [:]
+        var residentSets: [BeneficiaryFacts.Measure: [BeneficiaryFacts.Section: [String: Set<Int64>]]] = [:]
         for measure in BeneficiaryFacts.Measure.allCases {
             var points: Int64 = 0, residents = Set<Int64>()
             var sections: [BeneficiaryFacts.Section: [String: (points: Int64, residents: Set<Int64>)]] = [:]
@@ -118,18 +76,11 @@ struct SQLiteReportReader: ReportReader {
             totals[measure] = .init(points: points, residents: Int64(residents.count))
             for section in BeneficiaryFacts.Section.allCases where BeneficiaryFacts.applies(measure, to: section) {
                 cells[measure, default: [:]][section] = (sections[section] ?? [:]).mapValues { .init(points: $0.points, residents: Int64($0.residents.count)) }
+                residentSets[measure, default: [:]][section] = (sections[section] ?? [:]).mapValues(\.residents)
             }
             links[measure] = measureLinks
         }
-        return BeneficiaryFacts(totals: totals, cells: cells, links: links)
-    }
-
-    func residentCount(_ measure: BeneficiaryFacts.Measure, _ section: BeneficiaryFacts.Section, ids: [String],
-                       from: LocalDate, to: LocalDate) throws -> Int64 {
-        let list = String(decoding: try JSONEncoder().encode(ids), as: UTF8.self)
-        return try Int64.fetchOne(db, sql: """
-            SELECT COUNT(DISTINCT resident) FROM (\(SQLiteStore.factSource(measure, section))) WHERE key IN (SELECT value FROM json_each(?3))
-            """, arguments: [from.dayNumber, to.dayNumber, list])!
+        return BeneficiaryFacts(totals: totals, cells: cells, links: links, residents: residentSets)
     }
 
     func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)], visitZones: [String]?) throws -> [IndicatorFacts] {

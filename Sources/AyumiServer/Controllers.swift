@@ -237,7 +237,7 @@ struct ReportController {
         _ = try await auth.principal(request, roles: [.admin])
         let query = request.uri.queryParameters
         let report = try await reporting.kpis(from: query["from"].map(String.init) ?? "", to: query["to"].map(String.init) ?? "")
-        return try ReportAnswer.response(request, json: report.json, csv: report.csv, xlsx: report.xlsx, html: report.html)
+        return try ReportAnswer.response(request, report)
     }
 
     /// The same report as `ayumi report beneficiaries`, for the city's staff (admin token).
@@ -247,7 +247,6 @@ struct ReportController {
         guard let from = query["from"].flatMap({ LocalDate(String($0)) }) else { throw AyumiError.invalidRequest("from: a local day as YYYY-MM-DD") }
         guard let to = query["to"].flatMap({ LocalDate(String($0)) }) else { throw AyumiError.invalidRequest("to: a local day as YYYY-MM-DD") }
         let report = try await reporting.beneficiaryReport(from: from, to: to)
-        return try ReportAnswer.response(request, defaultFormat: "csv", json: report.json, csv: { report.csv(language: $0) },
-                                         xlsx: { try report.xlsx(language: $0) }, html: { report.html(language: $0) })
+        return try ReportAnswer.response(request, report, defaultFormat: .csv)
     }
 }

@@ -34,36 +34,23 @@ struct SettlementsController {
     }
 
     static func answer(_ settlement: Settlement, request: Request) throws -> Response {
-        try ReportAnswer.response(request, json: settlement.json, csv: settlement.csv, html: settlement.html)
+        try ReportAnswer.response(request, settlement)
     }
 }
 
 /// A report in the format the request's `format` names (JSON by default), worded in its
 /// `Accept-Language`; a format the report does not have is `invalid-request`.
 enum ReportAnswer {
-    static func response(_ request: Request, defaultFormat: String = "json", json: () -> Data, csv: (Language) -> String,
-                         xlsx: ((Language) throws -> Data)? = nil, html: ((Language) -> String)? = nil) throws -> Response {
+    static func response(_ request: Request, _ report: some RenderedReport, defaultFormat: ReportFormat = .json) throws -> Response {
+        let formats = type(of: report).formats
+        let asked = request.uri.queryParameters["format"].map(String.init) ?? defaultFormat.rawValue
+        guard let format = ReportFormat(rawValue: asked), formats.contains(format) else {
+            throw AyumiError.invalidRequest("format: " + ReportFormat.allCases.filter(formats.contains).map(\.rawValue).joined(separator: ", "))
+        }
         let language = HTTP.language(request)
         var headers = HTTPFields()
         headers[.contentLanguage] = language.rawValue
-        let body: ByteBuffer
-        switch request.uri.queryParameters["format"].map(String.init) ?? defaultFormat {
-        case "json":
-            headers[.contentType] = "application/json; charset=utf-8"
-            body = ByteBuffer(bytes: json())
-        case "csv":
-            headers[.contentType] = "text/csv; charset=utf-8"
-            body = ByteBuffer(string: csv(language))
-        case "xlsx" where xlsx != nil:
-            headers[.contentType] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            body = ByteBuffer(bytes: try xlsx!(language))
-        case "html" where html != nil:
-            headers[.contentType] = "text/html; charset=utf-8"
-            body = ByteBuffer(string: html!(language))
-        default:
-            let formats = ["json", "csv"] + (xlsx == nil ? [] : ["xlsx"]) + (html == nil ? [] : ["html"])
-            throw AyumiError.invalidRequest("format: " + formats.joined(separator: ", "))
-        }
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
+        headers[.contentType] = format.contentType
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try report.rendered(format, language: language))))
     }
 }

@@ -33,12 +33,11 @@ public struct Reporting: Sendable {
         // One read transaction: every figure comes from the same state of the ledger, while the
         // server goes on writing.
         return try await dependencies.store.readReports { reader in
+            let facts = try reader.beneficiaryFacts(from: from, to: to)
             var report = try BeneficiaryReport.make(
-                facts: try reader.beneficiaryFacts(from: from, to: to), listed: listed, pastNames: pastNames, programName: ruleset.program.name,
-                rulesetVersion: ruleset.version, yenPerPoint: ruleset.program.yenPerPoint, groupSizeMin: ruleset.program.reportGroupSizeMin,
-                from: from, to: to) { measure, section, ids in
-                try reader.residentCount(measure, section, ids: ids, from: from, to: to)
-            }
+                facts: facts, listed: listed, pastNames: pastNames, programName: ruleset.program.name, rulesetVersion: ruleset.version,
+                yenPerPoint: ruleset.program.yenPerPoint, groupSizeMin: ruleset.program.reportGroupSizeMin, from: from, to: to,
+                residentCount: facts.residentCount)
             guard let assessment = ruleset.assessment else { return report }
             let participants = try reader.participantFacts(from: from, to: to, baselineDays: assessment.baselineDays,
                                                            bucketDays: BenefitReport.bucketDays(from: from, to: to), visitZones: assessment.visitZones)

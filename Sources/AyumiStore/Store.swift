@@ -691,10 +691,23 @@ public struct BeneficiaryFacts: Sendable, Hashable {
         }
     }
 
-    public init(totals: [Measure: Cell], cells: [Measure: [Section: [String: Cell]]], links: [Measure: Set<Link>]) {
+    /// Per measure and section: row id → the residents behind it (the store's own numbers for them,
+    /// never shown), so the residents behind several rows together are counted without reading again.
+    public var residents: [Measure: [Section: [String: Set<Int64>]]]
+
+    public init(totals: [Measure: Cell], cells: [Measure: [Section: [String: Cell]]], links: [Measure: Set<Link>],
+                residents: [Measure: [Section: [String: Set<Int64>]]] = [:]) {
         self.totals = totals
         self.cells = cells
         self.links = links
+        self.residents = residents
+    }
+
+    /// Distinct residents behind the given rows of one section and measure, for the combined row of
+    /// suppressed groups (resident counts of rows overlap, so they cannot be summed).
+    public func residentCount(_ measure: Measure, _ section: Section, ids: [String]) -> Int64 {
+        let sets = residents[measure]?[section] ?? [:]
+        return Int64(ids.reduce(into: Set<Int64>()) { $0.formUnion(sets[$1] ?? []) }.count)
     }
 
     /// Merchants award nothing and expire nothing: those measures do not apply to that section.
@@ -744,10 +757,6 @@ public protocol ReportReader {
     /// Points and residents per sponsor, rule and merchant for a period of local days, from what the
     /// ledger holds (rules and sponsors no longer in the ruleset included).
     func beneficiaryFacts(from: LocalDate, to: LocalDate) throws -> BeneficiaryFacts
-    /// Distinct residents behind the given rows of one section and measure, for the combined row of
-    /// suppressed groups (resident counts of rows overlap, so they cannot be summed).
-    func residentCount(_ measure: BeneficiaryFacts.Measure, _ section: BeneficiaryFacts.Section, ids: [String],
-                       from: LocalDate, to: LocalDate) throws -> Int64
     /// What the monthly indicators are counted from, for each period of local days (`from...to`);
     /// visits only to `visitZones` (every zone when nil).
     func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)], visitZones: [String]?) throws -> [IndicatorFacts]

@@ -3,6 +3,7 @@ import AyumiBootstrap
 import AyumiCore
 import AyumiLedger
 import AyumiRedemption
+import AyumiReports
 import AyumiRules
 import AyumiServices
 import Foundation
@@ -266,6 +267,7 @@ struct Report: AsyncParsableCommand {
                 residents than reportGroupSizeMin reads X. The same ledger gives byte-identical output.
                 """)
 
+        /// The report's formats, as `--help` lists them; each is a `ReportFormat` of the same name.
         enum Format: String, ExpressibleByArgument { case csv, json, xlsx, html }
 
         @OptionGroup var data: DataOptions
@@ -288,13 +290,7 @@ struct Report: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let report = try await data.openExisting(readOnly: true).reporting.kpis(from: from, to: to)
-                let data = switch format {
-                case .csv: Data(report.csv(language).utf8)
-                case .json: report.json()
-                case .xlsx: try report.xlsx(language)
-                case .html: Data(report.html(language).utf8)
-                }
-                try write(data, to: output)
+                try write(report.rendered(ReportFormat(rawValue: format.rawValue)!, language: language), to: output)
             }
         }
     }
@@ -339,13 +335,7 @@ struct Report: AsyncParsableCommand {
             try await reportingFailures {
                 let (from, to) = try period.days()
                 let report = try await data.openExisting(readOnly: true).reporting.beneficiaryReport(from: from, to: to)
-                let data = switch format {
-                case .csv: Data(report.csv(language: language).utf8)
-                case .json: report.json()
-                case .xlsx: try report.xlsx(language: language)
-                case .html: Data(report.html(language: language).utf8)
-                }
-                try write(data, to: output)
+                try write(report.rendered(ReportFormat(rawValue: format.rawValue)!, language: language), to: output)
             }
         }
     }
@@ -440,12 +430,7 @@ struct Settle: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let settlement = try await data.openExisting(readOnly: false).reporting.settle(month: month)
-            let data = switch format {
-            case .csv: Data(settlement.csv(language).utf8)
-            case .json: settlement.json()
-            case .html: Data(settlement.html(language).utf8)
-            }
-            try write(data, to: output)
+            try write(settlement.rendered(ReportFormat(rawValue: format.rawValue)!, language: language), to: output)
         }
     }
 }

@@ -1,0 +1,15 @@
+/// The CSV files Ayumi writes (reports, settlements, the merchant registry): RFC 4180 fields, CRLF
+/// line ends, and a byte order mark first, since Excel opens a UTF-8 file with Japanese names only
+/// with one.
+public enum CSVDocument {
+    /// A field as RFC 4180 writes it: quoted when it holds a comma, a quote or a line break.
+    public static func field(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// The rows, each field quoted as it needs; an empty row is an empty line.
+    public static func text(_ rows: [[String]]) -> String {
+        "\u{FEFF}" + rows.map { $0.map(field).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
+    }
+}
