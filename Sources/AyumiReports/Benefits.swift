@@ -171,7 +171,7 @@ public struct BenefitReport: Sendable, Hashable {
     ///   - redemptions: redemptions of the period and the residents who made them.
     public static func make(facts: ParticipantFacts, ledgerRows: [BeneficiaryReport.Row], sponsorParties: [String: Party],
                             redemptions: (count: Int64, residents: Int64), assessment: Assessment, yenPerPoint: Int64,
-                            groupSizeMin: Int, from: LocalDate, to: LocalDate) throws -> BenefitReport {
+                            groupSizeMin: Int, from: LocalDate, to: LocalDate, measuredThrough: LocalDate) throws -> BenefitReport {
         let k = Int64(groupSizeMin)
         let baselineDays = Int64(assessment.baselineDays)
 
@@ -187,16 +187,23 @@ public struct BenefitReport: Sendable, Hashable {
         }
         let all = grid[bands.count][districts.count]
 
-        let tally = try Tally(facts.participants, from: from, to: to, baselineDays: assessment.baselineDays)
+        let tally = try Tally(facts.participants, from: from, through: min(to, measuredThrough), baselineDays: assessment.baselineDays)
         let (walkers, stepDays, measured, measuredRiders, measuredVisitors) = (tally.walkers, tally.stepDays, tally.measured, tally.measuredRiders,
                                                                                tally.measuredVisitors)
         let (rides, riders, visits, visitors, extraRides, extraVisits) = (tally.rides, tally.riders, tally.visits, tally.visitors, tally.extraRides,
                                                                           tally.extraVisits)
         let (baselineSum, afterSum, baselineSteps, baselineWalkDays) = (tally.baselineSum, tally.afterSum, tally.baselineSteps, tally.baselineWalkDays)
         /// No group of 1 to k − 1 residents behind a figure (none is no group).
-        func large(_ groups: Int64...) -> Bool { groups.allSatisfy { $0 == 0 || $0 >= k } }
+        func large(_ groups: [Int64]) -> Bool { groups.allSatisfy { $0 == 0 || $0 >= k } }
+        func large(_ groups: Int64...) -> Bool { large(groups) }
         let walkersShown = large(walkers)
-        func shownIf(_ value: Int64, _ groups: Int64...) -> Int64? { groups.allSatisfy { $0 == 0 || $0 >= k } ? value : nil }
+        // With fares that differ by mode, the revenue and the rides together give each mode's rides:
+        // every mode's riders must be no small group then.
+        let faresDiffer = { (modes: [String: Int64]) in Set(modes.keys.map(assessment.fare(mode:))).count > 1 }
+        let faresShown = large(riders) && (!faresDiffer(tally.ridersByMode) || large(Array(tally.ridersByMode.values)))
+        let extraFareShown = large(measured, measuredRiders)
+            && (!faresDiffer(tally.measuredRidersByMode) || large(Array(tally.measuredRidersByMode.values)))
+        func shownIf(_ value: Int64, _ groups: Int64...) -> Int64? { large(groups) ? value : nil }
         let coefficient = assessment.medicalCost.value
         let medical = try truncated(Int128(stepDays) * Int128(coefficient.units), Int128(coefficient.denominator))
         let baselineMean = walkers > 0 ? try rounded(Int128(baselineSum), Int128(walkers) * 100) : 0
@@ -232,7 +239,7 @@ public struct BenefitReport: Sendable, Hashable {
         func benefit(_ party: Party) -> Int64? {
             switch party {
             case .government: walkersShown ? medical : nil
-            case .transit: large(measured, measuredRiders) ? extraFare : nil
+            case .transit: extraFareShown ? extraFare : nil
             case .merchants: large(measured, measuredVisitors) ? extraSales : nil
             case .residents: nil
             }
@@ -277,7 +284,7 @@ public struct BenefitReport: Sendable, Hashable {
                        "利用ポイント × 1ポイントの円換算額（\(yenPerPoint)円）", "Points redeemed × yen per point (\(yenPerPoint))"),
             ]),
             PartySection(party: .government, figures: [
-                figure("measured-walkers", "歩数の比較対象者", "Walkers measured", shownIf(walkers, walkers), .residents,
+                figure("measured-walkers", "歩数の比較対象者", "Walkers measured", shownIf(walkers, walkers, measured - walkers), .residents,
                        "登録から\(n)日間（基準期間）と期間の基準期間後の両方に歩数の記録がある参加者", "Participants with walks in their first \(n) days (their baseline) and in the period after them"),
                 figure("baseline-steps", "基準期間の1日平均歩数", "Baseline steps a day", walkersShown ? baselineMean : nil, .steps,
                        "各人の基準期間の歩数 ÷ 記録日数 の平均", "Mean over walkers of their baseline steps ÷ their baseline walk days", none: walkers == 0),
@@ -293,10 +300,10 @@ public struct BenefitReport: Sendable, Hashable {
                 figure("cost-paid", "事業費の負担額", "Program cost paid", paid(.government), .yen, paidBasis.0, paidBasis.1),
             ]),
             PartySection(party: .transit, figures: [
-                figure("riders", "乗車した参加者数", "Participants riding", shownIf(riders, riders), .residents, "期間に1回以上乗車した参加者", "Participants with at least one accepted tap in the period"),
+                figure("riders", "乗車した参加者数", "Participants riding", shownIf(riders, riders, all.participants - riders), .residents, "期間に1回以上乗車した参加者", "Participants with at least one accepted tap in the period"),
                 figure("rides", "参加者の乗車回数", "Rides by participants", shownIf(Int64(rides.values.reduce(0, +)), riders), .rides, "期間の参加者の有効なタッチ数", "Accepted taps by participants in the period"),
-                figure("fare-revenue", "運賃収入（推計）", "Fare revenue (estimate)", shownIf(fareRevenue, riders), .yen, "乗車回数 × 運賃表の運賃（種別ごと）", "Rides × the fare table's fare of their mode"),
-                figure("measured-participants", "基準期間と比較できる参加者数", "Participants measured", shownIf(measured, measured), .residents,
+                figure("fare-revenue", "運賃収入（推計）", "Fare revenue (estimate)", faresShown ? fareRevenue : nil, .yen, "乗車回数 × 運賃表の運賃（種別ごと）", "Rides × the fare table's fare of their mode"),
+                figure("measured-participants", "基準期間と比較できる参加者数", "Participants measured", shownIf(measured, measured, all.participants - measured), .residents,
                        "基準期間（登録から\(n)日間）に歩数の記録があり、それが期間の末日より前に終わった参加者",
                        "Participants with walks reported in their first \(n) days (their baseline), which ended before the period's last day"),
                 figure("additional-rides", "乗車回数の増加", "Additional rides", large(measured, measuredRiders) ? extraRideCount : nil, .rides,
@@ -309,7 +316,7 @@ public struct BenefitReport: Sendable, Hashable {
                 figure("redemptions", "ポイント利用件数", "Redemptions", shownIf(redemptions.count, redemptions.residents), .redemptions, "期間の利用件数", "Redemptions in the period"),
                 figure("points-redeemed", "利用ポイント", "Points redeemed", totalRedeemed?.points, .points, "期間の利用から期間の返金を引いたもの", "Redeemed in the period less refunds made in it"),
                 figure("yen-redeemed", "ポイントによる売上", "Sales paid with points", totalRedeemed?.yen, .yen, "利用ポイント × 1ポイントの円換算額（負担者が加盟店に支払う）", "Points redeemed × yen per point (paid to the shops by the sponsors)"),
-                figure("visitors", "中心市街地に来訪した参加者数", "Participants visiting downtown", shownIf(visitors, visitors), .residents, "期間に1回以上来訪した参加者", "Participants with at least one accepted visit in the period"),
+                figure("visitors", "中心市街地に来訪した参加者数", "Participants visiting downtown", shownIf(visitors, visitors, all.participants - visitors), .residents, "期間に1回以上来訪した参加者", "Participants with at least one accepted visit in the period"),
                 figure("visits", "中心市街地への来訪回数", "Downtown visits", shownIf(visits, visitors), .visits, "期間の参加者の有効な来訪数", "Accepted visits by participants in the period"),
                 figure("additional-visits", "来訪回数の増加", "Additional visits", large(measured, measuredVisitors) ? extraVisitCount : nil, .visits,
                        "各人の（期間の基準期間後の来訪 − 基準期間の来訪 ÷ \(n) × その日数）の合計", "Sum over participants measured of (visits after their baseline − baseline visits ÷ \(n) × those days)"),
@@ -344,7 +351,24 @@ public struct BenefitReport: Sendable, Hashable {
                        value: LocalizedText(ja: "1日の歩数1歩の増加あたり \(coefficient)円（1人1日）", en: "¥\(coefficient) per additional step a day, per person per day"),
                        source: assessment.medicalCost.source),
             Assumption(id: "baseline", name: LocalizedText(ja: "基準期間", en: "Baseline"),
-                       value: LocalizedText(ja: "各参加者の登録日から\(n)日間", en: "Each participant's first \(n) days from enrolment"), source: nil),
+                       value: LocalizedText(ja: "各参加者の登録日から\(n)日間。期間の日のうち終わった日（前日まで）と比べる",
+                                            en: "Each participant's first \(n) days from enrolment, compared with the period's days that have ended (to yesterday)"),
+                       source: nil),
+            Assumption(id: "downtown-zones", name: LocalizedText(ja: "中心市街地", en: "Downtown"),
+                       value: LocalizedText(ja: "ゾーン \(assessment.downtownZones.joined(separator: ", "))", en: "Zones \(assessment.downtownZones.joined(separator: ", "))"),
+                       source: nil),
+            Assumption(id: "age-bands", name: LocalizedText(ja: "年齢区分", en: "Age bands"),
+                       value: LocalizedText(ja: assessment.ageBandLabels.joined(separator: ", ") + "（少人数の区分は隣と合わせる）",
+                                            en: assessment.ageBandLabels.joined(separator: ", ") + " (a small band joins its neighbour)"),
+                       source: nil),
+            Assumption(id: "steps-trend", name: LocalizedText(ja: "歩数の推移", en: "Steps trend"),
+                       value: LocalizedText(ja: "基準期間に記録のある参加者の（歩数の合計 ÷ 記録日数）。破線は同じ参加者の基準期間の値",
+                                            en: "Steps ÷ walk days of the walkers with walks in their baseline, pooled; the dashed line is their baselines, pooled"),
+                       source: nil),
+            Assumption(id: "cost-sharing", name: LocalizedText(ja: "費用分担の提案", en: "Cost sharing"),
+                       value: LocalizedText(ja: "事業費の合計 × 各主体の便益（負は0）÷ 便益の合計、円単位で最大剰余法",
+                                            en: "Total cost × each party's benefit (0 if negative) ÷ the benefits' sum, in whole yen by largest remainder"),
+                       source: nil),
             Assumption(id: "visit-spend", name: LocalizedText(ja: "来訪1回あたり購買額", en: "Spend per downtown visit"),
                        value: LocalizedText(ja: "\(spend)円", en: "¥\(spend)"), source: assessment.visitSpend.source),
             Assumption(id: "fares", name: LocalizedText(ja: "運賃表", en: "Fare table"),
@@ -376,22 +400,30 @@ public struct BenefitReport: Sendable, Hashable {
         var measured: Int64 = 0, measuredRiders: Int64 = 0, measuredVisitors: Int64 = 0
         var extraRides: [String: Int64] = [:], extraVisits: Int64 = 0
         var rides: [String: Int64] = [:], riders: Int64 = 0, visits: Int64 = 0, visitors: Int64 = 0
+        /// Residents who rode each mode: in the period, and among those measured.
+        var ridersByMode: [String: Int64] = [:], measuredRidersByMode: [String: Int64] = [:]
 
-        init(_ participants: [ParticipantFacts.Participant], from: LocalDate, to: LocalDate, baselineDays n: Int) throws {
+        /// - Parameter through: the last day compared with the baselines: the period's last, or the
+        ///   last that has ended when the period reaches today (days to come have no activity yet).
+        init(_ participants: [ParticipantFacts.Participant], from: LocalDate, through: LocalDate, baselineDays n: Int) throws {
             let baselineDays = Int64(n)
             for participant in participants {
-                for (mode, count) in participant.inPeriod.rides { rides[mode, default: 0] += count }
+                for (mode, count) in participant.inPeriod.rides {
+                    rides[mode, default: 0] += count
+                    ridersByMode[mode, default: 0] += count > 0 ? 1 : 0
+                }
                 riders += participant.inPeriod.rideCount > 0 ? 1 : 0
                 visits += participant.inPeriod.visits
                 visitors += participant.inPeriod.visits > 0 ? 1 : 0
                 let firstAfter = participant.enrolled.adding(days: n)
-                let days = Int64(to.dayNumber - max(from.dayNumber, firstAfter.dayNumber) + 1)
+                let days = Int64(through.dayNumber - max(from.dayNumber, firstAfter.dayNumber) + 1)
                 let (base, after) = (participant.baseline, participant.afterBaseline)
                 // Measured: days after the baseline in the period, and a baseline to compare with (walks
                 // reported in it: the resident was using the program, so no rides there means no rides).
                 guard days > 0, base.walkDays > 0 else { continue }
                 measured += 1
                 measuredRiders += base.rideCount + after.rideCount > 0 ? 1 : 0
+                for mode in Set(base.rides.keys).union(after.rides.keys) { measuredRidersByMode[mode, default: 0] += 1 }
                 measuredVisitors += base.visits + after.visits > 0 ? 1 : 0
                 for mode in Set(base.rides.keys).union(after.rides.keys) {
                     extraRides[mode, default: 0] += (after.rides[mode] ?? 0) * baselineDays - (base.rides[mode] ?? 0) * days

@@ -114,7 +114,7 @@ extension BenefitReport {
         }
         struct Assumption: Encodable { var id: String, name: LocalizedText, value: LocalizedText, source: LocalizedText? }
         var ageBands: [String], districts: [String], residents: [Cell], parties: [PartyOutput], sponsorCosts: [Sponsor]
-        var operatingCosts: [Layer], totalCost: Int64?, costSharing: [Share], stepsTrend: [Point], baselineSteps: Int64?
+        var operatingCosts: [Layer], totalCost: Int64?, costSharing: [Share], stepsTrend: [Point], baselineSteps: Int64?, baselineSuppressed: Bool
         var assumptions: [Assumption]
     }
 
@@ -144,7 +144,7 @@ extension BenefitReport {
                          proposedYen: $0.proposedYen, paidYen: $0.paidYen, differenceYen: $0.differenceYen, proposalSuppressed: $0.proposalSuppressed)
                },
                stepsTrend: trend.map { .init(from: $0.from.description, to: $0.to.description, averageSteps: $0.averageSteps, suppressed: $0.suppressed) },
-               baselineSteps: baselineSteps,
+               baselineSteps: baselineSteps, baselineSuppressed: baselineSuppressed,
                assumptions: assumptions.map { .init(id: $0.id, name: $0.name, value: $0.value, source: $0.source) })
     }
 }

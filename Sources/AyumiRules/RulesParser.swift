@@ -435,7 +435,11 @@ public enum RulesParser {
         var factor: Int64 = 1
         for _ in 0..<decimals { factor *= 10 }
         let padded = fraction + String(repeating: "0", count: decimals - fraction.count)
-        return whole * factor + (Int64(padded) ?? 0)
+        // A number too large for 64 bits is no number here (the caller says which range it wants).
+        let (scaled, overflow) = whole.multipliedReportingOverflow(by: factor)
+        guard !overflow else { return nil }
+        let (sum, overflowAgain) = scaled.addingReportingOverflow(Int64(padded) ?? 0)
+        return overflowAgain ? nil : sum
     }
 
     /// `campaigns: [{id, name, from, to, percent, rules: [rule ids]}]`; the rules are checked once

@@ -280,9 +280,10 @@ extension SQLiteStore {
 extension SQLiteReportReader {
     // MARK: Participants
 
-    func participantFacts(from: LocalDate, to: LocalDate, baselineDays: Int, bucketDays: Int, visitZones: [String]?) throws -> ParticipantFacts {
+    func participantFacts(from: LocalDate, to: LocalDate, measuredThrough: LocalDate, baselineDays: Int, bucketDays: Int,
+                          visitZones: [String]?) throws -> ParticipantFacts {
         let zones = try visitZones.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        let arguments: StatementArguments = [from.dayNumber, to.dayNumber, baselineDays, zones]
+        let arguments: StatementArguments = [from.dayNumber, to.dayNumber, baselineDays, zones, measuredThrough.dayNumber]
         let trendArguments: StatementArguments = [from.dayNumber, to.dayNumber, baselineDays, max(1, bucketDays)]
         do {
             var participants: [Int64: ParticipantFacts.Participant] = [:]
@@ -292,11 +293,11 @@ extension SQLiteReportReader {
                                                      enrolled: LocalDate(dayNumber: row["enrolled_day"]), active: false, pointsEarned: 0, pointsRedeemed: 0)
             }
             /// Adds one group of counts to the baseline, after-baseline and period activity it belongs to.
-            func add(_ resident: Int64, baseline: Bool, period: Bool, _ body: (inout ParticipantFacts.Activity) -> Void) {
+            func add(_ resident: Int64, baseline: Bool, period: Bool, measured: Bool, _ body: (inout ParticipantFacts.Activity) -> Void) {
                 guard participants[resident] != nil else { return }
                 if baseline { body(&participants[resident]!.baseline) }
                 if period { body(&participants[resident]!.inPeriod) }
-                if period && !baseline { body(&participants[resident]!.afterBaseline) }
+                if period && !baseline && measured { body(&participants[resident]!.afterBaseline) }
             }
             // Each day's walk at its largest report; the days in the baseline or in the period.
             let walks = """
@@ -304,14 +305,14 @@ extension SQLiteReportReader {
                 WHERE kind = 1 AND rejection IS NULL AND day <= ?2 GROUP BY resident, day
                 """
             let segment = """
-                (e.day >= r.enrolled_day AND e.day < r.enrolled_day + ?3) AS baseline, e.day >= ?1 AS period
+                (e.day >= r.enrolled_day AND e.day < r.enrolled_day + ?3) AS baseline, e.day >= ?1 AS period, e.day <= ?5 AS measured
                 """
             let inScope = "((e.day >= r.enrolled_day AND e.day < r.enrolled_day + ?3) OR e.day >= ?1)"
             for row in try Row.fetchAll(db, sql: """
                 SELECT e.resident, \(segment), COUNT(*) AS days, SUM(e.steps) AS steps FROM (\(walks)) e
-                JOIN residents r ON r.account = e.resident WHERE \(inScope) GROUP BY e.resident, baseline, period
-                """, arguments: [from.dayNumber, to.dayNumber, baselineDays]) {
-                add(row["resident"], baseline: row["baseline"], period: row["period"]) {
+                JOIN residents r ON r.account = e.resident WHERE \(inScope) GROUP BY e.resident, baseline, period, measured
+                """, arguments: [from.dayNumber, to.dayNumber, baselineDays, nil, measuredThrough.dayNumber]) {
+                add(row["resident"], baseline: row["baseline"], period: row["period"], measured: row["measured"]) {
                     $0.walkDays += row["days"]
                     $0.steps += row["steps"]
                 }
@@ -322,10 +323,10 @@ extension SQLiteReportReader {
                 FROM events e JOIN residents r ON r.account = e.resident
                 WHERE (e.kind = 2 OR (e.kind = 3 AND (?4 IS NULL OR e.detail IN (SELECT value FROM json_each(?4))))) AND e.rejection IS NULL AND e.day <= ?2
                   AND \(inScope)
-                GROUP BY e.resident, e.kind, mode, baseline, period
+                GROUP BY e.resident, e.kind, mode, baseline, period, measured
                 """, arguments: arguments) {
                 let kind: Int = row["kind"], mode: String = row["mode"], count: Int64 = row["n"]
-                add(row["resident"], baseline: row["baseline"], period: row["period"]) {
+                add(row["resident"], baseline: row["baseline"], period: row["period"], measured: row["measured"]) {
                     if kind == 2 { $0.rides[mode, default: 0] += count } else { $0.visits += count }
                 }
             }

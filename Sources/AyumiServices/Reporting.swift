@@ -13,6 +13,9 @@ public struct Reporting: Sendable {
 
     public func beneficiaryReport(from: LocalDate, to: LocalDate) async throws -> BeneficiaryReport {
         guard from <= to else { throw AyumiError.invalidRequest("from must not be after to") }
+        guard to.dayNumber - from.dayNumber < Self.reportDaysMax else {
+            throw AyumiError.invalidRequest("from and to: at most \(Self.reportDaysMax) days, from first to last")
+        }
         let program = dependencies.program.current
         // Listed: what the program has now. Rules and sponsors that left it, and inactive merchants,
         // appear only when they hold figures for the period, named as their last ruleset named them.
@@ -29,7 +32,18 @@ public struct Reporting: Sendable {
         // Sponsors that left the program are still the party they were.
         var parties = names.sponsorParties
         for sponsor in ruleset.sponsors { parties[sponsor.id] = Party(rawValue: sponsor.kind.rawValue) }
-        let sponsorParties = parties
+        do {
+            return try await beneficiaryReport(ruleset, from: from, to: to, listed: listed, pastNames: pastNames, sponsorParties: parties)
+        } catch where error is BeneficiaryReport.ReportError || error is BenefitReport.ReportError {
+            throw AyumiError.invalidRequest("the period's figures in yen do not fit in 64 bits: report a shorter period")
+        }
+    }
+
+    func beneficiaryReport(_ ruleset: Ruleset, from: LocalDate, to: LocalDate, listed: [BeneficiaryFacts.Section: [(id: String, name: LocalizedText)]],
+                           pastNames: [BeneficiaryFacts.Section: [String: LocalizedText]], sponsorParties: [String: Party]) async throws -> BeneficiaryReport {
+        // Baselines are compared over days that have ended: today's and later days' activity is not
+        // all in yet.
+        let measuredThrough = min(to, dependencies.today.adding(days: -1))
         // One read transaction: every figure comes from the same state of the ledger, while the
         // server goes on writing.
         return try await dependencies.store.readReports { reader in
@@ -39,15 +53,19 @@ public struct Reporting: Sendable {
                 yenPerPoint: ruleset.program.yenPerPoint, groupSizeMin: ruleset.program.reportGroupSizeMin, from: from, to: to,
                 residentCount: facts.residentCount)
             guard let assessment = ruleset.assessment else { return report }
-            let participants = try reader.participantFacts(from: from, to: to, baselineDays: assessment.baselineDays,
+            let participants = try reader.participantFacts(from: from, to: to, measuredThrough: measuredThrough, baselineDays: assessment.baselineDays,
                                                            bucketDays: BenefitReport.bucketDays(from: from, to: to), visitZones: assessment.visitZones)
             let counts = try reader.indicatorFacts([(from, to)], visitZones: assessment.visitZones)[0]
             report.benefits = try BenefitReport.make(
                 facts: participants, ledgerRows: report.rows, sponsorParties: sponsorParties, redemptions: (counts.redemptions, counts.redeemers),
-                assessment: assessment, yenPerPoint: ruleset.program.yenPerPoint, groupSizeMin: ruleset.program.reportGroupSizeMin, from: from, to: to)
+                assessment: assessment, yenPerPoint: ruleset.program.yenPerPoint, groupSizeMin: ruleset.program.reportGroupSizeMin, from: from, to: to,
+                measuredThrough: measuredThrough)
             return report
         }
     }
+
+    /// A report covers at most ten years of days (the indicators, 60 months).
+    public static let reportDaysMax = 3_660
 
     public func verifyLedger() async throws -> LedgerAudit { try await dependencies.store.audit() }
 

@@ -761,11 +761,12 @@ public protocol ReportReader {
     /// visits only to `visitZones` (every zone when nil).
     func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)], visitZones: [String]?) throws -> [IndicatorFacts]
     /// Every resident enrolled by `to`, with what the beneficiary report counts of them: activity in
-    /// their first `baselineDays` from enrolment, in the period after those days, and in the whole
-    /// period (visits only to `visitZones`, every zone when nil); and the walks of the period after their baseline days of
+    /// their first `baselineDays` from enrolment, in the period after those days up to
+    /// `measuredThrough` (the last day that has ended), and in the whole period (visits only to `visitZones`, every zone when nil); and the walks of the period after their baseline days of
     /// the walkers who reported walks in their baseline, per bucket of `bucketDays` days from `from`.
     /// Never leaves the report's code.
-    func participantFacts(from: LocalDate, to: LocalDate, baselineDays: Int, bucketDays: Int, visitZones: [String]?) throws -> ParticipantFacts
+    func participantFacts(from: LocalDate, to: LocalDate, measuredThrough: LocalDate, baselineDays: Int, bucketDays: Int,
+                          visitZones: [String]?) throws -> ParticipantFacts
 }
 
 extension Store {
@@ -815,7 +816,7 @@ public struct ParticipantFacts: Sendable, Hashable {
         public var redeemedAny = false
         /// In the first baseline days from enrolment (whether or not in the period).
         public var baseline: Activity
-        /// In the period, after the baseline days.
+        /// In the period, after the baseline days, up to the last day measured.
         public var afterBaseline: Activity
         /// In the whole period.
         public var inPeriod: Activity

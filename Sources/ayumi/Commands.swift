@@ -299,7 +299,8 @@ struct Report: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Who gained what and who paid: residents, the city, transit operators and merchants, and the cost to share.",
             discussion: """
-                Days are local days of the program's time zone, both ends included. First the points awarded, \
+                Days are local days of the program's time zone, both ends included, at most 3,660 of them; \
+                baselines are compared with the days that have ended (up to yesterday). First the points awarded, \
                 redeemed and expired per sponsor, rule and merchant, with the residents behind them. When the \
                 program has Rules/benefits.yaml, fares.yaml and costs.yaml, then: residents by age band and \
                 district; the city's medical cost saved (additional steps a day against each participant's own \

@@ -249,6 +249,11 @@ struct RulesFileTests {
         broken = files
         broken["benefits.yaml"] = files["benefits.yaml"]!.replacingOccurrences(of: "yenPerStepPerDay: 0.061", with: "yenPerStepPerDay: 0.0610001")
         #expect(diagnostics(broken).first?.contains("with at most 6 decimals") == true)
+        // Too large for 64 bits: a diagnostic, not a crash.
+        broken["benefits.yaml"] = files["benefits.yaml"]!.replacingOccurrences(of: "yenPerStepPerDay: 0.061", with: "yenPerStepPerDay: 1000000000000000000.5")
+        #expect(diagnostics(broken).first?.contains("with at most 6 decimals") == true)
+        broken["kpis.yaml"] = files["kpis.yaml"]!.replacingOccurrences(of: "target: 12.5,", with: "target: 100000000000000000,")
+        #expect(diagnostics(broken).contains { $0.contains("kpis.yaml") && $0.contains("expected a number with at most 2 decimals") })
         broken = files
         broken["benefits.yaml"] = files["benefits.yaml"]!.replacingOccurrences(of: "downtownZones: [downtown]", with: "downtownZones: [downtwon]")
         #expect(diagnostics(broken).first?.contains("error: unknown zone 'downtwon'; did you mean 'downtown'? (see zones.geojson)") == true)

@@ -415,6 +415,24 @@ struct HTTPTests {
         }
     }
 
+    @Test("the indicators over HTTP: every format, for admins only, bad months and formats a problem")
+    func kpis() async throws {
+        try await withServer { server in
+            let json = try await server.call(.get, "/v1/reports/kpis?from=2026-10&to=2026-11", token: server.admin)
+            #expect(json.status == .ok && json.headers[.contentType] == "application/json; charset=utf-8")
+            #expect(json.body == (try await server.fixture.ayumi.reporting.kpis(from: "2026-10", to: "2026-11")).json())
+            let csv = try await server.call(.get, "/v1/reports/kpis?from=2026-10&to=2026-11&format=csv", token: server.admin, language: "en")
+            #expect(String(decoding: csv.body, as: UTF8.self).hasPrefix("\u{FEFF}indicator,name,kind,target,target_year,2026-10,2026-11\r\n"))
+            let book = try await server.call(.get, "/v1/reports/kpis?from=2026-10&to=2026-11&format=xlsx", token: server.admin)
+            #expect(book.headers[.contentType] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" && book.body.starts(with: Data("PK".utf8)))
+            for bad in ["from=2026-13&to=2026-12", "from=2026-11&to=2026-10", "from=2020-01&to=2026-11", "from=2026-10&to=2026-11&format=pdf"] {
+                let answer = try await server.call(.get, "/v1/reports/kpis?" + bad, token: server.admin)
+                #expect(answer.status == .badRequest && answer.problemType == "urn:ayumi:problem:invalid-request", "\(bad)")
+            }
+            #expect(try await server.call(.get, "/v1/reports/kpis?from=2026-10&to=2026-11", token: server.ingest).status == .forbidden)
+        }
+    }
+
     @Test("each request is logged with its route template; no token, code, birth year or district reaches the log")
     func requestLog() async throws {
         let recorder = LogRecorder()

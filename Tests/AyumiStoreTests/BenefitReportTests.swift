@@ -1,6 +1,7 @@
 import AyumiCore
 import AyumiRules
 @testable import AyumiReports
+import AyumiServices
 import AyumiStore
 import AyumiTestSupport
 import Foundation
@@ -12,7 +13,7 @@ struct BenefitReportTests {
     /// 14102, half born 1950 (75 and over in 2026), half 1990 (under 40); 3 more, born 1970, in
     /// 14103. Each walks every day: resident i 5,000 + 100 × (i mod 20) steps in the first 28 days
     /// (the baseline), 1,000 more from then on. Rides: on days 0, 7, 14, 21 of the baseline (4), and
-    /// from day 28 on days ≡ 0 or 3 (mod 7), by bus; the 3 in 14103 ride the tram. Visits downtown: days 0
+    /// from day 28 on days ≡ 0 or 3 (mod 7), by bus, r-36…r-50 (15) by tram. Visits downtown: days 0
     /// and 14 of the baseline (2), then days ≡ 1 (mod 7). In November every 4th resident spends 2 points a week.
     static func twoMonths() async throws -> Fixture {
         let fixture = try await Fixture.make(start: Date(timeIntervalSince1970: 1_790_827_200))   // 2026-10-01 12:00 in Tokyo
@@ -32,7 +33,7 @@ struct BenefitReportTests {
             for (index, resident) in residents.enumerated() {
                 events.append(fixture.walk("w-\(day)-\(index)", resident.id, steps: resident.base + (baseline ? 0 : 1_000)))
                 if baseline ? day % 7 == 0 : (day % 7 == 0 || day % 7 == 3) {
-                    events.append(fixture.tap("t-\(day)-\(index)", resident.id, mode: index >= 48 ? "tram" : "bus"))
+                    events.append(fixture.tap("t-\(day)-\(index)", resident.id, mode: index >= 36 ? "tram" : "bus"))
                 }
                 if baseline ? day % 14 == 0 : day % 7 == 1 { events.append(fixture.visit("v-\(day)-\(index)", resident.id)) }
             }
@@ -65,11 +66,11 @@ struct BenefitReportTests {
         #expect(city.value("baseline-steps") == (meanBase * 2 + 51) / (51 * 2), "the mean of the baselines, rounded")
         // November: days 31…60 of the program; rides on days ≡ 0 (4) or 3 (5) mod 7: 9 each.
         #expect(transit.value("rides") == Int64(51 * 9))
-        let fares: Int64 = 48 * 9 * 220 + 3 * 9 * 180
+        let fares: Int64 = 36 * 9 * 220 + 15 * 9 * 180
         #expect(transit.value("fare-revenue") == fares, "bus ¥220, tram ¥180 (Rules/fares.yaml)")
         // Each: 9 − 4 × 30 / 28 more rides; in 28ths: 9 × 28 − 4 × 30 = 132.
         #expect(transit.value("additional-rides") == Int64((51 * 132 * 2 + 28) / 56), "240.4 rides, rounded")
-        let extraFares: Int64 = (48 * 132 * 220 + 3 * 132 * 180) / 28
+        let extraFares: Int64 = (36 * 132 * 220 + 15 * 132 * 180) / 28
         #expect(transit.value("additional-fare-revenue") == extraFares)
         // Visits: days ≡ 1 mod 7 in November: 36, 43, 50, 57 → 4; 4 × 28 − 2 × 30 = 52 in 28ths.
         #expect(merchants.value("visits") == Int64(51 * 4))
@@ -84,14 +85,17 @@ struct BenefitReportTests {
         // Costs: a whole month of each layer; each sponsor's yen as the ledger summary has it.
         #expect(benefits.layers.map(\.yen) == [600_000, 250_000, 120_000])
         #expect(benefits.layers[1].paidBy == [.government: 200_000, .transit: 50_000, .merchants: 0])
-        let sponsorRows = report.rows.filter { $0.kind == .sponsor }
-        #expect(benefits.sponsors.map(\.yen) == sponsorRows.map { $0.redeemed?.yen })
+        // Each sponsor's yen is what the settlement (its own queries) traces to that sponsor's lots.
+        let settled = try await fixture.ayumi.dependencies.store.settlementFacts(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!).facts
+            .reduce(into: [String: Int64]()) { $0[$1.sponsorID, default: 0] += $1.kind == .redemption ? $1.points : -$1.points }
+        #expect(benefits.sponsors.map(\.id) == ["city-health", "minato-transit", "shotengai"])
+        #expect(benefits.sponsors.map(\.yen) == benefits.sponsors.map { settled[$0.id] ?? 0 })
         #expect(benefits.sponsors.reduce(0) { $0 + ($1.yen ?? 0) } == 104, "the points redeemed, in yen, all paid by some sponsor")
         #expect(benefits.totalCost == Int64(970_000 + 104))
-        // The proposal: the total in proportion to 93,330 : 52,328 : 113,657, in whole yen adding up.
+        // The proposal: the total in proportion to 93,330 : 50,065 : 113,657, in whole yen adding up.
         let shares = benefits.sharing
         let weights = shares.map { $0.benefitYen! }
-        #expect(weights == [93_330, 52_328, 113_657])
+        #expect(weights == [93_330, 50_065, 113_657])
         #expect(shares.reduce(0) { $0 + $1.proposedYen! } == 970_104)
         for share in shares {
             let exact = Double(970_104) * Double(share.benefitYen!) / Double(weights.reduce(0, +))
@@ -99,10 +103,18 @@ struct BenefitReportTests {
             #expect(share.differenceYen == share.proposedYen! - share.paidYen!)
         }
         #expect(shares.reduce(0) { $0 + $1.paidYen! } == 970_104, "what the parties paid is the whole cost")
-        #expect(shares.map(\.permille) == [360, 202, 438])
+        #expect(shares.map(\.permille) == [363, 195, 442])
         // The steps trend: every day of November, 1,000 steps above the baseline line.
         #expect(benefits.trend.count == 30)
         #expect(benefits.trend.allSatisfy { $0.averageSteps == benefits.baselineSteps! + 1_000 })
+
+        // A period reaching past today compares only the days that have ended (today is 1 December).
+        let longer = try #require(try await fixture.ayumi.reporting.beneficiaryReport(from: LocalDate("2026-11-01")!, to: LocalDate("2026-12-31")!).benefits)
+        for id in ["additional-rides", "additional-fare-revenue"] { #expect(longer.party(.transit).value(id) == transit.value(id), "\(id)") }
+        #expect(longer.party(.government).value("medical-cost-saved") == 93_330)
+        await #expect(throws: AyumiError.invalidRequest("from and to: at most 3660 days, from first to last")) {
+            try await fixture.ayumi.reporting.beneficiaryReport(from: LocalDate("2000-01-01")!, to: LocalDate("2026-11-30")!)
+        }
 
         // Every format carries it; twice gives the same bytes.
         let again = try await fixture.ayumi.reporting.beneficiaryReport(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!)
@@ -216,7 +228,8 @@ struct BenefitReportTests {
         // The table as the report made it, from the same facts: every true count behind it.
         let assessment = try #require(fixture.ayumi.dependencies.program.current.ruleset.assessment)
         let facts = try await fixture.ayumi.dependencies.store.readReports {
-            try $0.participantFacts(from: fixture.today, to: fixture.today, baselineDays: 28, bucketDays: 1, visitZones: ["downtown"])
+            try $0.participantFacts(from: fixture.today, to: fixture.today, measuredThrough: fixture.today, baselineDays: 28, bucketDays: 1,
+                                    visitZones: ["downtown"])
         }
         let table = ResidentsTable.make(facts.participants, assessment: assessment, year: fixture.today.year, k: 10)
         #expect(table.hidden == hidden)
@@ -276,6 +289,26 @@ struct BenefitReportTests {
             #expect(Self.leaks(table, k: 10) == [], "seed \(seed): \(table.bands) × \(table.districts)")
         }
         #expect(rectangles >= 15, "the cities exercise proper rectangles, each subset of them tried: \(rectangles)")
+    }
+
+    @Test("fares that differ by mode hide the revenue when a mode's riders are fewer than 10: rides and revenue would give that mode's rides")
+    func faresByMode() throws {
+        let assessment = try #require(try RulesParser.load(directory: Fixture.repositoryRoot + "/Rules").assessment)
+        func city(tramRiders: Int) -> BenefitReport.PartySection {
+            let participants = (0..<30).map { index in
+                ParticipantFacts.Participant(birthYear: 1980, district: "14101", enrolled: LocalDate("2026-09-01")!, active: true, pointsEarned: 0,
+                                             pointsRedeemed: 0, inPeriod: .init(rides: [index < tramRiders ? "tram" : "bus": 4]))
+            }
+            let report = try? BenefitReport.make(facts: ParticipantFacts(participants: participants, walkTrend: []), ledgerRows: [], sponsorParties: [:],
+                                                 redemptions: (0, 0), assessment: assessment, yenPerPoint: 1, groupSizeMin: 10,
+                                                 from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!, measuredThrough: LocalDate("2026-11-30")!)
+            return report!.party(.transit)
+        }
+        #expect(city(tramRiders: 3).value("fare-revenue") == nil, "3 tram riders: 220 × rides − revenue would give their rides")
+        #expect(city(tramRiders: 3).value("rides") == 120)
+        let mixed: Int64 = 12 * 4 * 180 + 18 * 4 * 220, bus: Int64 = 30 * 4 * 220
+        #expect(city(tramRiders: 12).value("fare-revenue") == mixed)
+        #expect(city(tramRiders: 0).value("fare-revenue") == bus, "one mode: nothing to tell apart")
     }
 
     @Test("the operating cost of a period: each month's share of its days, summed exactly and cut to whole yen once")
