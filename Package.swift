@@ -37,13 +37,14 @@ let package = Package(
         ]),
         // The storage seam: the protocol and its value types, without any database library.
         .target(name: "AyumiStore", dependencies: ["AyumiCore", "AyumiLedger"]),
-        // The embedded default behind it; the only target that imports GRDB.
+        // The embedded default behind it and the reports' reader; the only target that imports GRDB.
         .target(name: "AyumiSQLite", dependencies: [
-            "AyumiCore", "AyumiLedger", "AyumiStore",
+            "AyumiCore", "AyumiLedger", "AyumiStore", "AyumiReports",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        // Reports and the facts they read (`ReportSource`): each store implements the reader.
         .target(name: "AyumiReports", dependencies: [
-            "AyumiCore", "AyumiStore",
+            "AyumiCore",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),   // the XLSX package
         ]),
         .target(name: "AyumiServices", dependencies: [

@@ -7,6 +7,20 @@ public struct Event: Sendable, Hashable {
         case walk
         case transitTap = "transit_tap"
         case visit
+
+        /// The number every store keeps for the kind: part of the stored format, never renumbered.
+        public var code: Int64 {
+            switch self {
+            case .walk: 1
+            case .transitTap: 2
+            case .visit: 3
+            }
+        }
+
+        public init?(code: Int64) {
+            guard let kind = Self.allCases.first(where: { $0.code == code }) else { return nil }
+            self = kind
+        }
     }
 
     public enum Detail: Sendable, Hashable {

@@ -28,6 +28,22 @@ public enum Account: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     public static func < (lhs: Account, rhs: Account) -> Bool { lhs.description < rhs.description }
+
+    /// The kinds of account, with the number every store keeps for each: part of the stored format,
+    /// never renumbered.
+    public enum Kind: Int64, Sendable, Hashable, CaseIterable {
+        case sponsor = 1, resident = 2, merchant = 3
+
+        public var code: Int64 { rawValue }
+    }
+
+    public var kind: Kind {
+        switch self {
+        case .sponsor: .sponsor
+        case .resident: .resident
+        case .merchant: .merchant
+        }
+    }
 }
 
 /// One leg of a transfer, as audit views show it: points into (positive) or out of (negative) an account.
@@ -46,8 +62,31 @@ public struct Posting: Sendable, Hashable {
 /// is never edited after it is written, and a correction is a new, reversing transfer. An award
 /// funded by two sponsors is two transfers; a redemption drawing two lots is two transfers.
 public struct Transfer: Sendable, Hashable {
-    public enum Kind: String, Sendable, Codable {
-        case award, redemption, refund, expiry
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// Points from a sponsor to a resident: a lot, with the points left in it and its last day.
+        case award
+        /// Points from a resident to a merchant, drawn from one lot.
+        case redemption
+        /// Points from a merchant back to the lot a redemption drew from, or to the lot's sponsor
+        /// when the lot is past its last day.
+        case refund
+        /// A lot's unspent points from its holder back to its sponsor, the day after its last day.
+        case expiry
+
+        /// The number every store keeps for the kind: part of the stored format, never renumbered.
+        public var code: Int64 {
+            switch self {
+            case .award: 1
+            case .redemption: 2
+            case .refund: 3
+            case .expiry: 4
+            }
+        }
+
+        public init?(code: Int64) {
+            guard let kind = Self.allCases.first(where: { $0.code == code }) else { return nil }
+            self = kind
+        }
     }
 
     public var kind: Kind

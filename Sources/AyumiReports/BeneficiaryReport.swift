@@ -1,5 +1,4 @@
 import AyumiCore
-import AyumiStore
 import Foundation
 
 /// Who gained what in a period: points (and their yen value) funded by each sponsor, earned under

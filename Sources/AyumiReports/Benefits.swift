@@ -1,5 +1,4 @@
 import AyumiCore
-import AyumiStore
 import Foundation
 
 /// The Smart City Guidebook's "clarify beneficiaries" table for a period: what residents, the city,

@@ -1,5 +1,4 @@
 import AyumiCore
-import AyumiStore
 import Foundation
 
 /// The monthly indicators the city explains to citizens: output indicators (enrolled residents,

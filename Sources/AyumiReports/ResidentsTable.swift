@@ -1,5 +1,4 @@
 import AyumiCore
-import AyumiStore
 
 /// The residents' table of the beneficiary report: age band × district, with both margins and the
 /// grand total, made so that no group of 1 to k − 1 residents (in any count: enrolled, active, not

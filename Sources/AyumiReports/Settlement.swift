@@ -1,5 +1,4 @@
 import AyumiCore
-import AyumiStore
 import Foundation
 
 /// A month's settlement: per merchant, what it took in points and gave back, and what each

@@ -34,32 +34,27 @@ extension SQLiteStore {
         try await database.read { db in
             guard let account = try Self.resident(residentID, db)?.account else { return [] }
             return try Row.fetchAll(db, sql: """
-                SELECT h.*, r.name AS rule_name, rs.version, e.kind AS event_kind, e.day AS event_day, e.at, e.detail,
+                SELECT h.*, r.name AS rule_name, rs.version, e.kind AS event_kind, e.day AS event_day, e.at, e.steps, e.device, e.mode, e.route, e.stop, e.zone,
                        m.external_id AS merchant, lr.ja AS reason_ja, lr.en AS reason_en
-                FROM (SELECT MIN(id) AS id, kind, SUM(CASE WHEN kind = 3 AND credit <> ?1 THEN 0 ELSE amount END) AS points,
-                             SUM(CASE WHEN kind = 3 AND credit <> ?1 THEN amount ELSE 0 END) AS to_sponsors,
+                FROM (SELECT MIN(id) AS id, kind, SUM(CASE WHEN kind = \(transfer: .refund) AND credit <> ?1 THEN 0 ELSE amount END) AS points,
+                             SUM(CASE WHEN kind = \(transfer: .refund) AND credit <> ?1 THEN amount ELSE 0 END) AS to_sponsors,
                              rule, ruleset, event, redemption, MIN(day) AS day,
                              MIN(created_at) AS created_at, MIN(capped) AS capped,
                              MAX(available_day) AS available_day
-                      FROM transfers WHERE ((kind = 1 AND credit = ?1) OR (kind = 2 AND debit = ?1) OR (kind = 3 AND credit = ?1)
-                                            OR (kind = 4 AND debit = ?1)
+                      FROM transfers WHERE ((kind = \(transfer: .award) AND credit = ?1) OR (kind = \(transfer: .redemption) AND debit = ?1) OR (kind = \(transfer: .refund) AND credit = ?1)
+                                            OR (kind = \(transfer: .expiry) AND debit = ?1)
                                             -- a refund's points that went to the sponsors still show, as part of its line
-                                            OR (kind = 3 AND redemption IN (SELECT id FROM redemptions WHERE resident = ?1))) AND id < ?2
-                      GROUP BY kind, COALESCE(refund, redemption, event, CASE WHEN kind = 4 THEN day END, -id), rule ORDER BY id DESC LIMIT ?3) h
+                                            OR (kind = \(transfer: .refund) AND redemption IN (SELECT id FROM redemptions WHERE resident = ?1))) AND id < ?2
+                      GROUP BY kind, COALESCE(refund, redemption, event, CASE WHEN kind = \(transfer: .expiry) THEN day END, -id), rule ORDER BY id DESC LIMIT ?3) h
                 LEFT JOIN rules r ON r.id = h.rule LEFT JOIN rulesets rs ON rs.id = h.ruleset LEFT JOIN events e ON e.id = h.event
                 LEFT JOIN redemptions d ON d.id = h.redemption LEFT JOIN accounts m ON m.id = d.merchant
                 LEFT JOIN legacy_reasons lr ON lr.transfer = h.id
                 ORDER BY h.id DESC
                 """, arguments: [account, beforeID ?? Int64.max, limit]).map { row in
-                let kind: Transfer.Kind = switch TransferKind(rawValue: row["kind"]) {
-                case .award: .award
-                case .refund: .refund
-                case .expiry: .expiry
-                default: .redemption
-                }
+                let kind = Transfer.Kind(code: row["kind"])!
                 let points: Int64 = row["points"]
-                let event = (row["event_kind"] as Int64?).flatMap { kind in
-                    Event.detail(kind: kind, day: row["event_day"], at: row["at"], stored: row["detail"])
+                let event = (row["event_kind"] as Int64?).flatMap(Event.Kind.init(code:)).flatMap { kind in
+                    EventColumns(row).detail(kind: kind, day: row["event_day"])
                 }
                 let recorded = (row["reason_ja"] as String?).map { LocalizedText(ja: $0, en: row["reason_en"]) }
                 return HistoryEntry(id: row["id"], kind: kind, points: kind == .redemption || kind == .expiry ? -points : points,
@@ -85,13 +80,13 @@ extension SQLiteStore {
     static func redemption(merchantID: String, idempotencyKey: String, _ db: Database) throws -> RedemptionRecord? {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT r.*, p.external_id AS resident_id FROM redemptions r JOIN accounts m ON m.id = r.merchant JOIN accounts p ON p.id = r.resident
-            WHERE m.kind = 3 AND m.external_id = ? AND r.idempotency_key = ?
+            WHERE m.kind = \(account: .merchant) AND m.external_id = ? AND r.idempotency_key = ?
             """), arguments: [merchantID, idempotencyKey]) else { return nil }
         let id: Int64 = row["id"]
         let funding = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT s.external_id AS sponsor, SUM(d.amount) AS points
             FROM transfers d JOIN transfers l ON l.id = d.lot JOIN accounts s ON s.id = l.debit
-            WHERE d.kind = 2 AND d.redemption = ? GROUP BY s.external_id ORDER BY s.external_id
+            WHERE d.kind = \(transfer: .redemption) AND d.redemption = ? GROUP BY s.external_id ORDER BY s.external_id
             """), arguments: [id]).map { SponsorShare(sponsorID: $0["sponsor"], points: $0["points"]) }
         return RedemptionRecord(id: id, merchantID: merchantID, idempotencyKey: idempotencyKey, codeID: row["code_id"],
                                 residentID: row["resident_id"], points: row["points"], funding: funding,
@@ -106,7 +101,7 @@ extension SQLiteStore {
                 return earlier
             }
             let (merchant, limits) = try Self.merchantTakingPoints(request.merchantID, db)
-            guard let residentID = try String.fetchOne(db.cachedStatement(sql: "SELECT external_id FROM accounts WHERE id = ? AND kind = 2"),
+            guard let residentID = try String.fetchOne(db.cachedStatement(sql: "SELECT external_id FROM accounts WHERE id = ? AND kind = \(account: .resident)"),
                                                        arguments: [request.residentReference]) else { throw StoreError.unknownResident }
             let resident = request.residentReference
             if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM redemptions WHERE code_id = ?)"), arguments: [request.codeID])! {
@@ -119,17 +114,17 @@ extension SQLiteStore {
                 Lot(id: row["id"], sponsorID: row["sponsor"], pointsRemaining: row["remaining"], expiresOn: LocalDate(dayNumber: row["expires_day"]),
                     availableOn: (row["available_day"] as Int?).map(LocalDate.init(dayNumber:)))
             }
-            // The shop's limits, net of refunds of the day's redemptions, in this transaction.
-            if let max = limits.perDay {
-                let left = max - (try Self.takenToday(merchant: merchant, resident: nil, day: request.localDate, db))
-                guard request.points <= left else { throw StoreError.merchantDailyLimit(left: Swift.max(0, left)) }
-            }
-            if let max = limits.perResident {
-                let left = max - (try Self.takenToday(merchant: merchant, resident: resident, day: request.localDate, db))
-                guard request.points <= left else { throw StoreError.residentDailyLimitAtMerchant(left: Swift.max(0, left)) }
-            }
-            guard let draws = Lots.draw(request.points, from: lots, on: request.localDate) else {
-                throw StoreError.insufficientPoints(balance: Lots.spendable(lots, on: request.localDate))
+            // What the shop took today, read in this transaction, only for the limits it has.
+            let taken = Spending.TakenToday(
+                points: limits.pointsPerDay == nil ? 0 : try Self.takenToday(merchant: merchant, resident: nil, day: request.localDate, db),
+                fromResident: limits.pointsPerResidentPerDay == nil ? 0
+                    : try Self.takenToday(merchant: merchant, resident: resident, day: request.localDate, db))
+            let draws: [LotDraw]
+            switch Spending.plan(request.points, from: lots, on: request.localDate, limits: limits, taken: taken) {
+            case .success(let planned): draws = planned
+            case .failure(.merchantDailyLimit(let left)): throw StoreError.merchantDailyLimit(left: left)
+            case .failure(.residentDailyLimitAtMerchant(let left)): throw StoreError.residentDailyLimitAtMerchant(left: left)
+            case .failure(.insufficientPoints(let balance)): throw StoreError.insufficientPoints(balance: balance)
             }
             let at = request.at.millisecondsSince1970
             try db.cachedStatement(sql: """
@@ -138,7 +133,7 @@ extension SQLiteStore {
             let redemptionID = db.lastInsertedRowID
             for draw in draws {
                 try db.cachedStatement(sql: """
-                    INSERT INTO transfers(kind, debit, credit, amount, day, redemption, lot, created_at) VALUES (2, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO transfers(kind, debit, credit, amount, day, redemption, lot, created_at) VALUES (\(transfer: .redemption), ?, ?, ?, ?, ?, ?, ?)
                     """).execute(arguments: [resident, merchant, draw.points, request.localDate.dayNumber, redemptionID, draw.lotID, at])
                 try db.cachedStatement(sql: "UPDATE transfers SET remaining = remaining - ? WHERE id = ?").execute(arguments: [draw.points, draw.lotID])
             }
@@ -171,42 +166,43 @@ extension SQLiteStore {
             // Another merchant's redemption is as unknown as one never made.
             guard let redemption = try Row.fetchOne(db.cachedStatement(sql: "SELECT resident, day FROM redemptions WHERE id = ? AND merchant = ?"),
                                                     arguments: [request.redemptionID, merchant]) else { throw StoreError.unknownRedemption }
-            guard request.localDate.dayNumber - (redemption["day"] as Int) <= request.refundDaysMax else {
-                throw StoreError.refundTooLate(days: request.refundDaysMax)
-            }
             let resident: Int64 = redemption["resident"]
-            // What each lot gave and has had back, the latest to expire first: a partial refund gives
-            // back the points that would live longest.
+            // What each lot gave and has had back, with its sponsor's account for the points that go
+            // straight back to it.
+            var sponsors: [Int64: Int64] = [:]
             let lots = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT t.lot, SUM(t.amount) AS drawn, l.expires_day, l.debit AS sponsor, s.external_id AS sponsor_id,
-                       COALESCE((SELECT SUM(f.amount) FROM transfers f WHERE f.kind = 3 AND f.redemption = t.redemption AND f.lot = t.lot), 0) AS refunded
+                       COALESCE((SELECT SUM(f.amount) FROM transfers f WHERE f.kind = \(transfer: .refund) AND f.redemption = t.redemption AND f.lot = t.lot), 0) AS refunded
                 FROM transfers t JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit
-                WHERE t.kind = 2 AND t.redemption = ? GROUP BY t.lot ORDER BY l.expires_day DESC, t.lot DESC
-                """), arguments: [request.redemptionID])
-            let refundable = lots.reduce(Int64(0)) { $0 + ($1["drawn"] as Int64) - ($1["refunded"] as Int64) }
-            let points = request.points ?? refundable
-            guard points > 0, points <= refundable else { throw StoreError.refundExceedsRedemption(refundable: refundable) }
+                WHERE t.kind = \(transfer: .redemption) AND t.redemption = ? GROUP BY t.lot
+                """), arguments: [request.redemptionID]).map { row in
+                sponsors[row["lot"]] = row["sponsor"]
+                return Refunds.DrawnLot(lotID: row["lot"], sponsorID: row["sponsor_id"], expiresOn: LocalDate(dayNumber: row["expires_day"]),
+                                        drawn: row["drawn"], refunded: row["refunded"])
+            }
+            let shares: [Refunds.Share]
+            switch Refunds.allocate(request.points, of: lots, redeemedOn: LocalDate(dayNumber: redemption["day"]), on: request.localDate,
+                                    refundDaysMax: request.refundDaysMax) {
+            case .success(let allocated): shares = allocated
+            case .failure(.tooLate(let days)): throw StoreError.refundTooLate(days: days)
+            case .failure(.exceedsRedemption(let refundable)): throw StoreError.refundExceedsRedemption(refundable: refundable)
+            }
+            let points = shares.reduce(0) { $0 + $1.points }
             let at = request.at.millisecondsSince1970
             try db.cachedStatement(sql: """
                 INSERT INTO refunds(redemption, merchant, idempotency_key, points, day, created_at) VALUES (?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [request.redemptionID, merchant, request.idempotencyKey, points, request.localDate.dayNumber, at])
             let refundID = db.lastInsertedRowID
-            var left = points
-            for lot in lots where left > 0 {
-                let take = min(left, (lot["drawn"] as Int64) - (lot["refunded"] as Int64))
-                guard take > 0 else { continue }
-                left -= take
-                let lotID: Int64 = lot["lot"]
-                // A lot past its last day gives its points to its sponsor, as expiry would have.
-                let expired = (lot["expires_day"] as Int) < request.localDate.dayNumber
-                let credit: Int64 = expired ? lot["sponsor"] : resident
+            for share in shares {
+                let credit = share.toSponsor ? sponsors[share.lotID]! : resident
                 try db.cachedStatement(sql: """
-                    INSERT INTO transfers(kind, debit, credit, amount, day, redemption, lot, refund, created_at) VALUES (3, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [merchant, credit, take, request.localDate.dayNumber, request.redemptionID, lotID, refundID, at])
-                if !expired {
-                    try db.cachedStatement(sql: "UPDATE transfers SET remaining = remaining + ? WHERE id = ?").execute(arguments: [take, lotID])
+                    INSERT INTO transfers(kind, debit, credit, amount, day, redemption, lot, refund, created_at) VALUES (\(transfer: .refund), ?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [merchant, credit, share.points, request.localDate.dayNumber, request.redemptionID, share.lotID, refundID, at])
+                // Only points back in the holder's hands are in the lot again.
+                if !share.toSponsor {
+                    try db.cachedStatement(sql: "UPDATE transfers SET remaining = remaining + ? WHERE id = ?").execute(arguments: [share.points, share.lotID])
                 }
-                try Self.addToBalance(take, account: credit, db)
+                try Self.addToBalance(share.points, account: credit, db)
             }
             try Self.addToBalance(-points, account: merchant, db)
             return try Self.refund(merchant: merchant, merchantID: request.merchantID, idempotencyKey: request.idempotencyKey, db)!
@@ -221,7 +217,7 @@ extension SQLiteStore {
         var funding: [String: Int64] = [:], expired: [String: Int64] = [:]
         for share in try Row.fetchAll(db.cachedStatement(sql: """
             SELECT s.external_id AS sponsor, t.amount, t.credit = l.debit AS expired
-            FROM transfers t JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit WHERE t.kind = 3 AND t.refund = ?
+            FROM transfers t JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit WHERE t.kind = \(transfer: .refund) AND t.refund = ?
             """), arguments: [id]) {
             funding[share["sponsor"], default: 0] += share["amount"]
             if share["expired"] as Bool { expired[share["sponsor"], default: 0] += share["amount"] }
@@ -238,13 +234,13 @@ extension SQLiteStore {
 
 extension SQLiteStore {
     /// The merchant's account and limits, if it may redeem and refund now.
-    static func merchantTakingPoints(_ merchantID: String, _ db: Database) throws -> (account: Int64, limits: (perDay: Int64?, perResident: Int64?)) {
+    static func merchantTakingPoints(_ merchantID: String, _ db: Database) throws -> (account: Int64, limits: Spending.Limits) {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT a.id, m.suspended, m.points_per_day, m.points_per_resident_per_day FROM accounts a JOIN merchants m ON m.account = a.id
-            WHERE a.kind = 3 AND a.external_id = ? AND m.active = 1
+            WHERE a.kind = \(account: .merchant) AND a.external_id = ? AND m.active = 1
             """), arguments: [merchantID]) else { throw StoreError.unknownMerchant }
         guard !(row["suspended"] as Bool) else { throw StoreError.merchantSuspended }
-        return (row["id"], (row["points_per_day"], row["points_per_resident_per_day"]))
+        return (row["id"], Spending.Limits(pointsPerDay: row["points_per_day"], pointsPerResidentPerDay: row["points_per_resident_per_day"]))
     }
 
     /// Points the merchant took on `day` (from one resident, or from all), less what it refunded of them.
@@ -272,7 +268,7 @@ extension SQLiteStore {
             for lot in lots {
                 let remaining: Int64 = lot["remaining"], resident: Int64 = lot["credit"], sponsor: Int64 = lot["debit"]
                 try db.cachedStatement(sql: """
-                    INSERT INTO transfers(kind, debit, credit, amount, day, lot, created_at) VALUES (4, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO transfers(kind, debit, credit, amount, day, lot, created_at) VALUES (\(transfer: .expiry), ?, ?, ?, ?, ?, ?)
                     """).execute(arguments: [resident, sponsor, remaining, (lot["expires_day"] as Int) + 1, lot["id"] as Int64, at])
                 try db.cachedStatement(sql: "UPDATE transfers SET remaining = 0 WHERE id = ?").execute(arguments: [lot["id"] as Int64])
                 try Self.addToBalance(-remaining, account: resident, db)
@@ -289,7 +285,7 @@ extension SQLiteStore {
         try await database.read { db in
             try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT r.id, r.points, r.created_at, COALESCE((SELECT SUM(f.points) FROM refunds f WHERE f.redemption = r.id), 0) AS refunded
-                FROM redemptions r JOIN accounts m ON m.id = r.merchant WHERE m.kind = 3 AND m.external_id = ? AND r.day = ?
+                FROM redemptions r JOIN accounts m ON m.id = r.merchant WHERE m.kind = \(account: .merchant) AND m.external_id = ? AND r.day = ?
                 ORDER BY r.id DESC
                 """), arguments: [merchantID, day.dayNumber]).map {
                 MerchantRedemption(id: $0["id"], points: $0["points"], refunded: $0["refunded"], createdAt: Date(millisecondsSince1970: $0["created_at"]))

@@ -5,10 +5,10 @@ import Foundation
 import GRDB
 
 extension SQLiteStore {
-    public func ingest(_ events: [Event], source: String, at: Date, counterKeys: @escaping @Sendable (Event) -> [CounterKey],
+    public func ingest(_ events: [Event], from submitter: Submitter, at: Date, counterKeys: @escaping @Sendable (Event) -> [CounterKey],
                        decide: @escaping @Sendable (Event, Resident?, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult] {
         try await write { db in
-            var writer = try LedgerWriter(db: db, at: at, source: source)
+            var writer = try LedgerWriter(db: db, at: at, submitter: submitter)
             var residents: [String: (account: Int64, resident: Resident)?] = [:]
             var results: [IngestResult] = []
             results.reserveCapacity(events.count)
@@ -102,17 +102,15 @@ struct LedgerWriter {
         var isAccepted: Bool { if case .accepted = self { true } else { false } }
     }
 
-    init(db: Database, at: Date, source: String) throws {
+    init(db: Database, at: Date, submitter: Submitter) throws {
         self.db = db
         self.atMilliseconds = at.millisecondsSince1970
-        if source.hasPrefix("feed:") {
-            let name = String(source.dropFirst("feed:".count))
+        switch submitter {
+        case .feed(let name):
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO feeds(name) VALUES (?)").execute(arguments: [name])
-            self.source = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM feeds WHERE name = ?"), arguments: [name])!
-        } else if source.hasPrefix("resident:") {
-            self.source = -(try SQLiteStore.account(.resident, String(source.dropFirst("resident:".count)), db))
-        } else {
-            preconditionFailure("a source is feed:NAME or resident:ID")
+            source = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM feeds WHERE name = ?"), arguments: [name])!
+        case .resident(let id):
+            source = -(try SQLiteStore.account(.resident, id, db))
         }
         hasLegacyEvents = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM events WHERE source = 0)").firstIntegers(1)![0] != 0
     }
@@ -183,17 +181,16 @@ struct LedgerWriter {
     /// id, or nil when the id is already accepted: a duplicate, which changes nothing.
     func recordEvent(_ event: Event, resident: Int64, day: LocalDate, rejection: LocalizedText?, existing: Existing) throws -> Int64? {
         let rejectionText = try rejection.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        let fields: [RawValue] = [.integer(resident), .integer(event.kind.code), .integer(Int64(day.dayNumber)),
-                                  event.storedAt.map(RawValue.integer) ?? .null, .text(event.storedDetail),
-                                  rejectionText.map(RawValue.text) ?? .null, .integer(atMilliseconds)]
+        let fields: [RawValue] = [.integer(resident), .integer(event.kind.code), .integer(Int64(day.dayNumber))]
+            + EventColumns(event.detail).values + [rejectionText.map(RawValue.text) ?? .null, .integer(atMilliseconds)]
         var existing = existing
         switch existing {
         case .accepted: return nil
         case .rejected: break
         case .none, .unknown:
             try db.cachedStatement(sql: """
-                INSERT INTO events(source, external_id, resident, kind, day, at, detail, rejection, received_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, external_id) DO NOTHING
+                INSERT INTO events(source, external_id, resident, kind, day, \(EventColumns.names), rejection, received_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, external_id) DO NOTHING
                 """).run([.integer(source), .text(event.id)] + fields)
             if db.changesCount == 1 { return db.lastInsertedRowID }
             // This source sent the id before.
@@ -201,7 +198,9 @@ struct LedgerWriter {
         }
         guard case .rejected(let replacing) = existing else { return nil }
         try db.cachedStatement(sql: """
-            UPDATE events SET resident = ?, kind = ?, day = ?, at = ?, detail = ?, rejection = ?, received_at = ? WHERE id = ?
+            UPDATE events SET resident = ?, kind = ?, day = ?, at = ?, steps = ?, device = ?, mode = ?, route = ?, stop = ?, zone = ?,
+                              rejection = ?, received_at = ?
+            WHERE id = ?
             """).run(fields + [.integer(replacing)])
         return replacing
     }
@@ -216,7 +215,7 @@ struct LedgerWriter {
             try db.cachedStatement(sql: """
                 INSERT INTO transfers(kind, debit, credit, amount, day, rule, ruleset, event, remaining, expires_day, created_at, capped,
                                       available_day)
-                VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (\(transfer: .award), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).run(.integer(sponsor), .integer(resident), .integer(share.points), .integer(Int64(day.dayNumber)), .integer(rule),
                          .integer(ruleset), event.map(RawValue.integer) ?? .null, .integer(share.points), .integer(Int64(expiresOn.dayNumber)),
                          .integer(atMilliseconds), award.cappedBy.map { .integer(Int64($0)) } ?? .null,
@@ -279,34 +278,61 @@ struct LedgerWriter {
     }
 }
 
-extension Event {
-    /// What is kept of an event besides its kind, day and instant: `steps|device` for a walk,
-    /// `mode|route|stop` for a tap, the zone id for a visit (never coordinates). Every part is an
-    /// identifier, which cannot hold `|`.
-    var storedDetail: String {
+/// An event's details as the typed columns of `events` keep them: a walk's steps and device, a
+/// tap's mode, route and stop, a visit's zone (never coordinates), and the instant of taps and
+/// visits. Columns that do not apply to the kind are NULL, as the table's CHECKs require.
+struct EventColumns {
+    var at: Int64?
+    var steps: Int64?
+    var device: String?
+    var mode: String?
+    var route: String?
+    var stop: String?
+    var zone: String?
+
+    /// The columns in the order `names` lists them.
+    static let names = "at, steps, device, mode, route, stop, zone"
+
+    init(_ detail: Event.Detail) {
         switch detail {
-        case .walk(_, let steps, let device): "\(steps)|\(device)"
-        case .transitTap(_, let mode, let route, let stop): "\(mode)|\(route)|\(stop)"
-        case .visit(_, let zone): zone
+        case .walk(_, let steps, let device): self.steps = steps; self.device = device
+        case .transitTap(let at, let mode, let route, let stop): self.at = at.millisecondsSince1970; self.mode = mode; self.route = route; self.stop = stop
+        case .visit(let at, let zone): self.at = at.millisecondsSince1970; self.zone = zone
         }
     }
 
-    var storedAt: Int64? {
-        switch detail {
-        case .walk: nil
-        case .transitTap(let at, _, _, _), .visit(let at, _): at.millisecondsSince1970
-        }
+    /// Reads the columns `names` lists, from `first` on.
+    init(_ row: RawRow, from first: Int32) {
+        at = row.optionalInteger(first)
+        steps = row.optionalInteger(first + 1)
+        device = row.optionalText(first + 2)
+        mode = row.optionalText(first + 3)
+        route = row.optionalText(first + 4)
+        stop = row.optionalText(first + 5)
+        zone = row.optionalText(first + 6)
     }
 
-    /// Reads back what `storedDetail` and `storedAt` wrote.
-    static func detail(kind: Int64, day: Int, at: Int64?, stored: String) -> Event.Detail? {
-        let parts = stored.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-        switch (kind, at) {
-        case (1, _) where parts.count == 2: return Int64(parts[0]).map { .walk(date: LocalDate(dayNumber: day), steps: $0, source: parts[1]) }
-        case (2, let at?) where parts.count == 3:
-            return .transitTap(at: Date(millisecondsSince1970: at), mode: parts[0], route: parts[1], stop: parts[2])
-        case (3, let at?): return .visit(at: Date(millisecondsSince1970: at), zone: stored)
-        default: return nil
+    init(_ row: Row) {
+        at = row["at"]
+        steps = row["steps"]
+        device = row["device"]
+        mode = row["mode"]
+        route = row["route"]
+        stop = row["stop"]
+        zone = row["zone"]
+    }
+
+    var values: [RawValue] {
+        [at.map(RawValue.integer) ?? .null, steps.map(RawValue.integer) ?? .null] + [device, mode, route, stop, zone].map { $0.map(RawValue.text) ?? .null }
+    }
+
+    /// The event's details back; nil if the kind's columns are missing (the CHECKs make that impossible).
+    func detail(kind: Event.Kind, day: Int) -> Event.Detail? {
+        switch kind {
+        case .walk: steps.flatMap { steps in device.map { .walk(date: LocalDate(dayNumber: day), steps: steps, source: $0) } }
+        case .transitTap:
+            if let at, let mode, let route, let stop { .transitTap(at: Date(millisecondsSince1970: at), mode: mode, route: route, stop: stop) } else { nil }
+        case .visit: if let at, let zone { .visit(at: Date(millisecondsSince1970: at), zone: zone) } else { nil }
         }
     }
 }

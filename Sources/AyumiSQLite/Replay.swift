@@ -11,17 +11,17 @@ extension SQLiteStore {
         try await database.read { db in
             var names = Names(db: db)
             try db.makeStatement(sql: """
-                SELECT external_id, kind, day, at, detail, source, received_at, resident FROM events
+                SELECT external_id, kind, day, source, received_at, resident, \(EventColumns.names) FROM events
                 WHERE day BETWEEN ? AND ? ORDER BY id
                 """).forEachRow([.integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber))]) { row in
-                guard let resident = try names.resident(row.integer(7)),
-                      let detail = Event.detail(kind: row.integer(1), day: Int(row.integer(2)), at: row.optionalInteger(3), stored: row.text(4))
+                guard let resident = try names.resident(row.integer(5)), let kind = Event.Kind(code: row.integer(1)),
+                      let detail = EventColumns(row, from: 6).detail(kind: kind, day: Int(row.integer(2)))
                 else { return }
-                let source = row.integer(5)
+                let source = row.integer(3)
                 // A negative source is the resident's own app; 0 marks events from before sources were kept.
                 let submitter: Submitter? = source < 0 ? .resident(resident.id) : source == 0 ? nil : .feed(try names.feed(source))
                 body(StoredEvent(event: Event(id: row.text(0), residentID: resident.id, detail: detail), submitter: submitter,
-                                 resident: resident, receivedAt: Date(millisecondsSince1970: row.integer(6))))
+                                 resident: resident, receivedAt: Date(millisecondsSince1970: row.integer(4))))
             }
         }
     }
@@ -32,7 +32,7 @@ extension SQLiteStore {
             var previous: (event: Int64?, rule: Int64, award: Int64)?
             try db.makeStatement(sql: """
                 SELECT credit, debit, amount, capped, day, event, rule, id FROM transfers
-                WHERE kind = 1 AND day BETWEEN ? AND ? AND rule NOT IN (SELECT id FROM rules WHERE name LIKE 'draw:%') ORDER BY id
+                WHERE kind = \(transfer: .award) AND day BETWEEN ? AND ? AND rule NOT IN (SELECT id FROM rules WHERE name LIKE 'draw:%') ORDER BY id
                 """).forEachRow([.integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber))]) { row in
                 guard let resident = try names.resident(row.integer(0)) else { return }
                 // The shares of one award are written together, consecutive rows of one event and rule:
@@ -54,7 +54,7 @@ extension SQLiteStore {
             var entrants: [(resident: Resident, points: Int64)] = []
             try db.makeStatement(sql: """
                 SELECT t.credit, SUM(t.amount) FROM transfers t JOIN rules r ON r.id = t.rule
-                WHERE t.kind = 1 AND t.day BETWEEN ? AND ? AND r.name NOT LIKE 'draw:%' GROUP BY t.credit
+                WHERE t.kind = \(transfer: .award) AND t.day BETWEEN ? AND ? AND r.name NOT LIKE 'draw:%' GROUP BY t.credit
                 """).forEachRow([.integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber))]) { row in
                 if let resident = try names.resident(row.integer(0)) { entrants.append((resident, row.integer(1))) }
             }
@@ -69,7 +69,7 @@ extension SQLiteStore {
             try db.execute(sql: "INSERT INTO draws(draw, seed, eligible, winners, run_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [record.draw, record.seed, record.eligible, record.winners.joined(separator: ","),
                                        record.runAt.millisecondsSince1970])
-            var writer = try LedgerWriter(db: db, at: record.runAt, source: "feed:draws")
+            var writer = try LedgerWriter(db: db, at: record.runAt, submitter: .feed("draws"))
             for resident in record.winners {
                 guard let account = try Self.resident(resident, db)?.account else { throw StoreError.unknownResident }
                 try writer.record(Award(ruleID: ruleID, rulesetVersion: rulesetVersion, points: prizePoints,

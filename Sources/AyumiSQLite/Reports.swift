@@ -1,5 +1,6 @@
 import AyumiCore
 import AyumiLedger
+import AyumiReports
 import AyumiStore
 import Foundation
 import GRDB
@@ -14,26 +15,29 @@ extension SQLiteStore {
         case .awarded:
             """
             SELECT t.rule AS rule, t.debit AS sponsor, NULL AS merchant, t.credit AS resident, SUM(t.amount) AS points
-            FROM transfers t WHERE t.kind = 1 AND t.day BETWEEN ?1 AND ?2 GROUP BY t.rule, t.debit, t.credit
+            FROM transfers t WHERE t.kind = \(transfer: .award) AND t.day BETWEEN ?1 AND ?2 GROUP BY t.rule, t.debit, t.credit
             """
         case .redeemed:
             """
             SELECT rule, sponsor, merchant, resident, SUM(points) AS points FROM (
               SELECT l.rule AS rule, l.debit AS sponsor, t.credit AS merchant, t.debit AS resident, t.amount AS points
-              FROM transfers t JOIN transfers l ON l.id = t.lot WHERE t.kind = 2 AND t.day BETWEEN ?1 AND ?2
+              FROM transfers t JOIN transfers l ON l.id = t.lot WHERE t.kind = \(transfer: .redemption) AND t.day BETWEEN ?1 AND ?2
               UNION ALL
               SELECT l.rule, l.debit, t.debit, d.resident, -t.amount
-              FROM transfers t JOIN transfers l ON l.id = t.lot JOIN redemptions d ON d.id = t.redemption WHERE t.kind = 3 AND t.day BETWEEN ?1 AND ?2)
+              FROM transfers t JOIN transfers l ON l.id = t.lot JOIN redemptions d ON d.id = t.redemption WHERE t.kind = \(transfer: .refund) AND t.day BETWEEN ?1 AND ?2)
             GROUP BY rule, sponsor, merchant, resident
             """
         case .expired:
             """
             SELECT l.rule AS rule, t.credit AS sponsor, NULL AS merchant, t.debit AS resident, SUM(t.amount) AS points
-            FROM transfers t JOIN transfers l ON l.id = t.lot WHERE t.kind = 4 AND t.day BETWEEN ?1 AND ?2 GROUP BY l.rule, t.credit, t.debit
+            FROM transfers t JOIN transfers l ON l.id = t.lot WHERE t.kind = \(transfer: .expiry) AND t.day BETWEEN ?1 AND ?2 GROUP BY l.rule, t.credit, t.debit
             """
         }
     }
 
+}
+
+extension SQLiteStore: ReportSource {
     public func readReports<T: Sendable>(_ body: @escaping @Sendable (any ReportReader) throws -> T) async throws -> T {
         try await database.read { db in try body(SQLiteReportReader(db: db)) }
     }
@@ -49,7 +53,7 @@ struct SQLiteReportReader: ReportReader {
     func beneficiaryFacts(from: LocalDate, to: LocalDate) throws -> BeneficiaryFacts {
         let range: StatementArguments = [from.dayNumber, to.dayNumber]
         let ruleNames = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, name FROM rules").map { ($0["id"] as Int64, $0["name"] as String) })
-        let accountNames = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, external_id FROM accounts WHERE kind IN (1, 3)").map {
+        let accountNames = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, external_id FROM accounts WHERE kind IN (\(account: .sponsor), \(account: .merchant))").map {
             ($0["id"] as Int64, $0["external_id"] as String)
         })
         var totals: [BeneficiaryFacts.Measure: BeneficiaryFacts.Cell] = [:]
@@ -95,7 +99,7 @@ extension SQLiteStore {
     public func audit() async throws -> LedgerAudit {
         try await database.read { db in
             let limit = LedgerAudit.findingsPerKindMax
-            let name = "CASE a.kind WHEN 1 THEN 'sponsor:' WHEN 2 THEN 'resident:' ELSE 'merchant:' END || a.external_id"
+            let name = "CASE a.kind WHEN \(account: .sponsor) THEN 'sponsor:' WHEN \(account: .resident) THEN 'resident:' ELSE 'merchant:' END || a.external_id"
             let transferCount = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM transfers")!
             let balances = try Row.fetchAll(db, sql: """
                 SELECT \(name) AS account, a.balance, COALESCE(c.total, 0) - COALESCE(d.total, 0) AS posted FROM accounts a
@@ -104,25 +108,25 @@ extension SQLiteStore {
                 WHERE a.balance <> COALESCE(c.total, 0) - COALESCE(d.total, 0) ORDER BY a.id LIMIT \(limit)
                 """).map { ($0["account"] as String, $0["balance"] as Int64, $0["posted"] as Int64) }
             let negative = try Row.fetchAll(db, sql: """
-                SELECT \(name) AS account, a.balance FROM accounts a WHERE a.kind = 2 AND a.balance < 0 ORDER BY a.id LIMIT \(limit)
+                SELECT \(name) AS account, a.balance FROM accounts a WHERE a.kind = \(account: .resident) AND a.balance < 0 ORDER BY a.id LIMIT \(limit)
                 """).map { ($0["account"] as String, $0["balance"] as Int64) }
             let lots = try Row.fetchAll(db, sql: """
                 SELECT \(name) AS account, a.balance, COALESCE(l.remaining, 0) AS remaining FROM accounts a
-                LEFT JOIN (SELECT credit AS account, SUM(remaining) AS remaining FROM transfers WHERE kind = 1 GROUP BY credit) l ON l.account = a.id
-                WHERE a.kind = 2 AND a.balance <> COALESCE(l.remaining, 0) ORDER BY a.id LIMIT \(limit)
+                LEFT JOIN (SELECT credit AS account, SUM(remaining) AS remaining FROM transfers WHERE kind = \(transfer: .award) GROUP BY credit) l ON l.account = a.id
+                WHERE a.kind = \(account: .resident) AND a.balance <> COALESCE(l.remaining, 0) ORDER BY a.id LIMIT \(limit)
                 """).map { ($0["account"] as String, $0["balance"] as Int64, $0["remaining"] as Int64) }
             // Refunds count into a lot only when they went back to its holder (a lot past its last day
             // gives them to its sponsor).
             let remainders = try Row.fetchAll(db, sql: """
                 SELECT l.id, l.amount, l.remaining, COALESCE(d.drawn, 0) - COALESCE(f.refunded, 0) AS drawn FROM transfers l
-                LEFT JOIN (SELECT lot, SUM(amount) AS drawn FROM transfers WHERE kind IN (2, 4) GROUP BY lot) d ON d.lot = l.id
+                LEFT JOIN (SELECT lot, SUM(amount) AS drawn FROM transfers WHERE kind IN (\(transfer: .redemption), \(transfer: .expiry)) GROUP BY lot) d ON d.lot = l.id
                 LEFT JOIN (SELECT t.lot, SUM(t.amount) AS refunded FROM transfers t JOIN transfers h ON h.id = t.lot
-                           WHERE t.kind = 3 AND t.credit = h.credit GROUP BY t.lot) f ON f.lot = l.id
-                WHERE l.kind = 1 AND l.remaining <> l.amount - COALESCE(d.drawn, 0) + COALESCE(f.refunded, 0) ORDER BY l.id LIMIT \(limit)
+                           WHERE t.kind = \(transfer: .refund) AND t.credit = h.credit GROUP BY t.lot) f ON f.lot = l.id
+                WHERE l.kind = \(transfer: .award) AND l.remaining <> l.amount - COALESCE(d.drawn, 0) + COALESCE(f.refunded, 0) ORDER BY l.id LIMIT \(limit)
                 """).map { ($0["id"] as Int64, $0["amount"] as Int64, $0["remaining"] as Int64, $0["drawn"] as Int64) }
             let refundSums = try Row.fetchAll(db, sql: """
                 SELECT f.id, f.points, COALESCE(t.total, 0) AS total FROM refunds f
-                LEFT JOIN (SELECT refund, SUM(amount) AS total FROM transfers WHERE kind = 3 GROUP BY refund) t ON t.refund = f.id
+                LEFT JOIN (SELECT refund, SUM(amount) AS total FROM transfers WHERE kind = \(transfer: .refund) GROUP BY refund) t ON t.refund = f.id
                 WHERE f.points <> COALESCE(t.total, 0) ORDER BY f.id LIMIT \(limit)
                 """).map { ($0["id"] as Int64, $0["points"] as Int64, $0["total"] as Int64) }
             let exceeding = try Row.fetchAll(db, sql: """
@@ -133,21 +137,21 @@ extension SQLiteStore {
             let refundsAstray = try Row.fetchAll(db, sql: """
                 SELECT t.refund, t.id FROM transfers t JOIN refunds f ON f.id = t.refund JOIN redemptions r ON r.id = f.redemption
                   LEFT JOIN transfers l ON l.id = t.lot
-                WHERE t.kind = 3 AND (t.debit <> r.merchant OR t.redemption IS NOT f.redemption OR l.kind IS NOT 1
+                WHERE t.kind = \(transfer: .refund) AND (t.debit <> r.merchant OR t.redemption IS NOT f.redemption OR l.kind IS NOT \(transfer: .award)
                       OR f.merchant IS NOT r.merchant
                       OR NOT ((t.credit = l.debit AND t.day > l.expires_day) OR (t.credit = l.credit AND l.credit = r.resident AND t.day <= l.expires_day))
-                      OR (SELECT SUM(amount) FROM transfers x WHERE x.kind = 3 AND x.redemption = r.id AND x.lot = t.lot)
-                         > (SELECT COALESCE(SUM(amount), 0) FROM transfers y WHERE y.kind = 2 AND y.redemption = r.id AND y.lot = t.lot))
+                      OR (SELECT SUM(amount) FROM transfers x WHERE x.kind = \(transfer: .refund) AND x.redemption = r.id AND x.lot = t.lot)
+                         > (SELECT COALESCE(SUM(amount), 0) FROM transfers y WHERE y.kind = \(transfer: .redemption) AND y.redemption = r.id AND y.lot = t.lot))
                 ORDER BY t.id LIMIT \(limit)
                 """).map { ($0["refund"] as Int64, $0["id"] as Int64) }
             let draws = try Row.fetchAll(db, sql: """
                 SELECT r.id, r.points, COALESCE(d.drawn, 0) AS drawn FROM redemptions r
-                LEFT JOIN (SELECT redemption, SUM(amount) AS drawn FROM transfers WHERE kind = 2 GROUP BY redemption) d ON d.redemption = r.id
+                LEFT JOIN (SELECT redemption, SUM(amount) AS drawn FROM transfers WHERE kind = \(transfer: .redemption) GROUP BY redemption) d ON d.redemption = r.id
                 WHERE r.points <> COALESCE(d.drawn, 0) ORDER BY r.id LIMIT \(limit)
                 """).map { ($0["id"] as Int64, $0["points"] as Int64, $0["drawn"] as Int64) }
             let pastExpiry = try Row.fetchAll(db, sql: """
                 SELECT t.redemption, t.lot, t.day, l.expires_day FROM transfers t JOIN transfers l ON l.id = t.lot
-                WHERE t.kind = 2 AND t.day > l.expires_day ORDER BY t.id LIMIT \(limit)
+                WHERE t.kind = \(transfer: .redemption) AND t.day > l.expires_day ORDER BY t.id LIMIT \(limit)
                 """).map {
                 ($0["redemption"] as Int64, $0["lot"] as Int64, LocalDate(dayNumber: $0["day"]).description,
                  LocalDate(dayNumber: $0["expires_day"]).description)
@@ -155,15 +159,15 @@ extension SQLiteStore {
             let othersLots = try Row.fetchAll(db, sql: """
                 SELECT t.redemption, t.lot, p.external_id AS payer, h.external_id AS holder FROM transfers t JOIN transfers l ON l.id = t.lot
                   JOIN accounts p ON p.id = t.debit JOIN accounts h ON h.id = l.credit
-                WHERE t.kind = 2 AND t.debit <> l.credit ORDER BY t.id LIMIT \(limit)
+                WHERE t.kind = \(transfer: .redemption) AND t.debit <> l.credit ORDER BY t.id LIMIT \(limit)
                 """).map { ($0["redemption"] as Int64, $0["lot"] as Int64, $0["payer"] as String, $0["holder"] as String) }
             let astray = try Row.fetchAll(db, sql: """
                 SELECT t.redemption, t.id FROM transfers t JOIN redemptions r ON r.id = t.redemption LEFT JOIN transfers l ON l.id = t.lot
-                WHERE t.kind = 2 AND (t.debit <> r.resident OR t.credit <> r.merchant OR l.kind IS NOT 1) ORDER BY t.id LIMIT \(limit)
+                WHERE t.kind = \(transfer: .redemption) AND (t.debit <> r.resident OR t.credit <> r.merchant OR l.kind IS NOT \(transfer: .award)) ORDER BY t.id LIMIT \(limit)
                 """).map { ($0["redemption"] as Int64, $0["id"] as Int64) }
             let expiriesAstray = try Row.fetchAll(db, sql: """
                 SELECT t.lot, t.id FROM transfers t LEFT JOIN transfers l ON l.id = t.lot
-                WHERE t.kind = 4 AND (l.kind IS NOT 1 OR t.debit <> l.credit OR t.credit <> l.debit OR t.day <= l.expires_day)
+                WHERE t.kind = \(transfer: .expiry) AND (l.kind IS NOT \(transfer: .award) OR t.debit <> l.credit OR t.credit <> l.debit OR t.day <= l.expires_day)
                 ORDER BY t.id LIMIT \(limit)
                 """).map { ($0["lot"] as Int64, $0["id"] as Int64) }
             var audit = LedgerAudit(transferCount: transferCount, balanceMismatches: balances, negativeResidentBalances: negative,
@@ -180,44 +184,6 @@ extension SQLiteStore {
 
 extension SQLiteStore {
     // MARK: Settlement
-
-    public func settlementFacts(from: LocalDate, to: LocalDate) async throws -> (facts: [SettlementFact], counts: [String: SettlementCounts]) {
-        try await database.read { db in
-            let range: StatementArguments = [from.dayNumber, to.dayNumber]
-            var facts: [SettlementFact] = []
-            for row in try Row.fetchAll(db, sql: """
-                SELECT m.external_id AS merchant, s.external_id AS sponsor, SUM(t.amount) AS points
-                FROM transfers t JOIN accounts m ON m.id = t.credit JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit
-                WHERE t.kind = 2 AND t.day BETWEEN ?1 AND ?2 GROUP BY m.external_id, s.external_id
-                """, arguments: range) {
-                facts.append(SettlementFact(merchantID: row["merchant"], sponsorID: row["sponsor"], kind: .redemption, points: row["points"]))
-            }
-            // A refund of a redemption of an earlier period adjusts that period, here.
-            for row in try Row.fetchAll(db, sql: """
-                SELECT m.external_id AS merchant, s.external_id AS sponsor, d.day < ?1 AS earlier, SUM(t.amount) AS points
-                FROM transfers t JOIN accounts m ON m.id = t.debit JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit
-                  JOIN redemptions d ON d.id = t.redemption
-                WHERE t.kind = 3 AND t.day BETWEEN ?1 AND ?2 GROUP BY m.external_id, s.external_id, earlier
-                """, arguments: range) {
-                facts.append(SettlementFact(merchantID: row["merchant"], sponsorID: row["sponsor"],
-                                            kind: (row["earlier"] as Bool) ? .adjustment : .refund, points: row["points"]))
-            }
-            var counts: [String: SettlementCounts] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT m.external_id AS merchant, COUNT(*) AS n FROM redemptions r JOIN accounts m ON m.id = r.merchant
-                WHERE r.day BETWEEN ?1 AND ?2 GROUP BY m.external_id
-                """, arguments: range) {
-                counts[row["merchant"], default: SettlementCounts(redemptions: 0, refunds: 0)].redemptions = row["n"]
-            }
-            for row in try Row.fetchAll(db, sql: """
-                SELECT m.external_id AS merchant, COUNT(*) AS n FROM refunds f JOIN accounts m ON m.id = f.merchant
-                WHERE f.day BETWEEN ?1 AND ?2 GROUP BY m.external_id
-                """, arguments: range) {
-                counts[row["merchant"], default: SettlementCounts(redemptions: 0, refunds: 0)].refunds = row["n"]
-            }
-            return (facts, counts)
-        }
-    }
 
     public func settlement(month: Int) async throws -> StoredSettlement? {
         try await database.read { db in try Self.settlement(month: month, db) }
@@ -238,6 +204,48 @@ extension SQLiteStore {
     }
 }
 
+extension SQLiteReportReader {
+    // MARK: Settlement
+
+    func settlementFacts(from: LocalDate, to: LocalDate) throws -> (facts: [SettlementFact], counts: [String: SettlementCounts]) {
+        do {
+            let range: StatementArguments = [from.dayNumber, to.dayNumber]
+            var facts: [SettlementFact] = []
+            for row in try Row.fetchAll(db, sql: """
+                SELECT m.external_id AS merchant, s.external_id AS sponsor, SUM(t.amount) AS points
+                FROM transfers t JOIN accounts m ON m.id = t.credit JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit
+                WHERE t.kind = \(transfer: .redemption) AND t.day BETWEEN ?1 AND ?2 GROUP BY m.external_id, s.external_id
+                """, arguments: range) {
+                facts.append(SettlementFact(merchantID: row["merchant"], sponsorID: row["sponsor"], kind: .redemption, points: row["points"]))
+            }
+            // A refund of a redemption of an earlier period adjusts that period, here.
+            for row in try Row.fetchAll(db, sql: """
+                SELECT m.external_id AS merchant, s.external_id AS sponsor, d.day < ?1 AS earlier, SUM(t.amount) AS points
+                FROM transfers t JOIN accounts m ON m.id = t.debit JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit
+                  JOIN redemptions d ON d.id = t.redemption
+                WHERE t.kind = \(transfer: .refund) AND t.day BETWEEN ?1 AND ?2 GROUP BY m.external_id, s.external_id, earlier
+                """, arguments: range) {
+                facts.append(SettlementFact(merchantID: row["merchant"], sponsorID: row["sponsor"],
+                                            kind: (row["earlier"] as Bool) ? .adjustment : .refund, points: row["points"]))
+            }
+            var counts: [String: SettlementCounts] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT m.external_id AS merchant, COUNT(*) AS n FROM redemptions r JOIN accounts m ON m.id = r.merchant
+                WHERE r.day BETWEEN ?1 AND ?2 GROUP BY m.external_id
+                """, arguments: range) {
+                counts[row["merchant"], default: SettlementCounts(redemptions: 0, refunds: 0)].redemptions = row["n"]
+            }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT m.external_id AS merchant, COUNT(*) AS n FROM refunds f JOIN accounts m ON m.id = f.merchant
+                WHERE f.day BETWEEN ?1 AND ?2 GROUP BY m.external_id
+                """, arguments: range) {
+                counts[row["merchant"], default: SettlementCounts(redemptions: 0, refunds: 0)].refunds = row["n"]
+            }
+            return (facts, counts)
+        }
+    }
+}
+
 extension SQLiteStore {
     // MARK: Indicators
 
@@ -245,35 +253,34 @@ extension SQLiteStore {
     static func indicatorFacts(from: LocalDate, to: LocalDate, visitZones: String?, _ db: Database) throws -> IndicatorFacts {
         let range: StatementArguments = [from.dayNumber, to.dayNumber]
         let visitArguments: StatementArguments = [from.dayNumber, to.dayNumber, visitZones]
-        let inZones = "(?3 IS NULL OR detail IN (SELECT value FROM json_each(?3)))"
+        let inZones = "(?3 IS NULL OR zone IN (SELECT value FROM json_each(?3)))"
         func count(_ sql: String) throws -> Int64 { try Int64.fetchOne(db, sql: sql, arguments: range) ?? 0 }
         func countVisits(_ sql: String) throws -> Int64 { try Int64.fetchOne(db, sql: sql, arguments: visitArguments) ?? 0 }
-        // A walk's day counts at its largest report (a phone re-syncs the same day); steps are the
-        // stored detail's first part.
+        // A walk's day counts at its largest report (a phone re-syncs the same day).
         let walks = try Row.fetchOne(db, sql: """
             SELECT COUNT(*) AS days, COALESCE(SUM(steps), 0) AS steps, COUNT(DISTINCT resident) AS walkers FROM (
-              SELECT resident, day, MAX(CAST(substr(detail, 1, instr(detail, '|') - 1) AS INTEGER)) AS steps FROM events
-              WHERE kind = 1 AND rejection IS NULL AND day BETWEEN ?1 AND ?2 GROUP BY resident, day)
+              SELECT resident, day, MAX(steps) AS steps FROM events
+              WHERE kind = \(event: .walk) AND rejection IS NULL AND day BETWEEN ?1 AND ?2 GROUP BY resident, day)
             """, arguments: range)!
         let reaching = try count("""
             SELECT COUNT(*) FROM (
               SELECT resident, AVG(steps) AS average FROM (
-                SELECT resident, day, MAX(CAST(substr(detail, 1, instr(detail, '|') - 1) AS INTEGER)) AS steps FROM events
-                WHERE kind = 1 AND rejection IS NULL AND day BETWEEN ?1 AND ?2 GROUP BY resident, day)
+                SELECT resident, day, MAX(steps) AS steps FROM events
+                WHERE kind = \(event: .walk) AND rejection IS NULL AND day BETWEEN ?1 AND ?2 GROUP BY resident, day)
               GROUP BY resident HAVING SUM(steps) >= 8000 * COUNT(*))
             """)
         return IndicatorFacts(
             enrolled: try count("SELECT COUNT(*) FROM residents WHERE enrolled_day <= ?2 AND ?1 = ?1"),
-            active: try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind IN (1, 2, 3) AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
-            pointsAwarded: try count("SELECT COALESCE(SUM(amount), 0) FROM transfers WHERE kind = 1 AND day BETWEEN ?1 AND ?2"),
+            active: try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind IN (\(event: .walk), \(event: .transitTap), \(event: .visit)) AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
+            pointsAwarded: try count("SELECT COALESCE(SUM(amount), 0) FROM transfers WHERE kind = \(transfer: .award) AND day BETWEEN ?1 AND ?2"),
             redemptions: try count("SELECT COUNT(*) FROM redemptions WHERE day BETWEEN ?1 AND ?2"),
             walkDays: walks["days"], steps: walks["steps"], walkers: walks["walkers"], walkersReaching8000: reaching,
-            rides: try count("SELECT COUNT(*) FROM events WHERE kind = 2 AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
-            visits: try countVisits("SELECT COUNT(*) FROM events WHERE kind = 3 AND rejection IS NULL AND day BETWEEN ?1 AND ?2 AND \(inZones)"),
-            awardedResidents: try count("SELECT COUNT(DISTINCT credit) FROM transfers WHERE kind = 1 AND day BETWEEN ?1 AND ?2"),
+            rides: try count("SELECT COUNT(*) FROM events WHERE kind = \(event: .transitTap) AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
+            visits: try countVisits("SELECT COUNT(*) FROM events WHERE kind = \(event: .visit) AND rejection IS NULL AND day BETWEEN ?1 AND ?2 AND \(inZones)"),
+            awardedResidents: try count("SELECT COUNT(DISTINCT credit) FROM transfers WHERE kind = \(transfer: .award) AND day BETWEEN ?1 AND ?2"),
             redeemers: try count("SELECT COUNT(DISTINCT resident) FROM redemptions WHERE day BETWEEN ?1 AND ?2"),
-            riders: try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = 2 AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
-            visitors: try countVisits("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = 3 AND rejection IS NULL AND day BETWEEN ?1 AND ?2 AND \(inZones)"))
+            riders: try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = \(event: .transitTap) AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
+            visitors: try countVisits("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = \(event: .visit) AND rejection IS NULL AND day BETWEEN ?1 AND ?2 AND \(inZones)"))
     }
 }
 
@@ -301,8 +308,8 @@ extension SQLiteReportReader {
             }
             // Each day's walk at its largest report; the days in the baseline or in the period.
             let walks = """
-                SELECT resident, day, MAX(CAST(substr(detail, 1, instr(detail, '|') - 1) AS INTEGER)) AS steps FROM events
-                WHERE kind = 1 AND rejection IS NULL AND day <= ?2 GROUP BY resident, day
+                SELECT resident, day, MAX(steps) AS steps FROM events
+                WHERE kind = \(event: .walk) AND rejection IS NULL AND day <= ?2 GROUP BY resident, day
                 """
             let segment = """
                 (e.day >= r.enrolled_day AND e.day < r.enrolled_day + ?3) AS baseline, e.day >= ?1 AS period, e.day <= ?5 AS measured
@@ -318,34 +325,34 @@ extension SQLiteReportReader {
                 }
             }
             for row in try Row.fetchAll(db, sql: """
-                SELECT e.resident, e.kind, CASE e.kind WHEN 2 THEN substr(e.detail, 1, instr(e.detail, '|') - 1) ELSE '' END AS mode,
+                SELECT e.resident, e.kind, COALESCE(e.mode, '') AS mode,
                        \(segment), COUNT(*) AS n
                 FROM events e JOIN residents r ON r.account = e.resident
-                WHERE (e.kind = 2 OR (e.kind = 3 AND (?4 IS NULL OR e.detail IN (SELECT value FROM json_each(?4))))) AND e.rejection IS NULL AND e.day <= ?2
+                WHERE (e.kind = \(event: .transitTap) OR (e.kind = \(event: .visit) AND (?4 IS NULL OR e.zone IN (SELECT value FROM json_each(?4))))) AND e.rejection IS NULL AND e.day <= ?2
                   AND \(inScope)
                 GROUP BY e.resident, e.kind, mode, baseline, period, measured
                 """, arguments: arguments) {
-                let kind: Int = row["kind"], mode: String = row["mode"], count: Int64 = row["n"]
+                let kind = Event.Kind(code: row["kind"]), mode: String = row["mode"], count: Int64 = row["n"]
                 add(row["resident"], baseline: row["baseline"], period: row["period"], measured: row["measured"]) {
-                    if kind == 2 { $0.rides[mode, default: 0] += count } else { $0.visits += count }
+                    if kind == .transitTap { $0.rides[mode, default: 0] += count } else { $0.visits += count }
                 }
             }
-            for resident in try Int64.fetchAll(db, sql: "SELECT DISTINCT resident FROM events WHERE kind IN (1, 2, 3) AND rejection IS NULL AND day BETWEEN ?1 AND ?2",
+            for resident in try Int64.fetchAll(db, sql: "SELECT DISTINCT resident FROM events WHERE kind IN (\(event: .walk), \(event: .transitTap), \(event: .visit)) AND rejection IS NULL AND day BETWEEN ?1 AND ?2",
                                                arguments: [from.dayNumber, to.dayNumber]) {
                 participants[resident]?.active = true
             }
             // Points as the ledger summary counts them: awards of the period; redemptions of the
             // period less the refunds made in it, under the redemption's resident.
             for row in try Row.fetchAll(db, sql: """
-                SELECT credit AS resident, SUM(amount) AS points FROM transfers WHERE kind = 1 AND day BETWEEN ?1 AND ?2 GROUP BY credit
+                SELECT credit AS resident, SUM(amount) AS points FROM transfers WHERE kind = \(transfer: .award) AND day BETWEEN ?1 AND ?2 GROUP BY credit
                 """, arguments: [from.dayNumber, to.dayNumber]) {
                 participants[row["resident"]]?.pointsEarned = row["points"]
             }
             for row in try Row.fetchAll(db, sql: """
                 SELECT resident, SUM(points) AS points FROM (
-                  SELECT debit AS resident, amount AS points FROM transfers WHERE kind = 2 AND day BETWEEN ?1 AND ?2
+                  SELECT debit AS resident, amount AS points FROM transfers WHERE kind = \(transfer: .redemption) AND day BETWEEN ?1 AND ?2
                   UNION ALL SELECT d.resident, -t.amount FROM transfers t JOIN redemptions d ON d.id = t.redemption
-                  WHERE t.kind = 3 AND t.day BETWEEN ?1 AND ?2)
+                  WHERE t.kind = \(transfer: .refund) AND t.day BETWEEN ?1 AND ?2)
                 GROUP BY resident
                 """, arguments: [from.dayNumber, to.dayNumber]) {
                 participants[row["resident"]]?.pointsRedeemed = row["points"]

@@ -176,7 +176,7 @@ public final class SQLiteStore: Store {
     }
 
     /// The account of a party, created (with a zero balance) the first time it is named.
-    static func account(_ kind: AccountKind, _ externalID: String, _ db: Database) throws -> Int64 {
+    static func account(_ kind: Account.Kind, _ externalID: String, _ db: Database) throws -> Int64 {
         if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM accounts WHERE kind = ? AND external_id = ?"),
                                        arguments: [kind.rawValue, externalID]) {
             return id
@@ -300,7 +300,7 @@ public final class SQLiteStore: Store {
                 case .resident(let id): try Self.resident(id, db)?.account
                 case .sponsor(let id):
                     try Int64.fetchOne(db, sql: "SELECT id FROM accounts WHERE kind = ? AND external_id = ?",
-                                       arguments: [AccountKind.sponsor.rawValue, id])
+                                       arguments: [Account.Kind.sponsor.rawValue, id])
                 case .program: 0
                 }
                 guard let subject, let row = try Row.fetchOne(db, sql: """
@@ -316,7 +316,7 @@ public final class SQLiteStore: Store {
     static func resident(_ id: String, _ db: Database) throws -> (account: Int64, resident: Resident)? {
         try db.cachedStatement(sql: """
             SELECT r.account, r.birth_year, r.district, r.enrolled_day, r.tags, r.consents FROM accounts a JOIN residents r ON r.account = a.id
-            WHERE a.kind = 2 AND a.external_id = ?
+            WHERE a.kind = \(account: .resident) AND a.external_id = ?
             """).firstRow(.text(id)) { row in
             (row.integer(0), Resident(id: id, birthYear: Int(row.integer(1)), district: row.text(2), enrolledOn: LocalDate(dayNumber: Int(row.integer(3))),
                                       tags: labels(row.text(4)), consents: labels(row.text(5))))
@@ -437,7 +437,7 @@ extension SQLiteStore {
     public func setSuspended(merchantID: String, _ suspended: Bool) async throws -> Bool {
         try await write { db in
             try db.execute(sql: """
-                UPDATE merchants SET suspended = ? WHERE account = (SELECT id FROM accounts WHERE kind = 3 AND external_id = ?)
+                UPDATE merchants SET suspended = ? WHERE account = (SELECT id FROM accounts WHERE kind = \(account: .merchant) AND external_id = ?)
                 """, arguments: [suspended, merchantID])
             return db.changesCount == 1
         }

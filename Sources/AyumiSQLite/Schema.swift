@@ -1,4 +1,5 @@
 import AyumiCore
+import AyumiLedger
 import Foundation
 import GRDB
 
@@ -219,11 +220,46 @@ extension SQLiteStore {
                 DROP INDEX merchant_transfers_by_day;
                 """)
         }
+        migrator.registerMigration("v17-event-columns") { db in try migrateToEventColumns(db) }
         return migrator
     }
 }
 
 extension SQLiteStore {
+    /// An event's details in typed columns instead of one text (`8000|phone`, `bus|route-10|stop-3`, a
+    /// zone id) parsed back in SQL and Swift: reports read `steps`, `mode` and `zone` directly, and a
+    /// second store keeps the same columns. The table is rebuilt (SQLite cannot add CHECKs) with its
+    /// ids, so transfers still name their events; CHECKs tie each kind to its columns.
+    static func migrateToEventColumns(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE events_v17 (
+                id INTEGER PRIMARY KEY, source INTEGER NOT NULL, external_id TEXT NOT NULL,
+                resident INTEGER NOT NULL REFERENCES accounts(id), kind INTEGER NOT NULL CHECK (kind IN (1, 2, 3)),
+                day INTEGER NOT NULL, at INTEGER,
+                steps INTEGER CHECK (steps >= 0), device TEXT, mode TEXT, route TEXT, stop TEXT, zone TEXT,
+                rejection TEXT, received_at INTEGER NOT NULL,
+                UNIQUE (source, external_id),
+                CHECK ((kind = 1) = (steps IS NOT NULL AND device IS NOT NULL)),
+                CHECK ((kind = 2) = (mode IS NOT NULL AND route IS NOT NULL AND stop IS NOT NULL)),
+                CHECK ((kind = 3) = (zone IS NOT NULL)),
+                CHECK ((kind = 1) = (at IS NULL))
+            );
+            INSERT INTO events_v17(id, source, external_id, resident, kind, day, at, steps, device, mode, route, stop, zone, rejection, received_at)
+            SELECT id, source, external_id, resident, kind, day, CASE kind WHEN 1 THEN NULL ELSE at END,
+                   CASE kind WHEN 1 THEN CAST(substr(detail, 1, instr(detail, '|') - 1) AS INTEGER) END,
+                   CASE kind WHEN 1 THEN substr(detail, instr(detail, '|') + 1) END,
+                   CASE kind WHEN 2 THEN substr(detail, 1, instr(detail, '|') - 1) END,
+                   CASE kind WHEN 2 THEN substr(substr(detail, instr(detail, '|') + 1), 1, instr(substr(detail, instr(detail, '|') + 1), '|') - 1) END,
+                   CASE kind WHEN 2 THEN substr(substr(detail, instr(detail, '|') + 1), instr(substr(detail, instr(detail, '|') + 1), '|') + 1) END,
+                   CASE kind WHEN 3 THEN detail END,
+                   rejection, received_at
+            FROM events ORDER BY id;
+            DROP TABLE events;
+            ALTER TABLE events_v17 RENAME TO events;
+            CREATE INDEX events_by_kind_day ON events(kind, day);
+            """)
+    }
+
     /// Refunds (transfer kind 3) move points from a merchant back into the lots a redemption drew
     /// from, or to a lot's sponsor when it is past its last day. The transfer kinds are CHECKed in
     /// the table's definition, which SQLite cannot alter: the table is rebuilt (SQLite's documented
@@ -282,18 +318,13 @@ struct MigrationError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = "migration v3-compact-ledger: " + description }
 }
 
-/// Codes of the compact layout, stored as small integers.
-enum AccountKind: Int64 { case sponsor = 1, resident = 2, merchant = 3 }
-enum TransferKind: Int64 { case award = 1, redemption = 2, refund = 3, expiry = 4 }
-
-extension Event.Kind {
-    var code: Int64 {
-        switch self {
-        case .walk: 1
-        case .transitTap: 2
-        case .visit: 3
-        }
-    }
+/// The kinds' stored codes written into SQL text, so every query names the kind it means
+/// (`kind = \(transfer: .award)`) and the numbers live in one place, the ledger's and core's enums.
+/// Migrations that were released keep their literal numbers: they describe the schema as it was.
+extension DefaultStringInterpolation {
+    mutating func appendInterpolation(transfer kind: Transfer.Kind) { appendLiteral(String(kind.code)) }
+    mutating func appendInterpolation(account kind: Account.Kind) { appendLiteral(String(kind.code)) }
+    mutating func appendInterpolation(event kind: Event.Kind) { appendLiteral(String(kind.code)) }
 }
 
 extension SQLiteStore {
@@ -454,7 +485,7 @@ extension SQLiteStore {
             try insert.execute(arguments: [kind, row["debit"], row["credit"], row["amount"], row["day"], row["rule"], row["ruleset"], row["event"],
                                            row["remaining"], row["expires_day"], row["redemption"], lot, row["created_at"]])
             let id = db.lastInsertedRowID
-            if kind == TransferKind.award.rawValue { lotIDs[row["item"]] = id }
+            if kind == Transfer.Kind.award.code { lotIDs[row["item"]] = id }
             // The first row of each old transfer carries its sentences: history shows what was said.
             let transfer: Int64 = row["transfer"]
             if transfer != previousTransfer {

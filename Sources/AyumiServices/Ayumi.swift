@@ -1,5 +1,6 @@
 import AyumiCore
 import AyumiRedemption
+import AyumiReports
 import AyumiStore
 import Foundation
 import Logging
@@ -26,7 +27,7 @@ public struct Ayumi: Sendable {
 
     /// Builds the use cases over `store` with `program` in force and the redemption signing key
     /// stored in it (created when `createSigningKey` and there is none yet).
-    public static func make(store: any Store, program: ActiveProgram.Snapshot, createSigningKey: Bool,
+    public static func make(store: some Store & ReportSource, program: ActiveProgram.Snapshot, createSigningKey: Bool,
                             environment: AyumiEnvironment, logger: Logger) async throws -> Ayumi? {
         let keys = try await store.signingKeys(createIfNone: createSigningKey ? CodeSigner.newRawKey() : nil, at: environment.now())
         guard !keys.isEmpty else { return nil }

@@ -1,23 +1,27 @@
 import AyumiCore
 import AyumiRedemption
+import AyumiReports
 import AyumiRules
 import AyumiStore
 import Foundation
 import Logging
 import Synchronization
 
-/// What every use case may consult, built once at start and shared: the store, the program in
-/// force, the clock and randomness, the code signer and the logger.
+/// What every use case may consult, built once at start and shared: the store and what reports
+/// read of it, the program in force, the clock and randomness, the code signer and the logger.
 public struct Dependencies: Sendable {
     public let store: any Store
+    /// The same database as `store`, as the reports read it.
+    public let reports: any ReportSource
     public let program: ActiveProgram
     public let environment: AyumiEnvironment
     let signer: Signer
     let logger: Logger
     let explainers: Explainers
 
-    public init(store: any Store, program: ActiveProgram, environment: AyumiEnvironment, signer: Signer, logger: Logger) {
+    public init(store: some Store & ReportSource, program: ActiveProgram, environment: AyumiEnvironment, signer: Signer, logger: Logger) {
         self.store = store
+        self.reports = store
         self.program = program
         self.environment = environment
         self.signer = signer

@@ -47,7 +47,7 @@ public struct Ingestion: Sendable {
         let program = dependencies.program.current
         let inForce = program.evaluator(at: now), admitted = inForce.admitted
         // Each event is judged by the ruleset in force at its time, however late it arrives.
-        return try await dependencies.store.ingest(events, source: submitter.source, at: now, counterKeys: { program.evaluator(for: $0).counterKeys(for: $0, now: now, admitted: admitted) },
+        return try await dependencies.store.ingest(events, from: submitter, at: now, counterKeys: { program.evaluator(for: $0).counterKeys(for: $0, now: now, admitted: admitted) },
                                                    decide: { event, resident, counters in
             let evaluator = program.evaluator(for: event)
             let date = evaluator.localDate(of: event)

@@ -46,7 +46,7 @@ public struct Reporting: Sendable {
         let measuredThrough = min(to, dependencies.today.adding(days: -1))
         // One read transaction: every figure comes from the same state of the ledger, while the
         // server goes on writing.
-        return try await dependencies.store.readReports { reader in
+        return try await dependencies.reports.readReports { reader in
             let facts = try reader.beneficiaryFacts(from: from, to: to)
             var report = try BeneficiaryReport.make(
                 facts: facts, listed: listed, pastNames: pastNames, programName: ruleset.program.name, rulesetVersion: ruleset.version,

@@ -48,9 +48,8 @@ extension Reporting {
     }
 
     func draft(_ text: String, _ month: (number: Int, from: LocalDate, to: LocalDate)) async throws -> Settlement {
-        let store = dependencies.store
         let program = dependencies.program.current
-        let (facts, counts) = try await store.settlementFacts(from: month.from, to: month.to)
+        let (facts, counts) = try await dependencies.reports.settlementFacts(from: month.from, to: month.to)
         // Sponsors that left the program still owe for their lots, under their last name.
         var sponsorNames = try await namesOfEveryVersion().sponsors
         for sponsor in program.ruleset.sponsors { sponsorNames[sponsor.id] = sponsor.name }
@@ -72,7 +71,7 @@ extension Reporting {
         let labels = (first.number...last.number).map { String(format: "%04d-%02d", $0 / 12, $0 % 12 + 1) }
         let periods = try labels.map { label in let month = try Self.month(label); return (from: month.from, to: month.to) }
         // Downtown visits are visits to the zones benefits.yaml names downtown, as in the beneficiary report.
-        let facts = try await dependencies.store.indicatorFacts(periods, visitZones: ruleset.assessment?.visitZones)
+        let facts = try await dependencies.reports.indicatorFacts(periods, visitZones: ruleset.assessment?.visitZones)
         return KPIReport.make(facts: Array(zip(labels, facts)).map { (month: $0.0, facts: $0.1) }, targets: ruleset.kpiTargets,
                               groupSizeMin: ruleset.program.reportGroupSizeMin)
     }

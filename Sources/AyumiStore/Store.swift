@@ -60,7 +60,7 @@ public protocol Store: Sendable {
     /// and records what it returns, unless the event turns out to be a duplicate: a store may
     /// learn that only when it writes (the SQLite store's insert is its idempotency check), so
     /// `decide` may run for a duplicate and its decision is then discarded.
-    func ingest(_ events: [Event], source: String, at: Date, counterKeys: @escaping @Sendable (Event) -> [CounterKey],
+    func ingest(_ events: [Event], from submitter: Submitter, at: Date, counterKeys: @escaping @Sendable (Event) -> [CounterKey],
                 decide: @escaping @Sendable (Event, Resident?, [CounterKey: Counter]) -> IngestDecision) async throws -> [IngestResult]
 
     /// Residents with the points they were awarded on the local days `from...to`, prizes of draws
@@ -129,13 +129,6 @@ public protocol Store: Sendable {
     /// used for the same redemption and points.
     func refund(_ request: RefundRequest) async throws -> RefundRecord
 
-    /// Each merchant's points from each sponsor's lots on the local days `from...to`: redeemed, and
-    /// refunded (of redemptions of those days, or of earlier ones), with its distinct redemptions and
-    /// refunds.
-    func settlementFacts(from: LocalDate, to: LocalDate) async throws -> (facts: [SettlementFact], counts: [String: SettlementCounts])
-    /// Runs `body` in one read transaction: every figure a report reads through the reader comes from
-    /// the same state of the ledger, however long the report takes and whatever is written meanwhile.
-    func readReports<T: Sendable>(_ body: @escaping @Sendable (any ReportReader) throws -> T) async throws -> T
     /// A month settled before (frozen), if any.
     func settlement(month: Int) async throws -> StoredSettlement?
     /// Freezes a month's statement; when it was settled before, returns that one unchanged.
@@ -158,83 +151,6 @@ public protocol Store: Sendable {
     func keepCodeNumber(_ number: String, code: String, expiresAt: Date, at: Date) async throws -> Bool
     /// The code behind a numeric fallback, expired or not (kept a day after it expires).
     func code(number: String) async throws -> String?
-}
-
-/// What the ledger holds of one merchant's points from one sponsor's lots on some local days.
-public struct SettlementFact: Sendable, Hashable {
-    public enum Kind: Sendable, Hashable {
-        case redemption
-        /// A refund of a redemption of the same period.
-        case refund
-        /// A refund of a redemption of an earlier period.
-        case adjustment
-    }
-
-    public var merchantID: String
-    public var sponsorID: String
-    public var kind: Kind
-    public var points: Int64
-
-    public init(merchantID: String, sponsorID: String, kind: Kind, points: Int64) {
-        self.merchantID = merchantID
-        self.sponsorID = sponsorID
-        self.kind = kind
-        self.points = points
-    }
-}
-
-/// How many redemptions and refunds a merchant made on some local days.
-public struct SettlementCounts: Sendable, Hashable {
-    public var redemptions: Int
-    public var refunds: Int
-
-    public init(redemptions: Int, refunds: Int) {
-        self.redemptions = redemptions
-        self.refunds = refunds
-    }
-}
-
-/// Counts over some local days: what the monthly indicators are computed from.
-public struct IndicatorFacts: Sendable, Hashable {
-    /// Residents enrolled by the last day.
-    public var enrolled: Int64
-    /// Residents with at least one accepted event on the days.
-    public var active: Int64
-    public var pointsAwarded: Int64
-    public var redemptions: Int64
-    /// Resident-days with a walk, and their steps (each day at its largest report).
-    public var walkDays: Int64
-    public var steps: Int64
-    /// Residents who walked, and those whose average over their walk days reached 8,000 steps.
-    public var walkers: Int64
-    public var walkersReaching8000: Int64
-    /// Accepted transit taps and downtown visits.
-    public var rides: Int64
-    public var visits: Int64
-    /// The residents behind each count: awarded points, redeeming, riding, visiting.
-    public var awardedResidents: Int64
-    public var redeemers: Int64
-    public var riders: Int64
-    public var visitors: Int64
-
-    public init(enrolled: Int64, active: Int64, pointsAwarded: Int64, redemptions: Int64, walkDays: Int64, steps: Int64, walkers: Int64,
-                walkersReaching8000: Int64, rides: Int64, visits: Int64, awardedResidents: Int64, redeemers: Int64, riders: Int64,
-                visitors: Int64) {
-        self.awardedResidents = awardedResidents
-        self.redeemers = redeemers
-        self.riders = riders
-        self.visitors = visitors
-        self.enrolled = enrolled
-        self.active = active
-        self.pointsAwarded = pointsAwarded
-        self.redemptions = redemptions
-        self.walkDays = walkDays
-        self.steps = steps
-        self.walkers = walkers
-        self.walkersReaching8000 = walkersReaching8000
-        self.rides = rides
-        self.visits = visits
-    }
 }
 
 /// A settled month as it was sent: its statement, frozen.
@@ -653,69 +569,6 @@ public struct RedemptionRecord: Sendable, Hashable {
     }
 }
 
-/// The raw figures behind the beneficiary report for a period of local days, per measure (points
-/// awarded, points redeemed, points expired back to their sponsors) and section (sponsor, rule, merchant), each with the distinct residents
-/// behind it. Sponsor and rule figures of redemptions are traced through the lots they drew from.
-public struct BeneficiaryFacts: Sendable, Hashable {
-    public enum Measure: String, Sendable, Hashable, CaseIterable { case awarded, redeemed, expired }
-    public enum Section: String, Sendable, Hashable, CaseIterable { case sponsor, rule, merchant }
-
-    public struct Cell: Sendable, Hashable {
-        public var points: Int64
-        /// Distinct residents behind the points.
-        public var residents: Int64
-
-        public init(points: Int64, residents: Int64) {
-            self.points = points
-            self.residents = residents
-        }
-
-        public static let zero = Cell(points: 0, residents: 0)
-    }
-
-    /// Per measure: the program total.
-    public var totals: [Measure: Cell]
-    /// Per measure and section: row id → its cell. Only rows with points appear.
-    public var cells: [Measure: [Section: [String: Cell]]]
-    /// Per measure: which sponsor funded which rule in the period (for redemptions, through the lots
-    /// drawn). A sponsor's figure is a sum over the rules it funds.
-    public var links: [Measure: Set<Link>]
-
-    public struct Link: Sendable, Hashable {
-        public var rule: String
-        public var sponsor: String
-
-        public init(rule: String, sponsor: String) {
-            self.rule = rule
-            self.sponsor = sponsor
-        }
-    }
-
-    /// Per measure and section: row id → the residents behind it (the store's own numbers for them,
-    /// never shown), so the residents behind several rows together are counted without reading again.
-    public var residents: [Measure: [Section: [String: Set<Int64>]]]
-
-    public init(totals: [Measure: Cell], cells: [Measure: [Section: [String: Cell]]], links: [Measure: Set<Link>],
-                residents: [Measure: [Section: [String: Set<Int64>]]] = [:]) {
-        self.totals = totals
-        self.cells = cells
-        self.links = links
-        self.residents = residents
-    }
-
-    /// Distinct residents behind the given rows of one section and measure, for the combined row of
-    /// suppressed groups (resident counts of rows overlap, so they cannot be summed).
-    public func residentCount(_ measure: Measure, _ section: Section, ids: [String]) -> Int64 {
-        let sets = residents[measure]?[section] ?? [:]
-        return Int64(ids.reduce(into: Set<Int64>()) { $0.formUnion(sets[$1] ?? []) }.count)
-    }
-
-    /// Merchants award nothing and expire nothing: those measures do not apply to that section.
-    public static func applies(_ measure: Measure, to section: Section) -> Bool {
-        !(measure != .redeemed && section == .merchant)
-    }
-}
-
 /// An event as stored, with its resident and its submitter, for a replay.
 public struct StoredEvent: Sendable {
     public var event: Event
@@ -749,114 +602,5 @@ public struct AwardShare: Sendable {
         self.points = points
         self.capped = capped
         self.day = day
-    }
-}
-
-/// What reports read, inside one read transaction (`Store.readReports`).
-public protocol ReportReader {
-    /// Points and residents per sponsor, rule and merchant for a period of local days, from what the
-    /// ledger holds (rules and sponsors no longer in the ruleset included).
-    func beneficiaryFacts(from: LocalDate, to: LocalDate) throws -> BeneficiaryFacts
-    /// What the monthly indicators are counted from, for each period of local days (`from...to`);
-    /// visits only to `visitZones` (every zone when nil).
-    func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)], visitZones: [String]?) throws -> [IndicatorFacts]
-    /// Every resident enrolled by `to`, with what the beneficiary report counts of them: activity in
-    /// their first `baselineDays` from enrolment, in the period after those days up to
-    /// `measuredThrough` (the last day that has ended), and in the whole period (visits only to `visitZones`, every zone when nil); and the walks of the period after their baseline days of
-    /// the walkers who reported walks in their baseline, per bucket of `bucketDays` days from `from`.
-    /// Never leaves the report's code.
-    func participantFacts(from: LocalDate, to: LocalDate, measuredThrough: LocalDate, baselineDays: Int, bucketDays: Int,
-                          visitZones: [String]?) throws -> ParticipantFacts
-}
-
-extension Store {
-    public func beneficiaryFacts(from: LocalDate, to: LocalDate) async throws -> BeneficiaryFacts {
-        try await readReports { try $0.beneficiaryFacts(from: from, to: to) }
-    }
-
-    /// The periods' indicators, from one state of the ledger.
-    public func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)], visitZones: [String]?) async throws -> [IndicatorFacts] {
-        let list = periods.map { [$0.from, $0.to] }
-        return try await readReports { reader in try reader.indicatorFacts(list.map { ($0[0], $0[1]) }, visitZones: visitZones) }
-    }
-}
-
-/// What the beneficiary report counts of each enrolled resident (no identifier: the report needs
-/// none) and of the walks over a period.
-public struct ParticipantFacts: Sendable, Hashable {
-    /// What a resident did over some days: walk days (each at its largest report) and their steps,
-    /// accepted transit taps by mode, downtown visits.
-    public struct Activity: Sendable, Hashable {
-        public var walkDays: Int64 = 0
-        public var steps: Int64 = 0
-        public var rides: [String: Int64] = [:]
-        public var visits: Int64 = 0
-
-        public init(walkDays: Int64 = 0, steps: Int64 = 0, rides: [String: Int64] = [:], visits: Int64 = 0) {
-            self.walkDays = walkDays
-            self.steps = steps
-            self.rides = rides
-            self.visits = visits
-        }
-
-        public var rideCount: Int64 { rides.values.reduce(0, +) }
-    }
-
-    public struct Participant: Sendable, Hashable {
-        public var birthYear: Int
-        public var district: String
-        public var enrolled: LocalDate
-        /// At least one accepted event in the period.
-        public var active: Bool
-        /// Points awarded in the period, and redeemed in it less what shops refunded in it.
-        public var pointsEarned: Int64
-        public var pointsRedeemed: Int64
-        /// Redeemed or was refunded in the period (as the ledger summary counts the residents behind
-        /// redemptions), even when the two cancel out.
-        public var redeemedAny = false
-        /// In the first baseline days from enrolment (whether or not in the period).
-        public var baseline: Activity
-        /// In the period, after the baseline days, up to the last day measured.
-        public var afterBaseline: Activity
-        /// In the whole period.
-        public var inPeriod: Activity
-
-        public init(birthYear: Int, district: String, enrolled: LocalDate, active: Bool, pointsEarned: Int64, pointsRedeemed: Int64,
-                    baseline: Activity = .init(), afterBaseline: Activity = .init(), inPeriod: Activity = .init()) {
-            self.birthYear = birthYear
-            self.district = district
-            self.enrolled = enrolled
-            self.active = active
-            self.pointsEarned = pointsEarned
-            self.pointsRedeemed = pointsRedeemed
-            self.baseline = baseline
-            self.afterBaseline = afterBaseline
-            self.inPeriod = inPeriod
-        }
-    }
-
-    /// Walks of the days `bucket × bucketDays` to `+ bucketDays − 1` from the period's first day, by
-    /// walkers past their baseline days.
-    public struct WalkBucket: Sendable, Hashable {
-        public var bucket: Int
-        public var walkDays: Int64
-        public var steps: Int64
-        public var walkers: Int64
-
-        public init(bucket: Int, walkDays: Int64, steps: Int64, walkers: Int64) {
-            self.bucket = bucket
-            self.walkDays = walkDays
-            self.steps = steps
-            self.walkers = walkers
-        }
-    }
-
-    /// In no particular order that means anything (the store's own).
-    public var participants: [Participant]
-    public var walkTrend: [WalkBucket]
-
-    public init(participants: [Participant], walkTrend: [WalkBucket]) {
-        self.participants = participants
-        self.walkTrend = walkTrend
     }
 }

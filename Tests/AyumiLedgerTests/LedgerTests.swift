@@ -62,4 +62,88 @@ struct LedgerTests {
         let audit = LedgerAudit(transferCount: 3, balanceMismatches: [("sponsor:city", -3, -2)], negativeResidentBalances: [("resident:r-1", -2)])
         #expect(audit.violations == ["sponsor:city: balance -3 but its transfers sum to -2", "resident:r-1: negative balance -2"])
     }
+
+    // MARK: Spending: a shop's limits, then the lots
+
+    static let noLimits = Spending.Limits(pointsPerDay: nil, pointsPerResidentPerDay: nil)
+    static let nothingTaken = Spending.TakenToday(points: 0, fromResident: 0)
+
+    @Test("a redemption within the shop's limits draws the lots first to expire first")
+    func planWithinLimits() {
+        let lots = [lot(1, "city", 3, "2027-03-01"), lot(2, "transit", 2, "2027-01-01")]
+        let limits = Spending.Limits(pointsPerDay: 10, pointsPerResidentPerDay: 4)
+        #expect(Spending.plan(4, from: lots, on: today, limits: limits, taken: .init(points: 6, fromResident: 0))
+                == .success([LotDraw(lotID: 2, sponsorID: "transit", points: 2), LotDraw(lotID: 1, sponsorID: "city", points: 2)]))
+    }
+
+    @Test("a shop's daily limit is checked before the resident's, and says what is left (never below zero)", arguments: [
+        (Int64(5), Int64(5), Int64(0), Spending.Refusal.merchantDailyLimit(left: 4)),
+        (Int64(2), Int64(12), Int64(0), Spending.Refusal.merchantDailyLimit(left: 0)),
+        (Int64(2), Int64(0), Int64(3), Spending.Refusal.residentDailyLimitAtMerchant(left: 1)),
+        (Int64(1), Int64(9), Int64(9), Spending.Refusal.merchantDailyLimit(left: 0)),
+    ])
+    func planOverLimits(points: Int64, takenPoints: Int64, takenFromResident: Int64, refusal: Spending.Refusal) {
+        let limits = Spending.Limits(pointsPerDay: 9, pointsPerResidentPerDay: 4)
+        #expect(Spending.plan(points, from: [lot(1, "city", 50, "2027-03-01")], on: today, limits: limits,
+                              taken: .init(points: takenPoints, fromResident: takenFromResident)) == .failure(refusal))
+    }
+
+    @Test("a redemption over the spendable points names the balance, past-expiry and pending lots left out")
+    func planInsufficient() {
+        var pending = lot(3, "city", 5, "2027-03-01")
+        pending.availableOn = today.adding(days: 1)
+        let lots = [lot(1, "city", 3, "2026-11-24"), lot(2, "shop", 2, "2026-11-25"), pending]
+        #expect(Spending.plan(3, from: lots, on: today, limits: Self.noLimits, taken: Self.nothingTaken)
+                == .failure(.insufficientPoints(balance: 2)))
+    }
+
+    // MARK: Refunds: which lots get points back
+
+    func drawn(_ id: Int64, _ sponsor: String, _ expires: String, drawn: Int64, refunded: Int64 = 0) -> Refunds.DrawnLot {
+        Refunds.DrawnLot(lotID: id, sponsorID: sponsor, expiresOn: LocalDate(expires)!, drawn: drawn, refunded: refunded)
+    }
+
+    @Test("a partial refund gives back the points that would live longest: latest to expire first, then the newest lot")
+    func refundLatestFirst() {
+        let lots = [drawn(1, "city", "2027-01-01", drawn: 2), drawn(2, "transit", "2027-03-01", drawn: 2), drawn(3, "shop", "2027-03-01", drawn: 1)]
+        let shares = try? Refunds.allocate(4, of: lots, redeemedOn: today, on: today, refundDaysMax: 30).get()
+        #expect(shares == [Refunds.Share(lotID: 3, sponsorID: "shop", points: 1, toSponsor: false),
+                           Refunds.Share(lotID: 2, sponsorID: "transit", points: 2, toSponsor: false),
+                           Refunds.Share(lotID: 1, sponsorID: "city", points: 1, toSponsor: false)])
+    }
+
+    @Test("what earlier refunds gave back to a lot is not given again; no amount refunds all that is left")
+    func refundAfterRefund() {
+        let lots = [drawn(1, "city", "2027-01-01", drawn: 3, refunded: 1), drawn(2, "shop", "2027-03-01", drawn: 2, refunded: 2)]
+        #expect(Refunds.refundable(lots) == 2)
+        #expect(Refunds.allocate(nil, of: lots, redeemedOn: today, on: today, refundDaysMax: 30)
+                == .success([Refunds.Share(lotID: 1, sponsorID: "city", points: 2, toSponsor: false)]))
+        #expect(Refunds.allocate(3, of: lots, redeemedOn: today, on: today, refundDaysMax: 30) == .failure(.exceedsRedemption(refundable: 2)))
+        #expect(Refunds.allocate(0, of: lots, redeemedOn: today, on: today, refundDaysMax: 30) == .failure(.exceedsRedemption(refundable: 2)))
+    }
+
+    @Test("points of a lot past its last day go back to its sponsor, not to the resident")
+    func refundOfExpiredLot() {
+        let lots = [drawn(1, "city", "2026-11-24", drawn: 2), drawn(2, "shop", "2026-11-25", drawn: 1)]
+        #expect(Refunds.allocate(3, of: lots, redeemedOn: today.adding(days: -3), on: today, refundDaysMax: 30)
+                == .success([Refunds.Share(lotID: 2, sponsorID: "shop", points: 1, toSponsor: false),
+                             Refunds.Share(lotID: 1, sponsorID: "city", points: 2, toSponsor: true)]))
+    }
+
+    @Test("a redemption is refunded up to the window's last day, not after", arguments: [(30, true), (31, false)])
+    func refundWindow(daysAgo: Int, allowed: Bool) {
+        let result = Refunds.allocate(1, of: [drawn(1, "city", "2027-01-01", drawn: 1)], redeemedOn: today.adding(days: -daysAgo), on: today,
+                                      refundDaysMax: 30)
+        #expect(allowed ? (try? result.get()) != nil : result == .failure(.tooLate(daysMax: 30)))
+    }
+
+    @Test("every kind keeps its stored number, and reads back from it")
+    func storedCodes() {
+        #expect(Transfer.Kind.allCases.map(\.code) == [1, 2, 3, 4])
+        #expect(Transfer.Kind.allCases.allSatisfy { Transfer.Kind(code: $0.code) == $0 })
+        #expect(Transfer.Kind(code: 5) == nil)
+        #expect(Account.Kind.allCases.map(\.rawValue) == [1, 2, 3])
+        #expect(Event.Kind.allCases.map(\.code) == [1, 2, 3])
+        #expect(Event.Kind.allCases.allSatisfy { Event.Kind(code: $0.code) == $0 })
+    }
 }

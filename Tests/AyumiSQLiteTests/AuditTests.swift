@@ -164,7 +164,7 @@ struct CounterGuardTests {
         let version = fixture.ayumi.dependencies.program.current.ruleset.version
         let day = fixture.today
         let walk = fixture.walk("w-\(points)-\(UUID().uuidString.prefix(8))", "r-1", steps: 10_000)
-        return try await store.ingest([walk], source: "feed:test", at: fixture.clock.now, counterKeys: { _ in [] }, decide: { _, _, _ in
+        return try await store.ingest([walk], from: .feed("test"), at: fixture.clock.now, counterKeys: { _ in [] }, decide: { _, _, _ in
             let award = Award(ruleID: "walk-steps", rulesetVersion: version, points: points,
                               funding: [SponsorShare(sponsorID: "city-health", points: points)], reason: LocalizedText(ja: "", en: ""))
             let delta = CounterDelta(key: CounterKey(subject: .resident("r-1"), name: "walk-steps", period: day.dayNumber), points: points,
@@ -244,6 +244,35 @@ struct SkeletonFixtureTests {
         #expect(try await ayumi.dependencies.store.activations().count == 2)
     }
 
+    @Test("every event's details carry over into the typed columns, and a row missing its kind's columns is refused")
+    func eventColumns() async throws {
+        let ayumi = try await migrated()
+        let store = try #require(ayumi.dependencies.store as? SQLiteStore)
+        let rows = try await store.database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT external_id, kind, at, steps, device, mode, route, stop, zone FROM events ORDER BY external_id
+                """).map { row -> String in
+                let columns: [DatabaseValue] = [row["at"], row["steps"], row["device"], row["mode"], row["route"], row["stop"], row["zone"]]
+                return "\(row["external_id"] as String) \(row["kind"] as Int64) " + columns.map { value in
+                    switch value.storage {
+                    case .int64(let number): String(number)
+                    case .string(let text): text
+                    default: "-"
+                    }
+                }.joined(separator: " ")
+            }
+        }
+        #expect(rows == [
+            "t-1 2 1795640597000 - - bus r10 s1 -", "t-2 2 1795640597000 - - tram r2 s9 -",
+            "v-1 3 1795640597000 - - - - - downtown",
+            "w-1 1 - 8000 phone - - - -", "w-1b 1 - 10000 watch - - - -", "w-2 1 - 12000 watch - - - -",
+        ])
+        for broken in ["UPDATE events SET steps = NULL WHERE external_id = 'w-1'", "UPDATE events SET zone = 'downtown' WHERE external_id = 't-1'",
+                       "UPDATE events SET at = 0 WHERE external_id = 'w-2'", "UPDATE events SET stop = NULL WHERE external_id = 't-2'"] {
+            await #expect(throws: DatabaseError.self, "\(broken)") { try await store.database.write { db in try db.execute(sql: broken) } }
+        }
+    }
+
     @Test("history reads as the skeleton wrote it, in the sentences it stored")
     func history() async throws {
         let ayumi = try await migrated()
@@ -291,7 +320,7 @@ struct SkeletonFixtureTests {
     @Test("the report counts what the skeleton recorded")
     func report() async throws {
         let ayumi = try await migrated()
-        let facts = try await ayumi.dependencies.store.beneficiaryFacts(from: LocalDate("2026-11-26")!, to: LocalDate("2026-11-26")!)
+        let facts = try await ayumi.dependencies.reports.beneficiaryFacts(from: LocalDate("2026-11-26")!, to: LocalDate("2026-11-26")!)
         #expect(facts.totals[.awarded] == .init(points: 14, residents: 2))
         #expect(facts.totals[.redeemed] == .init(points: 6, residents: 1))
         #expect(facts.cells[.redeemed]?[.sponsor] == ["city-health": .init(points: 5, residents: 1), "shotengai": .init(points: 1, residents: 1)])

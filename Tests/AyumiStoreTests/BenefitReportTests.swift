@@ -86,7 +86,7 @@ struct BenefitReportTests {
         #expect(benefits.layers.map(\.yen) == [600_000, 250_000, 120_000])
         #expect(benefits.layers[1].paidBy == [.government: 200_000, .transit: 50_000, .merchants: 0])
         // Each sponsor's yen is what the settlement (its own queries) traces to that sponsor's lots.
-        let settled = try await fixture.ayumi.dependencies.store.settlementFacts(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!).facts
+        let settled = try await fixture.ayumi.dependencies.reports.settlementFacts(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!).facts
             .reduce(into: [String: Int64]()) { $0[$1.sponsorID, default: 0] += $1.kind == .redemption ? $1.points : -$1.points }
         #expect(benefits.sponsors.map(\.id) == ["city-health", "minato-transit", "shotengai"])
         #expect(benefits.sponsors.map(\.yen) == benefits.sponsors.map { settled[$0.id] ?? 0 })
@@ -227,7 +227,7 @@ struct BenefitReportTests {
         #expect(published.residents.filter { !$0.suppressed && $0.ageBand == nil }.map(\.participants) == [15, 22, 25, 62])
         // The table as the report made it, from the same facts: every true count behind it.
         let assessment = try #require(fixture.ayumi.dependencies.program.current.ruleset.assessment)
-        let facts = try await fixture.ayumi.dependencies.store.readReports {
+        let facts = try await fixture.ayumi.dependencies.reports.readReports {
             try $0.participantFacts(from: fixture.today, to: fixture.today, measuredThrough: fixture.today, baselineDays: 28, bucketDays: 1,
                                     visitZones: ["downtown"])
         }

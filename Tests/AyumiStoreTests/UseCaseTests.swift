@@ -325,7 +325,7 @@ struct RefundTests {
         #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-002", code: again, points: 7, idempotencyKey: "k-2").points == 7)
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
         // Reports count what a shop kept: m-001 took 6 and gave 6 back.
-        let facts = try await fixture.ayumi.dependencies.store.beneficiaryFacts(from: fixture.today, to: fixture.today)
+        let facts = try await fixture.ayumi.dependencies.reports.beneficiaryFacts(from: fixture.today, to: fixture.today)
         #expect(facts.cells[.redeemed]?[.merchant]?["m-001"]?.points == 0)
         #expect(facts.cells[.redeemed]?[.merchant]?["m-002"]?.points == 7)
         #expect(facts.totals[.redeemed]?.points == 7)
@@ -593,7 +593,7 @@ struct SettlementTests {
         fixture.clock.advance(seconds: 86_400)
         let settlement = try await fixture.ayumi.reporting.settle(month: "2026-11")
         // The merchants' accounts hold exactly what they kept: redemptions less refunds.
-        let audit = try await fixture.ayumi.dependencies.store.beneficiaryFacts(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!)
+        let audit = try await fixture.ayumi.dependencies.reports.beneficiaryFacts(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!)
         for statement in settlement.statements {
             #expect(statement.netPoints == audit.cells[.redeemed]?[.merchant]?[statement.merchantID]?.points, "\(statement.merchantID)")
             #expect(statement.yen == statement.netPoints, "1 point = 1 yen in the demo city")
@@ -1155,8 +1155,8 @@ struct ReportTests {
     func noRecovery(walkers: Int, riders: Int, visitors: Int, spenders: Int) async throws {
         let fixture = try await city(walkers: walkers, riders: riders, visitors: visitors, spenders: spenders)
         let report = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today)
-        let store = fixture.ayumi.dependencies.store
-        let facts = try await store.beneficiaryFacts(from: fixture.today, to: fixture.today)
+        let reports = fixture.ayumi.dependencies.reports
+        let facts = try await reports.beneficiaryFacts(from: fixture.today, to: fixture.today)
         let program = try #require(report.rows.first)
         for measure in BeneficiaryFacts.Measure.allCases {
             for row in report.rows {
@@ -1194,7 +1194,7 @@ struct ReportTests {
     func attackWorks(walkers: Int, riders: Int, visitors: Int, spenders: Int) async throws {
         let fixture = try await city(walkers: walkers, riders: riders, visitors: visitors, spenders: spenders)
         var report = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today)
-        let facts = try await fixture.ayumi.dependencies.store.beneficiaryFacts(from: fixture.today, to: fixture.today)
+        let facts = try await fixture.ayumi.dependencies.reports.beneficiaryFacts(from: fixture.today, to: fixture.today)
         // Show one hidden rule figure beside its hidden siblings' sum: then the last hidden rule follows.
         let hiddenRules = report.rows.indices.filter { report.rows[$0].kind == .rule && report.rows[$0].id != "*"
             && report.rows[$0].awarded?.points == nil }
