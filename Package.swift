@@ -81,6 +81,8 @@ let package = Package(
         .testTarget(name: "AyumiCoreTests", dependencies: ["AyumiCore"]),
         .testTarget(name: "AyumiRulesTests", dependencies: ["AyumiRules"]),
         .testTarget(name: "AyumiLedgerTests", dependencies: ["AyumiLedger"]),
+        // How reports count, over a reader held in memory: no store involved.
+        .testTarget(name: "AyumiReportsTests", dependencies: ["AyumiReports", "AyumiCore"]),
         // The store's contract, through the use cases: every Store implementation must pass it.
         .testTarget(name: "AyumiStoreTests", dependencies: [
             "AyumiStore", "AyumiServices", "AyumiReports", "AyumiRules", "AyumiRedemption", "AyumiTestSupport",

@@ -161,16 +161,68 @@ public protocol ReportReader {
     /// Points and residents per sponsor, rule and merchant for a period of local days, from what the
     /// ledger holds (rules and sponsors no longer in the ruleset included).
     func beneficiaryFacts(from: LocalDate, to: LocalDate) throws -> BeneficiaryFacts
-    /// What the monthly indicators are counted from, for each period of local days (`from...to`);
-    /// visits only to `visitZones` (every zone when nil).
-    func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)], visitZones: [String]?) throws -> [IndicatorFacts]
-    /// Every resident enrolled by `to`, with what the beneficiary report counts of them: activity in
-    /// their first `baselineDays` from enrolment, in the period after those days up to
-    /// `measuredThrough` (the last day that has ended), and in the whole period (visits only to `visitZones`, every zone when nil); and the walks of the period after their baseline days of
-    /// the walkers who reported walks in their baseline, per bucket of `bucketDays` days from `from`.
-    /// Never leaves the report's code.
-    func participantFacts(from: LocalDate, to: LocalDate, measuredThrough: LocalDate, baselineDays: Int, bucketDays: Int,
-                          visitZones: [String]?) throws -> ParticipantFacts
+    /// Every resident enrolled on or before `through`, in the order of the store's numbers for them.
+    func enrolments(through: LocalDate) throws -> [Enrolment]
+    /// Calls `body` with every accepted event of the local days `from...to` (from the first day the
+    /// ledger holds when `from` is nil), in no order that means anything.
+    func forEachActivity(from: LocalDate?, to: LocalDate, _ body: (Activity) throws -> Void) throws
+    /// What the ledger moved for each resident on the local days `from...to`.
+    func residentPoints(from: LocalDate, to: LocalDate) throws -> ResidentPoints
+}
+
+/// A resident as reports count them: the store's number for them (never shown) and the attributes
+/// reports group by.
+public struct Enrolment: Sendable, Hashable {
+    public var resident: Int64
+    public var birthYear: Int
+    public var district: String
+    public var enrolled: LocalDate
+
+    public init(resident: Int64, birthYear: Int, district: String, enrolled: LocalDate) {
+        self.resident = resident
+        self.birthYear = birthYear
+        self.district = district
+        self.enrolled = enrolled
+    }
+}
+
+/// One accepted event, as reports count it: whose (the store's number), which local day, and the
+/// detail a report reads of it.
+public struct Activity: Sendable, Hashable {
+    public enum Detail: Sendable, Hashable {
+        /// One report of a day's steps (a phone may report a day more than once).
+        case walk(steps: Int64)
+        case ride(mode: String)
+        case visit(zone: String)
+    }
+
+    public var resident: Int64
+    public var day: LocalDate
+    public var detail: Detail
+
+    public init(resident: Int64, day: LocalDate, detail: Detail) {
+        self.resident = resident
+        self.day = day
+        self.detail = detail
+    }
+}
+
+/// Points the ledger moved on some local days, per resident (the store's number): awarded to them,
+/// drawn by their redemptions, given back by shops' refunds of their redemptions, and how many
+/// redemptions they made. Residents with nothing moved are absent.
+public struct ResidentPoints: Sendable, Hashable {
+    public var awarded: [Int64: Int64]
+    public var redeemed: [Int64: Int64]
+    public var refunded: [Int64: Int64]
+    public var redemptions: [Int64: Int64]
+
+    public init(awarded: [Int64: Int64] = [:], redeemed: [Int64: Int64] = [:], refunded: [Int64: Int64] = [:],
+                redemptions: [Int64: Int64] = [:]) {
+        self.awarded = awarded
+        self.redeemed = redeemed
+        self.refunded = refunded
+        self.redemptions = redemptions
+    }
 }
 
 extension ReportSource {

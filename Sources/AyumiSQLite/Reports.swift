@@ -87,10 +87,6 @@ struct SQLiteReportReader: ReportReader {
         return BeneficiaryFacts(totals: totals, cells: cells, links: links, residents: residentSets)
     }
 
-    func indicatorFacts(_ periods: [(from: LocalDate, to: LocalDate)], visitZones: [String]?) throws -> [IndicatorFacts] {
-        let zones = try visitZones.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        return try periods.map { try SQLiteStore.indicatorFacts(from: $0.from, to: $0.to, visitZones: zones, db) }
-    }
 }
 
 extension SQLiteStore {
@@ -246,130 +242,51 @@ extension SQLiteReportReader {
     }
 }
 
-extension SQLiteStore {
-    // MARK: Indicators
-
-    /// - Parameter visitZones: a JSON list of the zones whose visits count, or nil for every zone.
-    static func indicatorFacts(from: LocalDate, to: LocalDate, visitZones: String?, _ db: Database) throws -> IndicatorFacts {
-        let range: StatementArguments = [from.dayNumber, to.dayNumber]
-        let visitArguments: StatementArguments = [from.dayNumber, to.dayNumber, visitZones]
-        let inZones = "(?3 IS NULL OR zone IN (SELECT value FROM json_each(?3)))"
-        func count(_ sql: String) throws -> Int64 { try Int64.fetchOne(db, sql: sql, arguments: range) ?? 0 }
-        func countVisits(_ sql: String) throws -> Int64 { try Int64.fetchOne(db, sql: sql, arguments: visitArguments) ?? 0 }
-        // A walk's day counts at its largest report (a phone re-syncs the same day).
-        let walks = try Row.fetchOne(db, sql: """
-            SELECT COUNT(*) AS days, COALESCE(SUM(steps), 0) AS steps, COUNT(DISTINCT resident) AS walkers FROM (
-              SELECT resident, day, MAX(steps) AS steps FROM events
-              WHERE kind = \(event: .walk) AND rejection IS NULL AND day BETWEEN ?1 AND ?2 GROUP BY resident, day)
-            """, arguments: range)!
-        let reaching = try count("""
-            SELECT COUNT(*) FROM (
-              SELECT resident, AVG(steps) AS average FROM (
-                SELECT resident, day, MAX(steps) AS steps FROM events
-                WHERE kind = \(event: .walk) AND rejection IS NULL AND day BETWEEN ?1 AND ?2 GROUP BY resident, day)
-              GROUP BY resident HAVING SUM(steps) >= 8000 * COUNT(*))
-            """)
-        return IndicatorFacts(
-            enrolled: try count("SELECT COUNT(*) FROM residents WHERE enrolled_day <= ?2 AND ?1 = ?1"),
-            active: try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind IN (\(event: .walk), \(event: .transitTap), \(event: .visit)) AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
-            pointsAwarded: try count("SELECT COALESCE(SUM(amount), 0) FROM transfers WHERE kind = \(transfer: .award) AND day BETWEEN ?1 AND ?2"),
-            redemptions: try count("SELECT COUNT(*) FROM redemptions WHERE day BETWEEN ?1 AND ?2"),
-            walkDays: walks["days"], steps: walks["steps"], walkers: walks["walkers"], walkersReaching8000: reaching,
-            rides: try count("SELECT COUNT(*) FROM events WHERE kind = \(event: .transitTap) AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
-            visits: try countVisits("SELECT COUNT(*) FROM events WHERE kind = \(event: .visit) AND rejection IS NULL AND day BETWEEN ?1 AND ?2 AND \(inZones)"),
-            awardedResidents: try count("SELECT COUNT(DISTINCT credit) FROM transfers WHERE kind = \(transfer: .award) AND day BETWEEN ?1 AND ?2"),
-            redeemers: try count("SELECT COUNT(DISTINCT resident) FROM redemptions WHERE day BETWEEN ?1 AND ?2"),
-            riders: try count("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = \(event: .transitTap) AND rejection IS NULL AND day BETWEEN ?1 AND ?2"),
-            visitors: try countVisits("SELECT COUNT(DISTINCT resident) FROM events WHERE kind = \(event: .visit) AND rejection IS NULL AND day BETWEEN ?1 AND ?2 AND \(inZones)"))
-    }
-}
-
 extension SQLiteReportReader {
-    // MARK: Participants
+    // MARK: Residents' activity, as the reports' counting reads it
 
-    func participantFacts(from: LocalDate, to: LocalDate, measuredThrough: LocalDate, baselineDays: Int, bucketDays: Int,
-                          visitZones: [String]?) throws -> ParticipantFacts {
-        let zones = try visitZones.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        let arguments: StatementArguments = [from.dayNumber, to.dayNumber, baselineDays, zones, measuredThrough.dayNumber]
-        let trendArguments: StatementArguments = [from.dayNumber, to.dayNumber, baselineDays, max(1, bucketDays)]
-        do {
-            var participants: [Int64: ParticipantFacts.Participant] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT account, birth_year, district, enrolled_day FROM residents WHERE enrolled_day <= ?2 AND ?1 = ?1",
-                                        arguments: [from.dayNumber, to.dayNumber]) {
-                participants[row["account"]] = .init(birthYear: row["birth_year"], district: row["district"],
-                                                     enrolled: LocalDate(dayNumber: row["enrolled_day"]), active: false, pointsEarned: 0, pointsRedeemed: 0)
-            }
-            /// Adds one group of counts to the baseline, after-baseline and period activity it belongs to.
-            func add(_ resident: Int64, baseline: Bool, period: Bool, measured: Bool, _ body: (inout ParticipantFacts.Activity) -> Void) {
-                guard participants[resident] != nil else { return }
-                if baseline { body(&participants[resident]!.baseline) }
-                if period { body(&participants[resident]!.inPeriod) }
-                if period && !baseline && measured { body(&participants[resident]!.afterBaseline) }
-            }
-            // Each day's walk at its largest report; the days in the baseline or in the period.
-            let walks = """
-                SELECT resident, day, MAX(steps) AS steps FROM events
-                WHERE kind = \(event: .walk) AND rejection IS NULL AND day <= ?2 GROUP BY resident, day
-                """
-            let segment = """
-                (e.day >= r.enrolled_day AND e.day < r.enrolled_day + ?3) AS baseline, e.day >= ?1 AS period, e.day <= ?5 AS measured
-                """
-            let inScope = "((e.day >= r.enrolled_day AND e.day < r.enrolled_day + ?3) OR e.day >= ?1)"
-            for row in try Row.fetchAll(db, sql: """
-                SELECT e.resident, \(segment), COUNT(*) AS days, SUM(e.steps) AS steps FROM (\(walks)) e
-                JOIN residents r ON r.account = e.resident WHERE \(inScope) GROUP BY e.resident, baseline, period, measured
-                """, arguments: [from.dayNumber, to.dayNumber, baselineDays, nil, measuredThrough.dayNumber]) {
-                add(row["resident"], baseline: row["baseline"], period: row["period"], measured: row["measured"]) {
-                    $0.walkDays += row["days"]
-                    $0.steps += row["steps"]
-                }
-            }
-            for row in try Row.fetchAll(db, sql: """
-                SELECT e.resident, e.kind, COALESCE(e.mode, '') AS mode,
-                       \(segment), COUNT(*) AS n
-                FROM events e JOIN residents r ON r.account = e.resident
-                WHERE (e.kind = \(event: .transitTap) OR (e.kind = \(event: .visit) AND (?4 IS NULL OR e.zone IN (SELECT value FROM json_each(?4))))) AND e.rejection IS NULL AND e.day <= ?2
-                  AND \(inScope)
-                GROUP BY e.resident, e.kind, mode, baseline, period, measured
-                """, arguments: arguments) {
-                let kind = Event.Kind(code: row["kind"]), mode: String = row["mode"], count: Int64 = row["n"]
-                add(row["resident"], baseline: row["baseline"], period: row["period"], measured: row["measured"]) {
-                    if kind == .transitTap { $0.rides[mode, default: 0] += count } else { $0.visits += count }
-                }
-            }
-            for resident in try Int64.fetchAll(db, sql: "SELECT DISTINCT resident FROM events WHERE kind IN (\(event: .walk), \(event: .transitTap), \(event: .visit)) AND rejection IS NULL AND day BETWEEN ?1 AND ?2",
-                                               arguments: [from.dayNumber, to.dayNumber]) {
-                participants[resident]?.active = true
-            }
-            // Points as the ledger summary counts them: awards of the period; redemptions of the
-            // period less the refunds made in it, under the redemption's resident.
-            for row in try Row.fetchAll(db, sql: """
-                SELECT credit AS resident, SUM(amount) AS points FROM transfers WHERE kind = \(transfer: .award) AND day BETWEEN ?1 AND ?2 GROUP BY credit
-                """, arguments: [from.dayNumber, to.dayNumber]) {
-                participants[row["resident"]]?.pointsEarned = row["points"]
-            }
-            for row in try Row.fetchAll(db, sql: """
-                SELECT resident, SUM(points) AS points FROM (
-                  SELECT debit AS resident, amount AS points FROM transfers WHERE kind = \(transfer: .redemption) AND day BETWEEN ?1 AND ?2
-                  UNION ALL SELECT d.resident, -t.amount FROM transfers t JOIN redemptions d ON d.id = t.redemption
-                  WHERE t.kind = \(transfer: .refund) AND t.day BETWEEN ?1 AND ?2)
-                GROUP BY resident
-                """, arguments: [from.dayNumber, to.dayNumber]) {
-                participants[row["resident"]]?.pointsRedeemed = row["points"]
-                participants[row["resident"]]?.redeemedAny = true
-            }
-            // Only the walkers with walks in their baseline: those the city's figures compare.
-            let trend = try Row.fetchAll(db, sql: """
-                WITH walks AS (\(walks)),
-                based AS (SELECT DISTINCT w.resident FROM walks w JOIN residents r ON r.account = w.resident
-                          WHERE w.day >= r.enrolled_day AND w.day < r.enrolled_day + ?3)
-                SELECT (e.day - ?1) / ?4 AS bucket, COUNT(*) AS days, SUM(e.steps) AS steps, COUNT(DISTINCT e.resident) AS walkers
-                FROM walks e JOIN residents r ON r.account = e.resident JOIN based b ON b.resident = e.resident
-                WHERE e.day >= ?1 AND e.day >= r.enrolled_day + ?3 GROUP BY bucket ORDER BY bucket
-                """, arguments: trendArguments).map {
-                ParticipantFacts.WalkBucket(bucket: $0["bucket"], walkDays: $0["days"], steps: $0["steps"], walkers: $0["walkers"])
-            }
-            return ParticipantFacts(participants: participants.keys.sorted().map { participants[$0]! }, walkTrend: trend)
+    func enrolments(through: LocalDate) throws -> [Enrolment] {
+        try Row.fetchAll(db, sql: "SELECT account, birth_year, district, enrolled_day FROM residents WHERE enrolled_day <= ? ORDER BY account",
+                         arguments: [through.dayNumber]).map {
+            Enrolment(resident: $0["account"], birthYear: $0["birth_year"], district: $0["district"], enrolled: LocalDate(dayNumber: $0["enrolled_day"]))
         }
+    }
+
+    /// Through the (kind, day) index, one kind at a time, read with raw column access: a report reads
+    /// every event of its period, a million of them in a city's month.
+    func forEachActivity(from: LocalDate?, to: LocalDate, _ body: (Activity) throws -> Void) throws {
+        let range: [RawValue] = [.integer(Int64(from?.dayNumber ?? Int.min)), .integer(Int64(to.dayNumber))]
+        for kind in Event.Kind.allCases {
+            let column = switch kind {
+            case .walk: "steps"
+            case .transitTap: "mode"
+            case .visit: "zone"
+            }
+            try db.cachedStatement(sql: """
+                SELECT resident, day, \(column) FROM events WHERE kind = \(kind.code) AND day BETWEEN ? AND ? AND rejection IS NULL
+                """).forEachRow(range) { row in
+                let detail: Activity.Detail = switch kind {
+                case .walk: .walk(steps: row.integer(2))
+                case .transitTap: .ride(mode: row.text(2))
+                case .visit: .visit(zone: row.text(2))
+                }
+                try body(Activity(resident: row.integer(0), day: LocalDate(dayNumber: Int(row.integer(1))), detail: detail))
+            }
+        }
+    }
+
+    func residentPoints(from: LocalDate, to: LocalDate) throws -> ResidentPoints {
+        let range: StatementArguments = [from.dayNumber, to.dayNumber]
+        func sums(_ sql: String) throws -> [Int64: Int64] {
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: sql, arguments: range).map { ($0[0] as Int64, $0[1] as Int64) })
+        }
+        return ResidentPoints(
+            awarded: try sums("SELECT credit, SUM(amount) FROM transfers WHERE kind = \(transfer: .award) AND day BETWEEN ?1 AND ?2 GROUP BY credit"),
+            redeemed: try sums("SELECT debit, SUM(amount) FROM transfers WHERE kind = \(transfer: .redemption) AND day BETWEEN ?1 AND ?2 GROUP BY debit"),
+            refunded: try sums("""
+                SELECT d.resident, SUM(t.amount) FROM transfers t JOIN redemptions d ON d.id = t.redemption
+                WHERE t.kind = \(transfer: .refund) AND t.day BETWEEN ?1 AND ?2 GROUP BY d.resident
+                """),
+            redemptions: try sums("SELECT resident, COUNT(*) FROM redemptions WHERE day BETWEEN ?1 AND ?2 GROUP BY resident"))
     }
 }

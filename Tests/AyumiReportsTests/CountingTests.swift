@@ -1,0 +1,94 @@
+import AyumiCore
+import AyumiReports
+import Testing
+
+/// A reader over rows held in memory: the counting is tested without any store.
+struct MemoryReader: ReportReader {
+    var residents: [Enrolment] = []
+    var events: [Activity] = []
+    var points = ResidentPoints()
+
+    func settlementFacts(from: LocalDate, to: LocalDate) throws -> (facts: [SettlementFact], counts: [String: SettlementCounts]) { ([], [:]) }
+    func beneficiaryFacts(from: LocalDate, to: LocalDate) throws -> BeneficiaryFacts { BeneficiaryFacts(totals: [:], cells: [:], links: [:]) }
+    func enrolments(through: LocalDate) throws -> [Enrolment] { residents.filter { $0.enrolled <= through } }
+    func forEachActivity(from: LocalDate?, to: LocalDate, _ body: (Activity) throws -> Void) throws {
+        for event in events where event.day <= to && event.day >= (from ?? event.day) { try body(event) }
+    }
+    func residentPoints(from: LocalDate, to: LocalDate) throws -> ResidentPoints { points }
+}
+
+@Suite("How reports count activity")
+struct CountingTests {
+    static let first = LocalDate("2026-11-01")!
+
+    func day(_ offset: Int) -> LocalDate { Self.first.adding(days: offset) }
+    func walk(_ resident: Int64, _ offset: Int, _ steps: Int64) -> Activity { Activity(resident: resident, day: day(offset), detail: .walk(steps: steps)) }
+    func ride(_ resident: Int64, _ offset: Int, _ mode: String = "bus") -> Activity { Activity(resident: resident, day: day(offset), detail: .ride(mode: mode)) }
+    func visit(_ resident: Int64, _ offset: Int, _ zone: String) -> Activity { Activity(resident: resident, day: day(offset), detail: .visit(zone: zone)) }
+    func resident(_ number: Int64, enrolled offset: Int) -> Enrolment {
+        Enrolment(resident: number, birthYear: 1950, district: "d1", enrolled: day(offset))
+    }
+
+    @Test("a day's walk counts once, at its largest report; a walker reaches the target when the average of her days does")
+    func walkDays() throws {
+        let reader = MemoryReader(residents: [resident(1, enrolled: 0), resident(2, enrolled: 0)],
+                                  events: [walk(1, 3, 6_000), walk(1, 3, 9_000), walk(1, 4, 7_000), walk(2, 3, 7_999)])
+        let facts = try #require(try reader.indicatorFacts([(day(0), day(29))], visitZones: nil).first)
+        #expect((facts.walkDays, facts.steps, facts.walkers) == (3, 23_999, 2))
+        #expect(facts.walkersReaching8000 == 1, "9,000 and 7,000 average 8,000; 7,999 falls short")
+    }
+
+    @Test("indicators count visits only to the zones named, and every accepted event makes its resident active")
+    func indicatorVisits() throws {
+        let reader = MemoryReader(residents: [resident(1, enrolled: 0), resident(2, enrolled: 10)],
+                                  events: [visit(1, 2, "centre"), visit(2, 12, "harbour"), ride(2, 12), ride(2, 13)],
+                                  points: ResidentPoints(awarded: [1: 4, 2: 3], redemptions: [1: 2]))
+        let facts = try reader.indicatorFacts([(day(0), day(9)), (day(10), day(19))], visitZones: ["centre"])
+        #expect(facts.map(\.enrolled) == [1, 2])
+        #expect(facts.map(\.active) == [1, 1])
+        #expect(facts.map(\.visits) == [1, 0])
+        #expect(facts.map(\.visitors) == [1, 0])
+        #expect(facts.map(\.rides) == [0, 2])
+        #expect(facts.map(\.riders) == [0, 1])
+        #expect((facts[0].pointsAwarded, facts[0].awardedResidents, facts[0].redemptions, facts[0].redeemers) == (7, 2, 2, 1))
+    }
+
+    @Test("a participant's days fall in her baseline, the period, and the measured days after her baseline")
+    func baselineWindows() throws {
+        // Enrolled on day 0 with a 7-day baseline; the period is days 5 to 20, measured through day 15.
+        let reader = MemoryReader(residents: [resident(1, enrolled: 0)],
+                                  events: [walk(1, 1, 3_000), walk(1, 1, 4_000), walk(1, 6, 5_000), walk(1, 9, 6_000), walk(1, 18, 9_000),
+                                           ride(1, 2, "tram"), ride(1, 10), visit(1, 11, "centre"), visit(1, 11, "harbour")])
+        let facts = try reader.participantFacts(from: day(5), to: day(20), measuredThrough: day(15), baselineDays: 7, bucketDays: 7,
+                                                visitZones: ["centre"])
+        let participant = try #require(facts.participants.first)
+        #expect(participant.baseline == .init(walkDays: 2, steps: 9_000, rides: ["tram": 1], visits: 0))
+        #expect(participant.inPeriod == .init(walkDays: 3, steps: 20_000, rides: ["bus": 1], visits: 1))
+        #expect(participant.afterBaseline == .init(walkDays: 1, steps: 6_000, rides: ["bus": 1], visits: 1),
+                "day 6 is in the baseline, day 18 after the last day measured")
+        #expect(participant.active)
+    }
+
+    @Test("the walk trend follows only walkers with walks in their baseline, from the day after it, per bucket of days")
+    func walkTrend() throws {
+        let reader = MemoryReader(residents: [resident(1, enrolled: 0), resident(2, enrolled: 0), resident(3, enrolled: 30)],
+                                  events: [walk(1, 0, 2_000), walk(1, 2, 4_000), walk(1, 7, 8_000), walk(1, 8, 8_000), walk(1, 15, 10_000),
+                                           walk(2, 8, 12_000)])
+        let facts = try reader.participantFacts(from: day(0), to: day(20), measuredThrough: day(20), baselineDays: 7, bucketDays: 7,
+                                                visitZones: nil)
+        #expect(facts.participants.count == 2, "resident 3 enrolled after the period")
+        #expect(facts.walkTrend == [.init(bucket: 1, walkDays: 2, steps: 16_000, walkers: 1), .init(bucket: 2, walkDays: 1, steps: 10_000, walkers: 1)],
+                "resident 2 walked nothing in her baseline, and resident 1's baseline days are left out")
+    }
+
+    @Test("points redeemed are those of the period less what shops refunded in it, even when the two cancel out")
+    func redeemedPoints() throws {
+        let reader = MemoryReader(residents: [resident(1, enrolled: 0), resident(2, enrolled: 0), resident(3, enrolled: 0)],
+                                  points: ResidentPoints(awarded: [1: 9], redeemed: [1: 5, 2: 3], refunded: [1: 2, 2: 3]))
+        let facts = try reader.participantFacts(from: day(0), to: day(9), measuredThrough: day(9), baselineDays: 7, bucketDays: 7, visitZones: nil)
+        #expect(facts.participants.map(\.pointsEarned) == [9, 0, 0])
+        #expect(facts.participants.map(\.pointsRedeemed) == [3, 0, 0])
+        #expect(facts.participants.map(\.redeemedAny) == [true, true, false])
+        #expect(facts.participants.map(\.active) == [false, false, false])
+    }
+}
