@@ -59,18 +59,18 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "AyumiServer", dependencies: [
-            "AyumiServices", "AyumiCore", "AyumiStore", "AyumiRedemption", "AyumiReports",
+            "AyumiServices", "AyumiCore", "AyumiRules", "AyumiStore", "AyumiRedemption", "AyumiReports",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "ayumi", dependencies: [
             "AyumiServer", "AyumiServices", "AyumiBootstrap", "AyumiCore", "AyumiLedger", "AyumiRedemption", "AyumiReports", "AyumiRules", "AyumiStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // A bare Hummingbird endpoint: the framework's ceiling beside Ayumi's HTTP figures (scripts/bench).
         .executableTarget(name: "ayumi-bare", dependencies: [.product(name: "Hummingbird", package: "hummingbird")]),

@@ -33,8 +33,9 @@ public func buildRouter(ayumi: Ayumi) -> Router<BasicRequestContext> {
     return router
 }
 
-/// - Parameter services: background work that runs beside the server and stops with it.
-public func buildApplication(ayumi: Ayumi, host: String, port: Int, services: [any Service] = [], logger: Logger) -> some ApplicationProtocol {
+/// - Parameter jobs: the background work that runs beside the server and stops with it; nil for
+///   none (tests that drive the clock themselves).
+public func buildApplication(ayumi: Ayumi, host: String, port: Int, jobs: BackgroundJobs? = nil, logger: Logger) -> some ApplicationProtocol {
     Application(router: buildRouter(ayumi: ayumi), configuration: .init(address: .hostname(host, port: port), serverName: "Ayumi"),
-                services: services, logger: logger)
+                services: jobs?.services(ayumi: ayumi, logger: logger) ?? [], logger: logger)
 }
