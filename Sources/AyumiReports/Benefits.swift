@@ -172,77 +172,104 @@ public struct BenefitReport: Sendable, Hashable {
                             redemptions: (count: Int64, residents: Int64), assessment: Assessment, yenPerPoint: Int64,
                             groupSizeMin: Int, from: LocalDate, to: LocalDate, measuredThrough: LocalDate) throws -> BenefitReport {
         let k = Int64(groupSizeMin)
-        let baselineDays = Int64(assessment.baselineDays)
-
-        // Residents' table.
         let table = ResidentsTable.make(facts.participants, assessment: assessment, year: to.year, k: k)
-        let (bands, districts, grid) = (table.bands, table.districts, table.grid)
-        var residents: [ResidentCell] = []
-        for row in grid.indices {
-            for column in grid[row].indices {
-                residents.append(ResidentCell(ageBand: row < bands.count ? bands[row] : nil, district: column < districts.count ? districts[column] : nil,
-                                              counts: table.hidden.contains(Cell(row: row, column: column)) ? nil : grid[row][column]))
-            }
-        }
-        let all = grid[bands.count][districts.count]
-
         let tally = try Tally(facts.participants, from: from, through: min(to, measuredThrough), baselineDays: assessment.baselineDays)
-        let (walkers, stepDays, measured, measuredRiders, measuredVisitors) = (tally.walkers, tally.stepDays, tally.measured, tally.measuredRiders,
-                                                                               tally.measuredVisitors)
-        let (rides, riders, visits, visitors, extraRides, extraVisits) = (tally.rides, tally.riders, tally.visits, tally.visitors, tally.extraRides,
-                                                                          tally.extraVisits)
-        let (baselineSum, afterSum, baselineSteps, baselineWalkDays) = (tally.baselineSum, tally.afterSum, tally.baselineSteps, tally.baselineWalkDays)
-        /// No group of 1 to k − 1 residents behind a figure (none is no group).
-        func large(_ groups: [Int64]) -> Bool { groups.allSatisfy { $0 == 0 || $0 >= k } }
-        func large(_ groups: Int64...) -> Bool { large(groups) }
-        let walkersShown = large(walkers)
-        // With fares that differ by mode, the revenue and the rides together give each mode's rides:
-        // every mode's riders must be no small group then.
-        let faresDiffer = { (modes: [String: Int64]) in Set(modes.keys.map(assessment.fare(mode:))).count > 1 }
-        let faresShown = large(riders) && (!faresDiffer(tally.ridersByMode) || large(Array(tally.ridersByMode.values)))
-        let extraFareShown = large(measured, measuredRiders)
-            && (!faresDiffer(tally.measuredRidersByMode) || large(Array(tally.measuredRidersByMode.values)))
-        func shownIf(_ value: Int64, _ groups: Int64...) -> Int64? { large(groups) ? value : nil }
-        let coefficient = assessment.medicalCost.value
-        let medical = try truncated(Int128(stepDays) * Int128(coefficient.units), Int128(coefficient.denominator))
-        let baselineMean = walkers > 0 ? try rounded(Int128(baselineSum), Int128(walkers) * 100) : 0
-        let afterMean = walkers > 0 ? try rounded(Int128(afterSum), Int128(walkers) * 100) : 0
-        let changeMean = walkers > 0 ? try rounded(Int128(afterSum) - Int128(baselineSum), Int128(walkers) * 100) : 0
-        let fareRevenue = try rides.reduce(Int64(0)) { sum, ride in
-            let (value, overflow) = ride.value.multipliedReportingOverflow(by: assessment.fare(mode: ride.key))
-            guard !overflow else { throw ReportError.overflow }
-            return sum + value
-        }
-        let extraRideCount = try rounded(Int128(extraRides.values.reduce(0, +)), Int128(baselineDays))
-        let extraFare = try truncated(extraRides.reduce(Int128(0)) { $0 + Int128($1.value) * Int128(assessment.fare(mode: $1.key)) }, Int128(baselineDays))
-        let spend = assessment.visitSpend.value
-        let extraSales = try truncated(Int128(extraVisits) * Int128(spend.units), Int128(baselineDays) * Int128(spend.denominator))
-        let extraVisitCount = try rounded(Int128(extraVisits), Int128(baselineDays))
+        let measures = try Measures(tally, assessment: assessment, k: k)
+        let costs = try Costs(ledgerRows: ledgerRows, sponsorParties: sponsorParties, assessment: assessment, from: from, to: to)
+        let wording = Wording(measures: measures, costs: costs, all: table.grid[table.bands.count][table.districts.count],
+                              redemptions: redemptions, assessment: assessment, yenPerPoint: yenPerPoint)
+        return BenefitReport(ageBands: table.bands, districts: table.districts, residents: table.cells, parties: wording.parties,
+                             sponsors: costs.sponsors, layers: costs.layers, totalCost: costs.total, sharing: sharing(measures, costs),
+                             trend: try trend(facts.walkTrend, from: from, to: to, k: k),
+                             baselineSteps: measures.walkersShown && tally.walkers > 0
+                                 ? try rounded(Int128(tally.baselineSteps), Int128(tally.baselineWalkDays)) : nil,
+                             baselineSuppressed: !measures.walkersShown,
+                             assumptions: assumptions(assessment, yenPerPoint: yenPerPoint, groupSizeMin: groupSizeMin, year: to.year),
+                             yenPerPoint: yenPerPoint)
+    }
 
-        // Costs: sponsors' redeemed points as the ledger summary shows them; the operating cost.
-        let program = ledgerRows.first { $0.kind == .program }
-        let sponsors = ledgerRows.filter { $0.kind == .sponsor && $0.id != BeneficiaryReport.suppressedRowID }.map { row in
-            SponsorCost(id: row.id, name: row.name, party: sponsorParties[row.id], redeemedPoints: row.redeemed?.points, yen: row.redeemed?.yen,
-                        expiredPoints: row.expired?.points)
+    /// The party figures' arithmetic, in whole units, apart from their labels; and which of them may
+    /// be shown (no group of 1 to k − 1 residents behind them).
+    struct Measures {
+        let tally: Tally
+        let k: Int64
+        /// The city's figures stand on the walkers measured.
+        let walkersShown: Bool
+        /// With fares that differ by mode, the revenue and the rides together give each mode's rides:
+        /// every mode's riders must be no small group then.
+        let faresShown: Bool, extraFareShown: Bool
+        let medical: Int64, baselineMean: Int64, afterMean: Int64, changeMean: Int64
+        let fareRevenue: Int64, extraRideCount: Int64, extraFare: Int64
+        let extraSales: Int64, extraVisitCount: Int64
+
+        init(_ tally: Tally, assessment: Assessment, k: Int64) throws {
+            self.tally = tally
+            self.k = k
+            let large = { (groups: [Int64]) in groups.allSatisfy { $0 == 0 || $0 >= k } }
+            let faresDiffer = { (modes: [String: Int64]) in Set(modes.keys.map(assessment.fare(mode:))).count > 1 }
+            walkersShown = large([tally.walkers])
+            faresShown = large([tally.riders]) && (!faresDiffer(tally.ridersByMode) || large(Array(tally.ridersByMode.values)))
+            extraFareShown = large([tally.measured, tally.measuredRiders])
+                && (!faresDiffer(tally.measuredRidersByMode) || large(Array(tally.measuredRidersByMode.values)))
+            let (walkers, baselineDays) = (Int128(tally.walkers), Int128(assessment.baselineDays))
+            let coefficient = assessment.medicalCost.value
+            medical = try truncated(Int128(tally.stepDays) * Int128(coefficient.units), Int128(coefficient.denominator))
+            baselineMean = walkers > 0 ? try rounded(Int128(tally.baselineSum), walkers * 100) : 0
+            afterMean = walkers > 0 ? try rounded(Int128(tally.afterSum), walkers * 100) : 0
+            changeMean = walkers > 0 ? try rounded(Int128(tally.afterSum) - Int128(tally.baselineSum), walkers * 100) : 0
+            fareRevenue = try tally.rides.reduce(Int64(0)) { sum, ride in
+                let (value, overflow) = ride.value.multipliedReportingOverflow(by: assessment.fare(mode: ride.key))
+                guard !overflow else { throw ReportError.overflow }
+                return sum + value
+            }
+            extraRideCount = try rounded(Int128(tally.extraRides.values.reduce(0, +)), baselineDays)
+            extraFare = try truncated(tally.extraRides.reduce(Int128(0)) { $0 + Int128($1.value) * Int128(assessment.fare(mode: $1.key)) }, baselineDays)
+            let spend = assessment.visitSpend.value
+            extraSales = try truncated(Int128(tally.extraVisits) * Int128(spend.units), baselineDays * Int128(spend.denominator))
+            extraVisitCount = try rounded(Int128(tally.extraVisits), baselineDays)
         }
-        let layers = try assessment.costLayers.map { layer in
-            let yen = try periodCost(layer.yenPerMonth, from: from, to: to)
-            return LayerCost(id: layer.id, name: layer.name, yenPerMonth: layer.yenPerMonth, yen: yen,
-                             paidBy: Dictionary(uniqueKeysWithValues: zip(Party.payers, largestRemainder(yen, weights: Party.payers.map { layer.paidBy[$0] ?? 0 }))))
-        }
-        let operating = layers.reduce(Int64(0)) { $0 + $1.yen }
-        let redeemedYen = program?.redeemed?.yen
-        let totalCost = redeemedYen.map { $0 + operating }
+
+        /// No group of 1 to k − 1 residents behind a figure (none is no group).
+        func large(_ groups: Int64...) -> Bool { groups.allSatisfy { $0 == 0 || $0 >= k } }
+
+        func shownIf(_ value: Int64, _ groups: Int64...) -> Int64? { groups.allSatisfy { $0 == 0 || $0 >= k } ? value : nil }
 
         /// Each paying party's measured benefit in yen; nil when suppressed.
         func benefit(_ party: Party) -> Int64? {
             switch party {
             case .government: walkersShown ? medical : nil
             case .transit: extraFareShown ? extraFare : nil
-            case .merchants: large(measured, measuredVisitors) ? extraSales : nil
+            case .merchants: large(tally.measured, tally.measuredVisitors) ? extraSales : nil
             case .residents: nil
             }
         }
+    }
+
+    /// What the program cost: the sponsors' redeemed points as the ledger summary shows them, and the
+    /// operating cost of each layer for the period, split among its payers.
+    struct Costs {
+        let program: BeneficiaryReport.Row?
+        let sponsors: [SponsorCost]
+        let layers: [LayerCost]
+        /// Points redeemed in yen plus the operating cost; nil when the redeemed total is suppressed.
+        let total: Int64?
+
+        init(ledgerRows: [BeneficiaryReport.Row], sponsorParties: [String: Party], assessment: Assessment, from: LocalDate, to: LocalDate) throws {
+            program = ledgerRows.first { $0.kind == .program }
+            sponsors = ledgerRows.filter { $0.kind == .sponsor && $0.id != BeneficiaryReport.suppressedRowID }.map { row in
+                SponsorCost(id: row.id, name: row.name, party: sponsorParties[row.id], redeemedPoints: row.redeemed?.points, yen: row.redeemed?.yen,
+                            expiredPoints: row.expired?.points)
+            }
+            layers = try assessment.costLayers.map { layer in
+                let yen = try periodCost(layer.yenPerMonth, from: from, to: to)
+                let paidBy = largestRemainder(yen, weights: Party.payers.map { layer.paidBy[$0] ?? 0 })
+                return LayerCost(id: layer.id, name: layer.name, yenPerMonth: layer.yenPerMonth, yen: yen,
+                                 paidBy: Dictionary(uniqueKeysWithValues: zip(Party.payers, paidBy)))
+            }
+            let operating = layers.reduce(Int64(0)) { $0 + $1.yen }
+            total = program?.redeemed?.yen.map { $0 + operating }
+        }
+
         /// Yen of the points redeemed from its sponsors' lots and its share of the operating cost; nil
         /// when a sponsor's figure is suppressed.
         func paid(_ party: Party) -> Int64? {
@@ -250,95 +277,33 @@ public struct BenefitReport: Sendable, Hashable {
             guard !own.contains(where: { $0.yen == nil }) else { return nil }
             return own.reduce(0) { $0 + ($1.yen ?? 0) } + layers.reduce(0) { $0 + ($1.paidBy[party] ?? 0) }
         }
-        let weights = Party.payers.map { max(0, benefit($0) ?? 0) }
-        let known = Party.payers.allSatisfy { benefit($0) != nil } && weights.reduce(0, +) > 0
+    }
+
+    /// The total cost proposed to each paying party in proportion to its benefit, beside what it paid.
+    static func sharing(_ measures: Measures, _ costs: Costs) -> [Share] {
+        let weights = Party.payers.map { max(0, measures.benefit($0) ?? 0) }
+        let known = Party.payers.allSatisfy { measures.benefit($0) != nil } && weights.reduce(0, +) > 0
         // Refunds of earlier months can make a period's cost negative: nothing to share then.
-        let proposed = known ? totalCost.flatMap { $0 > 0 ? largestRemainder($0, weights: weights) : nil } : nil
+        let proposed = known ? costs.total.flatMap { $0 > 0 ? largestRemainder($0, weights: weights) : nil } : nil
         let permille = known ? largestRemainder(1_000, weights: weights) : nil
-        let sharing = Party.payers.enumerated().map { index, party in
-            let proposal = proposed?[index], payment = paid(party)
-            return Share(party: party, benefitYen: benefit(party), permille: permille?[index], proposedYen: proposal, paidYen: payment,
+        return Party.payers.enumerated().map { index, party in
+            let proposal = proposed?[index], payment = costs.paid(party)
+            return Share(party: party, benefitYen: measures.benefit(party), permille: permille?[index], proposedYen: proposal, paidYen: payment,
                          differenceYen: proposal.flatMap { p in payment.map { p - $0 } },
-                         proposalSuppressed: Party.payers.contains { benefit($0) == nil } || totalCost == nil)
+                         proposalSuppressed: Party.payers.contains { measures.benefit($0) == nil } || costs.total == nil)
         }
+    }
 
-        func figure(_ id: String, _ ja: String, _ en: String, _ value: Int64?, _ unit: Unit, _ basisJa: String, _ basisEn: String,
-                    none: Bool = false) -> Figure {
-            Figure(id: id, name: LocalizedText(ja: ja, en: en), value: none ? nil : value, suppressed: !none && value == nil, unit: unit,
-                   basis: LocalizedText(ja: basisJa, en: basisEn))
-        }
-        let n = assessment.baselineDays
-        let paidBasis = ("負担者として利用されたポイントの円換算と運営費の負担分", "Yen of the points redeemed from its sponsors' lots, plus its share of the operating cost")
-        let totalRedeemed = program?.redeemed
-        let parties = [
-            // Points as the ledger summary's program row shows them (the same figures, suppressed alike).
-            PartySection(party: .residents, figures: [
-                figure("participants", "参加者数", "Participants", shownIf(all.participants, all.participants), .residents,
-                       "期間の末日までに登録した住民", "Residents enrolled by the period's last day"),
-                figure("active", "活動した参加者数", "Active participants", shownIf(all.active, all.active, all.participants - all.active), .residents,
-                       "期間に1件以上の有効な活動がある参加者", "Participants with at least one accepted event in the period"),
-                figure("points-earned", "獲得ポイント", "Points earned", program?.awarded?.points, .points, "期間に付与されたポイント", "Points awarded in the period"),
-                figure("points-redeemed", "利用ポイント", "Points redeemed", totalRedeemed?.points, .points, "期間の利用から期間の返金を引いたもの", "Redeemed in the period less refunds made in it"),
-                figure("yen-received", "受け取った価値", "Value received", totalRedeemed?.yen, .yen,
-                       "利用ポイント × 1ポイントの円換算額（\(yenPerPoint)円）", "Points redeemed × yen per point (\(yenPerPoint))"),
-            ]),
-            PartySection(party: .government, figures: [
-                figure("measured-walkers", "歩数の比較対象者", "Walkers measured", shownIf(walkers, walkers, measured - walkers), .residents,
-                       "登録から\(n)日間（基準期間）と期間の基準期間後の両方に歩数の記録がある参加者", "Participants with walks in their first \(n) days (their baseline) and in the period after them"),
-                figure("baseline-steps", "基準期間の1日平均歩数", "Baseline steps a day", walkersShown ? baselineMean : nil, .steps,
-                       "各人の基準期間の歩数 ÷ 記録日数 の平均", "Mean over walkers of their baseline steps ÷ their baseline walk days", none: walkers == 0),
-                figure("period-steps", "期間の1日平均歩数", "Steps a day in the period", walkersShown ? afterMean : nil, .steps,
-                       "各人の期間（基準期間後）の歩数 ÷ 記録日数 の平均", "Mean over walkers of their steps ÷ walk days in the period after their baseline",
-                       none: walkers == 0),
-                figure("additional-steps", "1日あたり歩数の増加", "Additional steps a day", walkersShown ? changeMean : nil, .steps,
-                       "各人の（期間の平均 − 基準期間の平均）の平均", "Mean over walkers of (period average − baseline average)", none: walkers == 0),
-                figure("additional-step-days", "増加歩数の延べ", "Additional step-days", walkersShown ? stepDays : nil, .stepDays,
-                       "各人の（期間の平均 − 基準期間の平均）× 期間の基準期間後の日数、の合計", "Sum over walkers of (period average − baseline average) × the period's days after their baseline"),
-                figure("medical-cost-saved", "医療費抑制額（推計）", "Medical cost saved (estimate)", walkersShown ? medical : nil, .yen,
-                       "増加歩数の延べ × \(coefficient)円（円未満切り捨て）", "Additional step-days × ¥\(coefficient) (fractions of a yen dropped)"),
-                figure("cost-paid", "事業費の負担額", "Program cost paid", paid(.government), .yen, paidBasis.0, paidBasis.1),
-            ]),
-            PartySection(party: .transit, figures: [
-                figure("riders", "乗車した参加者数", "Participants riding", shownIf(riders, riders, all.participants - riders), .residents, "期間に1回以上乗車した参加者", "Participants with at least one accepted tap in the period"),
-                figure("rides", "参加者の乗車回数", "Rides by participants", shownIf(Int64(rides.values.reduce(0, +)), riders), .rides, "期間の参加者の有効なタッチ数", "Accepted taps by participants in the period"),
-                figure("fare-revenue", "運賃収入（推計）", "Fare revenue (estimate)", faresShown ? fareRevenue : nil, .yen, "乗車回数 × 運賃表の運賃（種別ごと）", "Rides × the fare table's fare of their mode"),
-                figure("measured-participants", "基準期間と比較できる参加者数", "Participants measured", shownIf(measured, measured, all.participants - measured), .residents,
-                       "基準期間（登録から\(n)日間）に歩数の記録があり、それが期間の末日より前に終わった参加者",
-                       "Participants with walks reported in their first \(n) days (their baseline), which ended before the period's last day"),
-                figure("additional-rides", "乗車回数の増加", "Additional rides", large(measured, measuredRiders) ? extraRideCount : nil, .rides,
-                       "各人の（期間の基準期間後の乗車 − 基準期間の乗車 ÷ \(n) × その日数）の合計", "Sum over participants measured of (rides after their baseline − baseline rides ÷ \(n) × those days)"),
-                figure("additional-fare-revenue", "運賃収入の増加（推計）", "Additional fare revenue (estimate)", benefit(.transit), .yen,
-                       "種別ごとの乗車回数の増加 × 運賃（円未満切り捨て）", "Additional rides of each mode × its fare (fractions of a yen dropped)"),
-                figure("cost-paid", "事業費の負担額", "Program cost paid", paid(.transit), .yen, paidBasis.0, paidBasis.1),
-            ]),
-            PartySection(party: .merchants, figures: [
-                figure("redemptions", "ポイント利用件数", "Redemptions", shownIf(redemptions.count, redemptions.residents), .redemptions, "期間の利用件数", "Redemptions in the period"),
-                figure("points-redeemed", "利用ポイント", "Points redeemed", totalRedeemed?.points, .points, "期間の利用から期間の返金を引いたもの", "Redeemed in the period less refunds made in it"),
-                figure("yen-redeemed", "ポイントによる売上", "Sales paid with points", totalRedeemed?.yen, .yen, "利用ポイント × 1ポイントの円換算額（負担者が加盟店に支払う）", "Points redeemed × yen per point (paid to the shops by the sponsors)"),
-                figure("visitors", "中心市街地に来訪した参加者数", "Participants visiting downtown", shownIf(visitors, visitors, all.participants - visitors), .residents, "期間に1回以上来訪した参加者", "Participants with at least one accepted visit in the period"),
-                figure("visits", "中心市街地への来訪回数", "Downtown visits", shownIf(visits, visitors), .visits, "期間の参加者の有効な来訪数", "Accepted visits by participants in the period"),
-                figure("additional-visits", "来訪回数の増加", "Additional visits", large(measured, measuredVisitors) ? extraVisitCount : nil, .visits,
-                       "各人の（期間の基準期間後の来訪 − 基準期間の来訪 ÷ \(n) × その日数）の合計", "Sum over participants measured of (visits after their baseline − baseline visits ÷ \(n) × those days)"),
-                figure("additional-sales", "来訪増加による売上（推計）", "Sales from additional visits (estimate)", benefit(.merchants), .yen,
-                       "来訪回数の増加 × 1回あたり購買額 \(spend)円（円未満切り捨て）", "Additional visits × ¥\(spend) spent a visit (fractions of a yen dropped)"),
-                figure("cost-paid", "事業費の負担額", "Program cost paid", paid(.merchants), .yen, paidBasis.0, paidBasis.1),
-            ]),
-        ]
-
+    /// Average steps per walk day of each bucket of days, hidden where fewer than k walkers walked.
+    static func trend(_ walkTrend: [ParticipantFacts.WalkBucket], from: LocalDate, to: LocalDate, k: Int64) throws -> [TrendPoint] {
         let bucket = bucketDays(from: from, to: to)
-        let buckets = Dictionary(uniqueKeysWithValues: facts.walkTrend.map { ($0.bucket, $0) })
-        let trend = try stride(from: from.dayNumber, through: to.dayNumber, by: bucket).enumerated().map { index, first in
+        let buckets = Dictionary(uniqueKeysWithValues: walkTrend.map { ($0.bucket, $0) })
+        return try stride(from: from.dayNumber, through: to.dayNumber, by: bucket).enumerated().map { index, first in
             let found = buckets[index]
             let average = try found.flatMap { $0.walkers >= k && $0.walkDays > 0 ? try rounded(Int128($0.steps), Int128($0.walkDays)) : nil }
             return TrendPoint(from: LocalDate(dayNumber: first), to: LocalDate(dayNumber: min(first + bucket - 1, to.dayNumber)), averageSteps: average,
                               suppressed: average == nil && (found?.walkers ?? 0) > 0)
         }
-        let assumptions = Self.assumptions(assessment, yenPerPoint: yenPerPoint, groupSizeMin: groupSizeMin, year: to.year)
-        return BenefitReport(ageBands: bands, districts: districts, residents: residents, parties: parties, sponsors: sponsors, layers: layers,
-                             totalCost: totalCost, sharing: sharing, trend: trend,
-                             baselineSteps: walkersShown && walkers > 0 ? try rounded(Int128(baselineSteps), Int128(baselineWalkDays)) : nil,
-                             baselineSuppressed: !walkersShown,
-                             assumptions: assumptions, yenPerPoint: yenPerPoint)
     }
 
     /// The coefficients and sources the report prints with its figures.

@@ -34,6 +34,16 @@ struct ResidentsTable {
     var grid: [[Counts]]
     var hidden: Set<Cell>
 
+    /// Every band (then all bands) × every district (then all districts), suppressed cells without counts.
+    var cells: [BenefitReport.ResidentCell] {
+        grid.indices.flatMap { row in
+            grid[row].indices.map { column in
+                BenefitReport.ResidentCell(ageBand: row < bands.count ? bands[row] : nil, district: column < districts.count ? districts[column] : nil,
+                                           counts: hidden.contains(Cell(row: row, column: column)) ? nil : grid[row][column])
+            }
+        }
+    }
+
     static func make(_ participants: [ParticipantFacts.Participant], assessment: Assessment, year: Int, k: Int64) -> ResidentsTable {
         let baseBands = assessment.ageBands.count + 1
         let codes = Set(participants.map(\.district)).sorted()
