@@ -15,7 +15,9 @@ struct CLI {
     /// The binary `swift build --build-tests` put beside the test bundle.
     static let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ayumi").path
 
-    static func run(_ arguments: [String], directory: String = Fixture.repositoryRoot) throws -> Result {
+    /// Runs in the tests' program root by default: the `Rules/` and `Merchants/` a command finds
+    /// there are the tests' own, not the city's.
+    static func run(_ arguments: [String], directory: String = Fixture.programRoot) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -48,15 +50,15 @@ struct CLITests {
         #expect(FileManager.default.isExecutableFile(atPath: CLI.executable), "\(CLI.executable)")
     }
 
-    @Test("rules check passes on the demo city and names file:line:col for a broken rule")
+    @Test("rules check passes on the program it finds and names file:line:col for a broken rule")
     func rulesCheck() throws {
         let good = try CLI.run(["rules", "check"])
         #expect(good.status == 0)
         #expect(good.output.hasPrefix("ok: Rules version "))
 
         let copy = CLI.temporaryDirectory()
-        for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.repositoryRoot + "/Rules") {
-            try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules/" + name, toPath: copy + "/" + name)
+        for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.rulesDirectory) {
+            try FileManager.default.copyItem(atPath: Fixture.rulesDirectory + "/" + name, toPath: copy + "/" + name)
         }
         let walk = try String(contentsOfFile: copy + "/walk.yaml", encoding: .utf8)
         try walk.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: five}")
@@ -129,9 +131,9 @@ struct CLITests {
         let text = try String(contentsOfFile: file, encoding: .utf8)
         #expect(text.contains("export AYUMI_URL=http://127.0.0.1:\(server.port)\n"))
         #expect(text.contains("export AYUMI_INGEST_TOKEN=ayumi_ingest_"))
-        #expect(text.contains("   # ingest feed 'transit-operator'\n"))
-        #expect(text.contains("export AYUMI_FEED_SHOP_CHECKIN_TOKEN=ayumi_ingest_"))
-        #expect(text.contains("   # merchant m-001\n"))
+        #expect(text.contains("   # ingest feed 'metro-feed'\n"))
+        #expect(text.contains("export AYUMI_FEED_CHECKIN_FEED_TOKEN=ayumi_ingest_"))
+        #expect(text.contains("   # merchant shop-1\n"))
         let output = server.output() + server.log()
         #expect(output.contains(file))
         #expect(output.contains("First-start tokens created"))
@@ -144,7 +146,7 @@ struct CLITests {
     func explain() async throws {
         let server = try await Server.start()
         defer { server.stop() }
-        let admin = try server.token("AYUMI_ADMIN_TOKEN"), feed = try server.token("AYUMI_FEED_TRANSIT_OPERATOR_TOKEN")
+        let admin = try server.token("AYUMI_ADMIN_TOKEN"), feed = try server.token("AYUMI_FEED_METRO_FEED_TOKEN")
         #expect(try CLI.curl(["-X", "POST", "\(server.url)/v1/residents", "-H", "Authorization: Bearer \(admin)",
                               "-d", #"{"resident":"r-1","birthYear":1950,"district":"14101"}"#]).status == 201)
         let at = Date().addingTimeInterval(-120).formatted(.iso8601)
@@ -159,8 +161,8 @@ struct CLITests {
         #expect(lines.count == 4, "\(explained.output)")
         #expect(lines.first?.hasPrefix("Event t-2 (transit_tap, resident r-1, ") == true)
         // The first tap went to the city (listed first); this one goes to the operator.
-        #expect(lines.dropFirst().first == "  + transit-ride (Public transport ride): awards 1 point; funded by minato-transit 1 "
-                    + "(funded so far under this rule: city-health 1, minato-transit 0; shares city-health 50%, minato-transit 50%)")
+        #expect(lines.dropFirst().first == "  + metro-ride (Public transport ride): awards 1 point; funded by metro-company 1 "
+                    + "(funded so far under this rule: health-office 1, metro-company 0; shares health-office 50%, metro-company 50%)")
         #expect(lines.contains("  (2 rules for other kinds of event not considered)"))
         #expect(lines.last == "total: 1 points")
 
@@ -173,7 +175,7 @@ struct CLITests {
         let walk = #"{"id":"w-1","kind":"walk","resident":"r-1","date":"\#(CLI.tokyoToday())","steps":1500}"#
         try walk.write(toFile: file, atomically: true, encoding: .utf8)
         let japanese = try CLI.run(["rules", "explain", "--event", file, "--language", "ja", "--data-dir", server.data])
-        #expect(japanese.output.contains("  - walk-steps (ウォーキング): 条件を満たさない（1日2,000歩以上）"), "\(japanese.output)")
+        #expect(japanese.output.contains("  - walk-bands (ウォーキング): 条件を満たさない（1日2,000歩以上）"), "\(japanese.output)")
 
         // Nothing was recorded: the resident has the first tap's point only.
         let ayumi = try await Bootstrap.openExisting(dataDirectory: server.data, readOnly: true, logger: .init(label: "test"))
@@ -196,7 +198,7 @@ struct CLITests {
         #expect(try CLI.curl(["-X", "POST", "\(server.url)/v1/events", "-H", "Authorization: Bearer \(ingest)",
                               "-d", #"[{"id":"w-1","kind":"walk","resident":"r-1","date":"\#(today)","steps":12000}]"#]).status == 200)
         let candidate = CLI.temporaryDirectory()
-        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: candidate + "/Rules")
+        try FileManager.default.copyItem(atPath: Fixture.rulesDirectory, toPath: candidate + "/Rules")
         let walk = try String(contentsOfFile: candidate + "/Rules/walk.yaml", encoding: .utf8)
         try walk.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: 3}")
             .write(toFile: candidate + "/Rules/walk.yaml", atomically: true, encoding: .utf8)
@@ -240,7 +242,7 @@ struct CLITests {
     func tokens() async throws {
         let server = try await Server.start()
         defer { server.stop() }
-        let created = try CLI.run(["tokens", "create", "--role", "ingest", "--source", "transit-operator", "--expires-in", "90d",
+        let created = try CLI.run(["tokens", "create", "--role", "ingest", "--source", "metro-feed", "--expires-in", "90d",
                                    "--data-dir", server.data])
         #expect(created.status == 0)
         let token = created.output.trimmingCharacters(in: .newlines)
@@ -254,7 +256,7 @@ struct CLITests {
         let lines = list.output.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("ID  ROLE      FOR") == true)
         #expect(lines.count == 7)
-        let row = try #require(lines.last { $0.contains("feed:transit-operator") })
+        let row = try #require(lines.last { $0.contains("feed:metro-feed") })
         #expect(row.hasSuffix("active"))
         #expect(!list.output.contains(token) && !list.output.contains("ayumi_"))
         let id = String(row.prefix { $0 != " " })
@@ -269,7 +271,7 @@ struct CLITests {
         #expect(ingestOnly.count == 5)
         #expect(ingestOnly.last?.hasSuffix("revoked") == true)
 
-        let mismatched = try CLI.run(["tokens", "create", "--role", "resident", "--merchant", "m-001", "--data-dir", server.data])
+        let mismatched = try CLI.run(["tokens", "create", "--role", "resident", "--merchant", "shop-1", "--data-dir", server.data])
         #expect(mismatched.status == 1)
         #expect(mismatched.error == "error: --merchant goes with --role merchant, --resident with --role resident\n")
         let noSource = try CLI.run(["tokens", "create", "--role", "ingest", "--data-dir", server.data])
@@ -283,7 +285,7 @@ struct CLITests {
     @Test("SIGHUP puts an edited registry in force without a restart; a broken one is refused and changes nothing")
     func reloadOnHangup() async throws {
         let copy = CLI.temporaryDirectory() + "/merchants.yaml"
-        let registry = try String(contentsOfFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml", encoding: .utf8)
+        let registry = try String(contentsOfFile: Fixture.merchantsFile, encoding: .utf8)
         try registry.write(toFile: copy, atomically: true, encoding: .utf8)
         let server = try await Server.start(merchantsFile: copy)
         defer { server.stop() }
@@ -299,8 +301,8 @@ struct CLITests {
         #expect(server.log().contains("Program reload refused"))
         #expect(try tillStatus() == 400, "a broken registry changes nothing")
 
-        let inactive = registry.replacingOccurrences(of: "    settlementAccount: SETTLE-M-001\n",
-                                                     with: "    settlementAccount: SETTLE-M-001\n    active: false\n")
+        let inactive = registry.replacingOccurrences(of: "    settlementAccount: ACCT-SHOP-1\n",
+                                                     with: "    settlementAccount: ACCT-SHOP-1\n    active: false\n")
         try inactive.write(toFile: copy, atomically: true, encoding: .utf8)
         kill(server.process.processIdentifier, SIGHUP)
         var status = 0
@@ -308,7 +310,7 @@ struct CLITests {
             try await Task.sleep(for: .milliseconds(100))
             status = try tillStatus()
         }
-        #expect(status == 401, "m-001 left: its till is refused without a restart")
+        #expect(status == 401, "shop-1 left: its till is refused without a restart")
         let listed = try CLI.run(["tokens", "list", "--role", "merchant", "--data-dir", server.data])
         #expect(listed.output.split(separator: "\n").last?.hasSuffix("merchant-inactive") == true, "\(listed.output)")
     }
@@ -384,7 +386,8 @@ final class Server: @unchecked Sendable {
         self.outputFile = outputFile
     }
 
-    static func start(merchantsFile: String? = nil) async throws -> Server {
+    /// Serves the tests' program unless told otherwise.
+    static func start(rulesDirectory: String = Fixture.rulesDirectory, merchantsFile: String = Fixture.merchantsFile) async throws -> Server {
         let directory = CLI.temporaryDirectory()
         for _ in 0..<10 {
             let port = Int.random(in: 20_000...29_999)
@@ -393,9 +396,8 @@ final class Server: @unchecked Sendable {
             let data = directory + "/data-\(port)"
             let process = Process()
             process.executableURL = URL(fileURLWithPath: CLI.executable)
-            process.arguments = ["serve", "--data-dir", data, "--port", String(port)]
-                + (merchantsFile.map { ["--merchants", $0] } ?? [])
-            process.currentDirectoryURL = URL(fileURLWithPath: Fixture.repositoryRoot)
+            process.arguments = ["serve", "--data-dir", data, "--port", String(port), "--rules", rulesDirectory, "--merchants", merchantsFile]
+            process.currentDirectoryURL = URL(fileURLWithPath: Fixture.programRoot)
             process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AYUMI_") }
             let outputFile = directory + "/serve-\(port).out"
             FileManager.default.createFile(atPath: outputFile, contents: nil)
