@@ -18,13 +18,15 @@ public final class TestClock: Sendable {
     public func advance(seconds: TimeInterval) { instant.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
 
-/// An Ayumi over a fresh temporary database, the tests' own program
+/// An Ayumi over a fresh temporary database of the store under test, the tests' own program
 /// (`Tests/Fixtures/Rules` and `Tests/Fixtures/Merchants`), a test clock and a seeded random source,
 /// so every run is the same, whatever a city writes in its `Rules/`.
 public struct Fixture: Sendable {
     public let ayumi: Ayumi
     public let clock: TestClock
     public let directory: String
+    /// The kind of store `directory` holds: a test that restarts over it opens the same kind.
+    public let store: StoreKind
 
     /// 2026-11-25 12:00 in Tokyo.
     public static let noon = Date(timeIntervalSince1970: 1_795_575_600)
@@ -40,7 +42,7 @@ public struct Fixture: Sendable {
     public static var merchantsFile: String { programRoot + "/Merchants/merchants.yaml" }
 
     /// - Parameter logger: what the use cases log to (a test that checks the logs passes a recorder).
-    public static func make(start: Date = noon, rulesDirectory: String? = nil, merchantsFile: String? = nil,
+    public static func make(start: Date = noon, store: StoreKind = .underTest, rulesDirectory: String? = nil, merchantsFile: String? = nil,
                             logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })) async throws -> Fixture {
         let clock = TestClock(start)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-test-\(UUID().uuidString)").path
@@ -48,10 +50,10 @@ public struct Fixture: Sendable {
         let environment = AyumiEnvironment(now: { clock.now }, randomBytes: { count in
             random.withLock { generator in (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next() >> 56) } }
         })
-        let ayumi = try await Bootstrap.open(
+        let ayumi = try await store.open(
             dataDirectory: directory, rulesDirectory: rulesDirectory ?? Self.rulesDirectory,
             merchantsFile: merchantsFile ?? Self.merchantsFile, environment: environment, logger: logger)
-        return Fixture(ayumi: ayumi, clock: clock, directory: directory)
+        return Fixture(ayumi: ayumi, clock: clock, directory: directory, store: store)
     }
 
     /// Enrols a resident and returns their token.

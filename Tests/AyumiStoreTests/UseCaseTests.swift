@@ -9,7 +9,7 @@ import AyumiTestSupport
 import Foundation
 import Testing
 
-/// The use cases over the real SQLite store: what the HTTP API and the CLI both rely on.
+/// The use cases over the store under test (`StoreKind.underTest`): what the HTTP API and the CLI both rely on.
 @Suite("Ingest")
 struct IngestTests {
     @Test("the same event id twice awards once, within a batch and across batches")
@@ -177,6 +177,8 @@ struct IngestTests {
         #expect(try await fixture.ayumi.ingestion.ingest([fixture.tap("t-1", "r-1")], by: resident).map(\.status) == [.rejected])
     }
 
+    // A backup copies the database file in the data directory: a store without one (a PostgreSQL
+    // server) backs up with its own tools, so this test and the next are for the file store.
     @Test("a backup holds the same ledger and can be opened on its own; it never overwrites a file")
     func backup() async throws {
         let fixture = try await Fixture.make()
@@ -184,7 +186,7 @@ struct IngestTests {
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 6_000), fixture.visit("v-1", "r-1")])
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-backup-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
-        let file = copy + "/ayumi.sqlite"
+        let file = Bootstrap.databasePath(copy)
         try await Bootstrap.backup(dataDirectory: fixture.directory, toPath: file, logger: .init(label: "test"))
         // It holds the signing key and token hashes: only its owner may read it.
         let attributes = try FileManager.default.attributesOfItem(atPath: file)
@@ -204,14 +206,14 @@ struct IngestTests {
     @Test("maintenance opens never create a database: a mistyped directory is named, and stays empty")
     func openExistingOnly() async throws {
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-missing-\(UUID().uuidString)").path
-        await #expect(throws: AyumiError.databaseMissing(path: missing + "/ayumi.sqlite")) {
+        await #expect(throws: AyumiError.databaseMissing(path: Bootstrap.databasePath(missing))) {
             try await Bootstrap.openExisting(dataDirectory: missing, readOnly: true, logger: .init(label: "test"))
         }
-        await #expect(throws: AyumiError.databaseMissing(path: missing + "/ayumi.sqlite")) {
-            try await Bootstrap.backup(dataDirectory: missing, toPath: missing + "-copy.sqlite", logger: .init(label: "test"))
+        await #expect(throws: AyumiError.databaseMissing(path: Bootstrap.databasePath(missing))) {
+            try await Bootstrap.backup(dataDirectory: missing, toPath: missing + "-copy", logger: .init(label: "test"))
         }
         #expect(!FileManager.default.fileExists(atPath: missing))
-        #expect(!FileManager.default.fileExists(atPath: missing + "-copy.sqlite"))
+        #expect(!FileManager.default.fileExists(atPath: missing + "-copy"))
     }
 }
 
@@ -272,7 +274,7 @@ struct TokenTests {
         let start = registry.range(of: "  - id: shop-2")!.lowerBound, end = registry.range(of: "  - id: shop-3")!.lowerBound
         let file = fixture.directory + "/merchants-without-shop-2.yaml"
         try registry.replacingCharacters(in: start..<end, with: "").write(toFile: file, atomically: true, encoding: .utf8)
-        let restarted = try await Bootstrap.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.rulesDirectory,
+        let restarted = try await fixture.store.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.rulesDirectory,
                                              merchantsFile: file, environment: fixture.ayumi.dependencies.environment, logger: .init(label: "test"))
         #expect(try await restarted.administration.authenticate(token: token) == nil)
         let another = try await restarted.redemptions.issueCode(residentID: "r-1").code
@@ -752,7 +754,7 @@ struct MerchantTests {
             try await fixture.ayumi.redemptions.refund(merchantID: "shop-1", redemptionID: redemption.id, points: 1, idempotencyKey: "f-1")
         }
         #expect(try await fixture.ayumi.administration.authenticate(token: token) != nil, "its token still reads its statements")
-        let restarted = try await Bootstrap.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.rulesDirectory,
+        let restarted = try await fixture.store.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.rulesDirectory,
                                                  merchantsFile: Fixture.merchantsFile,
                                                  environment: fixture.ayumi.dependencies.environment, logger: .init(label: "test"))
         #expect(restarted.dependencies.program.current.merchants["shop-1"]?.suspended == true)
@@ -779,7 +781,7 @@ struct MerchantTests {
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
         #expect(try await spend(fixture, "r-1", 1, at: "m-101", key: "k-1").points == 1)
-        let restarted = try await Bootstrap.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.rulesDirectory,
+        let restarted = try await fixture.store.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.rulesDirectory,
                                                  merchantsFile: Fixture.merchantsFile,
                                                  environment: fixture.ayumi.dependencies.environment, logger: .init(label: "test"))
         #expect(restarted.dependencies.program.current.merchants["m-101"]?.active == true)
@@ -1226,7 +1228,7 @@ struct ReportTests {
         for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.rulesDirectory) where name != "walk.yaml" {
             try FileManager.default.copyItem(atPath: Fixture.rulesDirectory + "/" + name, toPath: rules + "/" + name)
         }
-        let restarted = try await Bootstrap.open(dataDirectory: fixture.directory, rulesDirectory: rules,
+        let restarted = try await fixture.store.open(dataDirectory: fixture.directory, rulesDirectory: rules,
                                              merchantsFile: Fixture.merchantsFile,
                                              environment: fixture.ayumi.dependencies.environment, logger: .init(label: "test"))
         #expect(!restarted.dependencies.program.current.ruleset.rules.contains { $0.id == "walk-bands" })
