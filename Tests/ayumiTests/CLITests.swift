@@ -370,6 +370,58 @@ struct CLITests {
     }
 }
 
+/// The one test that reads the repository's own `Rules/` and `Merchants/`: the city's files, which
+/// the README invites it to edit. It asserts only what must hold whatever the city writes there
+/// (the program checks, a server starts on it, a resident enrols and a walk within the program's
+/// bounds is accepted, the ledger verifies), never one of the city's ids or numbers. Every other
+/// test runs the tests' own program in `Tests/Fixtures`.
+@Suite("The city's own program")
+struct CityProgramSmokeTests {
+    @Test("the city's own Rules/ and Merchants/ load, check and serve a walk")
+    func citysOwnProgram() async throws {
+        let checked = try CLI.run(["rules", "check"], directory: Fixture.repositoryRoot)
+        #expect(checked.status == 0, "\(checked.error)")
+        #expect(checked.output.hasPrefix("ok: Rules version "), "\(checked.output)")
+
+        let server = try await Server.start(rulesDirectory: Fixture.repositoryRoot + "/Rules",
+                                            merchantsFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml")
+        defer { server.stop() }
+        let admin = try server.token("AYUMI_ADMIN_TOKEN")
+        #expect(try CLI.curl(["-X", "POST", "\(server.url)/v1/residents", "-H", "Authorization: Bearer \(admin)",
+                              "-d", #"{"resident":"r-1","birthYear":1950,"district":"14101"}"#]).status == 201)
+
+        // Who may report a walk, its bounds and the day it falls on are the city's to choose: read them from the program in force.
+        let stored = try await Bootstrap.openExisting(dataDirectory: server.data, readOnly: true, logger: .init(label: "test"))
+        let program = stored.dependencies.program.current.ruleset.program
+        let walkers = (program.submitters["walk"] ?? []).map(\.description)
+        let token: String
+        if walkers.contains("resident") {
+            let created = try CLI.run(["tokens", "create", "--role", "resident", "--resident", "r-1", "--data-dir", server.data])
+            #expect(created.status == 0, "\(created.error)")
+            token = created.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else if walkers.contains("ingest") {
+            token = try server.token("AYUMI_INGEST_TOKEN")
+        } else {
+            let feed = try #require(walkers.first { $0.hasPrefix("ingest:") }, "program.yaml lets someone report walks").dropFirst("ingest:".count)
+            let tokens = try String(contentsOfFile: server.data + "/first-start-tokens.sh", encoding: .utf8)
+            let line = try #require(tokens.split(separator: "\n").first { $0.hasSuffix("# ingest feed '\(feed)'") })
+            token = String(line.dropFirst("export ".count).drop { $0 != "=" }.dropFirst().prefix { $0 != " " })
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = try #require(TimeZone(identifier: program.timeZone))
+        let parts = calendar.dateComponents([.year, .month, .day], from: Date())
+        let today = String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+        let walk = #"[{"id":"w-1","kind":"walk","resident":"r-1","date":"\#(today)","steps":\#(program.stepsPerDayMax)}]"#
+        let answer = try CLI.curl(["-X", "POST", "\(server.url)/v1/events", "-H", "Authorization: Bearer \(token)", "-d", walk])
+        #expect(answer.status == 200, "\(answer.body)")
+        #expect(answer.body.contains(#""status":"accepted""#), "\(answer.body)")
+
+        let verified = try CLI.run(["ledger", "verify", "--data-dir", server.data])
+        #expect(verified.status == 0, "\(verified.error)")
+        #expect(verified.output.hasSuffix("every invariant holds\n"), "\(verified.output)")
+    }
+}
+
 /// `ayumi serve` as a child process on a fresh data directory and a free loopback port.
 final class Server: @unchecked Sendable {
     let process: Process
