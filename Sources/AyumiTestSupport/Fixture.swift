@@ -18,12 +18,15 @@ public final class TestClock: Sendable {
     public func advance(seconds: TimeInterval) { instant.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
 
-/// An Ayumi over a fresh temporary database, the repository's `Rules/` and `Merchants/`, a test
-/// clock and a seeded random source, so every run is the same.
+/// An Ayumi over a fresh temporary database of the store under test, the tests' own program
+/// (`Tests/Fixtures/Rules` and `Tests/Fixtures/Merchants`), a test clock and a seeded random source,
+/// so every run is the same, whatever a city writes in its `Rules/`.
 public struct Fixture: Sendable {
     public let ayumi: Ayumi
     public let clock: TestClock
     public let directory: String
+    /// The kind of store `directory` holds: a test that restarts over it opens the same kind.
+    public let store: StoreKind
 
     /// 2026-11-25 12:00 in Tokyo.
     public static let noon = Date(timeIntervalSince1970: 1_795_575_600)
@@ -32,8 +35,14 @@ public struct Fixture: Sendable {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     }
 
+    /// The tests' own program: `Rules/` and `Merchants/merchants.yaml` side by side, as in the
+    /// repository, so a command run from here finds them where it looks by default.
+    public static var programRoot: String { repositoryRoot + "/Tests/Fixtures" }
+    public static var rulesDirectory: String { programRoot + "/Rules" }
+    public static var merchantsFile: String { programRoot + "/Merchants/merchants.yaml" }
+
     /// - Parameter logger: what the use cases log to (a test that checks the logs passes a recorder).
-    public static func make(start: Date = noon, rulesDirectory: String? = nil, merchantsFile: String? = nil,
+    public static func make(start: Date = noon, store: StoreKind = .underTest, rulesDirectory: String? = nil, merchantsFile: String? = nil,
                             logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })) async throws -> Fixture {
         let clock = TestClock(start)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-test-\(UUID().uuidString)").path
@@ -41,10 +50,10 @@ public struct Fixture: Sendable {
         let environment = AyumiEnvironment(now: { clock.now }, randomBytes: { count in
             random.withLock { generator in (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next() >> 56) } }
         })
-        let ayumi = try await Bootstrap.open(
-            dataDirectory: directory, rulesDirectory: rulesDirectory ?? repositoryRoot + "/Rules",
-            merchantsFile: merchantsFile ?? repositoryRoot + "/Merchants/merchants.yaml", environment: environment, logger: logger)
-        return Fixture(ayumi: ayumi, clock: clock, directory: directory)
+        let ayumi = try await store.open(
+            dataDirectory: directory, rulesDirectory: rulesDirectory ?? Self.rulesDirectory,
+            merchantsFile: merchantsFile ?? Self.merchantsFile, environment: environment, logger: logger)
+        return Fixture(ayumi: ayumi, clock: clock, directory: directory, store: store)
     }
 
     /// Enrols a resident and returns their token.
@@ -69,18 +78,18 @@ public struct Fixture: Sendable {
                                                                 mode: mode, route: "route-10", stop: "stop-3"))
     }
 
-    public func visit(_ id: String, _ resident: String, zone: String = "downtown") -> Event {
+    public func visit(_ id: String, _ resident: String, zone: String = "centre") -> Event {
         Event(id: id, residentID: resident, detail: .visit(at: clock.now.addingTimeInterval(-60), zone: zone))
     }
 
     /// An ingest feed's principal, as a token created with `--source test-feed` authenticates: in the
-    /// demo city it may report walks only.
+    /// tests' program it may report walks only.
     public static let ingest = Principal(role: .ingest, subject: nil, feed: "test-feed")
-    /// The feeds the demo city takes transit taps and downtown visits from (both may report walks).
-    public static let transitFeed = Principal(role: .ingest, subject: nil, feed: "transit-operator")
-    public static let checkinFeed = Principal(role: .ingest, subject: nil, feed: "shop-checkin")
+    /// The feeds the tests' program takes transit taps and centre visits from (both may report walks).
+    public static let transitFeed = Principal(role: .ingest, subject: nil, feed: "metro-feed")
+    public static let checkinFeed = Principal(role: .ingest, subject: nil, feed: "checkin-feed")
 
-    /// Submits events as the demo city's feeds would: taps from the operator's feed, visits from the
+    /// Submits events as the program's feeds would: taps from the metro feed, visits from the
     /// shops' check-in feed, walks with whichever of them sends the batch. A batch holding both taps
     /// and visits goes as two batches; the results come back in the order of `events`.
     public func submit(_ events: [Event]) async throws -> [IngestResult] {
@@ -96,11 +105,11 @@ public struct Fixture: Sendable {
         return results.map { $0! }
     }
 
-    /// A copy of the repository's `Rules/` in a temporary directory, with `edits` applied (file
+    /// A copy of the tests' `Rules/` in a temporary directory, with `edits` applied (file
     /// name → new text from old; a file `Rules/` lacks starts empty).
     public static func rules(editing edits: [String: (String) -> String] = [:]) throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
-        try FileManager.default.copyItem(atPath: repositoryRoot + "/Rules", toPath: directory)
+        try FileManager.default.copyItem(atPath: rulesDirectory, toPath: directory)
         for (name, edit) in edits {
             let path = directory + "/" + name
             let text = FileManager.default.fileExists(atPath: path) ? try String(contentsOfFile: path, encoding: .utf8) : ""

@@ -51,7 +51,7 @@ struct LedgerTests {
     }
 
     @Test("accounts round-trip through their stored form", arguments: [
-        Account.sponsor("city-health"), .resident("r-123"), .merchant("m-001"),
+        Account.sponsor("health-office"), .resident("r-123"), .merchant("shop-1"),
     ])
     func accounts(account: Account) {
         #expect(Account(account.description) == account)

@@ -3,7 +3,7 @@ import AyumiCore
 import Foundation
 import Testing
 
-/// The demo program with one more rule file (and any file replaced).
+/// The tests' program with one more rule file (and any file replaced).
 func evaluator(adding files: [String: String]) throws -> Evaluator {
     var all = try demoFiles()
     all.merge(files) { _, new in new }
@@ -22,7 +22,7 @@ func visitRule(_ conditions: String, id: String = "extra", trigger: String = "vi
       fixed: 3
     \(extra)
     funding:
-      city-health: 100%
+      health-office: 100%
     reason: {ja: "{date}", en: "{date}"}
     """
 }
@@ -56,14 +56,14 @@ struct ConditionTests {
         ("328 days since enrolment: at least 300", "  enrolledDays: {min: 300}", tokyo(12), true),
         ("any: one branch holds", "  any:\n    - days: [weekend]\n    - age: {min: 70}", tokyo(12), true),
         ("any: no branch holds", "  any:\n    - days: [weekend]\n    - age: {max: 20}", tokyo(12), false),
-        ("not", "  not:\n    zone: [downtown]", tokyo(12), false),
-        ("all nested", "  all:\n    - zone: [downtown]\n    - not: {days: [holiday]}", tokyo(12), true),
+        ("not", "  not:\n    zone: [centre]", tokyo(12), false),
+        ("all nested", "  all:\n    - zone: [centre]\n    - not: {days: [holiday]}", tokyo(12), true),
     ]
 
     @Test("each predicate, and all / any / not over them", arguments: cases)
     func predicate(name: String, conditions: String, at: Date, fires: Bool) throws {
         let engine = try evaluator(adding: ["extra.yaml": visitRule(conditions)])
-        let event = Event(id: "v", residentID: "r-1", detail: .visit(at: at, zone: "downtown"))
+        let event = Event(id: "v", residentID: "r-1", detail: .visit(at: at, zone: "centre"))
         let evaluation = engine.evaluate(event, resident: resident, counters: [:], now: at.addingTimeInterval(60))
         #expect(points(evaluation, rule: "extra") == (fires ? 3 : 0), "\(name)")
     }
@@ -79,20 +79,20 @@ struct ConditionTests {
         var labelled = resident
         labelled.tags = tags
         labelled.consents = consents
-        let evaluation = engine.evaluate(Event(id: "v", residentID: "r-1", detail: .visit(at: noon, zone: "downtown")),
+        let evaluation = engine.evaluate(Event(id: "v", residentID: "r-1", detail: .visit(at: noon, zone: "centre")),
                                          resident: labelled, counters: [:], now: noon.addingTimeInterval(60))
         #expect(points(evaluation, rule: "extra") == (fires ? 3 : 0))
     }
 
     @Test("operator: the ingest feed a tap came from, so a resident's app can never claim one", arguments: [
         ("  operator: [keikyu]", Submitter.feed("keikyu"), true),
-        ("  operator: [keikyu]", Submitter.feed("transit-operator"), false),
+        ("  operator: [keikyu]", Submitter.feed("metro-feed"), false),
         ("  operator: [keikyu]", Submitter.resident("r-1"), false),
-        ("  not: {operator: [keikyu]}", Submitter.feed("transit-operator"), true),
+        ("  not: {operator: [keikyu]}", Submitter.feed("metro-feed"), true),
     ])
     func transitOperator(conditions: String, submitter: Submitter, fires: Bool) throws {
         var files = try demoFiles()
-        files["program.yaml"] = files["program.yaml"]!.replacingOccurrences(of: "transit_tap: [ingest:transit-operator]",
+        files["program.yaml"] = files["program.yaml"]!.replacingOccurrences(of: "transit_tap: [ingest:metro-feed]",
                                                                             with: "transit_tap: [resident, ingest]")
         files["extra.yaml"] = visitRule(conditions, trigger: "transit_tap")
         let engine = Evaluator(ruleset: try RulesParser.parse(files: files))
@@ -103,8 +103,8 @@ struct ConditionTests {
 
     @Test("a condition that fails is named in the answer, in both languages")
     func failedConditionNamed() throws {
-        let engine = try evaluator(adding: ["downtown-visit.yaml": visitRule("  age: {min: 80}", id: "downtown-visit")])
-        let evaluation = engine.evaluate(Event(id: "v", residentID: "r-1", detail: .visit(at: noon, zone: "downtown")),
+        let engine = try evaluator(adding: ["centre-visit.yaml": visitRule("  age: {min: 80}", id: "centre-visit")])
+        let evaluation = engine.evaluate(Event(id: "v", residentID: "r-1", detail: .visit(at: noon, zone: "centre")),
                                          resident: resident, counters: [:], now: noon)
         guard case .accepted(let awards, let note) = evaluation.outcome else { Issue.record("expected accepted"); return }
         #expect(awards.isEmpty)
@@ -124,7 +124,7 @@ struct ConditionTests {
 @Suite("Rules engine: points, limits, groups, funding")
 struct FormulaTests {
     func walkRule(_ points: String, limits: String = "") -> String {
-        "id: extra\ntrigger: walk\nname: {ja: 追加, en: Extra}\npoints:\n\(points)\n\(limits)\nfunding:\n  city-health: 100%\n"
+        "id: extra\ntrigger: walk\nname: {ja: 追加, en: Extra}\npoints:\n\(points)\n\(limits)\nfunding:\n  health-office: 100%\n"
             + "reason: {ja: \"{steps}\", en: \"{steps}\"}\n"
     }
 
@@ -153,15 +153,15 @@ struct FormulaTests {
     func walkGroup() throws {
         func rule(_ id: String, _ minimum: Int, _ fixed: Int) -> String {
             "id: \(id)\ntrigger: walk\nname: {ja: \(id), en: \(id)}\ngroup: {id: g, pick: best}\nconditions:\n  steps: {min: \(minimum)}\n"
-                + "points:\n  fixed: \(fixed)\nfunding:\n  city-health: 100%\nreason: {ja: a, en: a}\n"
+                + "points:\n  fixed: \(fixed)\nfunding:\n  health-office: 100%\nreason: {ja: a, en: a}\n"
         }
         let engine = try evaluator(adding: ["a.yaml": rule("a", 3_000, 3), "b.yaml": rule("b", 8_000, 5)])
         let first = walk(4_000, engine)
-        #expect(awards(first).filter { $0.ruleID != "walk-steps" }.map(\.points) == [3])
+        #expect(awards(first).filter { $0.ruleID != "walk-bands" }.map(\.points) == [3])
         let groupKey = CounterKey(subject: .resident("r-1"), name: "group:g", period: today.dayNumber)
         #expect(first.deltas.contains { $0.key == groupKey && $0.points == 3 })
         let later = walk(9_000, engine, counters: [groupKey: Counter(points: 3, count: 1)])
-        #expect(awards(later).filter { $0.ruleID != "walk-steps" }.map { "\($0.ruleID):\($0.points)" } == ["b:2"])
+        #expect(awards(later).filter { $0.ruleID != "walk-bands" }.map { "\($0.ruleID):\($0.points)" } == ["b:2"])
     }
 
     @Test("a count limit on walks counts days: a later report of a counted day still pays its difference")
@@ -214,10 +214,10 @@ struct FormulaTests {
         }
     }
 
-    @Test("the demo walk capped at 5 says so in both languages")
+    @Test("the walk rule capped at 5 says so in both languages")
     func cappedReason() throws {
         let evaluation = walk(12_000, try demoEvaluator(),
-                              counters: [CounterKey(subject: .resident("r-1"), name: "walk-steps", period: today.dayNumber): Counter(points: 3, count: 1)])
+                              counters: [CounterKey(subject: .resident("r-1"), name: "walk-bands", period: today.dayNumber): Counter(points: 3, count: 1)])
         let award = try #require(awards(evaluation).first)
         #expect(award.points == 2)
         #expect(award.cappedBy == 0)
@@ -227,19 +227,19 @@ struct FormulaTests {
 
     @Test("a group with pick: best awards only its largest award; other rules still stack")
     func pickBest() throws {
-        let group = "group: {id: downtown, pick: best}"
+        let group = "group: {id: centre, pick: best}"
         let engine = try evaluator(adding: [
-            "downtown-visit.yaml": try demoFiles()["downtown-visit.yaml"]!.replacingOccurrences(of: "conditions:", with: group + "\nconditions:"),
-            "weekend-visit.yaml": visitRule("  zone: [downtown]\n  days: [weekend, holiday]", id: "weekend-visit", extra: group),
-            "any-visit.yaml": visitRule("  zone: [downtown]", id: "any-visit"),
+            "centre-visit.yaml": try demoFiles()["centre-visit.yaml"]!.replacingOccurrences(of: "conditions:", with: group + "\nconditions:"),
+            "weekend-visit.yaml": visitRule("  zone: [centre]\n  days: [weekend, holiday]", id: "weekend-visit", extra: group),
+            "any-visit.yaml": visitRule("  zone: [centre]", id: "any-visit"),
         ])
-        let weekday = engine.evaluate(Event(id: "v1", residentID: "r-1", detail: .visit(at: noon, zone: "downtown")),
+        let weekday = engine.evaluate(Event(id: "v1", residentID: "r-1", detail: .visit(at: noon, zone: "centre")),
                                       resident: resident, counters: [:], now: noon)
-        #expect(awards(weekday).map(\.ruleID).sorted() == ["any-visit", "downtown-visit"])
-        let saturday = engine.evaluate(Event(id: "v2", residentID: "r-1", detail: .visit(at: tokyo(12, day: 3), zone: "downtown")),
+        #expect(awards(weekday).map(\.ruleID).sorted() == ["any-visit", "centre-visit"])
+        let saturday = engine.evaluate(Event(id: "v2", residentID: "r-1", detail: .visit(at: tokyo(12, day: 3), zone: "centre")),
                                        resident: resident, counters: [:], now: tokyo(13, day: 3))
         #expect(awards(saturday).map(\.ruleID).sorted() == ["any-visit", "weekend-visit"])
-        #expect(!saturday.deltas.contains { $0.key.name == "downtown-visit" }, "the losing rule's counters do not change")
+        #expect(!saturday.deltas.contains { $0.key.name == "centre-visit" }, "the losing rule's counters do not change")
     }
 
     @Test("funding carried per rule: 1-point taps funded 50/50 alternate between the sponsors")
@@ -257,7 +257,7 @@ struct FormulaTests {
                 counters[delta.key, default: .zero].points += delta.points
             }
         }
-        #expect(billed == ["city-health": 5, "minato-transit": 5])
+        #expect(billed == ["health-office": 5, "metro-company": 5])
     }
 }
 
@@ -276,7 +276,7 @@ struct EngineCheckTests {
 
     @Test("every new error kind is reported at its place with what to write", arguments: [
         ("  time: {from: \"07:00\", to: \"09:00\"}", "walk", "Rules/extra.yaml:5:9: error: time applies to transit_tap and visit rules only"),
-        ("  zone: [downtwn]", "visit", "Rules/extra.yaml:5:10: error: unknown zone 'downtwn'; did you mean 'downtown'?"),
+        ("  zone: [centr]", "visit", "Rules/extra.yaml:5:10: error: unknown zone 'centr'; did you mean 'centre'?"),
         ("  dates: {from: 2026-12-31, to: 2026-12-01}", "visit", "Rules/extra.yaml:5:33: error: the window ends (2026-12-01) before it starts (2026-12-31)"),
         ("  age: {min: 70, max: 60}", "visit", "Rules/extra.yaml:5:23: error: max 60 is below min 70"),
         ("  time: {from: \"7:00\", to: \"09:00\"}", "visit", "Rules/extra.yaml:5:16: error: expected a local time as HH:MM (00:00 to 24:00)"),
@@ -293,25 +293,25 @@ struct EngineCheckTests {
         ("  fixed: 3", "  fixed: 3\n  per: {steps: 1_000, points: 1, round: down}", "Rules/extra.yaml:7:3: error: write one formula only, not fixed and per"),
     ])
     func requiredKeys(original: String, replacement: String, expected: String) throws {
-        let found = try diagnostics(["extra.yaml": visitRule("  zone: [downtown]").replacingOccurrences(of: original, with: replacement)])
+        let found = try diagnostics(["extra.yaml": visitRule("  zone: [centre]").replacingOccurrences(of: original, with: replacement)])
         #expect(found == [expected], "\(found)")
     }
 
     @Test("shares must add up to 100%, all as percentages")
     func shares() throws {
         let transit = try demoFiles()["transit.yaml"]!
-        #expect(try diagnostics(["transit.yaml": transit.replacingOccurrences(of: "minato-transit: 50%", with: "minato-transit: 40%")])
+        #expect(try diagnostics(["transit.yaml": transit.replacingOccurrences(of: "metro-company: 50%", with: "metro-company: 40%")])
                     .first?.hasSuffix("error: the shares add up to 90%, not 100%") == true)
-        #expect(try diagnostics(["transit.yaml": transit.replacingOccurrences(of: "minato-transit: 50%", with: "minato-transit: 50")])
+        #expect(try diagnostics(["transit.yaml": transit.replacingOccurrences(of: "metro-company: 50%", with: "metro-company: 50")])
                     .first?.hasSuffix("error: write every share as a percentage, or none") == true)
-        #expect(try diagnostics(["transit.yaml": transit.replacingOccurrences(of: "minato-transit: 50%", with: "minato-transit: 150%")])
+        #expect(try diagnostics(["transit.yaml": transit.replacingOccurrences(of: "metro-company: 50%", with: "metro-company: 150%")])
                     .first?.hasSuffix("error: expected a whole percentage from 1% to 100%") == true)
     }
 
     @Test("overlapping or falling bands are errors at the band")
     func overlappingBands() throws {
         let rule = "id: extra\ntrigger: walk\nname: {ja: 追加, en: Extra}\npoints:\n  bands:\n    - {steps: 5_000, points: 2}\n"
-            + "    - {steps: 5_000, points: 3}\nfunding:\n  city-health: 100%\nreason: {ja: a, en: a}\n"
+            + "    - {steps: 5_000, points: 3}\nfunding:\n  health-office: 100%\nreason: {ja: a, en: a}\n"
         let found = try diagnostics(["extra.yaml": rule])
         #expect(found == ["Rules/extra.yaml:7:15: error: this band (from 5,000 steps) overlaps the one before it (from 5,000): "
                           + "list bands by increasing steps"], "\(found)")
@@ -323,7 +323,7 @@ struct EngineCheckTests {
         #expect(try diagnostics(["calendar/extra.yaml": text]).first?.hasPrefix("Rules/calendar/extra.yaml:3:12: error: 2026-01-01 is listed twice") == true)
     }
 
-    @Test("the demo calendar holds Japan's 2025-2027 holidays, substitute days included")
+    @Test("the calendar holds Japan's 2025-2027 holidays, substitute days included")
     func calendar() throws {
         let ruleset = try RulesParser.load(directory: rulesDirectory)
         let days = Set(ruleset.holidays.map(\.date.description))
@@ -336,8 +336,8 @@ struct EngineCheckTests {
     func olderLanguage() throws {
         var files = try demoFiles()
         let version = try RulesParser.parse(files: files).version
-        files["walk.yaml"] = "id: walk-steps\nevent: walk\nname: {ja: ウォーキング, en: Walking}\nconditions:\n  stepsMin: 2_000\n"
-            + "points:\n  perBand: {steps: 2_000, points: 1}\ncaps:\n  pointsPerDayMax: 5\nfunding:\n  city-health: 100\nreason:\n"
+        files["walk.yaml"] = "id: walk-bands\nevent: walk\nname: {ja: ウォーキング, en: Walking}\nconditions:\n  stepsMin: 2_000\n"
+            + "points:\n  perBand: {steps: 2_000, points: 1}\ncaps:\n  pointsPerDayMax: 5\nfunding:\n  health-office: 100\nreason:\n"
             + "  ja: \"{date}に{steps}歩（2,000歩ごとに1ポイント、1日5ポイントまで）\"\n  en: \"{steps} steps on {date} (1 point per 2,000 steps, up to 5 a day)\"\n"
         files["transit.yaml"] = files["transit.yaml"]!.replacingOccurrences(of: "trigger:", with: "event:")
             .replacingOccurrences(of: "mode:", with: "modes:").replacingOccurrences(of: "limits:\n  - {per: day, count: 4}", with: "caps:\n  countPerDayMax: 4")
@@ -348,7 +348,7 @@ struct EngineCheckTests {
 
 @Suite("Stored rulesets")
 struct StoredRulesetTests {
-    /// The demo program as the first rule language stored it (fixed fields, no calendar): what the
+    /// The tests' program as the first rule language stored it (fixed fields, no calendar): what the
     /// database of an Ayumi before the rules engine holds as its active ruleset.
     func olderJSON(_ ruleset: Ruleset) throws -> String {
         var root = try JSONSerialization.jsonObject(with: Data(ruleset.canonicalJSON.utf8)) as! [String: Any]
@@ -357,16 +357,16 @@ struct StoredRulesetTests {
             var old = rule.filter { ["id", "name", "funding", "reason"].contains($0.key) }
             old["event"] = rule["trigger"]
             switch rule["id"] as! String {
-            case "walk-steps":
+            case "walk-bands":
                 old["stepsMin"] = 2_000
                 old["points"] = ["perBand": ["steps": 2_000, "points": 1]]
                 old["pointsPerDayMax"] = 5
-            case "transit-ride":
+            case "metro-ride":
                 old["modes"] = ["bus", "tram", "train"]
                 old["points"] = ["fixed": ["_0": 1]]
                 old["countPerDayMax"] = 4
             default:
-                old["zones"] = ["downtown"]
+                old["zones"] = ["centre"]
                 old["points"] = ["fixed": ["_0": 2]]
                 old["countPerDayMax"] = 1
             }
@@ -389,23 +389,23 @@ struct StoredRulesetTests {
 struct ExplainTests {
     @Test("every rule of the trigger is listed: fired with its split, lost in its group, limit reached, condition not met")
     func explainLines() throws {
-        let group = "group: {id: downtown, pick: best}"
+        let group = "group: {id: centre, pick: best}"
         let engine = try evaluator(adding: [
-            "downtown-visit.yaml": try demoFiles()["downtown-visit.yaml"]!.replacingOccurrences(of: "conditions:", with: group + "\nconditions:"),
-            "weekend-visit.yaml": visitRule("  zone: [downtown]\n  days: [weekend, holiday]", id: "weekend-visit", extra: group),
-            "senior-visit.yaml": visitRule("  zone: [downtown]\n  age: {min: 80}", id: "senior-visit"),
-            "capped-visit.yaml": visitRule("  zone: [downtown]", id: "capped-visit", extra: "limits:\n  - {per: day, count: 1}"),
+            "centre-visit.yaml": try demoFiles()["centre-visit.yaml"]!.replacingOccurrences(of: "conditions:", with: group + "\nconditions:"),
+            "weekend-visit.yaml": visitRule("  zone: [centre]\n  days: [weekend, holiday]", id: "weekend-visit", extra: group),
+            "senior-visit.yaml": visitRule("  zone: [centre]\n  age: {min: 80}", id: "senior-visit"),
+            "capped-visit.yaml": visitRule("  zone: [centre]", id: "capped-visit", extra: "limits:\n  - {per: day, count: 1}"),
         ])
         let saturday = tokyo(12, day: 3)
         let capped = CounterKey(subject: .resident("r-1"), name: "capped-visit", period: LocalDate("2026-11-28")!.dayNumber)
-        let explanation = engine.explain(Event(id: "v", residentID: "r-1", detail: .visit(at: saturday, zone: "downtown")),
-                                         from: .feed("shop-checkin"), resident: resident, counters: [capped: Counter(points: 3, count: 1)],
+        let explanation = engine.explain(Event(id: "v", residentID: "r-1", detail: .visit(at: saturday, zone: "centre")),
+                                         from: .feed("checkin-feed"), resident: resident, counters: [capped: Counter(points: 3, count: 1)],
                                          now: saturday.addingTimeInterval(60))
         #expect(explanation.lines.map { "\($0.fired ? "+" : "-") \($0.ruleID): \($0.detail.en)" } == [
             "- capped-visit: limit reached: 1 award a day",
-            "- downtown-visit: would pay 2 points, but group downtown picks weekend-visit",
+            "- centre-visit: would pay 2 points, but group centre picks weekend-visit",
             "- senior-visit: not met: needs at least 80 years of age",
-            "+ weekend-visit: awards 3 points; funded by city-health 3",
+            "+ weekend-visit: awards 3 points; funded by health-office 3",
         ])
         #expect(explanation.points == 3)
         #expect(explanation.otherRules == 2)
@@ -423,17 +423,17 @@ struct BudgetTests {
 
     @Test("stop: an award a budget cannot pay in full is not made, and the answer names the budget")
     func stop() throws {
-        let engine = try engine("minato-transit", "{per: day, points: 3, onExhausted: stop}")
-        let key = CounterKey(subject: .sponsor("minato-transit"), name: "budget/day", period: today.dayNumber)
+        let engine = try engine("metro-company", "{per: day, points: 3, onExhausted: stop}")
+        let key = CounterKey(subject: .sponsor("metro-company"), name: "budget/day", period: today.dayNumber)
         let tap = Event(id: "t", residentID: "r-1", detail: .transitTap(at: noon, mode: "bus", route: "r10", stop: "s1"))
         #expect(engine.counterKeys(for: tap, now: noon).contains(key))
         // The carried split gives this tap's point to the operator (the city paid the one before).
-        let split = CounterKey(subject: .sponsor("city-health"), name: "transit-ride/split:city-health=50:minato-transit=50", period: 0)
+        let split = CounterKey(subject: .sponsor("health-office"), name: "metro-ride/split:health-office=50:metro-company=50", period: 0)
         let refused = engine.evaluate(tap, resident: resident, counters: [key: Counter(points: 3, count: 3), split: Counter(points: 1, count: 1)], now: noon)
         guard case .accepted(let none, let note) = refused.outcome else { Issue.record("expected accepted"); return }
         #expect(none.isEmpty)
-        #expect(note?.en == "No points: the budget of Minato Transit Co. (3 points a day) is spent")
-        #expect(note?.ja == "みなと交通株式会社の予算（1日3ポイント）を使い切ったため、ポイントは付与されません")
+        #expect(note?.en == "No points: the budget of Test Metro Co. (3 points a day) is spent")
+        #expect(note?.ja == "試験メトロ株式会社の予算（1日3ポイント）を使い切ったため、ポイントは付与されません")
         // With room, the award is made and the budget's counter is added to, guarded at the budget.
         let paid = engine.evaluate(tap, resident: resident, counters: [key: Counter(points: 2, count: 2), split: Counter(points: 1, count: 1)], now: noon)
         #expect(awards(paid).map(\.points) == [1])
@@ -442,14 +442,14 @@ struct BudgetTests {
 
     @Test("scale: an award is lowered to what the budget can still pay, and the reason says so")
     func scale() throws {
-        let engine = try engine("city-health", "{per: month, points: 100, onExhausted: scale}")
-        let key = CounterKey(subject: .sponsor("city-health"), name: "budget/month", period: 2026 * 12 + 10)
+        let engine = try engine("health-office", "{per: month, points: 100, onExhausted: scale}")
+        let key = CounterKey(subject: .sponsor("health-office"), name: "budget/month", period: 2026 * 12 + 10)
         let walk = Event(id: "w", residentID: "r-1", detail: .walk(date: today, steps: 12_000, source: "phone"))
         let evaluation = engine.evaluate(walk, resident: resident, counters: [key: Counter(points: 98, count: 40)], now: noon)
         let award = try #require(awards(evaluation).first)
         #expect(award.points == 2)
         #expect(award.cappedBy == -1)
-        #expect(award.reason.en.hasSuffix(" (reduced by the budget of Minato City Health and Welfare Bureau, 100 points a month)"))
+        #expect(award.reason.en.hasSuffix(" (reduced by the budget of Test City Health Office, 100 points a month)"))
         #expect(evaluation.deltas.contains(CounterDelta(key: key, points: 2, count: 1, pointsMax: 100)))
         // Nothing left: no award.
         #expect(awards(engine.evaluate(walk, resident: resident, counters: [key: Counter(points: 100, count: 41)], now: noon)).isEmpty)
@@ -457,9 +457,9 @@ struct BudgetTests {
 
     @Test("pend: an award this month's budget cannot pay is made whole, held until the 1st, and paid from next month's budget")
     func pend() throws {
-        let engine = try engine("city-health", "{per: month, points: 100, onExhausted: pend}")
-        let november = CounterKey(subject: .sponsor("city-health"), name: "budget/month", period: 2026 * 12 + 10)
-        let december = CounterKey(subject: .sponsor("city-health"), name: "budget/month", period: 2026 * 12 + 11)
+        let engine = try engine("health-office", "{per: month, points: 100, onExhausted: pend}")
+        let november = CounterKey(subject: .sponsor("health-office"), name: "budget/month", period: 2026 * 12 + 10)
+        let december = CounterKey(subject: .sponsor("health-office"), name: "budget/month", period: 2026 * 12 + 11)
         let walk = Event(id: "w", residentID: "r-1", detail: .walk(date: today, steps: 12_000, source: "phone"))
         #expect(Set(engine.counterKeys(for: walk, now: noon)).isSuperset(of: [november, december]), "the store loads both months' budgets")
         // Room this month: paid at once.
@@ -480,7 +480,7 @@ struct BudgetTests {
         let refused = engine.evaluate(walk, resident: resident, counters: [november: Counter(points: 98, count: 41), december: Counter(points: 99, count: 9)], now: noon)
         guard case .accepted(let none, let note) = refused.outcome else { Issue.record("expected accepted"); return }
         #expect(none.isEmpty)
-        #expect(note?.en == "No points: the budget of Minato City Health and Welfare Bureau (100 points a month) is spent")
+        #expect(note?.en == "No points: the budget of Test City Health Office (100 points a month) is spent")
     }
 
     @Test("pend on a budget whose held points could outlive their expiry is an error at onExhausted")
@@ -488,7 +488,7 @@ struct BudgetTests {
         var files = try demoFiles()
         files["program.yaml"] = files["program.yaml"]!.replacingOccurrences(of: "pointExpiryMonths: 12", with: "pointExpiryMonths: 2")
         files["sponsors.yaml"] = files["sponsors.yaml"]!.replacingOccurrences(
-            of: "  - id: shotengai\n", with: "  - id: shotengai\n    budgets: [{per: month, points: 3, onExhausted: pend}]\n")
+            of: "  - id: traders\n", with: "  - id: traders\n    budgets: [{per: month, points: 3, onExhausted: pend}]\n")
         let failure = try #require(throws: RulesCheckFailure.self) { try RulesParser.parse(files: files) }
         #expect(failure.diagnostics.map(\.message) == ["points held until the next month could expire first: an event 31 days late "
                                                         + "(eventAgeDaysMax) waits up to 62 days, and points live 2 months (pointExpiryMonths): "
@@ -509,14 +509,14 @@ struct BudgetTests {
     func twoAwardsOneBudget() throws {
         var files = try demoFiles()
         files["sponsors.yaml"] = files["sponsors.yaml"]!.replacingOccurrences(
-            of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [{per: day, points: 6, onExhausted: scale}]\n")
-        files["extra.yaml"] = "id: extra\ntrigger: walk\nname: {ja: 追加, en: Extra}\npoints:\n  fixed: 3\nfunding:\n  city-health: 100%\n"
+            of: "  - id: health-office\n", with: "  - id: health-office\n    budgets: [{per: day, points: 6, onExhausted: scale}]\n")
+        files["extra.yaml"] = "id: extra\ntrigger: walk\nname: {ja: 追加, en: Extra}\npoints:\n  fixed: 3\nfunding:\n  health-office: 100%\n"
             + "reason: {ja: a, en: a}\n"
         let engine = Evaluator(ruleset: try RulesParser.parse(files: files))
         let evaluation = engine.evaluate(Event(id: "w", residentID: "r-1", detail: .walk(date: today, steps: 12_000, source: "phone")),
                                          resident: resident, counters: [:], now: noon)
-        #expect(awards(evaluation).map { "\($0.ruleID):\($0.points)" } == ["extra:3", "walk-steps:3"], "rules in file order: extra.yaml, then walk.yaml")
-        let key = CounterKey(subject: .sponsor("city-health"), name: "budget/day", period: today.dayNumber)
+        #expect(awards(evaluation).map { "\($0.ruleID):\($0.points)" } == ["extra:3", "walk-bands:3"], "rules in file order: extra.yaml, then walk.yaml")
+        let key = CounterKey(subject: .sponsor("health-office"), name: "budget/day", period: today.dayNumber)
         #expect(evaluation.deltas.filter { $0.key == key }.map(\.points) == [3, 3])
     }
 
@@ -529,7 +529,7 @@ struct BudgetTests {
     ])
     func errors(budget: String, message: String) throws {
         var files = try demoFiles()
-        files["sponsors.yaml"] = files["sponsors.yaml"]!.replacingOccurrences(of: "  - id: shotengai\n", with: "  - id: shotengai\n    budgets: [\(budget)]\n")
+        files["sponsors.yaml"] = files["sponsors.yaml"]!.replacingOccurrences(of: "  - id: traders\n", with: "  - id: traders\n    budgets: [\(budget)]\n")
         let failure = try #require(throws: RulesCheckFailure.self) { try RulesParser.parse(files: files, displayPrefix: "Rules/") }
         #expect(failure.diagnostics.map(\.message) == [message])
     }
@@ -544,7 +544,7 @@ struct CampaignTests {
             from: 2026-11-20
             to: 2026-11-30
             percent: 200
-            rules: [walk-steps]
+            rules: [walk-bands]
         """
 
     func engine(_ walkLimits: String? = nil) throws -> Evaluator {
@@ -574,7 +574,7 @@ struct CampaignTests {
     @Test("a per: campaign limit counts only the campaign's days")
     func campaignLimit() throws {
         let engine = try engine("  - {per: day, points: 5}\n  - {per: campaign, campaign: autumn, points: 10}")
-        let key = CounterKey(subject: .resident("r-1"), name: "walk-steps/campaign:autumn:2026-11-20", period: 0)
+        let key = CounterKey(subject: .resident("r-1"), name: "walk-bands/campaign:autumn:2026-11-20", period: 0)
         #expect(awards(walk(engine, on: today, counters: [key: Counter(points: 8, count: 2)])).map(\.points) == [2])
         let outside = walk(engine, on: LocalDate("2026-11-19")!, counters: [key: Counter(points: 10, count: 3)])
         #expect(awards(outside).map(\.points) == [2])
@@ -582,7 +582,7 @@ struct CampaignTests {
     }
 
     @Test("campaign mistakes are reported at their place", arguments: [
-        ("rules: [walk-steps]", "rules: [walk-step]", "campaigns.yaml", "unknown rule 'walk-step'; did you mean 'walk-steps'?"),
+        ("rules: [walk-bands]", "rules: [walk-band]", "campaigns.yaml", "unknown rule 'walk-band'; did you mean 'walk-bands'?"),
         ("to: 2026-11-30", "to: 2026-11-10", "campaigns.yaml", "the campaign ends (2026-11-10) before it starts (2026-11-20)"),
         ("percent: 200", "percent: 1001", "campaigns.yaml", "expected a whole number from 100 to 1,000"),
     ])
@@ -606,7 +606,7 @@ struct CampaignTests {
         files["program.yaml"]! += runs + "\n"
         files["campaigns.yaml"] = Self.campaigns
         files["draws.yaml"] = "draws:\n  - id: winter\n    name: {ja: 冬, en: Winter}\n    from: 2026-12-01\n    to: 2026-12-31\n"
-            + "    pointsMin: 200\n    prizes: 1\n    prizePoints: 500\n    sponsor: shotengai\n"
+            + "    pointsMin: 200\n    prizes: 1\n    prizePoints: 500\n    sponsor: traders\n"
         let found = try EngineCheckTests().diagnostics(files)
         #expect(found == expected.map { "Rules/" + $0 }, "\(found)")
     }
@@ -635,8 +635,8 @@ struct CampaignTests {
         var failure = try #require(throws: RulesCheckFailure.self) { try RulesParser.parse(files: files) }
         #expect(failure.diagnostics.map(\.message) == ["unknown campaign 'autumm'; did you mean 'autumn'?"])
         files = try demoFiles()
-        files["sponsors.yaml"] = files["sponsors.yaml"]!.replacingOccurrences(of: "  - id: shotengai\n",
-                                                                              with: "  - id: shotengai\n    budgets: [{per: campaign, points: 3, onExhausted: stop}]\n")
+        files["sponsors.yaml"] = files["sponsors.yaml"]!.replacingOccurrences(of: "  - id: traders\n",
+                                                                              with: "  - id: traders\n    budgets: [{per: campaign, points: 3, onExhausted: stop}]\n")
         failure = try #require(throws: RulesCheckFailure.self) { try RulesParser.parse(files: files) }
         #expect(failure.diagnostics.map(\.message) == ["per must be one of: day, week, month, program"])
     }
@@ -654,7 +654,7 @@ struct ComputedTriggerTests {
         conditions:
           steps: {min: 8_000}
         points: {fixed: 10}
-        funding: {city-health: 100%}
+        funding: {health-office: 100%}
         reason: {ja: "{date}", en: "{date}"}
         """
 
@@ -702,7 +702,7 @@ struct ComputedTriggerTests {
             name: {ja: 乗車, en: Rides}
             milestone: {rides: 3}
             points: {fixed: 5}
-            funding: {city-health: 100%}
+            funding: {health-office: 100%}
             reason: {ja: "{date}", en: "{date}"}
             """)
         let key = CounterKey(subject: .resident("r-1"), name: "rides/total", period: 0)
@@ -787,13 +787,13 @@ struct EnginePropertyTests {
         let fixed = Int64(random.next() % 5 + 1)
         let yamlLimits = limits.map { "  - {per: \($0.period.rawValue), \($0.metric): \($0.max)\($0.everyone ? ", scope: program" : "")}" }
         let rule = "id: extra\ntrigger: transit_tap\nname: {ja: 追加, en: Extra}\npoints:\n  fixed: \(fixed)\nlimits:\n"
-            + yamlLimits.joined(separator: "\n") + "\nfunding:\n  city-health: 50%\n  shotengai: 50%\nreason: {ja: a, en: a}\n"
+            + yamlLimits.joined(separator: "\n") + "\nfunding:\n  health-office: 50%\n  traders: 50%\nreason: {ja: a, en: a}\n"
         let exhausted = ["stop", "scale", "pend"][Int(random.next() % 3)]
         let budget = Int64(random.next() % 30 + 10)
         var files = try demoFiles()
         files["extra.yaml"] = rule
         files["sponsors.yaml"] = files["sponsors.yaml"]!.replacingOccurrences(
-            of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [{per: day, points: \(budget), onExhausted: \(exhausted)}]\n")
+            of: "  - id: health-office\n", with: "  - id: health-office\n    budgets: [{per: day, points: \(budget), onExhausted: \(exhausted)}]\n")
         let engine = Evaluator(ruleset: try RulesParser.parse(files: files))
         let residents = (0..<5).map { Resident(id: "r-\($0)", birthYear: 1950, district: "14101", enrolledOn: LocalDate("2026-01-01")!) }
         var counters: [CounterKey: Counter] = [:]
@@ -803,7 +803,7 @@ struct EnginePropertyTests {
             at = at.addingTimeInterval(Double(random.next() % 3_456))   // 60 days on average
             let who = residents[Int(random.next() % 5)]
             let tap = Event(id: "t-\(index)", residentID: who.id, detail: .transitTap(at: at, mode: "bus", route: "r", stop: "s"))
-            let evaluation = engine.evaluate(tap, from: .feed("transit-operator"), resident: who, counters: counters, now: at.addingTimeInterval(60))
+            let evaluation = engine.evaluate(tap, from: .feed("metro-feed"), resident: who, counters: counters, now: at.addingTimeInterval(60))
             for delta in evaluation.deltas {
                 var counter = counters[delta.key] ?? .zero
                 counter.points += delta.points

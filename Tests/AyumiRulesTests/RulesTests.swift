@@ -3,9 +3,12 @@ import AyumiCore
 import Foundation
 import Testing
 
+/// The tests' own program (`Tests/Fixtures/Rules`), not the city's `Rules/`: a city edits its rules
+/// freely, and these tests assert the fixture's ids and numbers.
 let rulesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("Rules").path
+    .appendingPathComponent("Fixtures/Rules").path
 
+/// The files of the tests' program, by name.
 func demoFiles() throws -> [String: String] {
     var files: [String: String] = [:]
     for name in try FileManager.default.contentsOfDirectory(atPath: rulesDirectory) where name != RulesParser.calendarDirectory {
@@ -24,13 +27,13 @@ let today = LocalDate("2026-11-25")!
 let resident = Resident(id: "r-1", birthYear: 1950, district: "14101", enrolledOn: LocalDate("2026-01-01")!)
 
 extension Evaluator {
-    /// Evaluates as the demo city's feeds report: taps from the operator's feed, visits from the shops'
+    /// Evaluates as the program's feeds report: taps from the metro feed, visits from the shops'
     /// check-in feed, walks from a step-data gateway.
     func evaluate(_ event: Event, resident: Resident, counters: [CounterKey: Counter], now: Date) -> Evaluation {
         let feed: Submitter = switch event.kind {
         case .walk: .feed("step-gateway")
-        case .transitTap: .feed("transit-operator")
-        case .visit: .feed("shop-checkin")
+        case .transitTap: .feed("metro-feed")
+        case .visit: .feed("checkin-feed")
         }
         return evaluate(event, from: feed, resident: resident, counters: counters, now: now)
     }
@@ -44,7 +47,7 @@ func awards(_ evaluation: Evaluation) -> [Award] {
 }
 
 func walkCounter(_ points: Int64) -> [CounterKey: Counter] {
-    [CounterKey(subject: .resident("r-1"), name: "walk-steps", period: today.dayNumber): Counter(points: points, count: points > 0 ? 1 : 0)]
+    [CounterKey(subject: .resident("r-1"), name: "walk-bands", period: today.dayNumber): Counter(points: points, count: points > 0 ? 1 : 0)]
 }
 
 @Suite("Rules evaluation")
@@ -74,7 +77,7 @@ struct EvaluationTests {
     @Test("transit taps earn 1 point each until 4 a day, split between city and operator")
     func transitCap() throws {
         let evaluator = try demoEvaluator()
-        let key = CounterKey(subject: .resident("r-1"), name: "transit-ride", period: today.dayNumber)
+        let key = CounterKey(subject: .resident("r-1"), name: "metro-ride", period: today.dayNumber)
         for (count, expected) in [(Int64(0), Int64(1)), (3, 1), (4, 0), (9, 0)] {
             let event = Event(id: "t-\(count)", residentID: "r-1",
                               detail: .transitTap(at: noon.addingTimeInterval(-60), mode: "bus", route: "r10", stop: "s1"))
@@ -82,7 +85,7 @@ struct EvaluationTests {
             #expect(result.reduce(0) { $0 + $1.points } == expected)
             for award in result {
                 #expect(award.funding.reduce(0) { $0 + $1.points } == award.points)
-                #expect(Set(award.funding.map(\.sponsorID)).isSubset(of: ["city-health", "minato-transit"]))
+                #expect(Set(award.funding.map(\.sponsorID)).isSubset(of: ["health-office", "metro-company"]))
             }
         }
     }
@@ -97,16 +100,16 @@ struct EvaluationTests {
                                       en: "No points: Public transport ride needs a ride by bus, tram, train"))
     }
 
-    @Test("a downtown visit earns 2 points once a day from the shopping street")
+    @Test("a centre visit earns 2 points once a day from the traders")
     func visit() throws {
         let evaluator = try demoEvaluator()
-        let event = Event(id: "v", residentID: "r-1", detail: .visit(at: noon, zone: "downtown"))
+        let event = Event(id: "v", residentID: "r-1", detail: .visit(at: noon, zone: "centre"))
         let first = awards(evaluator.evaluate(event, resident: resident, counters: [:], now: noon))
         #expect(first.map(\.points) == [2])
-        #expect(first.first?.funding == [SponsorShare(sponsorID: "shotengai", points: 2)])
-        #expect(first.first?.reason.en == "Visit to Downtown on 2026-11-25")
-        #expect(first.first?.reason.ja == "2026-11-25に中心市街地を訪問")
-        let key = CounterKey(subject: .resident("r-1"), name: "downtown-visit", period: today.dayNumber)
+        #expect(first.first?.funding == [SponsorShare(sponsorID: "traders", points: 2)])
+        #expect(first.first?.reason.en == "Visit to Centre on 2026-11-25")
+        #expect(first.first?.reason.ja == "2026-11-25に中心部を訪問")
+        let key = CounterKey(subject: .resident("r-1"), name: "centre-visit", period: today.dayNumber)
         #expect(awards(evaluator.evaluate(event, resident: resident, counters: [key: Counter(points: 2, count: 1)], now: noon)).isEmpty)
     }
 
@@ -124,7 +127,7 @@ struct EvaluationTests {
         case "future": .walk(date: today.adding(days: 1), steps: 5_000, source: "phone")
         case "before": .walk(date: LocalDate("2025-12-31")!, steps: 5_000, source: "phone")
         case "zone": .visit(at: noon, zone: "harbour")
-        case "old": .visit(at: noon.addingTimeInterval(-32 * 86_400), zone: "downtown")
+        case "old": .visit(at: noon.addingTimeInterval(-32 * 86_400), zone: "centre")
         default: .transitTap(at: noon.addingTimeInterval(3_600), mode: "bus", route: "r", stop: "s")
         }
         let evaluation = try demoEvaluator().evaluate(Event(id: "x", residentID: "r-1", detail: detail),
@@ -134,18 +137,18 @@ struct EvaluationTests {
 
     @Test("who may report what is program data: a resident's app reports walks, only feeds report taps and visits", arguments: [
         (Event.Kind.walk, Submitter.resident("r-1"), true), (.walk, .feed("step-gateway"), true),
-        (.transitTap, .resident("r-1"), false), (.transitTap, .feed("transit-operator"), true), (.transitTap, .feed("shop-checkin"), false),
-        (.visit, .resident("r-1"), false), (.visit, .feed("shop-checkin"), true), (.visit, .feed("step-gateway"), false),
+        (.transitTap, .resident("r-1"), false), (.transitTap, .feed("metro-feed"), true), (.transitTap, .feed("checkin-feed"), false),
+        (.visit, .resident("r-1"), false), (.visit, .feed("checkin-feed"), true), (.visit, .feed("step-gateway"), false),
     ])
     func submitters(kind: Event.Kind, submitter: Submitter, allowed: Bool) throws {
         let detail: Event.Detail = switch kind {
         case .walk: .walk(date: today, steps: 8_000, source: "phone")
         case .transitTap: .transitTap(at: noon, mode: "bus", route: "r10", stop: "s1")
-        case .visit: .visit(at: noon, zone: "downtown")
+        case .visit: .visit(at: noon, zone: "centre")
         }
         let evaluation = try demoEvaluator().evaluate(Event(id: "x", residentID: "r-1", detail: detail), from: submitter,
                                                       resident: resident, counters: [:], now: noon)
-        let accepted = kind == .transitTap ? "ingest:transit-operator" : "ingest:shop-checkin"
+        let accepted = kind == .transitTap ? "ingest:metro-feed" : "ingest:checkin-feed"
         if allowed {
             #expect(awards(evaluation).count == 1)
         } else {
@@ -158,22 +161,22 @@ struct EvaluationTests {
     @Test("ingest admits every feed, and a kind nobody may report is rejected from everyone")
     func anyFeed() throws {
         var files = try demoFiles()
-        files["program.yaml"] = files["program.yaml"]!.replacingOccurrences(of: "transit_tap: [ingest:transit-operator]", with: "transit_tap: [ingest]")
-            .replacingOccurrences(of: "visit: [ingest:shop-checkin]", with: "visit: []")
+        files["program.yaml"] = files["program.yaml"]!.replacingOccurrences(of: "transit_tap: [ingest:metro-feed]", with: "transit_tap: [ingest]")
+            .replacingOccurrences(of: "visit: [ingest:checkin-feed]", with: "visit: []")
         let evaluator = Evaluator(ruleset: try RulesParser.parse(files: files))
         let tap = Event(id: "t", residentID: "r-1", detail: .transitTap(at: noon, mode: "bus", route: "r10", stop: "s1"))
         #expect(awards(evaluator.evaluate(tap, from: .feed("step-gateway"), resident: resident, counters: [:], now: noon)).count == 1)
-        let visit = Event(id: "v", residentID: "r-1", detail: .visit(at: noon, zone: "downtown"))
-        #expect(evaluator.evaluate(visit, from: .feed("shop-checkin"), resident: resident, counters: [:], now: noon).outcome == .rejected(
-            LocalizedText(ja: "この送信元（feed:shop-checkin）からはvisitイベントを受け付けていません（受付: -）",
-                          en: "visit events are not accepted from feed:shop-checkin (accepted from: -)")))
+        let visit = Event(id: "v", residentID: "r-1", detail: .visit(at: noon, zone: "centre"))
+        #expect(evaluator.evaluate(visit, from: .feed("checkin-feed"), resident: resident, counters: [:], now: noon).outcome == .rejected(
+            LocalizedText(ja: "この送信元（feed:checkin-feed）からはvisitイベントを受け付けていません（受付: -）",
+                          en: "visit events are not accepted from feed:checkin-feed (accepted from: -)")))
     }
 
     @Test("submitters must name every event kind with known entries", arguments: [
-        ("visit: [ingest:shop-checkin]", "visit: [ingest:shop checkin]", "expected resident, ingest or ingest:FEED-NAME"),
-        ("  visit: [ingest:shop-checkin]\n", "", "missing key 'visit'"),
-        ("visit: [ingest:shop-checkin]", "visit: [ingest:transit_operator]",
-         "feeds 'transit-operator' and 'transit_operator' differ only in punctuation or case; name them apart"),
+        ("visit: [ingest:checkin-feed]", "visit: [ingest:shop checkin]", "expected resident, ingest or ingest:FEED-NAME"),
+        ("  visit: [ingest:checkin-feed]\n", "", "missing key 'visit'"),
+        ("visit: [ingest:checkin-feed]", "visit: [ingest:metro_feed]",
+         "feeds 'metro-feed' and 'metro_feed' differ only in punctuation or case; name them apart"),
     ])
     func submittersChecked(original: String, replacement: String, message: String) throws {
         var files = try demoFiles()
@@ -209,12 +212,12 @@ struct RulesFileTests {
         }
     }
 
-    @Test("the demo city's rules load: 3 rules, 3 sponsors, the downtown zone")
+    @Test("the tests' program loads: 3 rules, 3 sponsors, the centre zone")
     func demo() throws {
         let ruleset = try RulesParser.load(directory: rulesDirectory)
-        #expect(ruleset.rules.map(\.id).sorted() == ["downtown-visit", "transit-ride", "walk-steps"])
+        #expect(ruleset.rules.map(\.id).sorted() == ["centre-visit", "metro-ride", "walk-bands"])
         #expect(ruleset.sponsors.count == 3)
-        #expect(ruleset.zone("downtown") != nil)
+        #expect(ruleset.zone("centre") != nil)
         #expect(ruleset.version.count == 12)
     }
 
@@ -255,9 +258,9 @@ struct RulesFileTests {
         broken["kpis.yaml"] = files["kpis.yaml"]!.replacingOccurrences(of: "target: 12.5,", with: "target: 100000000000000000,")
         #expect(diagnostics(broken).contains { $0.contains("kpis.yaml") && $0.contains("expected a number with at most 2 decimals") })
         broken = files
-        broken["benefits.yaml"] = files["benefits.yaml"]!.replacingOccurrences(of: "downtownZones: [downtown]", with: "downtownZones: [downtwon]")
-        #expect(diagnostics(broken).first?.contains("error: unknown zone 'downtwon'; did you mean 'downtown'? (see zones.geojson)") == true)
-        #expect(assessment.downtownZones == ["downtown"])
+        broken["benefits.yaml"] = files["benefits.yaml"]!.replacingOccurrences(of: "downtownZones: [centre]", with: "downtownZones: [centr]")
+        #expect(diagnostics(broken).first?.contains("error: unknown zone 'centr'; did you mean 'centre'? (see zones.geojson)") == true)
+        #expect(assessment.downtownZones == ["centre"])
         broken = files
         broken["fares.yaml"] = nil
         #expect(diagnostics(broken) == ["Rules/fares.yaml:1:1: error: file is missing: the beneficiary report reads benefits.yaml, fares.yaml, costs.yaml together"])
@@ -269,7 +272,7 @@ struct RulesFileTests {
     @Test("an unknown sponsor is reported at its line and column")
     func unknownSponsor() throws {
         var files = try demoFiles()
-        files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "  city-health: 100%", with: "  city-wealth: 100%")
+        files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "  health-office: 100%", with: "  city-wealth: 100%")
         let line = files["walk.yaml"]!.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("city-wealth") }! + 1
         #expect(diagnostics(files) == ["Rules/walk.yaml:\(line):16: error: unknown sponsor 'city-wealth' (see sponsors.yaml)"])
     }
@@ -293,7 +296,7 @@ struct RulesFileTests {
         var files = try demoFiles()
         files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "steps: {min: 2_000}", with: "steps: {min: 150_000}")
         files["transit.yaml"] = files["transit.yaml"]!.replacingOccurrences(of: "mode: [bus, tram, train]", with: "mode: []")
-        files["program.yaml"] = files["program.yaml"]!.replacingOccurrences(of: "visit: [ingest:shop-checkin]", with: "visit: []")
+        files["program.yaml"] = files["program.yaml"]!.replacingOccurrences(of: "visit: [ingest:checkin-feed]", with: "visit: []")
         files["transit.yaml"] = files["transit.yaml"]!.replacingOccurrences(of: "conditions:\n", with: "conditions:\n  operator: [keikyu]\n")
         func line(_ file: String, _ text: String) -> Int {
             files[file]!.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains(text) }! + 1
@@ -301,10 +304,10 @@ struct RulesFileTests {
         let (ruleset, warnings) = try RulesParser.check(files: files, displayPrefix: "Rules/")
         #expect(ruleset.rules.count == 3)
         #expect(warnings.map(\.description) == [
-            "Rules/downtown-visit.yaml:\(line("downtown-visit.yaml", "trigger:")):10: warning: this rule can never fire: program.yaml's "
+            "Rules/centre-visit.yaml:\(line("centre-visit.yaml", "trigger:")):10: warning: this rule can never fire: program.yaml's "
                 + "submitters accept visit events from no one",
             "Rules/transit.yaml:\(line("transit.yaml", "operator:")):13: warning: this rule can never fire: the operator is the ingest "
-                + "feed a tap comes from, and program.yaml accepts transit_tap only from ingest:transit-operator",
+                + "feed a tap comes from, and program.yaml accepts transit_tap only from ingest:metro-feed",
             "Rules/transit.yaml:\(line("transit.yaml", "mode:")):9: warning: this rule can never fire: mode lists nothing",
             "Rules/walk.yaml:\(line("walk.yaml", "steps: {min")):10: warning: this rule can never fire: at least 150,000 steps is above the "
                 + "program's stepsPerDayMax (100,000), and longer walks are rejected",
@@ -393,8 +396,8 @@ struct RulesFileTests {
     @Test("a merchant is active unless marked active: false")
     func inactiveMerchant() throws {
         let ruleset = try RulesParser.load(directory: rulesDirectory)
-        let text = "merchants:\n  - id: m-1\n    name: {ja: 店, en: Shop}\n    category: cafe\n    zone: downtown\n    settlementAccount: S-1\n"
-            + "  - id: m-2\n    name: {ja: 店, en: Shop}\n    category: cafe\n    zone: downtown\n    settlementAccount: S-2\n    active: false\n"
+        let text = "merchants:\n  - id: m-1\n    name: {ja: 店, en: Shop}\n    category: cafe\n    zone: centre\n    settlementAccount: S-1\n"
+            + "  - id: m-2\n    name: {ja: 店, en: Shop}\n    category: cafe\n    zone: centre\n    settlementAccount: S-2\n    active: false\n"
         let merchants = try MerchantsParser.parse(text, file: "Merchants/merchants.yaml", ruleset: ruleset)
         #expect(merchants.map(\.active) == [true, false])
         let broken = text.replacingOccurrences(of: "active: false", with: "active: no")

@@ -14,14 +14,14 @@ import Testing
 @Suite("Ledger audit")
 struct AuditTests {
     /// r-1 earns 4 points walking (transfer 1, a lot of the city's) and 1 riding (transfer 2), then
-    /// spends 2 at m-001 (redemption 1, transfer 3, drawn from lot 1 on 2026-11-25); r-2 is enrolled.
+    /// spends 2 at shop-1 (redemption 1, transfer 3, drawn from lot 1 on 2026-11-25); r-2 is enrolled.
     func brokenLedger(_ sql: String) async throws -> [String] {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
         try await fixture.enrol("r-2")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 8_000), fixture.tap("t-1", "r-1")])
         let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
-        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 2, idempotencyKey: "k-1")
+        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: code, points: 2, idempotencyKey: "k-1")
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
         let store = try #require(fixture.ayumi.dependencies.store as? SQLiteStore)
         try await store.database.write { db in try db.execute(sql: sql) }
@@ -32,8 +32,8 @@ struct AuditTests {
     func amountChanged() async throws {
         let violations = try await brokenLedger("UPDATE transfers SET amount = amount + 1 WHERE id = 1")
         #expect(violations.contains("resident:r-1: balance 3 but its transfers sum to 4"))
-        #expect(violations.contains("sponsor:city-health: balance -4 but its transfers sum to -5")
-                || violations.contains("sponsor:city-health: balance -5 but its transfers sum to -6"))
+        #expect(violations.contains("sponsor:health-office: balance -4 but its transfers sum to -5")
+                || violations.contains("sponsor:health-office: balance -5 but its transfers sum to -6"))
     }
 
     @Test("a negative resident balance is reported")
@@ -70,7 +70,7 @@ struct AuditTests {
     }
 
     @Test("a draw crediting another merchant than the redemption's, or drawing from no award, is reported", arguments: [
-        "UPDATE transfers SET credit = (SELECT id FROM accounts WHERE kind = 3 AND external_id = 'm-002') WHERE id = 3",
+        "UPDATE transfers SET credit = (SELECT id FROM accounts WHERE kind = 3 AND external_id = 'shop-2') WHERE id = 3",
         "UPDATE transfers SET lot = 3 WHERE id = 3",
     ])
     func drawAstray(sql: String) async throws {
@@ -124,11 +124,11 @@ struct MigrationTests {
                 INSERT INTO tokens VALUES (?, 'ingest', NULL, 0);
                 INSERT INTO events VALUES ('tap-1', 'r-1', 'transit_tap', '2026-11-25', '{"at":0,"mode":"bus","route":"r10","stop":"s1"}', 0);
                 INSERT INTO transfers(id, kind, resident_id, points, rule_id, ruleset_version, event_id, reason_ja, reason_en, local_date, created_at)
-                  VALUES (1, 'award', 'r-1', 1, 'transit-ride', 'v1', 'tap-1', '乗車', 'Ride', '2026-11-25', 0);
-                INSERT INTO postings VALUES (1, 'sponsor:city-health', -1), (1, 'resident:r-1', 1);
-                INSERT INTO balances VALUES ('sponsor:city-health', -1), ('resident:r-1', 1);
+                  VALUES (1, 'award', 'r-1', 1, 'metro-ride', 'v1', 'tap-1', '乗車', 'Ride', '2026-11-25', 0);
+                INSERT INTO postings VALUES (1, 'sponsor:health-office', -1), (1, 'resident:r-1', 1);
+                INSERT INTO balances VALUES ('sponsor:health-office', -1), ('resident:r-1', 1);
                 INSERT INTO lots(resident_id, sponsor_id, transfer_id, points_original, points_remaining, expires_on)
-                  VALUES ('r-1', 'city-health', 1, 1, 1, '2027-11-24');
+                  VALUES ('r-1', 'health-office', 1, 1, 1, '2027-11-24');
                 """, arguments: [SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()])
         }
         try queue.close()
@@ -139,8 +139,8 @@ struct MigrationTests {
     func legacyDuplicates() async throws {
         let (directory, token) = try skeletonDatabase()
         let clock = TestClock(Fixture.noon)
-        let ayumi = try await Bootstrap.open(dataDirectory: directory, rulesDirectory: Fixture.repositoryRoot + "/Rules",
-                                         merchantsFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml",
+        let ayumi = try await Bootstrap.open(dataDirectory: directory, rulesDirectory: Fixture.rulesDirectory,
+                                         merchantsFile: Fixture.merchantsFile,
                                          environment: AyumiEnvironment(now: { clock.now }, randomBytes: AyumiEnvironment.live.randomBytes),
                                          logger: .init(label: "test"))
         // The skeleton's ingest token still works, as the feed 'default'.
@@ -165,9 +165,9 @@ struct CounterGuardTests {
         let day = fixture.today
         let walk = fixture.walk("w-\(points)-\(UUID().uuidString.prefix(8))", "r-1", steps: 10_000)
         return try await store.ingest([walk], from: .feed("test"), at: fixture.clock.now, counterKeys: { _ in [] }, decide: { _, _, _ in
-            let award = Award(ruleID: "walk-steps", rulesetVersion: version, points: points,
-                              funding: [SponsorShare(sponsorID: "city-health", points: points)], reason: LocalizedText(ja: "", en: ""))
-            let delta = CounterDelta(key: CounterKey(subject: .resident("r-1"), name: "walk-steps", period: day.dayNumber), points: points,
+            let award = Award(ruleID: "walk-bands", rulesetVersion: version, points: points,
+                              funding: [SponsorShare(sponsorID: "health-office", points: points)], reason: LocalizedText(ja: "", en: ""))
+            let delta = CounterDelta(key: CounterKey(subject: .resident("r-1"), name: "walk-bands", period: day.dayNumber), points: points,
                                      count: 1, pointsMax: 5)
             return IngestDecision(evaluation: Evaluation(outcome: .accepted(awards: [award], note: nil), deltas: [delta]), localDate: day,
                                   expiresOn: day.adding(days: 365))
@@ -198,6 +198,13 @@ struct SkeletonFixtureTests {
     /// then spent 6 at m-001 (5 of the city's points, 1 of the shopping street's); r-2 walked
     /// 12,000 steps (5) and rode once (1, the operator's); r-3 did nothing.
     static let fixture = Fixture.repositoryRoot + "/Tests/AyumiSQLiteTests/Fixtures/skeleton-v1.sqlite"
+    /// The program the skeleton's database was written under (the demo city's `Rules/` and
+    /// `Merchants/` as they stood when this test was written), frozen here: its ids are what the
+    /// database records, and the day's walk counter only carries over under the same rule id. The
+    /// city's `Rules/` may change; this copy never does.
+    static let program = Fixture.repositoryRoot + "/Tests/AyumiSQLiteTests/Fixtures/skeleton-v1-program"
+    /// The feed that program takes transit taps from.
+    static let transitFeed = Principal(role: .ingest, subject: nil, feed: "transit-operator")
     /// The skeleton printed this ingest token on its first start.
     static let skeletonIngestToken = "ayumi_ingest_r0BW5kyyWLqgHB-dajOj4SOQRw82BmXbKCqib0lCPOI"
     /// 2026-11-26 12:00 in Tokyo.
@@ -208,8 +215,8 @@ struct SkeletonFixtureTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: Self.fixture, toPath: directory + "/ayumi.sqlite")
         let clock = TestClock(Self.noonAfter)
-        return try await Bootstrap.open(dataDirectory: directory, rulesDirectory: Fixture.repositoryRoot + "/Rules",
-                                        merchantsFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml",
+        return try await Bootstrap.open(dataDirectory: directory, rulesDirectory: Self.program + "/Rules",
+                                        merchantsFile: Self.program + "/Merchants/merchants.yaml",
                                         environment: AyumiEnvironment(now: { clock.now }, randomBytes: AyumiEnvironment.live.randomBytes),
                                         logger: .init(label: "test"))
     }
@@ -293,7 +300,7 @@ struct SkeletonFixtureTests {
         #expect(try await ayumi.administration.authenticate(token: Self.skeletonIngestToken).map { Principal(role: $0.role, subject: $0.subject, feed: $0.feed) } == Principal(role: .ingest, subject: nil, feed: "default"))
         let tap = Event(id: "t-1", residentID: "r-1", detail: .transitTap(at: Self.noonAfter.addingTimeInterval(-3_600), mode: "bus",
                                                                            route: "r10", stop: "s1"))
-        #expect(try await ayumi.ingestion.ingest([tap], by: Fixture.transitFeed).map(\.status) == [.duplicate])
+        #expect(try await ayumi.ingestion.ingest([tap], by: Self.transitFeed).map(\.status) == [.duplicate])
         let walk = Event(id: "w-1", residentID: "r-1", detail: .walk(date: LocalDate("2026-11-26")!, steps: 20_000, source: "phone"))
         #expect(try await ayumi.ingestion.ingest([walk], by: Principal(role: .resident, subject: "r-1")).map(\.status) == [.duplicate])
         // A new walk report for the same day is accepted, but the day's counter came over: the 5
@@ -307,7 +314,7 @@ struct SkeletonFixtureTests {
         // id sent twice in one batch still awards once.
         let taps = (0..<2).map { _ in Event(id: "t-new", residentID: "r-2", detail: .transitTap(at: Self.noonAfter.addingTimeInterval(-600),
                                                                                               mode: "bus", route: "r10", stop: "s1")) }
-        let twice = try await ayumi.ingestion.ingest(taps, by: Fixture.transitFeed)
+        let twice = try await ayumi.ingestion.ingest(taps, by: Self.transitFeed)
         #expect(twice.map(\.status) == [.accepted, .duplicate])
         #expect(twice.map { $0.awards.reduce(0) { $0 + $1.points } } == [1, 0])
         #expect(try await ayumi.accounts.balance(residentID: "r-2") == Balance(spendable: 7, pastExpiry: 0))

@@ -58,7 +58,7 @@ struct GroupCommitTests {
             for index in 0..<64 {
                 group.addTask {
                     do {
-                        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-00\(index % 9 + 1)", code: code, points: 1,
+                        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-\(index % 9 + 1)", code: code, points: 1,
                                                                        idempotencyKey: "till-\(index)")
                         return "ok"
                     } catch let error as AyumiError {

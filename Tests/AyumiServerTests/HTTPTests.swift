@@ -9,7 +9,7 @@ import Logging
 import Testing
 
 /// Runs `body` against the real router over a fresh database, with an admin, an ingest and a
-/// merchant (m-001) token already minted.
+/// merchant (shop-1) token already minted.
 /// `logger` receives both the server's request log and what the use cases log.
 func withServer(logger: Logger = Logger(label: "test"), rulesDirectory: String? = nil,
                 _ body: @Sendable (TestContext) async throws -> Void) async throws {
@@ -18,8 +18,8 @@ func withServer(logger: Logger = Logger(label: "test"), rulesDirectory: String? 
         fixture: fixture,
         admin: try await fixture.ayumi.administration.createToken(role: .admin, subject: nil),
         ingest: try await fixture.ayumi.administration.createToken(role: .ingest, subject: nil, feed: "test-feed"),
-        transit: try await fixture.ayumi.administration.createToken(role: .ingest, subject: nil, feed: "transit-operator"),
-        merchant: try await fixture.ayumi.administration.createToken(role: .merchant, subject: "m-001"))
+        transit: try await fixture.ayumi.administration.createToken(role: .ingest, subject: nil, feed: "metro-feed"),
+        merchant: try await fixture.ayumi.administration.createToken(role: .merchant, subject: "shop-1"))
     let app = buildApplication(ayumi: fixture.ayumi, host: "127.0.0.1", port: 0, logger: logger)
     try await app.test(.router) { client in
         try await body(context.with(client: client))
@@ -86,7 +86,7 @@ struct HTTPTests {
             #expect(result["status"] as? String == "accepted")
             let award = (result["awards"] as! [[String: Any]])[0]
             #expect(award["points"] as? Int == 4)
-            #expect(award["rule"] as? String == "walk-steps")
+            #expect(award["rule"] as? String == "walk-bands")
             #expect(award["reason"] as? String == "8000 steps on 2026-11-25 (1 point per 2,000 steps, up to 5 a day)")
 
             let balance = try await server.call(.get, "/v1/me/balance", token: resident)
@@ -217,7 +217,7 @@ struct HTTPTests {
             let own = try await server.call(.post, "/v1/events", token: resident, json: tap)
             let result = (own.json["results"] as! [[String: Any]])[0]
             #expect(result["status"] as? String == "rejected")
-            #expect(result["reason"] as? String == "transit_tap events are not accepted from resident:r-1 (accepted from: ingest:transit-operator)")
+            #expect(result["reason"] as? String == "transit_tap events are not accepted from resident:r-1 (accepted from: ingest:metro-feed)")
             let otherFeed = try await server.call(.post, "/v1/events", token: server.ingest, json: tap)
             #expect((otherFeed.json["results"] as! [[String: Any]])[0]["status"] as? String == "rejected")
             let fed = try await server.call(.post, "/v1/events", token: server.transit, json: tap)
@@ -243,7 +243,7 @@ struct HTTPTests {
         ("{\"not\":\"a list\"}", HTTPResponse.Status.badRequest, "invalid-request"),
         ("[{\"id\":\"x\",\"kind\":\"walk\",\"resident\":\"r-1\",\"date\":\"2026-11-25\"}]", .badRequest, "invalid-request"),
         ("[{\"id\":\"x\",\"kind\":\"jog\",\"resident\":\"r-1\"}]", .badRequest, "invalid-request"),
-        ("[{\"id\":\"x\",\"kind\":\"visit\",\"resident\":\"r-1\",\"at\":\"yesterday\",\"zone\":\"downtown\"}]", .badRequest, "invalid-request"),
+        ("[{\"id\":\"x\",\"kind\":\"visit\",\"resident\":\"r-1\",\"at\":\"yesterday\",\"zone\":\"centre\"}]", .badRequest, "invalid-request"),
         ("[]", .badRequest, "invalid-request"),
         ("[{\"id\":\"x\",\"kind\":\"walk\",\"resident\":\"r-1\",\"date\":\"2026-11-25\",\"steps\":-1}]", .badRequest, "invalid-request"),
         ("not json", .badRequest, "invalid-request"),
@@ -268,7 +268,7 @@ struct HTTPTests {
                 #"{"id":"a","kind":"walk","resident":"r-1","date":"9999-12-31","steps":5000}"#,
                 #"{"id":"b","kind":"walk","resident":"nobody","date":"9999-12-31","steps":5000}"#,
                 #"{"id":"c","kind":"transit_tap","resident":"r-1","at":"0001-01-01T00:00:00Z","mode":"bus","route":"r","stop":"s"}"#,
-                #"{"id":"d","kind":"visit","resident":"nobody","at":"9999-12-31T23:59:59+09:00","zone":"downtown"}"#,
+                #"{"id":"d","kind":"visit","resident":"nobody","at":"9999-12-31T23:59:59+09:00","zone":"centre"}"#,
             ]
             let answer = try await server.call(.post, "/v1/events", token: server.ingest, json: "[\(events.joined(separator: ","))]")
             #expect(answer.status == .ok)
@@ -304,7 +304,7 @@ struct HTTPTests {
     func tooManyEvents() async throws {
         try await withServer { server in
             _ = try await server.enrol("r-1")
-            let events = (0...1_000).map { #"{"id":"v-\#($0)","kind":"visit","resident":"r-1","at":"2026-11-25T11:00:00+09:00","zone":"downtown"}"# }
+            let events = (0...1_000).map { #"{"id":"v-\#($0)","kind":"visit","resident":"r-1","at":"2026-11-25T11:00:00+09:00","zone":"centre"}"# }
             let answer = try await server.call(.post, "/v1/events", token: server.ingest, json: "[\(events.joined(separator: ","))]")
             #expect(answer.status == .badRequest)
             #expect(answer.problemType == "urn:ayumi:problem:too-many-events")
@@ -397,7 +397,7 @@ struct HTTPTests {
             let expected = try await server.fixture.ayumi.reporting.beneficiaryReport(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!)
             #expect(String(decoding: csv.body, as: UTF8.self) == expected.csv(language: .en))
             // One resident: the figures are suppressed, not only the count.
-            #expect(String(decoding: csv.body, as: UTF8.self).contains("rule,walk-steps,Walking,X,X,X,0,0,0,0,0,0\r\n"))
+            #expect(String(decoding: csv.body, as: UTF8.self).contains("rule,walk-bands,Walking,X,X,X,0,0,0,0,0,0\r\n"))
             let json = try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-01&to=2026-11-30&format=json", token: server.admin)
             #expect(json.body == expected.json())
             // The admin path answers the same report; html is the printable page, in the request's language.
@@ -521,10 +521,10 @@ final class LogRecorder: LogHandler, @unchecked Sendable {
 
 @Suite("Rules over HTTP")
 struct RulesHTTPTests {
-    /// The demo Rules/ as an upload, with `edit` applied to walk.yaml.
+    /// The tests' Rules/ as an upload, with `edit` applied to walk.yaml.
     func upload(_ edit: (String) -> String = { $0 }) throws -> String {
         var files: [String: String] = [:]
-        let directory = Fixture.repositoryRoot + "/Rules"
+        let directory = Fixture.rulesDirectory
         for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name != "calendar" {
             files[name] = try String(contentsOfFile: directory + "/" + name, encoding: .utf8)
         }

@@ -13,7 +13,7 @@ struct BenefitReportTests {
     /// 14102, half born 1950 (75 and over in 2026), half 1990 (under 40); 3 more, born 1970, in
     /// 14103. Each walks every day: resident i 5,000 + 100 × (i mod 20) steps in the first 28 days
     /// (the baseline), 1,000 more from then on. Rides: on days 0, 7, 14, 21 of the baseline (4), and
-    /// from day 28 on days ≡ 0 or 3 (mod 7), by bus, r-36…r-50 (15) by tram. Visits downtown: days 0
+    /// from day 28 on days ≡ 0 or 3 (mod 7), by bus, r-36…r-50 (15) by tram. Visits to the centre: days 0
     /// and 14 of the baseline (2), then days ≡ 1 (mod 7). In November every 4th resident spends 2 points a week.
     static func twoMonths() async throws -> Fixture {
         let fixture = try await Fixture.make(start: Date(timeIntervalSince1970: 1_790_827_200))   // 2026-10-01 12:00 in Tokyo
@@ -42,7 +42,7 @@ struct BenefitReportTests {
             if day >= 31 && day % 7 == 2 {
                 for index in stride(from: 0, to: 51, by: 4) {
                     let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-\(index)").code
-                    _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-00\(1 + index % 3)", code: code, points: 2,
+                    _ = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-\(1 + index % 3)", code: code, points: 2,
                                                                    idempotencyKey: "k-\(day)-\(index)")
                 }
             }
@@ -67,7 +67,7 @@ struct BenefitReportTests {
         // November: days 31…60 of the program; rides on days ≡ 0 (4) or 3 (5) mod 7: 9 each.
         #expect(transit.value("rides") == Int64(51 * 9))
         let fares: Int64 = 36 * 9 * 220 + 15 * 9 * 180
-        #expect(transit.value("fare-revenue") == fares, "bus ¥220, tram ¥180 (Rules/fares.yaml)")
+        #expect(transit.value("fare-revenue") == fares, "bus ¥220, tram ¥180 (the tests' fares.yaml)")
         // Each: 9 − 4 × 30 / 28 more rides; in 28ths: 9 × 28 − 4 × 30 = 132.
         #expect(transit.value("additional-rides") == Int64((51 * 132 * 2 + 28) / 56), "240.4 rides, rounded")
         let extraFares: Int64 = (36 * 132 * 220 + 15 * 132 * 180) / 28
@@ -75,7 +75,7 @@ struct BenefitReportTests {
         // Visits: days ≡ 1 mod 7 in November: 36, 43, 50, 57 → 4; 4 × 28 − 2 × 30 = 52 in 28ths.
         #expect(merchants.value("visits") == Int64(51 * 4))
         #expect(merchants.value("additional-visits") == Int64((51 * 52 * 2 + 28) / 56))
-        #expect(merchants.value("additional-sales") == Int64(51 * 52 * 1_200 / 28), "× ¥1,200 a visit (Rules/benefits.yaml)")
+        #expect(merchants.value("additional-sales") == Int64(51 * 52 * 1_200 / 28), "× ¥1,200 a visit (the tests' benefits.yaml)")
         // Redemptions: 13 residents (every 4th) × 4 weeks (days 37, 44, 51, 58) × 2 points.
         #expect(merchants.value("redemptions") == Int64(13 * 4))
         #expect(merchants.value("points-redeemed") == Int64(13 * 4 * 2))
@@ -88,7 +88,7 @@ struct BenefitReportTests {
         // Each sponsor's yen is what the settlement (its own queries) traces to that sponsor's lots.
         let settled = try await fixture.ayumi.dependencies.reports.settlementFacts(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!).facts
             .reduce(into: [String: Int64]()) { $0[$1.sponsorID, default: 0] += $1.kind == .redemption ? $1.points : -$1.points }
-        #expect(benefits.sponsors.map(\.id) == ["city-health", "minato-transit", "shotengai"])
+        #expect(benefits.sponsors.map(\.id) == ["health-office", "metro-company", "traders"])
         #expect(benefits.sponsors.map(\.yen) == benefits.sponsors.map { settled[$0.id] ?? 0 })
         #expect(benefits.sponsors.reduce(0) { $0 + ($1.yen ?? 0) } == 104, "the points redeemed, in yen, all paid by some sponsor")
         #expect(benefits.totalCost == Int64(970_000 + 104))
@@ -229,7 +229,7 @@ struct BenefitReportTests {
         let assessment = try #require(fixture.ayumi.dependencies.program.current.ruleset.assessment)
         let facts = try await fixture.ayumi.dependencies.reports.readReports {
             try $0.participantFacts(from: fixture.today, to: fixture.today, measuredThrough: fixture.today, baselineDays: 28, bucketDays: 1,
-                                    visitZones: ["downtown"])
+                                    visitZones: ["centre"])
         }
         let table = ResidentsTable.make(facts.participants, assessment: assessment, year: fixture.today.year, k: 10)
         #expect(table.hidden == hidden)
@@ -262,7 +262,7 @@ struct BenefitReportTests {
 
     @Test("over 60 random cities, the residents' table shows no small group and gives none away")
     func randomTables() throws {
-        let assessment = try #require(try RulesParser.load(directory: Fixture.repositoryRoot + "/Rules").assessment)
+        let assessment = try #require(try RulesParser.load(directory: Fixture.rulesDirectory).assessment)
         var rectangles = 0
         for seed: UInt64 in 0..<60 {
             var random = SplitMix64(seed: seed)
@@ -293,7 +293,7 @@ struct BenefitReportTests {
 
     @Test("fares that differ by mode hide the revenue when a mode's riders are fewer than 10: rides and revenue would give that mode's rides")
     func faresByMode() throws {
-        let assessment = try #require(try RulesParser.load(directory: Fixture.repositoryRoot + "/Rules").assessment)
+        let assessment = try #require(try RulesParser.load(directory: Fixture.rulesDirectory).assessment)
         func city(tramRiders: Int) -> BenefitReport.PartySection {
             let participants = (0..<30).map { index in
                 ParticipantFacts.Participant(birthYear: 1980, district: "14101", enrolled: LocalDate("2026-09-01")!, active: true, pointsEarned: 0,

@@ -9,7 +9,7 @@ import AyumiTestSupport
 import Foundation
 import Testing
 
-/// The use cases over the real SQLite store: what the HTTP API and the CLI both rely on.
+/// The use cases over the store under test (`StoreKind.underTest`): what the HTTP API and the CLI both rely on.
 @Suite("Ingest")
 struct IngestTests {
     @Test("the same event id twice awards once, within a batch and across batches")
@@ -70,7 +70,7 @@ struct IngestTests {
                 for share in award.funding { billed[share.sponsorID, default: 0] += share.points }
             }
         }
-        #expect(billed == ["city-health": 5, "minato-transit": 5])
+        #expect(billed == ["health-office": 5, "metro-company": 5])
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 
@@ -154,11 +154,11 @@ struct IngestTests {
         let results = try await fixture.ayumi.ingestion.ingest([fixture.walk("w", "r-1", steps: 4_000), fixture.tap("t", "r-1"), fixture.visit("v", "r-1")],
                                                      by: gateway)
         #expect(results.map(\.status) == [.accepted, .rejected, .rejected])
-        #expect(results[1].reason?.en == "transit_tap events are not accepted from feed:step-gateway (accepted from: ingest:transit-operator)")
+        #expect(results[1].reason?.en == "transit_tap events are not accepted from feed:step-gateway (accepted from: ingest:metro-feed)")
         #expect(try await fixture.ayumi.ingestion.ingest([fixture.visit("v", "r-1")], by: Fixture.transitFeed).map(\.status) == [.rejected])
         // A source not allowed learns nothing about who is enrolled: the same answer for nobody.
         let nobody = try await fixture.ayumi.ingestion.ingest([fixture.tap("t", "nobody")], by: gateway)
-        #expect(nobody.first?.reason?.en == "transit_tap events are not accepted from feed:step-gateway (accepted from: ingest:transit-operator)")
+        #expect(nobody.first?.reason?.en == "transit_tap events are not accepted from feed:step-gateway (accepted from: ingest:metro-feed)")
         #expect(try await fixture.ayumi.ingestion.ingest([fixture.visit("v", "r-1")], by: Fixture.checkinFeed).map(\.status) == [.accepted])
         #expect(try await fixture.points("r-1") == 2 + 2)
     }
@@ -170,13 +170,15 @@ struct IngestTests {
         let resident = Principal(role: .resident, subject: "r-1")
         let results = try await fixture.ayumi.ingestion.ingest([fixture.tap("t-1", "r-1"), fixture.visit("v-1", "r-1")], by: resident)
         #expect(results.map(\.status) == [.rejected, .rejected])
-        #expect(results[0].reason?.en == "transit_tap events are not accepted from resident:r-1 (accepted from: ingest:transit-operator)")
-        #expect(results[1].reason?.ja == "この送信元（resident:r-1）からはvisitイベントを受け付けていません（受付: ingest:shop-checkin）")
+        #expect(results[0].reason?.en == "transit_tap events are not accepted from resident:r-1 (accepted from: ingest:metro-feed)")
+        #expect(results[1].reason?.ja == "この送信元（resident:r-1）からはvisitイベントを受け付けていません（受付: ingest:checkin-feed）")
         #expect(try await fixture.points("r-1") == 0)
         // Nothing was awarded: the same ids from the resident are judged again (and rejected), never duplicates.
         #expect(try await fixture.ayumi.ingestion.ingest([fixture.tap("t-1", "r-1")], by: resident).map(\.status) == [.rejected])
     }
 
+    // A backup copies the database file in the data directory: a store without one (a PostgreSQL
+    // server) backs up with its own tools, so this test and the next are for the file store.
     @Test("a backup holds the same ledger and can be opened on its own; it never overwrites a file")
     func backup() async throws {
         let fixture = try await Fixture.make()
@@ -184,7 +186,7 @@ struct IngestTests {
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 6_000), fixture.visit("v-1", "r-1")])
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-backup-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
-        let file = copy + "/ayumi.sqlite"
+        let file = Bootstrap.databasePath(copy)
         try await Bootstrap.backup(dataDirectory: fixture.directory, toPath: file, logger: .init(label: "test"))
         // It holds the signing key and token hashes: only its owner may read it.
         let attributes = try FileManager.default.attributesOfItem(atPath: file)
@@ -195,7 +197,7 @@ struct IngestTests {
         #expect(try await restored.reporting.verifyLedger().violations.isEmpty)
         // The signing key came along: a code issued before the backup still verifies after a restore.
         let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
-        _ = try await restored.redemptions.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-1")
+        _ = try await restored.redemptions.redeem(merchantID: "shop-1", code: code, points: 1, idempotencyKey: "k-1")
         await #expect(throws: AyumiError.invalidRequest("\(file) exists; a backup never overwrites a file")) {
             try await Bootstrap.backup(dataDirectory: fixture.directory, toPath: file, logger: .init(label: "test"))
         }
@@ -204,14 +206,14 @@ struct IngestTests {
     @Test("maintenance opens never create a database: a mistyped directory is named, and stays empty")
     func openExistingOnly() async throws {
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-missing-\(UUID().uuidString)").path
-        await #expect(throws: AyumiError.databaseMissing(path: missing + "/ayumi.sqlite")) {
+        await #expect(throws: AyumiError.databaseMissing(path: Bootstrap.databasePath(missing))) {
             try await Bootstrap.openExisting(dataDirectory: missing, readOnly: true, logger: .init(label: "test"))
         }
-        await #expect(throws: AyumiError.databaseMissing(path: missing + "/ayumi.sqlite")) {
-            try await Bootstrap.backup(dataDirectory: missing, toPath: missing + "-copy.sqlite", logger: .init(label: "test"))
+        await #expect(throws: AyumiError.databaseMissing(path: Bootstrap.databasePath(missing))) {
+            try await Bootstrap.backup(dataDirectory: missing, toPath: missing + "-copy", logger: .init(label: "test"))
         }
         #expect(!FileManager.default.fileExists(atPath: missing))
-        #expect(!FileManager.default.fileExists(atPath: missing + "-copy.sqlite"))
+        #expect(!FileManager.default.fileExists(atPath: missing + "-copy"))
     }
 }
 
@@ -220,10 +222,10 @@ struct TokenTests {
     @Test("a revoked token is refused at once; revoking again changes nothing")
     func revoke() async throws {
         let fixture = try await Fixture.make()
-        let token = try await fixture.ayumi.administration.createToken(role: .ingest, subject: nil, feed: "transit-operator")
-        #expect(try await fixture.ayumi.administration.authenticate(token: token).map { Principal(role: $0.role, subject: $0.subject, feed: $0.feed) } == Principal(role: .ingest, subject: nil, feed: "transit-operator"))
+        let token = try await fixture.ayumi.administration.createToken(role: .ingest, subject: nil, feed: "metro-feed")
+        #expect(try await fixture.ayumi.administration.authenticate(token: token).map { Principal(role: $0.role, subject: $0.subject, feed: $0.feed) } == Principal(role: .ingest, subject: nil, feed: "metro-feed"))
         let listed = try #require(try await fixture.ayumi.administration.tokens(role: .ingest).first)
-        #expect(listed.feed == "transit-operator")
+        #expect(listed.feed == "metro-feed")
         #expect(listed.revokedAt == nil)
         fixture.clock.advance(seconds: 60)
         let revoked = try await fixture.ayumi.administration.revokeToken(id: listed.id)
@@ -244,10 +246,11 @@ struct TokenTests {
         #expect(try await fixture.ayumi.administration.authenticate(token: token) == nil)
     }
 
+    // "transit-operator" in the message is the example the use case gives, whatever the program's feeds.
     @Test("an ingest token needs a feed name; other roles have none", arguments: [
         (Role.ingest, String?.none, "an ingest token needs a source: the feed's name, 1-64 letters, digits or -_.: (such as transit-operator)"),
         (.ingest, "bad name", "an ingest token needs a source: the feed's name, 1-64 letters, digits or -_.: (such as transit-operator)"),
-        (.admin, "transit-operator", "only ingest tokens have a source"),
+        (.admin, "metro-feed", "only ingest tokens have a source"),
     ])
     func feedNames(role: Role, feed: String?, message: String) async throws {
         let fixture = try await Fixture.make()
@@ -262,41 +265,41 @@ struct TokenTests {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
-        let token = try await fixture.ayumi.administration.createToken(role: .merchant, subject: "m-002")
+        let token = try await fixture.ayumi.administration.createToken(role: .merchant, subject: "shop-2")
         let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
-        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-002", code: code, points: 2, idempotencyKey: "k-1")
+        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-2", code: code, points: 2, idempotencyKey: "k-1")
 
-        // The next start reads a registry without m-002, over the same database.
-        let registry = try String(contentsOfFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml", encoding: .utf8)
-        let start = registry.range(of: "  - id: m-002")!.lowerBound, end = registry.range(of: "  - id: m-003")!.lowerBound
-        let file = fixture.directory + "/merchants-without-m-002.yaml"
+        // The next start reads a registry without shop-2, over the same database.
+        let registry = try String(contentsOfFile: Fixture.merchantsFile, encoding: .utf8)
+        let start = registry.range(of: "  - id: shop-2")!.lowerBound, end = registry.range(of: "  - id: shop-3")!.lowerBound
+        let file = fixture.directory + "/merchants-without-shop-2.yaml"
         try registry.replacingCharacters(in: start..<end, with: "").write(toFile: file, atomically: true, encoding: .utf8)
-        let restarted = try await Bootstrap.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.repositoryRoot + "/Rules",
+        let restarted = try await fixture.store.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.rulesDirectory,
                                              merchantsFile: file, environment: fixture.ayumi.dependencies.environment, logger: .init(label: "test"))
         #expect(try await restarted.administration.authenticate(token: token) == nil)
         let another = try await restarted.redemptions.issueCode(residentID: "r-1").code
-        await #expect(throws: AyumiError.unknownMerchant("m-002")) {
-            try await restarted.redemptions.redeem(merchantID: "m-002", code: another, points: 1, idempotencyKey: "k-2")
+        await #expect(throws: AyumiError.unknownMerchant("shop-2")) {
+            try await restarted.redemptions.redeem(merchantID: "shop-2", code: another, points: 1, idempotencyKey: "k-2")
         }
-        await #expect(throws: AyumiError.merchantInactive("m-002")) {
-            try await restarted.administration.createToken(role: .merchant, subject: "m-002")
+        await #expect(throws: AyumiError.merchantInactive("shop-2")) {
+            try await restarted.administration.createToken(role: .merchant, subject: "shop-2")
         }
-        #expect(restarted.dependencies.program.current.merchants["m-002"]?.active == false)
+        #expect(restarted.dependencies.program.current.merchants["shop-2"]?.active == false)
         #expect(try await restarted.accounts.balance(residentID: "r-1").spendable == 3)
         let report = try await restarted.reporting.beneficiaryReport(from: fixture.today, to: fixture.today)
-        #expect(report.rows.contains { $0.kind == .merchant && $0.id == "m-002" && $0.name.en == "Chuo Greengrocer" })
+        #expect(report.rows.contains { $0.kind == .merchant && $0.id == "shop-2" && $0.name.en == "Station Greengrocer" })
     }
 }
 
 @Suite("Refunds")
 struct RefundTests {
-    /// r-1 walks 10,000 steps (5 points from the city) and visits downtown (2 from the shops), then
-    /// redeems 6 at m-001: both lots are drawn (first to expire first: the same day, so by lot).
+    /// r-1 walks 10,000 steps (5 points from the city) and visits the centre (2 from the traders), then
+    /// redeems 6 at shop-1: both lots are drawn (first to expire first: the same day, so by lot).
     func redeemed(_ fixture: Fixture) async throws -> RedemptionRecord {
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000), fixture.visit("v-1", "r-1")])
         let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
-        return try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 6, idempotencyKey: "k-1")
+        return try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: code, points: 6, idempotencyKey: "k-1")
     }
 
     @Test("partial refunds give points back into the lots they came from, never more than was redeemed, and show in history")
@@ -304,30 +307,30 @@ struct RefundTests {
         let fixture = try await Fixture.make()
         let redemption = try await redeemed(fixture)
         #expect(try await fixture.points("r-1") == 1)
-        let first = try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 2, idempotencyKey: "f-1")
+        let first = try await fixture.ayumi.redemptions.refund(merchantID: "shop-1", redemptionID: redemption.id, points: 2, idempotencyKey: "f-1")
         #expect(first.points == 2 && first.refundable == 4 && first.expired.isEmpty)
         #expect(try await fixture.points("r-1") == 3)
         // The rest, without naming it; then nothing is left.
-        let rest = try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: nil, idempotencyKey: "f-2")
+        let rest = try await fixture.ayumi.redemptions.refund(merchantID: "shop-1", redemptionID: redemption.id, points: nil, idempotencyKey: "f-2")
         #expect(rest.points == 4 && rest.refundable == 0)
         #expect((first.funding + rest.funding).reduce(into: [String: Int64]()) { $0[$1.sponsorID, default: 0] += $1.points }
                 == redemption.funding.reduce(into: [String: Int64]()) { $0[$1.sponsorID, default: 0] += $1.points },
                 "every point back to the sponsor's lot it was drawn from")
         await #expect(throws: AyumiError.refundExceedsRedemption(refundable: 0)) {
-            try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 1, idempotencyKey: "f-3")
+            try await fixture.ayumi.redemptions.refund(merchantID: "shop-1", redemptionID: redemption.id, points: 1, idempotencyKey: "f-3")
         }
         #expect(try await fixture.points("r-1") == 7)
         let (lines, _) = try await fixture.ayumi.accounts.history(residentID: "r-1", cursor: nil, limit: 10)
         #expect(lines.prefix(3).map { "\($0.kind.rawValue) \($0.points)" } == ["refund 4", "refund 2", "redemption -6"])
-        #expect(lines.first?.reason == LocalizedText(ja: "みなとベーカリーから返金", en: "Refunded by Minato Bakery"))
+        #expect(lines.first?.reason == LocalizedText(ja: "かどのパン屋から返金", en: "Refunded by Corner Bakery"))
         // The refunded points spend again like any other.
         let again = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
-        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-002", code: again, points: 7, idempotencyKey: "k-2").points == 7)
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "shop-2", code: again, points: 7, idempotencyKey: "k-2").points == 7)
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
-        // Reports count what a shop kept: m-001 took 6 and gave 6 back.
+        // Reports count what a shop kept: shop-1 took 6 and gave 6 back.
         let facts = try await fixture.ayumi.dependencies.reports.beneficiaryFacts(from: fixture.today, to: fixture.today)
-        #expect(facts.cells[.redeemed]?[.merchant]?["m-001"]?.points == 0)
-        #expect(facts.cells[.redeemed]?[.merchant]?["m-002"]?.points == 7)
+        #expect(facts.cells[.redeemed]?[.merchant]?["shop-1"]?.points == 0)
+        #expect(facts.cells[.redeemed]?[.merchant]?["shop-2"]?.points == 7)
         #expect(facts.totals[.redeemed]?.points == 7)
     }
 
@@ -335,20 +338,20 @@ struct RefundTests {
     func refusals() async throws {
         let fixture = try await Fixture.make()
         let redemption = try await redeemed(fixture)
-        let first = try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 1, idempotencyKey: "f-1")
-        #expect(try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 1, idempotencyKey: "f-1") == first)
+        let first = try await fixture.ayumi.redemptions.refund(merchantID: "shop-1", redemptionID: redemption.id, points: 1, idempotencyKey: "f-1")
+        #expect(try await fixture.ayumi.redemptions.refund(merchantID: "shop-1", redemptionID: redemption.id, points: 1, idempotencyKey: "f-1") == first)
         await #expect(throws: AyumiError.idempotencyKeyReused) {
-            try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 2, idempotencyKey: "f-1")
+            try await fixture.ayumi.redemptions.refund(merchantID: "shop-1", redemptionID: redemption.id, points: 2, idempotencyKey: "f-1")
         }
         await #expect(throws: AyumiError.unknownRedemption(String(redemption.id))) {
-            try await fixture.ayumi.redemptions.refund(merchantID: "m-002", redemptionID: redemption.id, points: 1, idempotencyKey: "f-2")
+            try await fixture.ayumi.redemptions.refund(merchantID: "shop-2", redemptionID: redemption.id, points: 1, idempotencyKey: "f-2")
         }
         await #expect(throws: AyumiError.unknownRedemption("999")) {
-            try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: 999, points: 1, idempotencyKey: "f-3")
+            try await fixture.ayumi.redemptions.refund(merchantID: "shop-1", redemptionID: 999, points: 1, idempotencyKey: "f-3")
         }
         fixture.clock.advance(seconds: 31 * 86_400)
         await #expect(throws: AyumiError.refundTooLate(days: 30)) {
-            try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 1, idempotencyKey: "f-4")
+            try await fixture.ayumi.redemptions.refund(merchantID: "shop-1", redemptionID: redemption.id, points: 1, idempotencyKey: "f-4")
         }
         #expect(try await fixture.points("r-1") == 2)
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
@@ -363,13 +366,13 @@ struct RefundTests {
         let fixture = try await Fixture.make(rulesDirectory: directory)
         let redemption = try await redeemed(fixture)
         fixture.clock.advance(seconds: 40 * 86_400)   // both lots lived one month
-        let refund = try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: nil, idempotencyKey: "f-1")
+        let refund = try await fixture.ayumi.redemptions.refund(merchantID: "shop-1", redemptionID: redemption.id, points: nil, idempotencyKey: "f-1")
         #expect(refund.points == 6)
         #expect(refund.expired == refund.funding)
         #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1").spendable == 0)
         let (lines, _) = try await fixture.ayumi.accounts.history(residentID: "r-1", cursor: nil, limit: 3)
         #expect(lines.first.map { "\($0.kind.rawValue) \($0.points)" } == "refund 0")
-        #expect(lines.first?.reason.en == "Refunded by Minato Bakery (6 points were past their last day and went back to their sponsors)")
+        #expect(lines.first?.reason.en == "Refunded by Corner Bakery (6 points were past their last day and went back to their sponsors)")
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 
@@ -380,7 +383,7 @@ struct RefundTests {
         let outcomes = await withTaskGroup(of: Bool.self) { group in
             for index in 0..<20 {
                 group.addTask {
-                    (try? await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 1,
+                    (try? await fixture.ayumi.redemptions.refund(merchantID: "shop-1", redemptionID: redemption.id, points: 1,
                                                                    idempotencyKey: "race-\(index)")) != nil
                 }
             }
@@ -405,16 +408,16 @@ struct CardTests {
     func redeem() async throws {
         let (fixture, card) = try await funded()
         #expect(card.number.count == 16 && CardNumber.checks(card.number) && PIN.isValid(card.pin))
-        let record = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 2, idempotencyKey: "k-1", pin: card.pin)
+        let record = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: card.number, points: 2, idempotencyKey: "k-1", pin: card.pin)
         #expect(record.points == 2 && record.residentID == "r-card")
-        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 2, idempotencyKey: "k-1", pin: card.pin) == record)
-        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "k-2", pin: card.pin).points == 1)
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: card.number, points: 2, idempotencyKey: "k-1", pin: card.pin) == record)
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: card.number, points: 1, idempotencyKey: "k-2", pin: card.pin).points == 1)
         #expect(try await fixture.points("r-card") == 2)
         let svg = try CardPrint.svg(number: card.number, programName: ("あゆみ", "Ayumi"))
         #expect(try decodeQRCode(svg: svg) == card.number)
         #expect(!svg.contains("r-card") && !svg.contains(card.pin + "<"))
         await #expect(throws: AyumiError.pinRequired) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "k-3")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: card.number, points: 1, idempotencyKey: "k-3")
         }
         // The PIN is kept only as a salted slow hash.
         let stored = try #require(try await fixture.ayumi.dependencies.store.card(number: card.number))
@@ -428,17 +431,17 @@ struct CardTests {
         let wrong = card.pin == "0000" ? "1111" : "0000"
         for left in [4, 3, 2, 1] {
             await #expect(throws: AyumiError.pinWrong(triesLeft: left)) {
-                try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "w-\(left)", pin: wrong)
+                try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: card.number, points: 1, idempotencyKey: "w-\(left)", pin: wrong)
             }
         }
         await #expect(throws: AyumiError.cardLocked) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "w-0", pin: wrong)
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: card.number, points: 1, idempotencyKey: "w-0", pin: wrong)
         }
         await #expect(throws: AyumiError.cardLocked) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "right", pin: card.pin)
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: card.number, points: 1, idempotencyKey: "right", pin: card.pin)
         }
         try await fixture.ayumi.administration.unlockCard(residentID: "r-card")
-        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "right", pin: card.pin).points == 1)
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: card.number, points: 1, idempotencyKey: "right", pin: card.pin).points == 1)
         #expect(try await fixture.points("r-card") == 4)
     }
 
@@ -450,7 +453,7 @@ struct CardTests {
             for index in 0..<20 {
                 group.addTask {
                     do {
-                        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-00\(1 + index % 4)", code: card.number, points: 1,
+                        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-\(1 + index % 4)", code: card.number, points: 1,
                                                                        idempotencyKey: "w-\(index)", pin: wrong)
                         return nil
                     } catch let error as AyumiError { return error } catch { return .busy }
@@ -462,7 +465,7 @@ struct CardTests {
         #expect(wrongTries <= 4, "the fifth counted try locks the card")
         #expect(outcomes.allSatisfy { if case .pinWrong = $0 { true } else { $0 == .cardLocked } })
         await #expect(throws: AyumiError.cardLocked) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "right", pin: card.pin)
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: card.number, points: 1, idempotencyKey: "right", pin: card.pin)
         }
         #expect(try await fixture.points("r-card") == 5)
     }
@@ -472,23 +475,23 @@ struct CardTests {
         let (fixture, card) = try await funded()
         let wrong = card.pin == "0000" ? "1111" : "0000"
         for index in 0..<3 {
-            _ = try? await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "w-\(index)", pin: wrong)
+            _ = try? await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: card.number, points: 1, idempotencyKey: "w-\(index)", pin: wrong)
         }
-        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "k-1", pin: card.pin)
+        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: card.number, points: 1, idempotencyKey: "k-1", pin: card.pin)
         await #expect(throws: AyumiError.pinWrong(triesLeft: 4)) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "w-9", pin: wrong)
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: card.number, points: 1, idempotencyKey: "w-9", pin: wrong)
         }
         let replacement = try await fixture.ayumi.administration.issueCard(residentID: "r-card")
         #expect(replacement.number != card.number)
         await #expect(throws: AyumiError.cardUnknown) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: card.number, points: 1, idempotencyKey: "k-2", pin: card.pin)
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: card.number, points: 1, idempotencyKey: "k-2", pin: card.pin)
         }
-        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: replacement.number, points: 1, idempotencyKey: "k-3",
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: replacement.number, points: 1, idempotencyKey: "k-3",
                                                            pin: replacement.pin).points == 1)
         var typo = Array(replacement.number)
         typo[5] = typo[5] == "1" ? "2" : "1"
         await #expect(throws: AyumiError.codeNumberMistyped) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: String(typo), points: 1, idempotencyKey: "k-4", pin: replacement.pin)
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: String(typo), points: 1, idempotencyKey: "k-4", pin: replacement.pin)
         }
         await #expect(throws: AyumiError.unknownResident("r-nobody")) { try await fixture.ayumi.administration.issueCard(residentID: "r-nobody") }
     }
@@ -501,14 +504,14 @@ struct KPIReportTests {
         let fixture = try await Fixture.make()
         for index in 0..<40 { try await fixture.enrol("r-\(index)") }
         // r-0…r-9 walk 5,000…5,900 steps (r-0 then re-syncs 7,000: its day counts once, at 7,000), r-10…r-19
-        // 10,000…10,900; r-0…r-11 ride once; r-20…r-29 visit downtown; r-30…r-39 do nothing.
+        // 10,000…10,900; r-0…r-11 ride once; r-20…r-29 visit the centre; r-30…r-39 do nothing.
         let walks = (0..<20).map { fixture.walk("w-\($0)", "r-\($0)", steps: ($0 < 10 ? 5_000 : 9_000) + 100 * Int64($0)) }
         _ = try await fixture.submit(walks + [fixture.walk("w-0b", "r-0", steps: 7_000)] + (0..<12).map { fixture.tap("t-\($0)", "r-\($0)") }
                                      + (20..<30).map { fixture.visit("v-\($0)", "r-\($0)") })
         // r-10…r-19 each spend 1 point.
         for index in 10..<20 {
             let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-\(index)").code
-            _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-\(index)")
+            _ = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: code, points: 1, idempotencyKey: "k-\(index)")
         }
         let report = try await fixture.ayumi.reporting.kpis(from: "2026-11", to: "2026-12")
         func values(_ kpi: KPI) -> [String] {
@@ -538,8 +541,8 @@ struct KPIReportTests {
 
     @Test("a name that begins like a spreadsheet formula is written so that opening the CSV never runs it")
     func formulaNames() {
-        #expect(["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "Minato Bakery", "みなと"].map(BeneficiaryReport.csvText)
-                == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM(A1)", "Minato Bakery", "みなと"])
+        #expect(["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "Corner Bakery", "みなと"].map(BeneficiaryReport.csvText)
+                == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM(A1)", "Corner Bakery", "みなと"])
     }
 
     @Test("fewer than 10 behind a figure, or behind its complement, hides it", arguments: [(9, 0), (10, 0), (10, 9), (10, 10)])
@@ -568,7 +571,7 @@ struct SettlementTests {
                                          + (0..<30).filter { _ in random.next() % 3 == 0 }.map { fixture.visit("v-\(day)-\($0)", "r-\($0)") })
             for index in 0..<30 where random.next() % 4 == 0 {
                 let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-\(index)").code
-                let merchant = "m-00\(1 + random.next() % 4)", points = Int64(random.next() % 6) + 1
+                let merchant = "shop-\(1 + random.next() % 4)", points = Int64(random.next() % 6) + 1
                 guard let record = try? await fixture.ayumi.redemptions.redeem(merchantID: merchant, code: code, points: points,
                                                                                 idempotencyKey: "k-\(day)-\(index)") else { continue }
                 redemptions.append(record)
@@ -596,7 +599,7 @@ struct SettlementTests {
         let audit = try await fixture.ayumi.dependencies.reports.beneficiaryFacts(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!)
         for statement in settlement.statements {
             #expect(statement.netPoints == audit.cells[.redeemed]?[.merchant]?[statement.merchantID]?.points, "\(statement.merchantID)")
-            #expect(statement.yen == statement.netPoints, "1 point = 1 yen in the demo city")
+            #expect(statement.yen == statement.netPoints, "1 point = 1 yen in the tests' program")
             #expect(statement.redemptions == redemptions.filter { $0.merchantID == statement.merchantID }.count)
         }
         #expect(settlement.netPoints == audit.totals[.redeemed]?.points)
@@ -631,7 +634,7 @@ struct SettlementTests {
         #expect(statement.netPoints == -refund.points, "the shop owes back what it refunded")
         await #expect(throws: AyumiError.self) { try await fixture.ayumi.reporting.settle(month: "2026-12") }
         #expect(december.html(.en).contains("Adjustments"))
-        #expect(settled.html(.ja).contains("みなとベーカリー") && settled.html(.ja).contains("確定"))
+        #expect(settled.html(.ja).contains("かどのパン屋") && settled.html(.ja).contains("確定"))
     }
 }
 
@@ -645,7 +648,7 @@ struct ExpiryTests {
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000), fixture.visit("v-1", "r-1")])
         let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
-        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1")
+        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: code, points: 3, idempotencyKey: "k-1")
         return fixture
     }
 
@@ -690,11 +693,11 @@ struct ExpiryTests {
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
         let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
-        let redemption = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1")
+        let redemption = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: code, points: 3, idempotencyKey: "k-1")
         fixture.clock.advance(seconds: 40 * 86_400)
         #expect(try await fixture.ayumi.accounts.expireLots(asOf: fixture.today).points == 2)
-        let refund = try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: nil, idempotencyKey: "f-1")
-        #expect(refund.expired == [SponsorShare(sponsorID: "city-health", points: 3)])
+        let refund = try await fixture.ayumi.redemptions.refund(merchantID: "shop-1", redemptionID: redemption.id, points: nil, idempotencyKey: "f-1")
+        #expect(refund.expired == [SponsorShare(sponsorID: "health-office", points: 3)])
         #expect(try await fixture.points("r-1") == 0)
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
@@ -702,17 +705,17 @@ struct ExpiryTests {
 
 @Suite("Merchants")
 struct MerchantTests {
-    /// The demo registry with limits on m-001: 10 points a day in all, 4 per resident.
+    /// The tests' registry with limits on shop-1: 10 points a day in all, 4 per resident.
     func limited() throws -> String {
-        let registry = try String(contentsOfFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml", encoding: .utf8)
+        let registry = try String(contentsOfFile: Fixture.merchantsFile, encoding: .utf8)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-merchants-\(UUID().uuidString).yaml").path
-        try registry.replacingOccurrences(of: "    settlementAccount: SETTLE-M-001\n",
-                                          with: "    settlementAccount: SETTLE-M-001\n    limits: {pointsPerDay: 10, pointsPerResidentPerDay: 4}\n")
+        try registry.replacingOccurrences(of: "    settlementAccount: ACCT-SHOP-1\n",
+                                          with: "    settlementAccount: ACCT-SHOP-1\n    limits: {pointsPerDay: 10, pointsPerResidentPerDay: 4}\n")
             .write(toFile: file, atomically: true, encoding: .utf8)
         return file
     }
 
-    func spend(_ fixture: Fixture, _ resident: String, _ points: Int64, at merchant: String = "m-001", key: String) async throws -> RedemptionRecord {
+    func spend(_ fixture: Fixture, _ resident: String, _ points: Int64, at merchant: String = "shop-1", key: String) async throws -> RedemptionRecord {
         let code = try await fixture.ayumi.redemptions.issueCode(residentID: resident).code
         return try await fixture.ayumi.redemptions.redeem(merchantID: merchant, code: code, points: points, idempotencyKey: key)
     }
@@ -726,11 +729,11 @@ struct MerchantTests {
         }
         _ = try await spend(fixture, "r-1", 3, key: "k-1")
         await #expect(throws: AyumiError.residentDailyLimitAtMerchant(left: 1)) { try await spend(fixture, "r-1", 2, key: "k-2") }
-        _ = try await spend(fixture, "r-1", 2, at: "m-002", key: "k-3")   // another shop has no limit
+        _ = try await spend(fixture, "r-1", 2, at: "shop-2", key: "k-3")   // another shop has no limit
         let second = try await spend(fixture, "r-2", 4, key: "k-4")
         await #expect(throws: AyumiError.merchantDailyLimit(left: 3)) { try await spend(fixture, "r-3", 4, key: "k-5") }
         // A refund gives the day's room back.
-        _ = try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: second.id, points: 2, idempotencyKey: "f-1")
+        _ = try await fixture.ayumi.redemptions.refund(merchantID: "shop-1", redemptionID: second.id, points: 2, idempotencyKey: "f-1")
         #expect(try await spend(fixture, "r-3", 4, key: "k-6").points == 4)
         // The next day starts afresh.
         fixture.clock.advance(seconds: 86_400)
@@ -743,24 +746,24 @@ struct MerchantTests {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
-        let token = try await fixture.ayumi.administration.createToken(role: .merchant, subject: "m-001")
+        let token = try await fixture.ayumi.administration.createToken(role: .merchant, subject: "shop-1")
         let redemption = try await spend(fixture, "r-1", 2, key: "k-1")
-        #expect(try await fixture.ayumi.administration.setSuspended(merchantID: "m-001", true).suspended)
-        await #expect(throws: AyumiError.merchantSuspended("m-001")) { try await spend(fixture, "r-1", 1, key: "k-2") }
-        await #expect(throws: AyumiError.merchantSuspended("m-001")) {
-            try await fixture.ayumi.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 1, idempotencyKey: "f-1")
+        #expect(try await fixture.ayumi.administration.setSuspended(merchantID: "shop-1", true).suspended)
+        await #expect(throws: AyumiError.merchantSuspended("shop-1")) { try await spend(fixture, "r-1", 1, key: "k-2") }
+        await #expect(throws: AyumiError.merchantSuspended("shop-1")) {
+            try await fixture.ayumi.redemptions.refund(merchantID: "shop-1", redemptionID: redemption.id, points: 1, idempotencyKey: "f-1")
         }
         #expect(try await fixture.ayumi.administration.authenticate(token: token) != nil, "its token still reads its statements")
-        let restarted = try await Bootstrap.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.repositoryRoot + "/Rules",
-                                                 merchantsFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml",
+        let restarted = try await fixture.store.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.rulesDirectory,
+                                                 merchantsFile: Fixture.merchantsFile,
                                                  environment: fixture.ayumi.dependencies.environment, logger: .init(label: "test"))
-        #expect(restarted.dependencies.program.current.merchants["m-001"]?.suspended == true)
-        await #expect(throws: AyumiError.merchantSuspended("m-001")) {
+        #expect(restarted.dependencies.program.current.merchants["shop-1"]?.suspended == true)
+        await #expect(throws: AyumiError.merchantSuspended("shop-1")) {
             let code = try await restarted.redemptions.issueCode(residentID: "r-1").code
-            return try await restarted.redemptions.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-3")
+            return try await restarted.redemptions.redeem(merchantID: "shop-1", code: code, points: 1, idempotencyKey: "k-3")
         }
-        _ = try await restarted.administration.setSuspended(merchantID: "m-001", false)
-        #expect(try await restarted.redemptions.refund(merchantID: "m-001", redemptionID: redemption.id, points: 1, idempotencyKey: "f-2").points == 1)
+        _ = try await restarted.administration.setSuspended(merchantID: "shop-1", false)
+        #expect(try await restarted.redemptions.refund(merchantID: "shop-1", redemptionID: redemption.id, points: 1, idempotencyKey: "f-2").points == 1)
         await #expect(throws: AyumiError.unknownMerchant("m-999")) { try await restarted.administration.setSuspended(merchantID: "m-999", true) }
     }
 
@@ -769,8 +772,8 @@ struct MerchantTests {
         let fixture = try await Fixture.make()
         let ruleset = fixture.ayumi.dependencies.program.current.ruleset
         let csv = "\u{FEFF}" + MerchantsParser.csvColumns.joined(separator: ",") + "\r\n"
-            + "m-101,\"鈴木商店, 本店\",\"Suzuki Store, Main\",grocery,downtown,SETTLE-101,500,,\r\n"
-            + "m-102,はま茶房,Hama Tea,cafe,downtown,SETTLE-102,,50,false\r\n"
+            + "m-101,\"鈴木商店, 本店\",\"Suzuki Store, Main\",grocery,centre,SETTLE-101,500,,\r\n"
+            + "m-102,はま茶房,Hama Tea,cafe,centre,SETTLE-102,,50,false\r\n"
         let merchants = try MerchantsParser.parseCSV(csv, file: "new.csv", ruleset: ruleset)
         #expect(merchants.map(\.name.en) == ["Suzuki Store, Main", "Hama Tea"])
         #expect(merchants[0].pointsPerDayMax == 500 && merchants[1].pointsPerResidentPerDayMax == 50 && !merchants[1].active)
@@ -778,8 +781,8 @@ struct MerchantTests {
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
         #expect(try await spend(fixture, "r-1", 1, at: "m-101", key: "k-1").points == 1)
-        let restarted = try await Bootstrap.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.repositoryRoot + "/Rules",
-                                                 merchantsFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml",
+        let restarted = try await fixture.store.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.rulesDirectory,
+                                                 merchantsFile: Fixture.merchantsFile,
                                                  environment: fixture.ayumi.dependencies.environment, logger: .init(label: "test"))
         #expect(restarted.dependencies.program.current.merchants["m-101"]?.active == true)
         let exported = MerchantsParser.csv(restarted.administration.merchants())
@@ -791,10 +794,10 @@ struct MerchantTests {
 
     @Test("a CSV with a mistake names its line and column", arguments: [
         ("m-103,a,b,cafe,uptown,S,,,", "new.csv:2:16: error: unknown zone 'uptown' (see zones.geojson)"),
-        ("m-103,a,b,cafe,downtown,S,0,,", "new.csv:2:27: error: expected a whole number from 1 to 1,000,000,000, or nothing"),
-        ("m-103,a,b,cafe,downtown,S,,,maybe", "new.csv:2:29: error: expected true, false or nothing"),
-        ("m-103,a,b,cafe,downtown", "new.csv:2:1: error: expected 9 fields, found 5"),
-        ("m-103,\"a,b,cafe,downtown,S,,,", "new.csv:2:7: error: a quoted field is not closed"),
+        ("m-103,a,b,cafe,centre,S,0,,", "new.csv:2:25: error: expected a whole number from 1 to 1,000,000,000, or nothing"),
+        ("m-103,a,b,cafe,centre,S,,,maybe", "new.csv:2:27: error: expected true, false or nothing"),
+        ("m-103,a,b,cafe,centre", "new.csv:2:1: error: expected 9 fields, found 5"),
+        ("m-103,\"a,b,cafe,centre,S,,,", "new.csv:2:7: error: a quoted field is not closed"),
     ])
     func csvErrors(line: String, message: String) async throws {
         let fixture = try await Fixture.make()
@@ -821,16 +824,16 @@ struct RedemptionTests {
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
         let issued = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1")
         #expect(issued.number.count == 12 && issued.number.allSatisfy(\.isNumber))
-        let record = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: issued.number, points: 2, idempotencyKey: "k-1")
+        let record = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: issued.number, points: 2, idempotencyKey: "k-1")
         #expect(record.points == 2)
         await #expect(throws: AyumiError.codeAlreadyUsed) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: issued.number, points: 1, idempotencyKey: "k-2")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: issued.number, points: 1, idempotencyKey: "k-2")
         }
         await #expect(throws: AyumiError.codeAlreadyUsed) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: issued.code, points: 1, idempotencyKey: "k-3")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: issued.code, points: 1, idempotencyKey: "k-3")
         }
         fixture.clock.advance(seconds: 600)
-        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: issued.number, points: 2, idempotencyKey: "k-1") == record)
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: issued.number, points: 2, idempotencyKey: "k-1") == record)
         #expect(try await fixture.points("r-1") == 3)
     }
 
@@ -845,7 +848,7 @@ struct RedemptionTests {
         var typo = Array(issued.number)
         typo[3] = typo[3] == "0" ? "1" : "0"
         await #expect(throws: AyumiError.codeNumberMistyped) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: String(typo), points: 1, idempotencyKey: "k-typo")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: String(typo), points: 1, idempotencyKey: "k-typo")
         }
         // Numbers that check out but were never issued: 10 are answered, the 11th is refused even for a real one.
         var guesses = 0, candidate: UInt64 = 12_345_678_900
@@ -855,18 +858,18 @@ struct RedemptionTests {
             let number = body + String(CodeNumberTestHelper.checkDigit(body))
             guard number != issued.number else { continue }
             await #expect(throws: AyumiError.codeNumberUnknown) {
-                try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: number, points: 1, idempotencyKey: "k-\(guesses)")
+                try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: number, points: 1, idempotencyKey: "k-\(guesses)")
             }
             guesses += 1
         }
         await #expect(throws: AyumiError.tooManyAttempts(retryAfterSeconds: 600)) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: issued.number, points: 1, idempotencyKey: "k-real")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: issued.number, points: 1, idempotencyKey: "k-real")
         }
         // Another till is not held up, and the scanned code always works.
-        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-002", code: issued.number, points: 1, idempotencyKey: "k-other").points == 1)
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "shop-2", code: issued.number, points: 1, idempotencyKey: "k-other").points == 1)
         fixture.clock.advance(seconds: 601)
         let next = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1")
-        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: next.number, points: 1, idempotencyKey: "k-later").points == 1)
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: next.number, points: 1, idempotencyKey: "k-later").points == 1)
     }
 
     @Test("property: 30 unknown numbers sent at once from one till: at most 10 are looked up")
@@ -877,7 +880,7 @@ struct RedemptionTests {
                 group.addTask {
                     let body = String(12_345_678_900 + UInt64(index))
                     do {
-                        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: body + String(CodeNumberTestHelper.checkDigit(body)),
+                        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: body + String(CodeNumberTestHelper.checkDigit(body)),
                                                                        points: 1, idempotencyKey: "g-\(index)")
                         return nil
                     } catch let error as AyumiError { return error } catch { return .busy }
@@ -901,15 +904,15 @@ struct RedemptionTests {
         #expect(try await cli.redemptions.rotateSigningKey().id == 2)
         let fromCLI = try await cli.redemptions.issueCode(residentID: "r-1").code
         // The server has not loaded key 2 yet: the code names it, so the server loads the keys and redeems.
-        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: fromCLI, points: 1, idempotencyKey: "k-1").points == 1)
-        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: old, points: 1, idempotencyKey: "k-2").points == 1)
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: fromCLI, points: 1, idempotencyKey: "k-1").points == 1)
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: old, points: 1, idempotencyKey: "k-2").points == 1)
         #expect(try await fixture.ayumi.redemptions.reloadSigningKeys() == false, "already loaded by the redemption above")
         #expect(fixture.ayumi.dependencies.signer.current.currentKeyID == 2)
         // A forged key number is still forged after the reload.
         var bytes = Base32.decode(fromCLI)!
         bytes[1] = 9
         await #expect(throws: AyumiError.codeForged) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: Base32.encode(bytes), points: 1, idempotencyKey: "k-3")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: Base32.encode(bytes), points: 1, idempotencyKey: "k-3")
         }
     }
 
@@ -917,10 +920,10 @@ struct RedemptionTests {
     func redeem() async throws {
         let fixture = try await Fixture.make()
         let code = try await funded(fixture)
-        let record = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 6, idempotencyKey: "k-1")
+        let record = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: code, points: 6, idempotencyKey: "k-1")
         #expect(record.points == 6)
         #expect(record.funding.reduce(0) { $0 + $1.points } == 6)
-        #expect(Set(record.funding.map(\.sponsorID)) == ["city-health", "shotengai"])
+        #expect(Set(record.funding.map(\.sponsorID)) == ["health-office", "traders"])
         #expect(try await fixture.points("r-1") == 1)
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
@@ -929,25 +932,25 @@ struct RedemptionTests {
     func idempotent() async throws {
         let fixture = try await Fixture.make()
         let code = try await funded(fixture)
-        let first = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1")
+        let first = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: code, points: 3, idempotencyKey: "k-1")
         // While the code is valid: the same request answers the same; the key with another code,
         // other points or a forged code is refused, and nothing more is debited.
-        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1") == first)
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: code, points: 3, idempotencyKey: "k-1") == first)
         let another = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
         var forged = Array(code)
         forged[forged.count / 2] = forged[forged.count / 2] == "A" ? "B" : "A"
         for (text, points) in [(another, Int64(3)), (code, 2), (String(forged), 3)] {
             await #expect(throws: AyumiError.idempotencyKeyReused) {
-                try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: text, points: points, idempotencyKey: "k-1")
+                try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: text, points: points, idempotencyKey: "k-1")
             }
         }
         #expect(try await fixture.points("r-1") == 4)
         fixture.clock.advance(seconds: 600) // a retry after the code expired still gets its answer
-        let retry = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 3, idempotencyKey: "k-1")
+        let retry = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: code, points: 3, idempotencyKey: "k-1")
         #expect(retry == first)
         #expect(try await fixture.points("r-1") == 4)
         await #expect(throws: AyumiError.idempotencyKeyReused) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 4, idempotencyKey: "k-1")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: code, points: 4, idempotencyKey: "k-1")
         }
     }
 
@@ -955,9 +958,9 @@ struct RedemptionTests {
     func replay() async throws {
         let fixture = try await Fixture.make()
         let code = try await funded(fixture)
-        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-1")
+        _ = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: code, points: 1, idempotencyKey: "k-1")
         await #expect(throws: AyumiError.codeAlreadyUsed) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-002", code: code, points: 1, idempotencyKey: "k-2")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-2", code: code, points: 1, idempotencyKey: "k-2")
         }
         #expect(try await fixture.points("r-1") == 6)
     }
@@ -967,16 +970,16 @@ struct RedemptionTests {
         let fixture = try await Fixture.make()
         let code = try await funded(fixture)
         await #expect(throws: AyumiError.insufficientPoints(balance: 7, requested: 8)) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 8, idempotencyKey: "k-1")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: code, points: 8, idempotencyKey: "k-1")
         }
         var forged = Array(code)
         forged[10] = forged[10] == "A" ? "B" : "A"
         await #expect(throws: AyumiError.codeForged) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: String(forged), points: 1, idempotencyKey: "k-2")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: String(forged), points: 1, idempotencyKey: "k-2")
         }
         fixture.clock.advance(seconds: 120)
         await #expect(throws: AyumiError.codeExpired) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-3")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: code, points: 1, idempotencyKey: "k-3")
         }
         #expect(try await fixture.points("r-1") == 7)
     }
@@ -993,7 +996,7 @@ struct RedemptionTests {
         #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1") == Balance(spendable: 0, pastExpiry: 7))
         let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
         await #expect(throws: AyumiError.insufficientPoints(balance: 0, requested: 1)) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 1, idempotencyKey: "k-1")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: code, points: 1, idempotencyKey: "k-1")
         }
     }
 
@@ -1006,7 +1009,7 @@ struct RedemptionTests {
         let outcomes = await withTaskGroup(of: Bool.self) { group in
             for (index, code) in codes.enumerated() {
                 group.addTask {
-                    (try? await fixture.ayumi.redemptions.redeem(merchantID: "m-00\(index + 1)", code: code, points: 5, idempotencyKey: "k-\(index)")) != nil
+                    (try? await fixture.ayumi.redemptions.redeem(merchantID: "shop-\(index + 1)", code: code, points: 5, idempotencyKey: "k-\(index)")) != nil
                 }
             }
             return await group.reduce(into: [Bool]()) { $0.append($1) }
@@ -1035,7 +1038,7 @@ struct RedemptionTests {
             let resident = residents[Int(random.next() % 8)]
             let code = try await fixture.ayumi.redemptions.issueCode(residentID: resident).code
             let points = Int64(random.next() % 6) + 1
-            if let record = try? await fixture.ayumi.redemptions.redeem(merchantID: "m-00\(random.next() % 9 + 1)", code: code, points: points,
+            if let record = try? await fixture.ayumi.redemptions.redeem(merchantID: "shop-\(random.next() % 9 + 1)", code: code, points: points,
                                                             idempotencyKey: "k-\(round)") {
                 redeemed += record.points
             }
@@ -1045,7 +1048,7 @@ struct RedemptionTests {
         #expect(audit.violations.isEmpty, "\(audit.violations)")
         #expect(redeemed > 0)
         var redeemedInHistories: Int64 = 0
-        let dailyPointsMax = ["walk-steps": Int64(5), "transit-ride": 4, "downtown-visit": 2]
+        let dailyPointsMax = ["walk-bands": Int64(5), "metro-ride": 4, "centre-visit": 2]
         for id in residents {
             let balance = try await fixture.ayumi.accounts.balance(residentID: id).spendable
             #expect(balance >= 0)
@@ -1073,9 +1076,9 @@ struct RedemptionTests {
 @Suite("Beneficiary report over the ledger")
 struct ReportTests {
     /// `walkers` residents walk 4,000 steps (2 points each), the first `riders` of them ride once
-    /// (1 point, split between the city and the operator), the first `visitors` visit downtown
+    /// (1 point, split between the city and the operator), the first `visitors` visit the centre
     /// (2 points, the shopping street), and the first `spenders` spend 2 points: the first two at
-    /// m-003, the others at m-001.
+    /// shop-3, the others at shop-1.
     func city(walkers: Int = 24, riders: Int = 12, visitors: Int = 3, spenders: Int = 13) async throws -> Fixture {
         let fixture = try await Fixture.make()
         for index in 0..<walkers {
@@ -1087,7 +1090,7 @@ struct ReportTests {
         _ = try await fixture.submit((0..<visitors).map { fixture.visit("v-\($0)", "r-\($0)") })
         for index in 0..<spenders {
             let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-\(index)").code
-            _ = try await fixture.ayumi.redemptions.redeem(merchantID: index < 2 ? "m-003" : "m-001", code: code, points: 2, idempotencyKey: "k-\(index)")
+            _ = try await fixture.ayumi.redemptions.redeem(merchantID: index < 2 ? "shop-3" : "shop-1", code: code, points: 2, idempotencyKey: "k-\(index)")
         }
         return fixture
     }
@@ -1098,24 +1101,24 @@ struct ReportTests {
         let report = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today)
         let lines = report.csv(language: .en).split(separator: "\r\n").map(String.init)
         #expect(lines[0] == "\u{FEFF}section,id,name,points_awarded,yen_awarded,residents_awarded,points_redeemed,yen_redeemed,residents_redeemed,points_expired,yen_expired,residents_expired")
-        #expect(lines[1] == "program,all,Ayumi Points (Minato demo city),66,66,24,26,26,13,0,0,0")
+        #expect(lines[1] == "program,all,Test Points (fixture city),66,66,24,26,26,13,0,0,0")
         // The visits (3 residents) are suppressed, the rides (12) with them as their complement, the
         // sponsors of both with them (a sponsor less the rules shown would give a share back), and
         // the walks with those sponsors: the awards show only as the combined row. Every hidden
         // count reads X: which hidden figure is the small one would also give it back.
-        #expect(lines.contains("rule,walk-steps,Walking,X,X,X,26,26,13,0,0,0"))
-        #expect(lines.contains("rule,downtown-visit,Downtown visit,X,X,X,0,0,0,0,0,0"))
-        #expect(lines.contains("rule,transit-ride,Public transport ride,X,X,X,0,0,0,0,0,0"))
+        #expect(lines.contains("rule,walk-bands,Walking,X,X,X,26,26,13,0,0,0"))
+        #expect(lines.contains("rule,centre-visit,Centre visit,X,X,X,0,0,0,0,0,0"))
+        #expect(lines.contains("rule,metro-ride,Public transport ride,X,X,X,0,0,0,0,0,0"))
         #expect(lines.contains("rule,*,Suppressed groups combined (under 10 residents),66,66,24,0,0,0,0,0,0"))
-        #expect(lines.contains("sponsor,city-health,Minato City Health and Welfare Bureau,X,X,X,26,26,13,0,0,0"))
-        #expect(lines.contains("sponsor,shotengai,Minato Central Shopping Street Association,X,X,X,0,0,0,0,0,0"))
+        #expect(lines.contains("sponsor,health-office,Test City Health Office,X,X,X,26,26,13,0,0,0"))
+        #expect(lines.contains("sponsor,traders,Centre Traders Association,X,X,X,0,0,0,0,0,0"))
         #expect(lines.contains("sponsor,*,Suppressed groups combined (under 10 residents),66,66,24,0,0,0,0,0,0"))
         // Redemptions are traced to the rule and sponsor that funded each point: the walks' lots,
-        // the city's, were drawn first; 2 residents at m-003 hide m-001 (11) with them.
-        #expect(lines.contains("merchant,m-001,Minato Bakery,,,,X,X,X,,,"))
-        #expect(lines.contains("merchant,m-003,Cafe Ayumi,,,,X,X,X,,,"))
+        // the city's, were drawn first; 2 residents at shop-3 hide shop-1 (11) with them.
+        #expect(lines.contains("merchant,shop-1,Corner Bakery,,,,X,X,X,,,"))
+        #expect(lines.contains("merchant,shop-3,Cafe Hinata,,,,X,X,X,,,"))
         #expect(lines.contains("merchant,*,Suppressed groups combined (under 10 residents),,,,26,26,13,,,"))
-        #expect(lines.contains("merchant,m-002,Chuo Greengrocer,,,,0,0,0,,,"))
+        #expect(lines.contains("merchant,shop-2,Station Greengrocer,,,,0,0,0,,,"))
         #expect(report.csv(language: .ja).hasPrefix("\u{FEFF}区分,ID,名称,付与ポイント,付与額（円）,付与対象住民数,利用ポイント"))
         let again = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today)
         #expect(again.csv(language: .en) == report.csv(language: .en))
@@ -1125,7 +1128,7 @@ struct ReportTests {
     @Test("a yen figure beyond 64 bits is an error, never a crash")
     func overflow() async throws {
         let cell = BeneficiaryFacts.Cell(points: Int64.max / 2, residents: 20)
-        let facts = BeneficiaryFacts(totals: [.awarded: cell, .redeemed: .zero], cells: [.awarded: [.rule: ["walk-steps": cell]]],
+        let facts = BeneficiaryFacts(totals: [.awarded: cell, .redeemed: .zero], cells: [.awarded: [.rule: ["walk-bands": cell]]],
                                      links: [:])
         await #expect(throws: BeneficiaryReport.ReportError.overflow) {
             try await BeneficiaryReport.make(facts: facts, listed: [:], pastNames: [:], programName: LocalizedText(ja: "", en: ""),
@@ -1139,10 +1142,10 @@ struct ReportTests {
         let fixture = try await city(walkers: 40, riders: 30, visitors: 12, spenders: 0)
         let lines = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today).csv(language: .en)
             .split(separator: "\r\n").map(String.init)
-        #expect(lines.contains("rule,walk-steps,Walking,80,80,40,0,0,0,0,0,0"))
-        #expect(lines.contains("rule,transit-ride,Public transport ride,30,30,30,0,0,0,0,0,0"))
-        #expect(lines.contains("rule,downtown-visit,Downtown visit,24,24,12,0,0,0,0,0,0"))
-        #expect(lines.contains("sponsor,shotengai,Minato Central Shopping Street Association,24,24,12,0,0,0,0,0,0"))
+        #expect(lines.contains("rule,walk-bands,Walking,80,80,40,0,0,0,0,0,0"))
+        #expect(lines.contains("rule,metro-ride,Public transport ride,30,30,30,0,0,0,0,0,0"))
+        #expect(lines.contains("rule,centre-visit,Centre visit,24,24,12,0,0,0,0,0,0"))
+        #expect(lines.contains("sponsor,traders,Centre Traders Association,24,24,12,0,0,0,0,0,0"))
         #expect(!lines.contains { $0.contains(",*,") })
     }
 
@@ -1211,9 +1214,9 @@ struct ReportTests {
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 8_000)])
         let csv = try await fixture.ayumi.reporting.beneficiaryReport(from: fixture.today, to: fixture.today).csv(language: .en)
-        #expect(csv.contains("program,all,Ayumi Points (Minato demo city),X,X,X,0,0,0,0,0,0\r\n"))
-        #expect(csv.contains("rule,walk-steps,Walking,X,X,X,0,0,0,0,0,0\r\n"))
-        #expect(csv.contains("sponsor,city-health,Minato City Health and Welfare Bureau,X,X,X,0,0,0,0,0,0\r\n"))
+        #expect(csv.contains("program,all,Test Points (fixture city),X,X,X,0,0,0,0,0,0\r\n"))
+        #expect(csv.contains("rule,walk-bands,Walking,X,X,X,0,0,0,0,0,0\r\n"))
+        #expect(csv.contains("sponsor,health-office,Test City Health Office,X,X,X,0,0,0,0,0,0\r\n"))
         #expect(!csv.contains(",4,"))
     }
 
@@ -1222,16 +1225,16 @@ struct ReportTests {
         let fixture = try await city(walkers: 40, riders: 30, visitors: 12, spenders: 0)
         let rules = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-rules-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: rules, withIntermediateDirectories: true)
-        for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.repositoryRoot + "/Rules") where name != "walk.yaml" {
-            try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules/" + name, toPath: rules + "/" + name)
+        for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.rulesDirectory) where name != "walk.yaml" {
+            try FileManager.default.copyItem(atPath: Fixture.rulesDirectory + "/" + name, toPath: rules + "/" + name)
         }
-        let restarted = try await Bootstrap.open(dataDirectory: fixture.directory, rulesDirectory: rules,
-                                             merchantsFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml",
+        let restarted = try await fixture.store.open(dataDirectory: fixture.directory, rulesDirectory: rules,
+                                             merchantsFile: Fixture.merchantsFile,
                                              environment: fixture.ayumi.dependencies.environment, logger: .init(label: "test"))
-        #expect(!restarted.dependencies.program.current.ruleset.rules.contains { $0.id == "walk-steps" })
+        #expect(!restarted.dependencies.program.current.ruleset.rules.contains { $0.id == "walk-bands" })
         let csv = try await restarted.reporting.beneficiaryReport(from: fixture.today, to: fixture.today).csv(language: .ja)
-        #expect(csv.contains("付与ルール,walk-steps,ウォーキング,80,80,40,0,0,0"))
-        #expect(csv.contains("事業全体,all,あゆみポイント（みなと市）,134,134,40,0,0,0"))
+        #expect(csv.contains("付与ルール,walk-bands,ウォーキング,80,80,40,0,0,0"))
+        #expect(csv.contains("事業全体,all,テストポイント（試験市）,134,134,40,0,0,0"))
     }
 }
 
@@ -1240,7 +1243,7 @@ struct LargestValuesTests {
     /// 29 more sponsors, so that a rule is funded by the most allowed (32).
     let extraSponsors = (1...29).map { "  - id: s-\($0)\n    kind: government\n    name: {ja: 負担者\($0), en: Sponsor \($0)}\n" }.joined()
 
-    /// The demo city with every number in Rules/ at its upper bound (but the report's group size).
+    /// The tests' program with every number in Rules/ at its upper bound (but the report's group size).
     func largestRules() throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-largest-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -1254,16 +1257,16 @@ struct LargestValuesTests {
                           ("per: {steps: 2_000, points: 1, round: down}", "per: {steps: 100, points: 10_000, round: down}"),
                           ("{per: day, points: 5}", "{per: day, points: 100_000}"),
                           // Integer weights (the older form of funding) reach further than percentages.
-                          ("city-health: 100%", (["city-health: 1_000_000", "minato-transit: 1_000_000", "shotengai: 999_999"]
+                          ("health-office: 100%", (["health-office: 1_000_000", "metro-company: 1_000_000", "traders: 999_999"]
                                                  + (1...29).map { "s-\($0): 1_000_000" }).joined(separator: "\n  "))],
             "transit.yaml": [("fixed: 1", "fixed: 10_000"), ("{per: day, count: 4}", "{per: day, count: 1_000_000_000}"),
-                             ("city-health: 50%\n  minato-transit: 50%", "city-health: 1_000_000\n  minato-transit: 1_000_000")],
-            "downtown-visit.yaml": [("fixed: 2", "fixed: 10_000"), ("{per: day, count: 1}", "{per: day, count: 1_000_000_000}"),
-                                    ("shotengai: 100%", "shotengai: 1_000_000")],
+                             ("health-office: 50%\n  metro-company: 50%", "health-office: 1_000_000\n  metro-company: 1_000_000")],
+            "centre-visit.yaml": [("fixed: 2", "fixed: 10_000"), ("{per: day, count: 1}", "{per: day, count: 1_000_000_000}"),
+                                    ("traders: 100%", "traders: 1_000_000")],
         ]
-        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules/calendar", toPath: directory + "/calendar")
-        for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.repositoryRoot + "/Rules") where name != "calendar" {
-            var text = try String(contentsOfFile: Fixture.repositoryRoot + "/Rules/" + name, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: Fixture.rulesDirectory + "/calendar", toPath: directory + "/calendar")
+        for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.rulesDirectory) where name != "calendar" {
+            var text = try String(contentsOfFile: Fixture.rulesDirectory + "/" + name, encoding: .utf8)
             for (original, replacement) in replacements[name] ?? [] {
                 #expect(text.contains(original), "\(name): \(original)")
                 text = text.replacingOccurrences(of: original, with: replacement)
@@ -1276,7 +1279,7 @@ struct LargestValuesTests {
     @Test("a program with every number at its bound loads, awards, redeems, reports and verifies without overflow")
     func largest() async throws {
         let fixture = try await Fixture.make(rulesDirectory: try largestRules())
-        #expect(fixture.ayumi.dependencies.program.current.ruleset.rules.first { $0.id == "walk-steps" }?.funding.count == Bounds.sponsorsPerRuleMax)
+        #expect(fixture.ayumi.dependencies.program.current.ruleset.rules.first { $0.id == "walk-bands" }?.funding.count == Bounds.sponsorsPerRuleMax)
         try await fixture.enrol("r-1")
         try await fixture.enrol("r-2")
         fixture.clock.advance(seconds: 12 * 86_400)
@@ -1292,7 +1295,7 @@ struct LargestValuesTests {
         #expect(try await fixture.points("r-1") == total)
 
         let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
-        let record = try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: Redemptions.redemptionPointsMax, idempotencyKey: "k-1")
+        let record = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: code, points: Redemptions.redemptionPointsMax, idempotencyKey: "k-1")
         #expect(record.funding.map(\.points).reduce(0, +) == 1_000_000)
         #expect(try await fixture.points("r-1") == total - 1_000_000)
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
@@ -1392,7 +1395,7 @@ struct BacktestTests {
 
     func candidate(_ edit: (String) -> String) throws -> Ruleset {
         var files = [String: String]()
-        let directory = Fixture.repositoryRoot + "/Rules"
+        let directory = Fixture.rulesDirectory
         for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name != "calendar" {
             files[name] = try String(contentsOfFile: directory + "/" + name, encoding: .utf8)
         }
@@ -1410,7 +1413,7 @@ struct BacktestTests {
         for row in report.rows(.en) { #expect(row.actual == row.candidate, "\(row.section): \(row.key)") }
         #expect(report.actual.cappedAwards == 12)
         // Taps funded 50/50: 36 one-point taps, 18 for each sponsor, in the ledger and in the replay.
-        #expect(report.candidate.pointsBySponsor == ["city-health": 12 * 5 + 18, "minato-transit": 18])
+        #expect(report.candidate.pointsBySponsor == ["health-office": 12 * 5 + 18, "metro-company": 18])
     }
 
     @Test("a lower daily walking limit shows what it would have saved, per sponsor, without touching the ledger")
@@ -1421,7 +1424,7 @@ struct BacktestTests {
                                                                 from: fixture.today.adding(days: -30), to: fixture.today)
         #expect(report.actual.points == 96)
         #expect(report.candidate.points == 72)
-        #expect(report.candidate.pointsBySponsor["city-health"] == Int64(12 * 3 + 18))
+        #expect(report.candidate.pointsBySponsor["health-office"] == Int64(12 * 3 + 18))
         let csv = report.csv(.en)
         #expect(csv.hasPrefix("section,key,actual,candidate,change\r\n"))
         #expect(csv.contains("\r\ntotal,points,96,72,-24\r\n"))
@@ -1430,15 +1433,15 @@ struct BacktestTests {
         // 24 residents of one district are shown; the candidate changes nobody's reach.
         #expect(csv.contains("\r\nresidents reached by district,14101,24,24,0\r\n"))
         // Each sponsor's burn per day: the city pays 24 fewer points today, the operator the same.
-        #expect(csv.contains("\r\nsponsor points per day (budget burn),city-health \(fixture.today),78,54,-24\r\n"))
-        #expect(csv.contains("\r\nsponsor points per day (budget burn),minato-transit \(fixture.today),18,18,0\r\n"))
+        #expect(csv.contains("\r\nsponsor points per day (budget burn),health-office \(fixture.today),78,54,-24\r\n"))
+        #expect(csv.contains("\r\nsponsor points per day (budget burn),metro-company \(fixture.today),18,18,0\r\n"))
         #expect(report.table(.ja).contains("合計: ポイント"))
         #expect(try await fixture.points("r-0") == before)
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 
     /// 60 residents of three districts, born 1940-2005, over 30 days from 2026-11-25: most walk
-    /// (0-16,000 steps), some ride (0-3 taps), a few visit downtown; all drawn from one seed.
+    /// (0-16,000 steps), some ride (0-3 taps), a few visit the centre; all drawn from one seed.
     func generatedMonth() async throws -> Fixture {
         let fixture = try await Fixture.make()
         var random = SplitMix64(seed: 2_026_11)
@@ -1518,7 +1521,7 @@ struct BacktestTests {
 
     /// The golden file is the report as it was reviewed; a change to the engine that changes any
     /// figure shows as a difference here. `AYUMI_UPDATE_GOLDEN=1` writes it anew (review the diff).
-    @Test("golden: a generated month replayed through a candidate (lower walking limit, 30/70 rides, a December downtown campaign, a rides budget)")
+    @Test("golden: a generated month replayed through a candidate (lower walking limit, 30/70 rides, a December centre campaign, a rides budget)")
     func goldenMonth() async throws {
         let fixture = try await generatedMonth()
         let from = LocalDate("2026-11-25")!, to = LocalDate("2026-12-24")!
@@ -1528,11 +1531,11 @@ struct BacktestTests {
         for row in same.rows(.en) { #expect(row.actual == row.candidate, "\(row.section): \(row.key)") }
         let directory = try Fixture.rules(editing: [
             "walk.yaml": { $0.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: 3}") },
-            "transit.yaml": { $0.replacingOccurrences(of: "city-health: 50%\n  minato-transit: 50%", with: "city-health: 30%\n  minato-transit: 70%") },
+            "transit.yaml": { $0.replacingOccurrences(of: "health-office: 50%\n  metro-company: 50%", with: "health-office: 30%\n  metro-company: 70%") },
             "campaigns.yaml": { _ in
-                "campaigns:\n  - {id: december, name: {ja: 師走の商店街, en: December downtown}, from: 2026-12-01, to: 2026-12-24, percent: 200, rules: [downtown-visit]}\n"
+                "campaigns:\n  - {id: december, name: {ja: 師走の商店街, en: December centre}, from: 2026-12-01, to: 2026-12-24, percent: 200, rules: [centre-visit]}\n"
             },
-            "sponsors.yaml": { $0.replacingOccurrences(of: "  - id: minato-transit\n", with: "  - id: minato-transit\n    budgets: [{per: day, points: 60, onExhausted: scale}]\n") },
+            "sponsors.yaml": { $0.replacingOccurrences(of: "  - id: metro-company\n", with: "  - id: metro-company\n    budgets: [{per: day, points: 60, onExhausted: scale}]\n") },
         ])
         let report = try await fixture.ayumi.reporting.backtest(try RulesParser.load(directory: directory), from: from, to: to)
         let csv = report.csv(.en)
@@ -1571,9 +1574,9 @@ struct BacktestTests {
 
 @Suite("Budgets")
 struct BudgetStoreTests {
-    /// The demo program with the city's walking points limited to `budget`.
+    /// The tests' program with the health office's walking points limited to `budget`.
     func rules(_ budget: String) throws -> String {
-        let directory = try Fixture.rules(editing: ["sponsors.yaml": { $0.replacingOccurrences(of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [\(budget)]\n") }])
+        let directory = try Fixture.rules(editing: ["sponsors.yaml": { $0.replacingOccurrences(of: "  - id: health-office\n", with: "  - id: health-office\n    budgets: [\(budget)]\n") }])
         return directory
     }
 
@@ -1594,7 +1597,7 @@ struct BudgetStoreTests {
         for index in 0..<40 { total += try await fixture.points("r-\(index)") }
         #expect(total == paid)
         let refused = results.filter { $0.awards.isEmpty }.compactMap(\.reason?.en)
-        #expect(refused.allSatisfy { $0 == "No points: the budget of Minato City Health and Welfare Bureau (30 points a day) is spent" })
+        #expect(refused.allSatisfy { $0 == "No points: the budget of Test City Health Office (30 points a day) is spent" })
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 }
@@ -1635,17 +1638,17 @@ struct TimelineTests {
         try await fixture.enrol("r-1")
         try await fixture.enrol("r-2")
         fixture.clock.advance(seconds: 2 * 86_400)
-        let directory = try Fixture.rules(editing: ["sponsors.yaml": { $0.replacingOccurrences(of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [{per: month, points: 6, onExhausted: scale}]\n") }])
+        let directory = try Fixture.rules(editing: ["sponsors.yaml": { $0.replacingOccurrences(of: "  - id: health-office\n", with: "  - id: health-office\n    budgets: [{per: month, points: 6, onExhausted: scale}]\n") }])
         try await fixture.install(rules: directory)
         // Yesterday's walk is judged by yesterday's rules (no budget), but the month's budget counts it.
         let late = try await fixture.submit([fixture.walk("w-late", "r-1", steps: 12_000, on: fixture.today.adding(days: -1))])
         #expect(late.first?.awards.map(\.points) == [5])
         let now = try await fixture.submit([fixture.walk("w-now", "r-2", steps: 12_000)])
         #expect(now.first?.awards.map(\.points) == [1])
-        #expect(now.first?.awards.first?.reason.en.hasSuffix(" (reduced by the budget of Minato City Health and Welfare Bureau, 6 points a month)") == true)
+        #expect(now.first?.awards.first?.reason.en.hasSuffix(" (reduced by the budget of Test City Health Office, 6 points a month)") == true)
         let third = try await fixture.submit([fixture.walk("w-more", "r-1", steps: 12_000)])
         #expect(third.first?.awards.isEmpty == true)
-        #expect(third.first?.reason?.en == "No points: the budget of Minato City Health and Welfare Bureau (6 points a month) is spent")
+        #expect(third.first?.reason?.en == "No points: the budget of Test City Health Office (6 points a month) is spent")
     }
 
     @Test("a late event reduced by a budget its own ruleset did not have says so, in the answer and in history")
@@ -1654,7 +1657,7 @@ struct TimelineTests {
         try await fixture.enrol("r-1")
         try await fixture.enrol("r-2")
         fixture.clock.advance(seconds: 2 * 86_400)
-        let directory = try Fixture.rules(editing: ["sponsors.yaml": { $0.replacingOccurrences(of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [{per: month, points: 6, onExhausted: scale}]\n") }])
+        let directory = try Fixture.rules(editing: ["sponsors.yaml": { $0.replacingOccurrences(of: "  - id: health-office\n", with: "  - id: health-office\n    budgets: [{per: month, points: 6, onExhausted: scale}]\n") }])
         try await fixture.install(rules: directory)
         #expect(try await fixture.submit([fixture.walk("w-now", "r-2", steps: 12_000)]).first?.awards.map(\.points) == [5])
         let late = try await fixture.submit([fixture.walk("w-late", "r-1", steps: 12_000, on: fixture.today.adding(days: -1))])
@@ -1671,8 +1674,8 @@ struct TimelineTests {
         try await fixture.enrol("r-1")
         let first = fixture.ayumi.dependencies.program.current.ruleset.version
         var files: [String: String] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.repositoryRoot + "/Rules") where name != "calendar" {
-            files[name] = try String(contentsOfFile: Fixture.repositoryRoot + "/Rules/" + name, encoding: .utf8)
+        for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.rulesDirectory) where name != "calendar" {
+            files[name] = try String(contentsOfFile: Fixture.rulesDirectory + "/" + name, encoding: .utf8)
         }
         files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: 3}")
         let (version, _, _) = try await fixture.ayumi.administration.validateRules(files: files)
@@ -1743,14 +1746,14 @@ struct PendingTests {
         #expect(lines.map { $0.availableOn?.description } == [nil, fixture.today.adding(days: 3).description], "the tap, then the walk")
         let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
         await #expect(throws: AyumiError.insufficientPoints(balance: 1, requested: 2)) {
-            try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: code, points: 2, idempotencyKey: "k-1")
+            try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: code, points: 2, idempotencyKey: "k-1")
         }
         fixture.clock.advance(seconds: 2 * 86_400)
         #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1").pending == 4)
         fixture.clock.advance(seconds: 86_400)
         #expect(try await fixture.ayumi.accounts.balance(residentID: "r-1") == Balance(spendable: 5, pastExpiry: 0, pending: 0))
         let later = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
-        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "m-001", code: later, points: 5, idempotencyKey: "k-2").points == 5)
+        #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: later, points: 5, idempotencyKey: "k-2").points == 5)
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 }
@@ -1770,7 +1773,7 @@ struct DrawTests {
                 conditions: {age: {min: 18}}
                 prizes: 3
                 prizePoints: 100
-                sponsor: shotengai
+                sponsor: traders
             """ }])
         let fixture = try await Fixture.make(rulesDirectory: directory)
         for index in 0..<30 {
@@ -1814,7 +1817,7 @@ struct StreakStoreTests {
             conditions:
               steps: {min: 8_000}
             points: {fixed: 10}
-            funding: {city-health: 100%}
+            funding: {health-office: 100%}
             reason: {ja: "{date}まで3日連続", en: "Three days in a row to {date}"}
             """ }])
         let fixture = try await Fixture.make(rulesDirectory: directory)
@@ -1849,7 +1852,7 @@ struct MilestoneStoreTests {
             name: {ja: 歩数の節目, en: Steps milestone}
             milestone: {steps: 5_000}
             points: {fixed: 10}
-            funding: {city-health: 100%}
+            funding: {health-office: 100%}
             reason: {ja: "{date}", en: "{date}"}
             """ }])
         let fixture = try await Fixture.make(rulesDirectory: directory)
@@ -1865,14 +1868,14 @@ struct MilestoneStoreTests {
         let report = try await fixture.ayumi.reporting.backtest(fixture.ayumi.dependencies.program.current.ruleset, from: fixture.today, to: fixture.today)
         // Two residents are too few to show figures; the tallies themselves must agree.
         #expect(report.candidate.points == report.actual.points && report.candidate.awards == report.actual.awards)
-        #expect(report.actual.pointsBySponsor["city-health"] == Int64(70 + 10), "milestones 30 + 40, walks 5 + 5")
+        #expect(report.actual.pointsBySponsor["health-office"] == Int64(70 + 10), "milestones 30 + 40, walks 5 + 5")
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
 
     @Test("onExhausted: pend holds a walk today's budget cannot pay until tomorrow, paid from tomorrow's budget; never more than it")
     func pendedByBudget() async throws {
         let directory = try Fixture.rules(editing: ["sponsors.yaml": {
-            $0.replacingOccurrences(of: "  - id: city-health\n", with: "  - id: city-health\n    budgets: [{per: day, points: 5, onExhausted: pend}]\n")
+            $0.replacingOccurrences(of: "  - id: health-office\n", with: "  - id: health-office\n    budgets: [{per: day, points: 5, onExhausted: pend}]\n")
         }])
         let fixture = try await Fixture.make(rulesDirectory: directory)
         for resident in ["r-1", "r-2", "r-3"] { try await fixture.enrol(resident) }

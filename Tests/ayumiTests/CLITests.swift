@@ -15,7 +15,9 @@ struct CLI {
     /// The binary `swift build --build-tests` put beside the test bundle.
     static let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ayumi").path
 
-    static func run(_ arguments: [String], directory: String = Fixture.repositoryRoot) throws -> Result {
+    /// Runs in the tests' program root by default: the `Rules/` and `Merchants/` a command finds
+    /// there are the tests' own, not the city's.
+    static func run(_ arguments: [String], directory: String = Fixture.programRoot) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -48,15 +50,15 @@ struct CLITests {
         #expect(FileManager.default.isExecutableFile(atPath: CLI.executable), "\(CLI.executable)")
     }
 
-    @Test("rules check passes on the demo city and names file:line:col for a broken rule")
+    @Test("rules check passes on the program it finds and names file:line:col for a broken rule")
     func rulesCheck() throws {
         let good = try CLI.run(["rules", "check"])
         #expect(good.status == 0)
         #expect(good.output.hasPrefix("ok: Rules version "))
 
         let copy = CLI.temporaryDirectory()
-        for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.repositoryRoot + "/Rules") {
-            try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules/" + name, toPath: copy + "/" + name)
+        for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.rulesDirectory) {
+            try FileManager.default.copyItem(atPath: Fixture.rulesDirectory + "/" + name, toPath: copy + "/" + name)
         }
         let walk = try String(contentsOfFile: copy + "/walk.yaml", encoding: .utf8)
         try walk.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: five}")
@@ -129,9 +131,9 @@ struct CLITests {
         let text = try String(contentsOfFile: file, encoding: .utf8)
         #expect(text.contains("export AYUMI_URL=http://127.0.0.1:\(server.port)\n"))
         #expect(text.contains("export AYUMI_INGEST_TOKEN=ayumi_ingest_"))
-        #expect(text.contains("   # ingest feed 'transit-operator'\n"))
-        #expect(text.contains("export AYUMI_FEED_SHOP_CHECKIN_TOKEN=ayumi_ingest_"))
-        #expect(text.contains("   # merchant m-001\n"))
+        #expect(text.contains("   # ingest feed 'metro-feed'\n"))
+        #expect(text.contains("export AYUMI_FEED_CHECKIN_FEED_TOKEN=ayumi_ingest_"))
+        #expect(text.contains("   # merchant shop-1\n"))
         let output = server.output() + server.log()
         #expect(output.contains(file))
         #expect(output.contains("First-start tokens created"))
@@ -144,7 +146,7 @@ struct CLITests {
     func explain() async throws {
         let server = try await Server.start()
         defer { server.stop() }
-        let admin = try server.token("AYUMI_ADMIN_TOKEN"), feed = try server.token("AYUMI_FEED_TRANSIT_OPERATOR_TOKEN")
+        let admin = try server.token("AYUMI_ADMIN_TOKEN"), feed = try server.token("AYUMI_FEED_METRO_FEED_TOKEN")
         #expect(try CLI.curl(["-X", "POST", "\(server.url)/v1/residents", "-H", "Authorization: Bearer \(admin)",
                               "-d", #"{"resident":"r-1","birthYear":1950,"district":"14101"}"#]).status == 201)
         let at = Date().addingTimeInterval(-120).formatted(.iso8601)
@@ -159,8 +161,8 @@ struct CLITests {
         #expect(lines.count == 4, "\(explained.output)")
         #expect(lines.first?.hasPrefix("Event t-2 (transit_tap, resident r-1, ") == true)
         // The first tap went to the city (listed first); this one goes to the operator.
-        #expect(lines.dropFirst().first == "  + transit-ride (Public transport ride): awards 1 point; funded by minato-transit 1 "
-                    + "(funded so far under this rule: city-health 1, minato-transit 0; shares city-health 50%, minato-transit 50%)")
+        #expect(lines.dropFirst().first == "  + metro-ride (Public transport ride): awards 1 point; funded by metro-company 1 "
+                    + "(funded so far under this rule: health-office 1, metro-company 0; shares health-office 50%, metro-company 50%)")
         #expect(lines.contains("  (2 rules for other kinds of event not considered)"))
         #expect(lines.last == "total: 1 points")
 
@@ -173,7 +175,7 @@ struct CLITests {
         let walk = #"{"id":"w-1","kind":"walk","resident":"r-1","date":"\#(CLI.tokyoToday())","steps":1500}"#
         try walk.write(toFile: file, atomically: true, encoding: .utf8)
         let japanese = try CLI.run(["rules", "explain", "--event", file, "--language", "ja", "--data-dir", server.data])
-        #expect(japanese.output.contains("  - walk-steps (ウォーキング): 条件を満たさない（1日2,000歩以上）"), "\(japanese.output)")
+        #expect(japanese.output.contains("  - walk-bands (ウォーキング): 条件を満たさない（1日2,000歩以上）"), "\(japanese.output)")
 
         // Nothing was recorded: the resident has the first tap's point only.
         let ayumi = try await Bootstrap.openExisting(dataDirectory: server.data, readOnly: true, logger: .init(label: "test"))
@@ -196,7 +198,7 @@ struct CLITests {
         #expect(try CLI.curl(["-X", "POST", "\(server.url)/v1/events", "-H", "Authorization: Bearer \(ingest)",
                               "-d", #"[{"id":"w-1","kind":"walk","resident":"r-1","date":"\#(today)","steps":12000}]"#]).status == 200)
         let candidate = CLI.temporaryDirectory()
-        try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Rules", toPath: candidate + "/Rules")
+        try FileManager.default.copyItem(atPath: Fixture.rulesDirectory, toPath: candidate + "/Rules")
         let walk = try String(contentsOfFile: candidate + "/Rules/walk.yaml", encoding: .utf8)
         try walk.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: 3}")
             .write(toFile: candidate + "/Rules/walk.yaml", atomically: true, encoding: .utf8)
@@ -240,7 +242,7 @@ struct CLITests {
     func tokens() async throws {
         let server = try await Server.start()
         defer { server.stop() }
-        let created = try CLI.run(["tokens", "create", "--role", "ingest", "--source", "transit-operator", "--expires-in", "90d",
+        let created = try CLI.run(["tokens", "create", "--role", "ingest", "--source", "metro-feed", "--expires-in", "90d",
                                    "--data-dir", server.data])
         #expect(created.status == 0)
         let token = created.output.trimmingCharacters(in: .newlines)
@@ -254,7 +256,7 @@ struct CLITests {
         let lines = list.output.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("ID  ROLE      FOR") == true)
         #expect(lines.count == 7)
-        let row = try #require(lines.last { $0.contains("feed:transit-operator") })
+        let row = try #require(lines.last { $0.contains("feed:metro-feed") })
         #expect(row.hasSuffix("active"))
         #expect(!list.output.contains(token) && !list.output.contains("ayumi_"))
         let id = String(row.prefix { $0 != " " })
@@ -269,7 +271,7 @@ struct CLITests {
         #expect(ingestOnly.count == 5)
         #expect(ingestOnly.last?.hasSuffix("revoked") == true)
 
-        let mismatched = try CLI.run(["tokens", "create", "--role", "resident", "--merchant", "m-001", "--data-dir", server.data])
+        let mismatched = try CLI.run(["tokens", "create", "--role", "resident", "--merchant", "shop-1", "--data-dir", server.data])
         #expect(mismatched.status == 1)
         #expect(mismatched.error == "error: --merchant goes with --role merchant, --resident with --role resident\n")
         let noSource = try CLI.run(["tokens", "create", "--role", "ingest", "--data-dir", server.data])
@@ -283,7 +285,7 @@ struct CLITests {
     @Test("SIGHUP puts an edited registry in force without a restart; a broken one is refused and changes nothing")
     func reloadOnHangup() async throws {
         let copy = CLI.temporaryDirectory() + "/merchants.yaml"
-        let registry = try String(contentsOfFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml", encoding: .utf8)
+        let registry = try String(contentsOfFile: Fixture.merchantsFile, encoding: .utf8)
         try registry.write(toFile: copy, atomically: true, encoding: .utf8)
         let server = try await Server.start(merchantsFile: copy)
         defer { server.stop() }
@@ -299,8 +301,8 @@ struct CLITests {
         #expect(server.log().contains("Program reload refused"))
         #expect(try tillStatus() == 400, "a broken registry changes nothing")
 
-        let inactive = registry.replacingOccurrences(of: "    settlementAccount: SETTLE-M-001\n",
-                                                     with: "    settlementAccount: SETTLE-M-001\n    active: false\n")
+        let inactive = registry.replacingOccurrences(of: "    settlementAccount: ACCT-SHOP-1\n",
+                                                     with: "    settlementAccount: ACCT-SHOP-1\n    active: false\n")
         try inactive.write(toFile: copy, atomically: true, encoding: .utf8)
         kill(server.process.processIdentifier, SIGHUP)
         var status = 0
@@ -308,7 +310,7 @@ struct CLITests {
             try await Task.sleep(for: .milliseconds(100))
             status = try tillStatus()
         }
-        #expect(status == 401, "m-001 left: its till is refused without a restart")
+        #expect(status == 401, "shop-1 left: its till is refused without a restart")
         let listed = try CLI.run(["tokens", "list", "--role", "merchant", "--data-dir", server.data])
         #expect(listed.output.split(separator: "\n").last?.hasSuffix("merchant-inactive") == true, "\(listed.output)")
     }
@@ -368,6 +370,58 @@ struct CLITests {
     }
 }
 
+/// The one test that reads the repository's own `Rules/` and `Merchants/`: the city's files, which
+/// the README invites it to edit. It asserts only what must hold whatever the city writes there
+/// (the program checks, a server starts on it, a resident enrols and a walk within the program's
+/// bounds is accepted, the ledger verifies), never one of the city's ids or numbers. Every other
+/// test runs the tests' own program in `Tests/Fixtures`.
+@Suite("The city's own program")
+struct CityProgramSmokeTests {
+    @Test("the city's own Rules/ and Merchants/ load, check and serve a walk")
+    func citysOwnProgram() async throws {
+        let checked = try CLI.run(["rules", "check"], directory: Fixture.repositoryRoot)
+        #expect(checked.status == 0, "\(checked.error)")
+        #expect(checked.output.hasPrefix("ok: Rules version "), "\(checked.output)")
+
+        let server = try await Server.start(rulesDirectory: Fixture.repositoryRoot + "/Rules",
+                                            merchantsFile: Fixture.repositoryRoot + "/Merchants/merchants.yaml")
+        defer { server.stop() }
+        let admin = try server.token("AYUMI_ADMIN_TOKEN")
+        #expect(try CLI.curl(["-X", "POST", "\(server.url)/v1/residents", "-H", "Authorization: Bearer \(admin)",
+                              "-d", #"{"resident":"r-1","birthYear":1950,"district":"14101"}"#]).status == 201)
+
+        // Who may report a walk, its bounds and the day it falls on are the city's to choose: read them from the program in force.
+        let stored = try await Bootstrap.openExisting(dataDirectory: server.data, readOnly: true, logger: .init(label: "test"))
+        let program = stored.dependencies.program.current.ruleset.program
+        let walkers = (program.submitters["walk"] ?? []).map(\.description)
+        let token: String
+        if walkers.contains("resident") {
+            let created = try CLI.run(["tokens", "create", "--role", "resident", "--resident", "r-1", "--data-dir", server.data])
+            #expect(created.status == 0, "\(created.error)")
+            token = created.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else if walkers.contains("ingest") {
+            token = try server.token("AYUMI_INGEST_TOKEN")
+        } else {
+            let feed = try #require(walkers.first { $0.hasPrefix("ingest:") }, "program.yaml lets someone report walks").dropFirst("ingest:".count)
+            let tokens = try String(contentsOfFile: server.data + "/first-start-tokens.sh", encoding: .utf8)
+            let line = try #require(tokens.split(separator: "\n").first { $0.hasSuffix("# ingest feed '\(feed)'") })
+            token = String(line.dropFirst("export ".count).drop { $0 != "=" }.dropFirst().prefix { $0 != " " })
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = try #require(TimeZone(identifier: program.timeZone))
+        let parts = calendar.dateComponents([.year, .month, .day], from: Date())
+        let today = String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+        let walk = #"[{"id":"w-1","kind":"walk","resident":"r-1","date":"\#(today)","steps":\#(program.stepsPerDayMax)}]"#
+        let answer = try CLI.curl(["-X", "POST", "\(server.url)/v1/events", "-H", "Authorization: Bearer \(token)", "-d", walk])
+        #expect(answer.status == 200, "\(answer.body)")
+        #expect(answer.body.contains(#""status":"accepted""#), "\(answer.body)")
+
+        let verified = try CLI.run(["ledger", "verify", "--data-dir", server.data])
+        #expect(verified.status == 0, "\(verified.error)")
+        #expect(verified.output.hasSuffix("every invariant holds\n"), "\(verified.output)")
+    }
+}
+
 /// `ayumi serve` as a child process on a fresh data directory and a free loopback port.
 final class Server: @unchecked Sendable {
     let process: Process
@@ -384,7 +438,8 @@ final class Server: @unchecked Sendable {
         self.outputFile = outputFile
     }
 
-    static func start(merchantsFile: String? = nil) async throws -> Server {
+    /// Serves the tests' program unless told otherwise.
+    static func start(rulesDirectory: String = Fixture.rulesDirectory, merchantsFile: String = Fixture.merchantsFile) async throws -> Server {
         let directory = CLI.temporaryDirectory()
         for _ in 0..<10 {
             let port = Int.random(in: 20_000...29_999)
@@ -393,9 +448,8 @@ final class Server: @unchecked Sendable {
             let data = directory + "/data-\(port)"
             let process = Process()
             process.executableURL = URL(fileURLWithPath: CLI.executable)
-            process.arguments = ["serve", "--data-dir", data, "--port", String(port)]
-                + (merchantsFile.map { ["--merchants", $0] } ?? [])
-            process.currentDirectoryURL = URL(fileURLWithPath: Fixture.repositoryRoot)
+            process.arguments = ["serve", "--data-dir", data, "--port", String(port), "--rules", rulesDirectory, "--merchants", merchantsFile]
+            process.currentDirectoryURL = URL(fileURLWithPath: Fixture.programRoot)
             process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AYUMI_") }
             let outputFile = directory + "/serve-\(port).out"
             FileManager.default.createFile(atPath: outputFile, contents: nil)
