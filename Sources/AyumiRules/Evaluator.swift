@@ -278,6 +278,14 @@ public struct Evaluator: Sendable {
         return decide(event, from: submitter, resident: resident, counters: counters, now: now, admitted: admitted, trace: &trace)
     }
 
+    /// What judging one event gathers as it goes through the rules: why nothing was awarded so far,
+    /// the counter changes, and what earlier awards of the event took of each budget.
+    struct Judging {
+        var why = NoAward.noRule
+        var deltas: [CounterDelta] = []
+        var spent: [CounterKey: Int64] = [:]
+    }
+
     /// `decide`, telling `trace` what became of each rule (specialised away when nobody listens).
     func decide<Trace: DecisionTrace>(_ event: Event, from submitter: Submitter, resident: Resident, counters: [CounterKey: Counter],
                                       now: Date, admitted: Admitted?, trace: inout Trace) -> Decision {
@@ -285,69 +293,11 @@ public struct Evaluator: Sendable {
         if let rejection = rejection(event, from: submitter, resident: resident, date: date, now: now, admitted: admitted != nil) {
             return Decision(outcome: .rejected(rejection), deltas: [], date: date)
         }
-        // The sponsors' budgets of the ruleset in force now, when another ruleset judges this event.
-        let budgetsNow = admitted.flatMap { $0.version == ruleset.version ? nil : $0 }
         let facts = Facts(event: event, submitter: submitter, resident: resident, date: date, minutes: minutes(of: event), holiday: holidayDays.contains(date.dayNumber))
+        var judging = Judging()
         var candidates: [Candidate] = []
-        var why = NoAward.noRule
-        // Progress of streaks and milestones is kept whether or not they pay.
-        var deltas: [CounterDelta] = []
         for rule in rules(for: event.kind) {
-            if let failed = facts.failure(of: rule.condition) {
-                why = why.keeping(.condition(rule: rule, failed: failed))
-                trace.record(rule, .conditionNotMet(failed))
-                continue
-            }
-            var due: Int64
-            var countsAgain = false
-            if let computed = rule.computed {
-                let (reached, progress) = self.progress(rule, computed, event: event, date: date, counters: counters)
-                deltas += progress
-                guard reached > 0, case .fixed(let fixed) = rule.points else {
-                    why = why.keeping(.goalNotYet(rule: rule))
-                    trace.record(rule, .goalNotYet)
-                    continue
-                }
-                due = (rule.percent(on: date).map { fixed * $0 / 100 } ?? fixed) * reached
-            } else if rule.trigger == .walk, case .walk(_, let steps, _) = event.detail {
-                var total = rule.points.dayTotal(steps: steps)
-                if let percent = rule.percent(on: date) { total = total * percent / 100 }
-                guard total > 0 else {
-                    why = why.keeping(.nothingDue(rule: rule, steps: steps))
-                    trace.record(rule, .nothingDue)
-                    continue
-                }
-                let day = counters[dayKey(rule, residentID: event.residentID, date: date)] ?? .zero
-                due = total - day.points
-                countsAgain = day.count > 0
-                guard due > 0 else {
-                    why = why.keeping(.alreadyPaid)
-                    trace.record(rule, .alreadyPaid(total: total))
-                    continue
-                }
-            } else if case .fixed(let fixed) = rule.points {
-                due = rule.percent(on: date).map { fixed * $0 / 100 } ?? fixed
-            } else {
-                preconditionFailure("the parser allows step formulas on walk rules only")
-            }
-            var cappedBy: Int?
-            for (position, limit) in rule.limits.enumerated() where applies(limit, on: date) {
-                let counter = counters[key(rule, position, residentID: event.residentID, date: date)] ?? .zero
-                let room = switch limit.metric {
-                case .points: limit.max - counter.points
-                case .count: countsAgain || counter.count < limit.max ? due : 0
-                }
-                if room < due {
-                    due = max(0, room)
-                    cappedBy = position
-                }
-            }
-            guard due > 0 else {
-                why = why.keeping(.limit(rule: rule, limit: cappedBy!))
-                trace.record(rule, .limitReached(cappedBy!))
-                continue
-            }
-            candidates.append(Candidate(rule: rule, points: due, cappedBy: cappedBy, countsAgain: countsAgain))
+            if let candidate = candidate(rule, facts: facts, counters: counters, judging: &judging, trace: &trace) { candidates.append(candidate) }
         }
         let chosen = hasGroups ? pickBest(candidates) : candidates
         if chosen.count < candidates.count {
@@ -356,82 +306,182 @@ public struct Evaluator: Sendable {
                 trace.record(lost.rule, .lostInGroup(points: lost.points, winner: winner.rule.id))
             }
         }
-        guard !chosen.isEmpty else { return Decision(outcome: .accepted([], why: why), deltas: deltas, date: date) }
+        guard !chosen.isEmpty else { return Decision(outcome: .accepted([], why: judging.why), deltas: judging.deltas, date: date) }
         // A budget is the sponsor's money per period of payment: a late event draws on this period's.
-        lazy var paidOn = LocalDate(localSeconds: localSeconds(now))
+        let paidOn = LocalDate(localSeconds: localSeconds(now))
+        // The sponsors' budgets of the ruleset in force now, when another ruleset judges this event.
+        let budgetsNow = admitted.flatMap { $0.version == ruleset.version ? nil : $0 }
         var awards: [Decision.Decided] = []
-        /// What earlier awards of this event took of each budget.
-        var spent: [CounterKey: Int64] = [:]
         for candidate in chosen {
-            let rule = candidate.rule
-            var points = candidate.points
-            var cappedBy = candidate.cappedBy
-            var pendingDays = rule.pendingDays
-            let splitKeys = rule.splitName.map { name in rule.funding.map { CounterKey(subject: .sponsor($0.sponsorID), name: name, period: 0) } }
-            func split(_ points: Int64) -> [Int64] {
-                guard let splitKeys else { return [points] }
-                return carriedSplit(points: points, weights: rule.weights, funded: splitKeys.map { (counters[$0] ?? .zero).points })
+            if let award = award(candidate, event: event, date: date, paidOn: paidOn, budgetsNow: budgetsNow, counters: counters,
+                                 judging: &judging, trace: &trace) {
+                awards.append(award)
             }
-            var parts = split(points)
-            if budgetsNow != nil || rule.hasBudgets {
-                let ruleBudgets = budgetsNow.map { now in rule.funding.map { now.budgets[$0.sponsorID] ?? [] } } ?? rule.budgets
-                // A budget that cannot pay its sponsor's share: `stop` drops the award, `scale` lowers
-                // it to the most every budget can still pay.
-                var failing = overspent(ruleBudgets, parts, date: paidOn, counters: counters, spent: spent)
-                // One sponsor: what is left of its tightest budget is the answer, without a search.
-                if let budget = failing, budget.budget.onExhausted == .scale, rule.funding.count == 1 {
-                    // A `pend` budget holds the award rather than lowering it: it does not bound the scale.
-                    let left = ruleBudgets[0].filter { $0.budget.onExhausted != .pend }.map { budget in
-                        let key = budgetKey(budget, date: paidOn)
-                        return budget.budget.points - (counters[key] ?? .zero).points - spent[key, default: 0]
-                    }.min()!
-                    if left > 0 && left < points {
-                        points = left
-                        parts = [left]
-                        cappedBy = budgetsNow == nil ? -1 - budget.position : Award.cappedByBudgetOfAnotherVersion
-                        failing = overspent(ruleBudgets, parts, date: paidOn, counters: counters, spent: spent)
-                    }
-                }
-                while let budget = failing, budget.budget.onExhausted == .scale, points > 1 {
-                    points -= 1
-                    parts = split(points)
-                    cappedBy = budgetsNow == nil ? -1 - budget.position : Award.cappedByBudgetOfAnotherVersion
-                    failing = overspent(ruleBudgets, parts, date: paidOn, counters: counters, spent: spent)
-                }
-                // `pend`: the whole award waits for the budget's next period and is paid from it.
-                var payDay = paidOn
-                if let budget = failing, budget.budget.onExhausted == .pend {
-                    let next = Self.nextPeriod(budget.budget.period, after: paidOn)
-                    if overspent(ruleBudgets, parts, date: next, counters: counters, spent: spent) == nil {
-                        payDay = next
-                        pendingDays = max(pendingDays, next.dayNumber - date.dayNumber)
-                        failing = nil
-                    }
-                }
-                if let budget = failing {
-                    why = why.keeping(.budget(budget))
-                    trace.record(rule, .budgetSpent(budget))
-                    continue
-                }
+        }
+        return Decision(outcome: .accepted(awards, why: judging.why), deltas: judging.deltas, date: date)
+    }
+
+    /// What one rule would award for the event before budgets and groups: its conditions, the points
+    /// due (a walk's day total less what the day earned, a goal reached, a fixed amount, a campaign's
+    /// percentage) and the resident's limits; nil, with the reason kept, when it awards nothing.
+    /// Progress of streaks and milestones is counted whether or not they pay.
+    func candidate<Trace: DecisionTrace>(_ rule: CompiledRule, facts: Facts, counters: [CounterKey: Counter], judging: inout Judging,
+                                         trace: inout Trace) -> Candidate? {
+        let (event, date) = (facts.event, facts.date)
+        if let failed = facts.failure(of: rule.condition) {
+            judging.why = judging.why.keeping(.condition(rule: rule, failed: failed))
+            trace.record(rule, .conditionNotMet(failed))
+            return nil
+        }
+        var due: Int64
+        var countsAgain = false
+        if let computed = rule.computed {
+            let (reached, progress) = self.progress(rule, computed, event: event, date: date, counters: counters)
+            judging.deltas += progress
+            guard reached > 0, case .fixed(let fixed) = rule.points else {
+                judging.why = judging.why.keeping(.goalNotYet(rule: rule))
+                trace.record(rule, .goalNotYet)
+                return nil
+            }
+            due = (rule.percent(on: date).map { fixed * $0 / 100 } ?? fixed) * reached
+        } else if rule.trigger == .walk, case .walk(_, let steps, _) = event.detail {
+            var total = rule.points.dayTotal(steps: steps)
+            if let percent = rule.percent(on: date) { total = total * percent / 100 }
+            guard total > 0 else {
+                judging.why = judging.why.keeping(.nothingDue(rule: rule, steps: steps))
+                trace.record(rule, .nothingDue)
+                return nil
+            }
+            let day = counters[dayKey(rule, residentID: event.residentID, date: date)] ?? .zero
+            due = total - day.points
+            countsAgain = day.count > 0
+            guard due > 0 else {
+                judging.why = judging.why.keeping(.alreadyPaid)
+                trace.record(rule, .alreadyPaid(total: total))
+                return nil
+            }
+        } else if case .fixed(let fixed) = rule.points {
+            due = rule.percent(on: date).map { fixed * $0 / 100 } ?? fixed
+        } else {
+            preconditionFailure("the parser allows step formulas on walk rules only")
+        }
+        var cappedBy: Int?
+        for (position, limit) in rule.limits.enumerated() where applies(limit, on: date) {
+            let counter = counters[key(rule, position, residentID: event.residentID, date: date)] ?? .zero
+            let room = switch limit.metric {
+            case .points: limit.max - counter.points
+            case .count: countsAgain || counter.count < limit.max ? due : 0
+            }
+            if room < due {
+                due = max(0, room)
+                cappedBy = position
+            }
+        }
+        guard due > 0 else {
+            judging.why = judging.why.keeping(.limit(rule: rule, limit: cappedBy!))
+            trace.record(rule, .limitReached(cappedBy!))
+            return nil
+        }
+        return Candidate(rule: rule, points: due, cappedBy: cappedBy, countsAgain: countsAgain)
+    }
+
+    /// A chosen candidate as paid: split among its sponsors (carried splits included), fitted to the
+    /// sponsors' budgets, with the counter changes it makes; nil, with the reason kept, when a budget
+    /// cannot pay it.
+    func award<Trace: DecisionTrace>(_ candidate: Candidate, event: Event, date: LocalDate, paidOn: LocalDate, budgetsNow: Admitted?,
+                                     counters: [CounterKey: Counter], judging: inout Judging, trace: inout Trace) -> Decision.Decided? {
+        let rule = candidate.rule
+        var points = candidate.points
+        var cappedBy = candidate.cappedBy
+        var pendingDays = rule.pendingDays
+        let splitKeys = rule.splitName.map { name in rule.funding.map { CounterKey(subject: .sponsor($0.sponsorID), name: name, period: 0) } }
+        let split = { (points: Int64) -> [Int64] in
+            guard let splitKeys else { return [points] }
+            return carriedSplit(points: points, weights: rule.weights, funded: splitKeys.map { (counters[$0] ?? .zero).points })
+        }
+        var parts = split(points)
+        if budgetsNow != nil || rule.hasBudgets {
+            let ruleBudgets = budgetsNow.map { now in rule.funding.map { now.budgets[$0.sponsorID] ?? [] } } ?? rule.budgets
+            switch fit(points, parts, to: ruleBudgets, split: split, versionNow: budgetsNow == nil, date: date, paidOn: paidOn,
+                       counters: counters, spent: judging.spent) {
+            case .failure(let failure):
+                judging.why = judging.why.keeping(.budget(failure.budget))
+                trace.record(rule, .budgetSpent(failure.budget))
+                return nil
+            case .success(let fitted):
+                (points, parts) = (fitted.points, fitted.parts)
+                if let lowered = fitted.cappedBy { cappedBy = lowered }
+                // Held by a `pend` budget: spendable from the day it is paid.
+                if fitted.payDay != paidOn { pendingDays = max(pendingDays, fitted.payDay.dayNumber - date.dayNumber) }
                 for (index, part) in parts.enumerated() where part > 0 {
                     for budget in ruleBudgets[index] {
-                        let key = budgetKey(budget, date: payDay)
-                        spent[key, default: 0] += part
-                        deltas.append(CounterDelta(key: key, points: part, count: 1, pointsMax: budget.budget.points))
+                        let key = budgetKey(budget, date: fitted.payDay)
+                        judging.spent[key, default: 0] += part
+                        judging.deltas.append(CounterDelta(key: key, points: part, count: 1, pointsMax: budget.budget.points))
                     }
                 }
             }
-            if let splitKeys {
-                for (key, part) in zip(splitKeys, parts) where part > 0 { deltas.append(CounterDelta(key: key, points: part, count: 1)) }
-            }
-            var funding: [SponsorShare] = []
-            funding.reserveCapacity(parts.count)
-            for (share, part) in zip(rule.funding, parts) where part > 0 { funding.append(SponsorShare(sponsorID: share.sponsorID, points: part)) }
-            addLimitDeltas(rule, points: points, count: candidate.countsAgain ? 0 : 1, event: event, date: date, counters: counters, to: &deltas)
-            awards.append(Decision.Decided(rule: rule, points: points, funding: funding, cappedBy: cappedBy, pendingDays: pendingDays))
-            trace.record(rule, .awarded(points: points, funding: funding, cappedBy: cappedBy, pendingDays: pendingDays))
         }
-        return Decision(outcome: .accepted(awards, why: why), deltas: deltas, date: date)
+        if let splitKeys {
+            for (key, part) in zip(splitKeys, parts) where part > 0 { judging.deltas.append(CounterDelta(key: key, points: part, count: 1)) }
+        }
+        var funding: [SponsorShare] = []
+        funding.reserveCapacity(parts.count)
+        for (share, part) in zip(rule.funding, parts) where part > 0 { funding.append(SponsorShare(sponsorID: share.sponsorID, points: part)) }
+        addLimitDeltas(rule, points: points, count: candidate.countsAgain ? 0 : 1, event: event, date: date, counters: counters, to: &judging.deltas)
+        trace.record(rule, .awarded(points: points, funding: funding, cappedBy: cappedBy, pendingDays: pendingDays))
+        return Decision.Decided(rule: rule, points: points, funding: funding, cappedBy: cappedBy, pendingDays: pendingDays)
+    }
+
+    /// An award fitted to its sponsors' budgets: the points and parts they can pay, the budget that
+    /// lowered it (as `Award.cappedBy` names budgets), and the day it is paid on (a later one when a
+    /// `pend` budget holds it).
+    struct Fitted {
+        var points: Int64
+        var parts: [Int64]
+        var cappedBy: Int?
+        var payDay: LocalDate
+    }
+
+    struct BudgetFailure: Error {
+        let budget: SponsorBudget
+    }
+
+    /// A budget that cannot pay its sponsor's share: `stop` drops the award, `scale` lowers it to the
+    /// most every budget can still pay, `pend` holds the whole award for the budget's next period and
+    /// pays it from that one. Fails with the budget that cannot pay.
+    func fit(_ points: Int64, _ parts: [Int64], to budgets: [[SponsorBudget]], split: (Int64) -> [Int64], versionNow: Bool, date: LocalDate,
+             paidOn: LocalDate, counters: [CounterKey: Counter], spent: [CounterKey: Int64]) -> Result<Fitted, BudgetFailure> {
+        var fitted = Fitted(points: points, parts: parts, cappedBy: nil, payDay: paidOn)
+        let capped = { (budget: SponsorBudget) in versionNow ? -1 - budget.position : Award.cappedByBudgetOfAnotherVersion }
+        var failing = overspent(budgets, parts, date: paidOn, counters: counters, spent: spent)
+        // One sponsor: what is left of its tightest budget is the answer, without a search.
+        if let budget = failing, budget.budget.onExhausted == .scale, budgets.count == 1 {
+            // A `pend` budget holds the award rather than lowering it: it does not bound the scale.
+            let left = budgets[0].filter { $0.budget.onExhausted != .pend }.map { budget in
+                let key = budgetKey(budget, date: paidOn)
+                return budget.budget.points - (counters[key] ?? .zero).points - spent[key, default: 0]
+            }.min()!
+            if left > 0 && left < fitted.points {
+                (fitted.points, fitted.parts, fitted.cappedBy) = (left, [left], capped(budget))
+                failing = overspent(budgets, fitted.parts, date: paidOn, counters: counters, spent: spent)
+            }
+        }
+        while let budget = failing, budget.budget.onExhausted == .scale, fitted.points > 1 {
+            fitted.points -= 1
+            fitted.parts = split(fitted.points)
+            fitted.cappedBy = capped(budget)
+            failing = overspent(budgets, fitted.parts, date: paidOn, counters: counters, spent: spent)
+        }
+        if let budget = failing, budget.budget.onExhausted == .pend {
+            let next = Self.nextPeriod(budget.budget.period, after: paidOn)
+            if overspent(budgets, fitted.parts, date: next, counters: counters, spent: spent) == nil {
+                fitted.payDay = next
+                failing = nil
+            }
+        }
+        if let budget = failing { return .failure(BudgetFailure(budget: budget)) }
+        return .success(fitted)
     }
 
     /// The first budget that cannot pay its sponsor's part of `parts`, or nil when all can.
