@@ -11,52 +11,12 @@ extension RulesParser {
         let id = try identifier(idValue)
         // Prizes of draws are recorded under `draw:ID`.
         guard !id.hasPrefix("draw:") else { throw idValue.error("a rule id cannot start with 'draw:' (the ledger's name for prizes of draws)") }
-        let triggerValue: YAMLValue
-        switch (object.optional("trigger"), object.optional("event")) {
-        case (let value?, nil), (nil, let value?): triggerValue = value
-        case (_?, let other?): throw other.error("write 'trigger' only ('event' is its older name)")
-        case (nil, nil): triggerValue = try object.required("trigger")
-        }
-        // Computed triggers make progress on the events of a kind and pay when a goal is reached.
-        var computed: EarningRule.Computed?
-        let trigger: Event.Kind
-        switch try triggerValue.string() {
-        case "streak":
-            var streak = try YAMLObject(object.required("streak"))
-            computed = .streak(days: Int(try streak.required("days").int(in: Bounds.streakDays)))
-            try streak.rejectUnknownKeys()
-            trigger = .walk
-        case "milestone":
-            var milestone = try YAMLObject(object.required("milestone"))
-            switch (milestone.optional("steps"), milestone.optional("rides")) {
-            case (let steps?, nil):
-                computed = .milestoneSteps(try steps.int(in: Bounds.milestoneSteps))
-                trigger = .walk
-            case (nil, let rides?):
-                computed = .milestoneRides(try rides.int(in: Bounds.milestoneRides))
-                trigger = .transitTap
-            default: throw milestone.value.error("a milestone counts steps: N or rides: N (one of them)")
-            }
-            try milestone.rejectUnknownKeys()
-        case let text:
-            guard let kind = Event.Kind(rawValue: text) else {
-                throw triggerValue.error("trigger must be one of: \((Event.Kind.allCases.map(\.rawValue) + ["streak", "milestone"]).joined(separator: ", "))")
-            }
-            trigger = kind
-        }
+        let (trigger, computed, triggerValue) = try parseTrigger(&object)
         if context.submitters?[trigger.rawValue]?.isEmpty == true {
             warnings.append(triggerValue.warning("this rule can never fire: program.yaml's submitters accept \(trigger.rawValue) events from no one"))
         }
         let name = try localized(object.required("name"))
-
-        var group: String?
-        if let groupValue = object.optional("group") {
-            var groupObject = try YAMLObject(groupValue)
-            group = try identifier(groupObject.required("id"))
-            let pick = try groupObject.required("pick")
-            guard try pick.string() == "best" else { throw pick.error("pick must be 'best' (the group awards only its largest award)") }
-            try groupObject.rejectUnknownKeys()
-        }
+        let group = try object.optional("group").map { v throws(RulesDiagnostic) in try parseGroup(v) }
 
         var reader = ConditionReader(trigger: trigger, context: context)
         let condition = try object.optional("conditions").map { v throws(RulesDiagnostic) in try reader.all(v) } ?? .always
@@ -67,8 +27,67 @@ extension RulesParser {
         if computed != nil, case .fixed = points {} else if computed != nil {
             throw pointsValue.error("a streak or milestone pays fixed points")
         }
-        let smallest = points.smallestAward
+        let limits = try parseLimits(&object, smallest: points.smallestAward, context: context)
+        let (funding, fundingValue) = try parseFunding(object.required("funding"), context: context)
+        try checkAwardMax(ruleID: id, points: points, pointsValue: pointsValue, limits: limits, funding: funding, fundingValue: fundingValue,
+                          context: context)
+        let reason = try localized(object.required("reason"))
+        let pendingValue = object.optional("pendingDays")
+        let pendingDays = try pendingValue.map { v throws(RulesDiagnostic) in Int(try v.int(in: Bounds.pendingDays)) } ?? 0
+        if let pendingValue, let months = context.pointExpiryMonths, pendingDays >= months * 28 {
+            throw pendingValue.error("points held \(pendingDays) days could expire before they are released (pointExpiryMonths: \(months)): hold them fewer days")
+        }
+        try object.rejectUnknownKeys()
+        return EarningRule(id: id, trigger: trigger, name: name, group: group, condition: condition, points: points, limits: limits,
+                           funding: funding, reason: reason, pendingDays: pendingDays, computed: computed)
+    }
 
+    /// The event kind a rule listens to; computed triggers (streaks, milestones) make progress on the
+    /// events of a kind and pay when a goal is reached.
+    static func parseTrigger(_ object: inout YAMLObject) throws(RulesDiagnostic)
+        -> (trigger: Event.Kind, computed: EarningRule.Computed?, value: YAMLValue) {
+        let triggerValue: YAMLValue
+        switch (object.optional("trigger"), object.optional("event")) {
+        case (let value?, nil), (nil, let value?): triggerValue = value
+        case (_?, let other?): throw other.error("write 'trigger' only ('event' is its older name)")
+        case (nil, nil): triggerValue = try object.required("trigger")
+        }
+        switch try triggerValue.string() {
+        case "streak":
+            var streak = try YAMLObject(object.required("streak"))
+            let computed = EarningRule.Computed.streak(days: Int(try streak.required("days").int(in: Bounds.streakDays)))
+            try streak.rejectUnknownKeys()
+            return (.walk, computed, triggerValue)
+        case "milestone":
+            var milestone = try YAMLObject(object.required("milestone"))
+            let parsed: (Event.Kind, EarningRule.Computed)
+            switch (milestone.optional("steps"), milestone.optional("rides")) {
+            case (let steps?, nil): parsed = (.walk, .milestoneSteps(try steps.int(in: Bounds.milestoneSteps)))
+            case (nil, let rides?): parsed = (.transitTap, .milestoneRides(try rides.int(in: Bounds.milestoneRides)))
+            default: throw milestone.value.error("a milestone counts steps: N or rides: N (one of them)")
+            }
+            try milestone.rejectUnknownKeys()
+            return (parsed.0, parsed.1, triggerValue)
+        case let text:
+            guard let kind = Event.Kind(rawValue: text) else {
+                throw triggerValue.error("trigger must be one of: \((Event.Kind.allCases.map(\.rawValue) + ["streak", "milestone"]).joined(separator: ", "))")
+            }
+            return (kind, nil, triggerValue)
+        }
+    }
+
+    /// A group of rules of which only the largest award is paid; its id.
+    static func parseGroup(_ value: YAMLValue) throws(RulesDiagnostic) -> String {
+        var object = try YAMLObject(value)
+        let id = try identifier(object.required("id"))
+        let pick = try object.required("pick")
+        guard try pick.string() == "best" else { throw pick.error("pick must be 'best' (the group awards only its largest award)") }
+        try object.rejectUnknownKeys()
+        return id
+    }
+
+    /// `limits`, and the first language's `caps`, which mean the same daily limits.
+    static func parseLimits(_ object: inout YAMLObject, smallest: Int64, context: RuleContext) throws(RulesDiagnostic) -> [Limit] {
         var limits: [Limit] = []
         if let capsValue = object.optional("caps") {
             var caps = try YAMLObject(capsValue)
@@ -90,10 +109,15 @@ extension RulesParser {
                 limits.append(try parseLimit(item, smallest: smallest, campaigns: context.campaigns))
             }
         }
+        return limits
+    }
 
-        let (funding, fundingValue) = try parseFunding(object.required("funding"), context: context)
+    /// The most one event can earn under the rule (its largest award, boosted by its campaigns, within
+    /// its limits in points) is bounded, and splits among the sponsors without overflowing.
+    static func checkAwardMax(ruleID: String, points: EarningRule.Points, pointsValue: YAMLValue, limits: [Limit], funding: [FundingWeight],
+                              fundingValue: YAMLValue, context: RuleContext) throws(RulesDiagnostic) {
         // A campaign multiplies the points before the limits apply.
-        let percent = context.campaigns.filter { $0.rules.contains(id) }.map(\.percent).max() ?? 100
+        let percent = context.campaigns.filter { $0.rules.contains(ruleID) }.map(\.percent).max() ?? 100
         let (boosted, overflow) = points.largestAward(stepsPerDayMax: context.stepsPerDayMax).multipliedReportingOverflow(by: percent)
         // A campaign's limit binds only on its days: it does not bound the award on the others.
         let awardMax = min(overflow ? .max : boosted / 100, limits.filter { $0.metric == .points && $0.period != .campaign }.map(\.max).min() ?? .max)
@@ -104,15 +128,6 @@ extension RulesParser {
         guard splitFits(pointsMax: awardMax, weights: funding.map(\.weight)) else {
             throw fundingValue.error("splitting \(grouped(awardMax)) points by these weights would overflow")
         }
-        let reason = try localized(object.required("reason"))
-        let pendingValue = object.optional("pendingDays")
-        let pendingDays = try pendingValue.map { v throws(RulesDiagnostic) in Int(try v.int(in: Bounds.pendingDays)) } ?? 0
-        if let pendingValue, let months = context.pointExpiryMonths, pendingDays >= months * 28 {
-            throw pendingValue.error("points held \(pendingDays) days could expire before they are released (pointExpiryMonths: \(months)): hold them fewer days")
-        }
-        try object.rejectUnknownKeys()
-        return EarningRule(id: id, trigger: trigger, name: name, group: group, condition: condition, points: points, limits: limits,
-                           funding: funding, reason: reason, pendingDays: pendingDays, computed: computed)
     }
 
     static func parsePoints(_ value: YAMLValue, trigger: Event.Kind, context: RuleContext, warnings: inout [RulesDiagnostic])
@@ -341,13 +356,7 @@ struct ConditionReader {
         case "operator":
             try only(.transitTap)
             let operators = try list()
-            if let permitted = context.submitters?[Event.Kind.transitTap.rawValue], !permitted.contains(.anyFeed) {
-                let feeds = permitted.compactMap { if case .feed(let name) = $0 { name } else { nil } }
-                if !operators.isEmpty, operators.allSatisfy({ !feeds.contains($0) }) {
-                    warnings.append(value.warning("this rule can never fire: the operator is the ingest feed a tap comes from, "
-                                                  + "and program.yaml accepts transit_tap only from \(permitted.map(\.description).joined(separator: ", "))"))
-                }
-            }
+            warnIfNoFeed(operators, value)
             return .transitOperator(operators)
         case "route":
             try only(.transitTap)
@@ -357,17 +366,7 @@ struct ConditionReader {
             return .stop(try list())
         case "zone", "zones":
             try only(.visit)
-            var ids: [String] = []
-            for item in try value.sequence() {
-                let zone = try item.string()
-                if let known = context.zoneIDs, !known.contains(zone) {
-                    let hint = closest(to: zone, among: known).map { "; did you mean '\($0)'?" } ?? " (see zones.geojson)"
-                    throw item.error("unknown zone '\(zone)'\(hint)")
-                }
-                ids.append(zone)
-            }
-            if ids.isEmpty { warnings.append(value.warning("this rule can never fire: no zone is listed")) }
-            return .zone(ids)
+            return .zone(try zones(value))
         case "time":
             try only(.transitTap, .visit)
             var object = try YAMLObject(value)
@@ -376,27 +375,9 @@ struct ConditionReader {
             guard from != to else { throw value.error("the window is empty: from and to are the same time") }
             return .time(from: from, to: to)
         case "days":
-            var kinds: [DayKind] = []
-            for item in try value.sequence() {
-                guard let kind = DayKind(rawValue: try item.string()) else {
-                    throw item.error("expected one of: \(DayKind.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                kinds.append(kind)
-            }
-            if kinds.isEmpty { warnings.append(value.warning("this rule can never fire: days lists nothing")) }
-            return .days(kinds)
+            return .days(try dayKinds(value))
         case "dates":
-            var object = try YAMLObject(value)
-            let from = try object.optional("from").map { v throws(RulesDiagnostic) in try date(v) }
-            let toValue = object.optional("to")
-            let to = try toValue.map { v throws(RulesDiagnostic) in try date(v) }
-            try object.rejectUnknownKeys()
-            if let from, let to, to < from { throw (toValue ?? value).error("the window ends (\(to)) before it starts (\(from))") }
-            if let program = context.program, from.flatMap({ start in program.runsTo.map { start > $0 } }) ?? false
-                || to.flatMap({ end in program.runsFrom.map { end < $0 } }) ?? false {
-                warnings.append(value.warning("this rule can never fire: the window lies outside the program's days "
-                                              + "(program.yaml runs \(program.runsText))"))
-            }
+            let (from, to) = try dates(value)
             return .dates(from: from, to: to)
         case "age":
             let (min, max) = try range(value, bounds: 0...150)
@@ -413,14 +394,73 @@ struct ConditionReader {
             let (min, max) = try range(value, bounds: 0...36_600)
             return .enrolledDays(min: min.map(Int.init), max: max.map(Int.init))
         default:
-            let keyNode = parent.node.mapping?.first { $0.key.scalar?.string == key }?.key
-            let located = keyNode.map { YAMLValue(node: $0, file: value.file) } ?? value
-            let expected = "expected one of: \(Self.keys.joined(separator: ", "))"
-            if let suggestion = closest(to: key, among: Self.keys) {
-                throw located.error("unknown condition '\(key)'; did you mean '\(suggestion)'? (\(expected))")
-            }
-            throw located.error("unknown condition '\(key)'; \(expected)")
+            throw unknownCondition(key, value, in: parent)
         }
+    }
+
+    /// Operators are the ingest feeds taps come from: naming none that program.yaml accepts taps from
+    /// means the rule never fires.
+    mutating func warnIfNoFeed(_ operators: [String], _ value: YAMLValue) {
+        guard let permitted = context.submitters?[Event.Kind.transitTap.rawValue], !permitted.contains(.anyFeed) else { return }
+        let feeds = permitted.compactMap { if case .feed(let name) = $0 { name } else { nil } }
+        if !operators.isEmpty, operators.allSatisfy({ !feeds.contains($0) }) {
+            warnings.append(value.warning("this rule can never fire: the operator is the ingest feed a tap comes from, "
+                                          + "and program.yaml accepts transit_tap only from \(permitted.map(\.description).joined(separator: ", "))"))
+        }
+    }
+
+    /// Zone ids, each one of zones.geojson.
+    mutating func zones(_ value: YAMLValue) throws(RulesDiagnostic) -> [String] {
+        var ids: [String] = []
+        for item in try value.sequence() {
+            let zone = try item.string()
+            if let known = context.zoneIDs, !known.contains(zone) {
+                let hint = closest(to: zone, among: known).map { "; did you mean '\($0)'?" } ?? " (see zones.geojson)"
+                throw item.error("unknown zone '\(zone)'\(hint)")
+            }
+            ids.append(zone)
+        }
+        if ids.isEmpty { warnings.append(value.warning("this rule can never fire: no zone is listed")) }
+        return ids
+    }
+
+    mutating func dayKinds(_ value: YAMLValue) throws(RulesDiagnostic) -> [DayKind] {
+        var kinds: [DayKind] = []
+        for item in try value.sequence() {
+            guard let kind = DayKind(rawValue: try item.string()) else {
+                throw item.error("expected one of: \(DayKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            kinds.append(kind)
+        }
+        if kinds.isEmpty { warnings.append(value.warning("this rule can never fire: days lists nothing")) }
+        return kinds
+    }
+
+    /// A window of dates, either end open; a warning when it lies outside the program's days.
+    mutating func dates(_ value: YAMLValue) throws(RulesDiagnostic) -> (from: LocalDate?, to: LocalDate?) {
+        var object = try YAMLObject(value)
+        let from = try object.optional("from").map { v throws(RulesDiagnostic) in try date(v) }
+        let toValue = object.optional("to")
+        let to = try toValue.map { v throws(RulesDiagnostic) in try date(v) }
+        try object.rejectUnknownKeys()
+        if let from, let to, to < from { throw (toValue ?? value).error("the window ends (\(to)) before it starts (\(from))") }
+        if let program = context.program, from.flatMap({ start in program.runsTo.map { start > $0 } }) ?? false
+            || to.flatMap({ end in program.runsFrom.map { end < $0 } }) ?? false {
+            warnings.append(value.warning("this rule can never fire: the window lies outside the program's days "
+                                          + "(program.yaml runs \(program.runsText))"))
+        }
+        return (from, to)
+    }
+
+    /// An unknown key, located at the key itself, with the closest known one suggested.
+    func unknownCondition(_ key: String, _ value: YAMLValue, in parent: YAMLValue) -> RulesDiagnostic {
+        let keyNode = parent.node.mapping?.first { $0.key.scalar?.string == key }?.key
+        let located = keyNode.map { YAMLValue(node: $0, file: value.file) } ?? value
+        let expected = "expected one of: \(Self.keys.joined(separator: ", "))"
+        if let suggestion = closest(to: key, among: Self.keys) {
+            return located.error("unknown condition '\(key)'; did you mean '\(suggestion)'? (\(expected))")
+        }
+        return located.error("unknown condition '\(key)'; \(expected)")
     }
 
     mutating func warnStepsAbove(_ min: Int64, _ value: YAMLValue) {
