@@ -28,7 +28,7 @@ public enum Bootstrap {
         let store = try SQLiteStore(path: databasePath(dataDirectory), mode: .createOrMigrate)
         let ayumi = try await Ayumi.make(store: store, program: ActiveProgram.Snapshot(ruleset: ruleset, merchants: merchants),
                                          createSigningKey: true, environment: environment, logger: logger)!
-        try await ayumi.administration.install(ruleset: ruleset, merchants: merchants)
+        try await ayumi.program.install(ruleset: ruleset, merchants: merchants)
         return ayumi
     }
 
@@ -45,7 +45,7 @@ public enum Bootstrap {
     public static func reload(_ ayumi: Ayumi, rulesDirectory: String, merchantsFile: String, logger: Logger) async throws {
         let ruleset = try checkedRules(rulesDirectory, logger: logger)
         let merchants = try MerchantsParser.load(path: merchantsFile, ruleset: ruleset)
-        try await ayumi.administration.install(ruleset: ruleset, merchants: merchants)
+        try await ayumi.program.install(ruleset: ruleset, merchants: merchants)
     }
 
     /// For maintenance commands (`ledger verify`, `backup`, `report`, `tokens`): opens the database

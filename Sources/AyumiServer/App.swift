@@ -12,21 +12,21 @@ public func buildRouter(ayumi: Ayumi) -> Router<BasicRequestContext> {
     let routes = RouteTable()
     router.add(middleware: ProblemMiddleware(routes: routes))
     // Each controller gets the one feature it serves, and the authenticator.
-    let administration = ayumi.administration
-    let auth = Authenticator(administration: administration)
+    let auth = Authenticator(tokens: ayumi.tokens)
+    let health = ayumi.health
     router.get("healthz") { _, _ in
-        try await administration.checkHealth()
+        try await health.check()
         return try HTTP.json(["status": "ok"])
     }
-    ResidentController(administration: administration, auth: auth).addRoutes(to: router.group("v1/residents"))
+    ResidentController(residents: ayumi.residents, auth: auth).addRoutes(to: router.group("v1/residents"))
     EventController(ingestion: ayumi.ingestion, auth: auth).addRoutes(to: router.group("v1/events"))
     MeController(accounts: ayumi.accounts, redemptions: ayumi.redemptions, auth: auth).addRoutes(to: router.group("v1/me"))
     RedemptionController(redemptions: ayumi.redemptions, auth: auth).addRoutes(to: router.group("v1/redemptions"))
     ReportController(reporting: ayumi.reporting, auth: auth).addRoutes(to: router.group("v1/reports"), admin: router.group("v1/admin/reports"))
     SettlementsController(reporting: ayumi.reporting, auth: auth).addRoutes(to: router.group("v1/admin/settlements"),
                                                                              merchants: router.group("v1/merchant/settlements"))
-    RulesController(administration: administration, auth: auth).addRoutes(to: router.group("v1/admin/rules"))
-    MerchantsController(administration: administration, auth: auth).addRoutes(to: router.group("v1/admin/merchants"))
+    RulesController(program: ayumi.program, auth: auth).addRoutes(to: router.group("v1/admin/rules"))
+    MerchantsController(merchants: ayumi.merchants, auth: auth).addRoutes(to: router.group("v1/admin/merchants"))
     MerchantPage(redemptions: ayumi.redemptions, auth: auth).addRoutes(to: router)
     AdminPage().addRoutes(to: router)
     routes.register(router.routes)

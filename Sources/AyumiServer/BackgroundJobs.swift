@@ -58,7 +58,7 @@ struct IdleMemoryRelease: Service {
         try? await cancelWhenGracefulShutdown {
             while true {
                 try await Task.sleep(for: .seconds(10))
-                _ = await ayumi.administration.releaseMemoryIfIdle()
+                _ = await ayumi.health.releaseMemoryIfIdle()
             }
         }
     }
@@ -98,13 +98,13 @@ struct ScheduledRulesets: Service {
             while true {
                 try await Task.sleep(for: .seconds(10))
                 do {
-                    try await ayumi.administration.reloadProgramIfScheduled()
+                    try await ayumi.program.reloadIfScheduled()
                 } catch {
                     logger.error("Scheduled ruleset not loaded", metadata: ["error": "\(String(reflecting: error))"])
                 }
                 // Merchants imported by `ayumi merchants import` take part from now on.
                 do {
-                    try await ayumi.administration.reloadMerchantsIfChanged()
+                    try await ayumi.merchants.reloadIfChanged()
                 } catch {
                     logger.error("Merchants not reloaded", metadata: ["error": "\(String(reflecting: error))"])
                 }

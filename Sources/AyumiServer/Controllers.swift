@@ -6,7 +6,7 @@ import Foundation
 import Hummingbird
 
 struct ResidentController {
-    let administration: Administration
+    let residents: Residents
     let auth: Authenticator
 
     struct EnrolmentBody: Decodable {
@@ -47,7 +47,7 @@ struct ResidentController {
         struct Body: Decodable { var tags: [String]; var consents: [String] }
         let body = try await HTTP.decode(Body.self, from: request, bytesMax: 16_384)
         let id = try context.parameters.require("resident")
-        let resident = try await administration.label(residentID: id, tags: body.tags, consents: body.consents)
+        let resident = try await residents.label(residentID: id, tags: body.tags, consents: body.consents)
         struct Answer: Encodable { var resident: String; var tags: [String]; var consents: [String] }
         return try HTTP.json(Answer(resident: resident.id, tags: resident.tags, consents: resident.consents))
     }
@@ -55,7 +55,7 @@ struct ResidentController {
     @Sendable func enrol(_ request: Request, context: BasicRequestContext) async throws -> Response {
         _ = try await auth.principal(request, roles: [.admin])
         let body = try await HTTP.decode(EnrolmentBody.self, from: request, bytesMax: 4_096)
-        let (resident, token) = try await administration.enrol(residentID: body.resident, birthYear: body.birthYear, district: body.district)
+        let (resident, token) = try await residents.enrol(residentID: body.resident, birthYear: body.birthYear, district: body.district)
         struct Answer: Encodable { var resident: String; var birthYear: Int; var district: String; var enrolledOn: String; var token: String }
         return try HTTP.json(Answer(resident: resident.id, birthYear: resident.birthYear, district: resident.district,
                                     enrolledOn: resident.enrolledOn.description, token: token), status: .created)

@@ -46,14 +46,14 @@ enum HTTP {
 
 /// Bearer-token authentication: each route names the roles it admits.
 struct Authenticator: Sendable {
-    let administration: Administration
+    let tokens: Tokens
 
     func principal(_ request: Request, roles: Set<Role>) async throws -> Principal {
         // The scheme is case-insensitive (RFC 9110 section 11.1).
         guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             throw AyumiError.unauthenticated
         }
-        guard let principal = try await administration.authenticate(token: String(header.dropFirst(7))) else {
+        guard let principal = try await tokens.authenticate(token: String(header.dropFirst(7))) else {
             throw AyumiError.invalidToken
         }
         guard roles.contains(principal.role) else {

@@ -6,7 +6,7 @@ import Hummingbird
 /// The merchant registry over HTTP, for the city's staff (admin token): list, add or change a
 /// merchant, suspend and reinstate one. Changes take effect at once, without a restart.
 struct MerchantsController {
-    let administration: Administration
+    let merchants: MerchantAdministration
     let auth: Authenticator
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
@@ -43,7 +43,7 @@ struct MerchantsController {
     @Sendable func list(_ request: Request, context: BasicRequestContext) async throws -> Response {
         _ = try await auth.principal(request, roles: [.admin])
         struct Answer: Encodable { var merchants: [MerchantJSON] }
-        return try HTTP.json(Answer(merchants: administration.merchants().map(MerchantJSON.init)))
+        return try HTTP.json(Answer(merchants: merchants.list().map(MerchantJSON.init)))
     }
 
     @Sendable func save(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -54,17 +54,17 @@ struct MerchantsController {
         let merchant = Merchant(id: id, name: body.name, category: body.category, zoneID: body.zone, settlementAccount: body.settlementAccount,
                                 active: body.active ?? true, pointsPerDayMax: body.limits?.pointsPerDay,
                                 pointsPerResidentPerDayMax: body.limits?.pointsPerResidentPerDay)
-        try await administration.saveMerchants([merchant])
-        return try HTTP.json(MerchantJSON(administration.merchants().first { $0.id == id }!))
+        try await merchants.save([merchant])
+        return try HTTP.json(MerchantJSON(merchants.list().first { $0.id == id }!))
     }
 
     @Sendable func suspend(_ request: Request, context: BasicRequestContext) async throws -> Response {
         _ = try await auth.principal(request, roles: [.admin])
-        return try HTTP.json(MerchantJSON(try await administration.setSuspended(merchantID: context.parameters.get("id") ?? "", true)))
+        return try HTTP.json(MerchantJSON(try await merchants.setSuspended(merchantID: context.parameters.get("id") ?? "", true)))
     }
 
     @Sendable func reinstate(_ request: Request, context: BasicRequestContext) async throws -> Response {
         _ = try await auth.principal(request, roles: [.admin])
-        return try HTTP.json(MerchantJSON(try await administration.setSuspended(merchantID: context.parameters.get("id") ?? "", false)))
+        return try HTTP.json(MerchantJSON(try await merchants.setSuspended(merchantID: context.parameters.get("id") ?? "", false)))
     }
 }

@@ -7,7 +7,7 @@ import Hummingbird
 /// The program over HTTP, for the city's staff (admin token): which ruleset is in force and since
 /// when, checking an uploaded program, and putting a checked one in force from a given time.
 struct RulesController {
-    let administration: Administration
+    let program: ProgramAdministration
     let auth: Authenticator
 
     /// 4 MiB: a program with a few hundred rule files and its zones.
@@ -26,7 +26,7 @@ struct RulesController {
     }
 
     func historyAnswer() async throws -> HistoryAnswer {
-        let (inForce, activations) = try await administration.rulesHistory()
+        let (inForce, activations) = try await program.history()
         return HistoryAnswer(inForce: inForce, activations: activations.map {
             .init(version: $0.ruleset.version, effectiveFrom: HTTP.iso8601($0.effectiveFrom), activatedAt: HTTP.iso8601($0.activatedAt),
                   activatedBy: $0.activatedBy)
@@ -42,7 +42,7 @@ struct RulesController {
         _ = try await auth.principal(request, roles: [.admin])
         struct Body: Decodable { var files: [String: String] }
         let body = try await HTTP.decode(Body.self, from: request, bytesMax: Self.bodyBytesMax)
-        let (version, rules, warnings) = try await administration.validateRules(files: body.files)
+        let (version, rules, warnings) = try await program.validate(files: body.files)
         struct Answer: Encodable { var version: String; var rules: Int; var warnings: [String] }
         return try HTTP.json(Answer(version: version, rules: rules, warnings: warnings))
     }
@@ -54,7 +54,7 @@ struct RulesController {
         guard let effectiveFrom = try? Date(body.effectiveFrom, strategy: .iso8601) else {
             throw AyumiError.invalidRequest("effectiveFrom: an RFC 3339 time with offset, such as 2026-12-01T00:00:00+09:00")
         }
-        try await administration.activateRules(version: body.version, effectiveFrom: effectiveFrom, by: principal)
+        try await program.activate(version: body.version, effectiveFrom: effectiveFrom, by: principal)
         return try HTTP.json(try await historyAnswer())
     }
 }

@@ -10,7 +10,13 @@ import Logging
 /// feature it serves.
 public struct Ayumi: Sendable {
     public let dependencies: Dependencies
-    public let administration: Administration
+    public let residents: Residents
+    public let tokens: Tokens
+    public let program: ProgramAdministration
+    public let merchants: MerchantAdministration
+    public let cards: Cards
+    public let draws: Draws
+    public let health: Health
     public let ingestion: Ingestion
     public let accounts: Accounts
     public let redemptions: Redemptions
@@ -18,7 +24,13 @@ public struct Ayumi: Sendable {
 
     public init(_ dependencies: Dependencies) {
         self.dependencies = dependencies
-        administration = Administration(dependencies)
+        residents = Residents(dependencies)
+        tokens = Tokens(dependencies)
+        program = ProgramAdministration(dependencies)
+        merchants = MerchantAdministration(dependencies)
+        cards = Cards(dependencies)
+        draws = Draws(dependencies)
+        health = Health(dependencies)
         ingestion = Ingestion(dependencies)
         accounts = Accounts(dependencies)
         redemptions = Redemptions(dependencies)

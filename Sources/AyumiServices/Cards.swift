@@ -65,9 +65,16 @@ enum PIN {
     }
 }
 
-extension Administration {
+/// Printed cards for residents without a smartphone, issued and unlocked at the city office.
+public struct Cards: Sendable {
+    let dependencies: Dependencies
+
+    public init(_ dependencies: Dependencies) { self.dependencies = dependencies }
+
+    var store: any Store { dependencies.store }
+
     /// Issues a card and a PIN to an enrolled resident; a card issued before stops working.
-    public func issueCard(residentID: String) async throws -> IssuedCard {
+    public func issue(residentID: String) async throws -> IssuedCard {
         let random = dependencies.environment.randomBytes
         let pinValue = random(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) } % 10_000
         let pin = String(repeating: "0", count: 4 - String(pinValue).count) + String(pinValue)
@@ -89,7 +96,7 @@ extension Administration {
     }
 
     /// Unlocks the resident's card after wrong PINs (the city office, having seen the resident).
-    public func unlockCard(residentID: String) async throws {
+    public func unlock(residentID: String) async throws {
         guard try await store.unlockCard(residentID: residentID) else { throw AyumiError.notFound("A card of resident '\(residentID)'") }
         dependencies.logger.notice("Card unlocked", metadata: ["resident.id": "\(residentID)"])
     }

@@ -6,15 +6,21 @@ import Foundation
 /// The merchant registry beyond `Merchants/merchants.yaml`: merchants added or changed by the
 /// city's staff (admin API, `ayumi merchants import`), suspensions, and limits. Every change takes
 /// effect without a restart: at once in this process, within 10 s in a server beside a command.
-extension Administration {
+public struct MerchantAdministration: Sendable {
+    let dependencies: Dependencies
+
+    public init(_ dependencies: Dependencies) { self.dependencies = dependencies }
+
+    var store: any Store { dependencies.store }
+
     /// Every merchant ever registered, by id.
-    public func merchants() -> [Merchant] {
+    public func list() -> [Merchant] {
         dependencies.program.current.merchants.values.sorted { $0.id < $1.id }
     }
 
     /// Adds or updates merchants, checked against the program in force (each zone must exist). A
     /// merchant also in the registry file is the file's again at the next start.
-    public func saveMerchants(_ merchants: [Merchant]) async throws {
+    public func save(_ merchants: [Merchant]) async throws {
         let ruleset = dependencies.program.current.ruleset
         for merchant in merchants {
             guard Identifier.isValid(merchant.id) else { throw AyumiError.invalidRequest("id: 1-64 letters, digits or -_.:") }
@@ -32,7 +38,7 @@ extension Administration {
             }
         }
         try await store.saveMerchants(merchants)
-        try await reloadMerchantsIfChanged()
+        try await reloadIfChanged()
         dependencies.logger.info("Merchants saved", metadata: ["merchants": "\(merchants.count)"])
     }
 
@@ -40,7 +46,7 @@ extension Administration {
     /// token still reads what it did.
     public func setSuspended(merchantID: String, _ suspended: Bool) async throws -> Merchant {
         guard try await store.setSuspended(merchantID: merchantID, suspended) else { throw AyumiError.unknownMerchant(merchantID) }
-        try await reloadMerchantsIfChanged()
+        try await reloadIfChanged()
         dependencies.logger.notice(suspended ? "Merchant suspended" : "Merchant reinstated", metadata: ["merchant.id": "\(merchantID)"])
         return dependencies.program.current.merchants[merchantID]!
     }
@@ -48,7 +54,7 @@ extension Administration {
     /// Reloads the registry when the store's differs from the one loaded (changed here, or by a
     /// command beside the server). Returns whether it did.
     @discardableResult
-    public func reloadMerchantsIfChanged() async throws -> Bool {
+    public func reloadIfChanged() async throws -> Bool {
         let merchants = try await store.merchants()
         guard Dictionary(uniqueKeysWithValues: merchants.map { ($0.id, $0) }) != dependencies.program.current.merchants else { return false }
         dependencies.program.replace(with: dependencies.program.current.replacing(merchants: merchants))

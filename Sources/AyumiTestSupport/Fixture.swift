@@ -59,7 +59,7 @@ public struct Fixture: Sendable {
     /// Enrols a resident and returns their token.
     @discardableResult
     public func enrol(_ id: String, birthYear: Int = 1950, district: String = "14101") async throws -> String {
-        try await ayumi.administration.enrol(residentID: id, birthYear: birthYear, district: district).token
+        try await ayumi.residents.enrol(residentID: id, birthYear: birthYear, district: district).token
     }
 
     public var today: LocalDate { ayumi.dependencies.today }
@@ -120,7 +120,7 @@ public struct Fixture: Sendable {
 
     /// Puts the rules in `directory` in force as a reload (SIGHUP) does, with the merchants in force.
     public func install(rules directory: String) async throws {
-        try await ayumi.administration.install(ruleset: try RulesParser.load(directory: directory),
+        try await ayumi.program.install(ruleset: try RulesParser.load(directory: directory),
                                                merchants: Array(ayumi.dependencies.program.current.merchants.values))
     }
 }

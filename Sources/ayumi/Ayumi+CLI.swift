@@ -18,7 +18,7 @@ struct AyumiCommand: AsyncParsableCommand {
             at every start. The maintenance commands (tokens, keys, merchants, residents, lots, settle, ledger, report, backup, draw, rules explain and backtest) open that database and never \
             create one; they read the program the server installed and need no Rules/ directory.
             """,
-        subcommands: [Serve.self, Tokens.self, Keys.self, MerchantsCommand.self, ResidentsCommand.self, LotsCommand.self, Settle.self, RulesCommand.self, DrawCommand.self, LedgerCommand.self, Report.self, Backup.self, Bench.self])
+        subcommands: [Serve.self, TokensCommand.self, KeysCommand.self, MerchantsCommand.self, ResidentsCommand.self, LotsCommand.self, Settle.self, RulesCommand.self, DrawCommand.self, LedgerCommand.self, Report.self, Backup.self, Bench.self])
 }
 
 /// Where the database lives: every command that opens it takes this option.

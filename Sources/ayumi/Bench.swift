@@ -53,7 +53,7 @@ struct Bench: AsyncParsableCommand {
                                              environment: environment, logger: .init(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
             let residentIDs = (0..<residents).map { "bench-\($0)" }
             let setupStart = ContinuousClock.now
-            for id in residentIDs { _ = try await ayumi.administration.enrol(residentID: id, birthYear: 1950 + id.count, district: "14101") }
+            for id in residentIDs { _ = try await ayumi.residents.enrol(residentID: id, birthYear: 1950 + id.count, district: "14101") }
             print("enrolled \(residents) residents in \(ContinuousClock.now - setupStart)")
             clock.withLock { $0 = enrolment.addingTimeInterval(28 * 86_400) }
 
@@ -166,7 +166,7 @@ struct Bench: AsyncParsableCommand {
                                                  merchantsFile: directory + "/merchants.yaml", environment: environment,
                                                  logger: .init(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
             let residentIDs = (0..<residents).map { "bench-\($0)" }
-            for id in residentIDs { _ = try await ayumi.administration.enrol(residentID: id, birthYear: 1960, district: "14101") }
+            for id in residentIDs { _ = try await ayumi.residents.enrol(residentID: id, birthYear: 1960, district: "14101") }
             clock.withLock { $0 = enrolment.addingTimeInterval(28 * 86_400) }
             let firstDay = LocalDate(instant: enrolment, timeZone: ayumi.dependencies.program.current.evaluator.timeZone)
             let gateway = Principal(role: .ingest, subject: nil, feed: "step-gateway")

@@ -226,7 +226,7 @@ struct StoredCity: ParsableArguments {
                                                  environment: environment, logger: .init(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
             let residentIDs = (0..<residents).map { "bench-\($0)" }
             for (index, id) in residentIDs.enumerated() {
-                _ = try await ayumi.administration.enrol(residentID: id, birthYear: 1940 + index % 70, district: "141\(10 + index % 18)")
+                _ = try await ayumi.residents.enrol(residentID: id, birthYear: 1940 + index % 70, district: "141\(10 + index % 18)")
             }
             clock.withLock { $0 = enrolment.addingTimeInterval(28 * 86_400) }
             var generator = SplitMix64(seed: seed)

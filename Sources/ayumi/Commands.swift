@@ -96,7 +96,7 @@ extension RulesCommand {
                     from = .feed(String(text.dropFirst("ingest:".count)))
                 case let text?: throw CLIFailure("error: --from: resident or ingest:FEED, got '\(text)'")
                 }
-                print(try await ayumi.administration.explain(event, from: from).text(language), terminator: "")
+                print(try await ayumi.program.explain(event, from: from).text(language), terminator: "")
             }
         }
     }
@@ -186,7 +186,7 @@ struct DrawCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let (draw, record, rerun) = try await data.openExisting(readOnly: false).administration.runDraw(id: self.draw, seed: seed)
+                let (draw, record, rerun) = try await data.openExisting(readOnly: false).draws.run(id: self.draw, seed: seed)
                 print("\(rerun ? "already run" : "ran") \(draw.id) (\(draw.name.en)) on \(record.runAt.formatted(.iso8601)) with seed '\(record.seed)': "
                       + "\(record.eligible) eligible, \(record.winners.count) prizes of \(draw.prizePoints) points from \(draw.sponsor)")
                 for winner in record.winners { print(winner) }
@@ -463,7 +463,7 @@ struct ResidentsCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let ayumi = try await data.openExisting(readOnly: false)
-                let card = try await ayumi.administration.issueCard(residentID: resident)
+                let card = try await ayumi.cards.issue(residentID: resident)
                 let name = ayumi.dependencies.program.current.ruleset.program.name
                 let path = output ?? "card-\(resident).svg"
                 guard FileManager.default.createFile(atPath: path, contents: Data(try CardPrint.svg(number: card.number, programName: (name.ja, name.en)).utf8)) else {
@@ -486,7 +486,7 @@ struct ResidentsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                try await data.openExisting(readOnly: false).administration.unlockCard(residentID: resident)
+                try await data.openExisting(readOnly: false).cards.unlock(residentID: resident)
                 print("card of \(resident) unlocked")
             }
         }

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
 
-struct Keys: AsyncParsableCommand {
+struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "keys",
         abstract: "The keys that sign redemption codes.",
         discussion: """
             Codes are signed with Ed25519; each code names its key. Rotating adds a new key: codes are signed \

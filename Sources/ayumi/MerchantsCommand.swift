@@ -40,7 +40,7 @@ struct MerchantsCommand: AsyncParsableCommand {
                 let merchants = file.lowercased().hasSuffix(".csv")
                     ? try MerchantsParser.parseCSV(text, file: file, ruleset: ruleset)
                     : try MerchantsParser.parse(text, file: file, ruleset: ruleset)
-                try await ayumi.administration.saveMerchants(merchants)
+                try await ayumi.merchants.save(merchants)
                 print("saved \(merchants.count) merchant\(merchants.count == 1 ? "" : "s")")
             }
         }
@@ -59,7 +59,7 @@ struct MerchantsCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 guard ["yaml", "csv"].contains(format) else { throw CLIFailure("error: --format must be yaml or csv") }
-                let merchants = try await data.openExisting(readOnly: true).administration.merchants()
+                let merchants = try await data.openExisting(readOnly: true).merchants.list()
                 print(format == "csv" ? MerchantsParser.csv(merchants) : MerchantsParser.yaml(merchants), terminator: "")
             }
         }

@@ -49,9 +49,9 @@ struct Serve: AsyncParsableCommand {
                                              merchantsFile: program.resolvedMerchantsFile, logger: makeLogger())
             let host = self.host ?? env("AYUMI_HOST") ?? "127.0.0.1"
             let port = self.port ?? env("AYUMI_PORT").flatMap(Int.init) ?? 8080
-            if try await !ayumi.administration.hasTokens() {
+            if try await !ayumi.tokens.exist() {
                 let path = (data.resolvedDataDirectory as NSString).appendingPathComponent(Self.firstStartTokensFile)
-                try await ayumi.administration.createFirstStartTokens { tokens in
+                try await ayumi.tokens.createFirstStart { tokens in
                     let feeds = tokens.feeds.map {
                         "export \(SubmitterPermission.variableName(feed: $0.name))=\($0.token)   # ingest feed '\($0.name)'\n"
                     }
@@ -60,7 +60,7 @@ struct Serve: AsyncParsableCommand {
                         # Load them with: . \(path)
                         export AYUMI_URL=http://\(Self.reachable(host)):\(port)
                         export AYUMI_ADMIN_TOKEN=\(tokens.admin)
-                        export AYUMI_INGEST_TOKEN=\(tokens.ingest)   # ingest feed '\(Administration.firstStartFeed)'
+                        export AYUMI_INGEST_TOKEN=\(tokens.ingest)   # ingest feed '\(Tokens.firstStartFeed)'
                         \(feeds.joined())export AYUMI_MERCHANT_TOKEN=\(tokens.merchant)   # merchant \(tokens.merchantID)
 
                         """)

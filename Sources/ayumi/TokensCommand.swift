@@ -4,8 +4,9 @@ import AyumiServices
 import AyumiStore
 import Foundation
 
-struct Tokens: AsyncParsableCommand {
+struct TokensCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "tokens",
         abstract: "Manage bearer tokens: create, list, revoke.",
         discussion: """
             Tokens are stored only as SHA-256 hashes: a token is shown once, when it is created, and never again. \
@@ -48,7 +49,7 @@ struct Tokens: AsyncParsableCommand {
                     throw CLIFailure("error: --merchant goes with --role merchant, --resident with --role resident")
                 }
                 let ayumi = try await data.openExisting(readOnly: false)
-                print(try await ayumi.administration.createToken(role: role, subject: merchant ?? resident, feed: source, lifetimeSeconds: lifetime))
+                print(try await ayumi.tokens.create(role: role, subject: merchant ?? resident, feed: source, lifetimeSeconds: lifetime))
             }
         }
 
@@ -80,7 +81,7 @@ struct Tokens: AsyncParsableCommand {
             try await reportingFailures {
                 let ayumi = try await data.openExisting(readOnly: true)
                 let now = ayumi.dependencies.environment.now()
-                let rows = try await ayumi.administration.tokens(role: role).map { token -> [String] in
+                let rows = try await ayumi.tokens.list(role: role).map { token -> [String] in
                     let speaksFor = switch token.role {
                     case .ingest: "feed:\(token.feed ?? "")"
                     case .merchant: "merchant:\(token.subject ?? "")"
@@ -124,7 +125,7 @@ struct Tokens: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let token = try await data.openExisting(readOnly: false).administration.revokeToken(id: id)
+                let token = try await data.openExisting(readOnly: false).tokens.revoke(id: id)
                 print("ok: token \(token.id) (\(token.role.rawValue)) revoked at \(List.utc(token.revokedAt!))")
             }
         }

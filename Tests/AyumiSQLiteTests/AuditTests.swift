@@ -144,7 +144,7 @@ struct MigrationTests {
                                          environment: AyumiEnvironment(now: { clock.now }, randomBytes: AyumiEnvironment.live.randomBytes),
                                          logger: .init(label: "test"))
         // The skeleton's ingest token still works, as the feed 'default'.
-        #expect(try await ayumi.administration.authenticate(token: token).map { Principal(role: $0.role, subject: $0.subject, feed: $0.feed) } == Principal(role: .ingest, subject: nil, feed: "default"))
+        #expect(try await ayumi.tokens.authenticate(token: token).map { Principal(role: $0.role, subject: $0.subject, feed: $0.feed) } == Principal(role: .ingest, subject: nil, feed: "default"))
         let tap = Event(id: "tap-1", residentID: "r-1", detail: .transitTap(at: clock.now.addingTimeInterval(-60), mode: "bus",
                                                                              route: "r10", stop: "s1"))
         #expect(try await ayumi.ingestion.ingest([tap], by: Fixture.transitFeed).map(\.status) == [.duplicate])
@@ -246,7 +246,7 @@ struct SkeletonFixtureTests {
         // Activating it again is refused: it would leave no readable program in force.
         let skeleton = try #require(activations.first?.ruleset.version)
         await #expect(throws: AyumiError.self) {
-            try await ayumi.administration.activateRules(version: skeleton, effectiveFrom: Self.noonAfter, by: Principal(role: .admin, subject: nil))
+            try await ayumi.program.activate(version: skeleton, effectiveFrom: Self.noonAfter, by: Principal(role: .admin, subject: nil))
         }
         #expect(try await ayumi.dependencies.store.activations().count == 2)
     }
@@ -297,7 +297,7 @@ struct SkeletonFixtureTests {
     @Test("the skeleton's events stay duplicates, its ingest token works as the feed 'default', its redemption replays")
     func idempotency() async throws {
         let ayumi = try await migrated()
-        #expect(try await ayumi.administration.authenticate(token: Self.skeletonIngestToken).map { Principal(role: $0.role, subject: $0.subject, feed: $0.feed) } == Principal(role: .ingest, subject: nil, feed: "default"))
+        #expect(try await ayumi.tokens.authenticate(token: Self.skeletonIngestToken).map { Principal(role: $0.role, subject: $0.subject, feed: $0.feed) } == Principal(role: .ingest, subject: nil, feed: "default"))
         let tap = Event(id: "t-1", residentID: "r-1", detail: .transitTap(at: Self.noonAfter.addingTimeInterval(-3_600), mode: "bus",
                                                                            route: "r10", stop: "s1"))
         #expect(try await ayumi.ingestion.ingest([tap], by: Self.transitFeed).map(\.status) == [.duplicate])
@@ -349,7 +349,7 @@ struct ReadOnlyTests {
         let reader = try await Bootstrap.openExisting(dataDirectory: fixture.directory, readOnly: true, logger: .init(label: "test"))
         #expect(try await reader.accounts.balance(residentID: "r-1").spendable == 4)
         #expect(try await reader.reporting.verifyLedger().violations.isEmpty)
-        await #expect(throws: DatabaseError.self) { try await reader.administration.createToken(role: .admin, subject: nil) }
+        await #expect(throws: DatabaseError.self) { try await reader.tokens.create(role: .admin, subject: nil) }
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
     }
 }

@@ -80,14 +80,14 @@ struct GroupCommitTests {
     func idleRelease() async throws {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
-        let administration = fixture.ayumi.administration
-        #expect(await administration.releaseMemoryIfIdle() == false, "the first look only notes the writes so far")
-        #expect(await administration.releaseMemoryIfIdle() == true, "caches dropped")
-        #expect(await administration.releaseMemoryIfIdle() == true, "the heap trimmed")
-        #expect(await administration.releaseMemoryIfIdle() == false, "released already, nothing new kept since")
+        let health = fixture.ayumi.health
+        #expect(await health.releaseMemoryIfIdle() == false, "the first look only notes the writes so far")
+        #expect(await health.releaseMemoryIfIdle() == true, "caches dropped")
+        #expect(await health.releaseMemoryIfIdle() == true, "the heap trimmed")
+        #expect(await health.releaseMemoryIfIdle() == false, "released already, nothing new kept since")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
-        #expect(await administration.releaseMemoryIfIdle() == false, "written since the last look: busy")
-        #expect(await administration.releaseMemoryIfIdle() == true)
+        #expect(await health.releaseMemoryIfIdle() == false, "written since the last look: busy")
+        #expect(await health.releaseMemoryIfIdle() == true)
         #expect(try await fixture.points("r-1") == 5)
         _ = try await fixture.submit([fixture.walk("w-2", "r-1", steps: 12_000)])
         #expect(try await fixture.points("r-1") == 5)

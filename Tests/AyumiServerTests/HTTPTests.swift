@@ -16,10 +16,10 @@ func withServer(logger: Logger = Logger(label: "test"), rulesDirectory: String? 
     let fixture = try await Fixture.make(rulesDirectory: rulesDirectory, logger: logger)
     let context = TestContext(
         fixture: fixture,
-        admin: try await fixture.ayumi.administration.createToken(role: .admin, subject: nil),
-        ingest: try await fixture.ayumi.administration.createToken(role: .ingest, subject: nil, feed: "test-feed"),
-        transit: try await fixture.ayumi.administration.createToken(role: .ingest, subject: nil, feed: "metro-feed"),
-        merchant: try await fixture.ayumi.administration.createToken(role: .merchant, subject: "shop-1"))
+        admin: try await fixture.ayumi.tokens.create(role: .admin, subject: nil),
+        ingest: try await fixture.ayumi.tokens.create(role: .ingest, subject: nil, feed: "test-feed"),
+        transit: try await fixture.ayumi.tokens.create(role: .ingest, subject: nil, feed: "metro-feed"),
+        merchant: try await fixture.ayumi.tokens.create(role: .merchant, subject: "shop-1"))
     let app = buildApplication(ayumi: fixture.ayumi, host: "127.0.0.1", port: 0, logger: logger)
     try await app.test(.router) { client in
         try await body(context.with(client: client))
@@ -230,8 +230,8 @@ struct HTTPTests {
     func revokedToken() async throws {
         try await withServer { server in
             #expect(try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-01&to=2026-11-30", token: server.admin).status == .ok)
-            let admin = try #require(try await server.fixture.ayumi.administration.tokens(role: .admin).first)
-            _ = try await server.fixture.ayumi.administration.revokeToken(id: admin.id)
+            let admin = try #require(try await server.fixture.ayumi.tokens.list(role: .admin).first)
+            _ = try await server.fixture.ayumi.tokens.revoke(id: admin.id)
             let refused = try await server.call(.get, "/v1/reports/beneficiaries?from=2026-11-01&to=2026-11-30", token: server.admin)
             #expect(refused.status == .unauthorized)
             #expect(refused.problemType == "urn:ayumi:problem:unauthenticated")

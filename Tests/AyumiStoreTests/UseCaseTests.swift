@@ -222,28 +222,28 @@ struct TokenTests {
     @Test("a revoked token is refused at once; revoking again changes nothing")
     func revoke() async throws {
         let fixture = try await Fixture.make()
-        let token = try await fixture.ayumi.administration.createToken(role: .ingest, subject: nil, feed: "metro-feed")
-        #expect(try await fixture.ayumi.administration.authenticate(token: token).map { Principal(role: $0.role, subject: $0.subject, feed: $0.feed) } == Principal(role: .ingest, subject: nil, feed: "metro-feed"))
-        let listed = try #require(try await fixture.ayumi.administration.tokens(role: .ingest).first)
+        let token = try await fixture.ayumi.tokens.create(role: .ingest, subject: nil, feed: "metro-feed")
+        #expect(try await fixture.ayumi.tokens.authenticate(token: token).map { Principal(role: $0.role, subject: $0.subject, feed: $0.feed) } == Principal(role: .ingest, subject: nil, feed: "metro-feed"))
+        let listed = try #require(try await fixture.ayumi.tokens.list(role: .ingest).first)
         #expect(listed.feed == "metro-feed")
         #expect(listed.revokedAt == nil)
         fixture.clock.advance(seconds: 60)
-        let revoked = try await fixture.ayumi.administration.revokeToken(id: listed.id)
+        let revoked = try await fixture.ayumi.tokens.revoke(id: listed.id)
         #expect(revoked.revokedAt == fixture.clock.now)
-        #expect(try await fixture.ayumi.administration.authenticate(token: token) == nil)
+        #expect(try await fixture.ayumi.tokens.authenticate(token: token) == nil)
         fixture.clock.advance(seconds: 60)
-        #expect(try await fixture.ayumi.administration.revokeToken(id: listed.id).revokedAt == revoked.revokedAt)
-        await #expect(throws: AyumiError.notFound("Token 999")) { try await fixture.ayumi.administration.revokeToken(id: 999) }
+        #expect(try await fixture.ayumi.tokens.revoke(id: listed.id).revokedAt == revoked.revokedAt)
+        await #expect(throws: AyumiError.notFound("Token 999")) { try await fixture.ayumi.tokens.revoke(id: 999) }
     }
 
     @Test("a token given a lifetime is refused from the moment it expires")
     func expiry() async throws {
         let fixture = try await Fixture.make()
-        let token = try await fixture.ayumi.administration.createToken(role: .admin, subject: nil, lifetimeSeconds: 3_600)
+        let token = try await fixture.ayumi.tokens.create(role: .admin, subject: nil, lifetimeSeconds: 3_600)
         fixture.clock.advance(seconds: 3_599)
-        #expect(try await fixture.ayumi.administration.authenticate(token: token)?.role == .admin)
+        #expect(try await fixture.ayumi.tokens.authenticate(token: token)?.role == .admin)
         fixture.clock.advance(seconds: 1)
-        #expect(try await fixture.ayumi.administration.authenticate(token: token) == nil)
+        #expect(try await fixture.ayumi.tokens.authenticate(token: token) == nil)
     }
 
     // "transit-operator" in the message is the example the use case gives, whatever the program's feeds.
@@ -255,9 +255,9 @@ struct TokenTests {
     func feedNames(role: Role, feed: String?, message: String) async throws {
         let fixture = try await Fixture.make()
         await #expect(throws: AyumiError.invalidRequest(message)) {
-            try await fixture.ayumi.administration.createToken(role: role, subject: nil, feed: feed)
+            try await fixture.ayumi.tokens.create(role: role, subject: nil, feed: feed)
         }
-        #expect(try await fixture.ayumi.administration.tokens(role: nil).isEmpty)
+        #expect(try await fixture.ayumi.tokens.list(role: nil).isEmpty)
     }
 
     @Test("a merchant removed from the registry stops redeeming and its token stops working; its past redemptions stay")
@@ -265,7 +265,7 @@ struct TokenTests {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
-        let token = try await fixture.ayumi.administration.createToken(role: .merchant, subject: "shop-2")
+        let token = try await fixture.ayumi.tokens.create(role: .merchant, subject: "shop-2")
         let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
         _ = try await fixture.ayumi.redemptions.redeem(merchantID: "shop-2", code: code, points: 2, idempotencyKey: "k-1")
 
@@ -276,13 +276,13 @@ struct TokenTests {
         try registry.replacingCharacters(in: start..<end, with: "").write(toFile: file, atomically: true, encoding: .utf8)
         let restarted = try await fixture.store.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.rulesDirectory,
                                              merchantsFile: file, environment: fixture.ayumi.dependencies.environment, logger: .init(label: "test"))
-        #expect(try await restarted.administration.authenticate(token: token) == nil)
+        #expect(try await restarted.tokens.authenticate(token: token) == nil)
         let another = try await restarted.redemptions.issueCode(residentID: "r-1").code
         await #expect(throws: AyumiError.unknownMerchant("shop-2")) {
             try await restarted.redemptions.redeem(merchantID: "shop-2", code: another, points: 1, idempotencyKey: "k-2")
         }
         await #expect(throws: AyumiError.merchantInactive("shop-2")) {
-            try await restarted.administration.createToken(role: .merchant, subject: "shop-2")
+            try await restarted.tokens.create(role: .merchant, subject: "shop-2")
         }
         #expect(restarted.dependencies.program.current.merchants["shop-2"]?.active == false)
         #expect(try await restarted.accounts.balance(residentID: "r-1").spendable == 3)
@@ -401,7 +401,7 @@ struct CardTests {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-card")
         _ = try await fixture.submit([fixture.walk("w-1", "r-card", steps: 10_000)])
-        return (fixture, try await fixture.ayumi.administration.issueCard(residentID: "r-card"))
+        return (fixture, try await fixture.ayumi.cards.issue(residentID: "r-card"))
     }
 
     @Test("a card and its PIN redeem like a code; a retry answers the same; the printed card holds its number only")
@@ -440,7 +440,7 @@ struct CardTests {
         await #expect(throws: AyumiError.cardLocked) {
             try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: card.number, points: 1, idempotencyKey: "right", pin: card.pin)
         }
-        try await fixture.ayumi.administration.unlockCard(residentID: "r-card")
+        try await fixture.ayumi.cards.unlock(residentID: "r-card")
         #expect(try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: card.number, points: 1, idempotencyKey: "right", pin: card.pin).points == 1)
         #expect(try await fixture.points("r-card") == 4)
     }
@@ -481,7 +481,7 @@ struct CardTests {
         await #expect(throws: AyumiError.pinWrong(triesLeft: 4)) {
             try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: card.number, points: 1, idempotencyKey: "w-9", pin: wrong)
         }
-        let replacement = try await fixture.ayumi.administration.issueCard(residentID: "r-card")
+        let replacement = try await fixture.ayumi.cards.issue(residentID: "r-card")
         #expect(replacement.number != card.number)
         await #expect(throws: AyumiError.cardUnknown) {
             try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: card.number, points: 1, idempotencyKey: "k-2", pin: card.pin)
@@ -493,7 +493,7 @@ struct CardTests {
         await #expect(throws: AyumiError.codeNumberMistyped) {
             try await fixture.ayumi.redemptions.redeem(merchantID: "shop-1", code: String(typo), points: 1, idempotencyKey: "k-4", pin: replacement.pin)
         }
-        await #expect(throws: AyumiError.unknownResident("r-nobody")) { try await fixture.ayumi.administration.issueCard(residentID: "r-nobody") }
+        await #expect(throws: AyumiError.unknownResident("r-nobody")) { try await fixture.ayumi.cards.issue(residentID: "r-nobody") }
     }
 }
 
@@ -746,14 +746,14 @@ struct MerchantTests {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
-        let token = try await fixture.ayumi.administration.createToken(role: .merchant, subject: "shop-1")
+        let token = try await fixture.ayumi.tokens.create(role: .merchant, subject: "shop-1")
         let redemption = try await spend(fixture, "r-1", 2, key: "k-1")
-        #expect(try await fixture.ayumi.administration.setSuspended(merchantID: "shop-1", true).suspended)
+        #expect(try await fixture.ayumi.merchants.setSuspended(merchantID: "shop-1", true).suspended)
         await #expect(throws: AyumiError.merchantSuspended("shop-1")) { try await spend(fixture, "r-1", 1, key: "k-2") }
         await #expect(throws: AyumiError.merchantSuspended("shop-1")) {
             try await fixture.ayumi.redemptions.refund(merchantID: "shop-1", redemptionID: redemption.id, points: 1, idempotencyKey: "f-1")
         }
-        #expect(try await fixture.ayumi.administration.authenticate(token: token) != nil, "its token still reads its statements")
+        #expect(try await fixture.ayumi.tokens.authenticate(token: token) != nil, "its token still reads its statements")
         let restarted = try await fixture.store.open(dataDirectory: fixture.directory, rulesDirectory: Fixture.rulesDirectory,
                                                  merchantsFile: Fixture.merchantsFile,
                                                  environment: fixture.ayumi.dependencies.environment, logger: .init(label: "test"))
@@ -762,9 +762,9 @@ struct MerchantTests {
             let code = try await restarted.redemptions.issueCode(residentID: "r-1").code
             return try await restarted.redemptions.redeem(merchantID: "shop-1", code: code, points: 1, idempotencyKey: "k-3")
         }
-        _ = try await restarted.administration.setSuspended(merchantID: "shop-1", false)
+        _ = try await restarted.merchants.setSuspended(merchantID: "shop-1", false)
         #expect(try await restarted.redemptions.refund(merchantID: "shop-1", redemptionID: redemption.id, points: 1, idempotencyKey: "f-2").points == 1)
-        await #expect(throws: AyumiError.unknownMerchant("m-999")) { try await restarted.administration.setSuspended(merchantID: "m-999", true) }
+        await #expect(throws: AyumiError.unknownMerchant("m-999")) { try await restarted.merchants.setSuspended(merchantID: "m-999", true) }
     }
 
     @Test("merchants imported from CSV redeem at once, survive a restart with the registry file, and export back the same")
@@ -777,7 +777,7 @@ struct MerchantTests {
         let merchants = try MerchantsParser.parseCSV(csv, file: "new.csv", ruleset: ruleset)
         #expect(merchants.map(\.name.en) == ["Suzuki Store, Main", "Hama Tea"])
         #expect(merchants[0].pointsPerDayMax == 500 && merchants[1].pointsPerResidentPerDayMax == 50 && !merchants[1].active)
-        try await fixture.ayumi.administration.saveMerchants(merchants)
+        try await fixture.ayumi.merchants.save(merchants)
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
         #expect(try await spend(fixture, "r-1", 1, at: "m-101", key: "k-1").points == 1)
@@ -785,10 +785,10 @@ struct MerchantTests {
                                                  merchantsFile: Fixture.merchantsFile,
                                                  environment: fixture.ayumi.dependencies.environment, logger: .init(label: "test"))
         #expect(restarted.dependencies.program.current.merchants["m-101"]?.active == true)
-        let exported = MerchantsParser.csv(restarted.administration.merchants())
+        let exported = MerchantsParser.csv(restarted.merchants.list())
         let again = try MerchantsParser.parseCSV(exported, file: "export.csv", ruleset: ruleset)
-        #expect(again == restarted.administration.merchants().map { var m = $0; m.suspended = false; return m })
-        let yaml = try MerchantsParser.parse(MerchantsParser.yaml(restarted.administration.merchants()), file: "export.yaml", ruleset: ruleset)
+        #expect(again == restarted.merchants.list().map { var m = $0; m.suspended = false; return m })
+        let yaml = try MerchantsParser.parse(MerchantsParser.yaml(restarted.merchants.list()), file: "export.yaml", ruleset: ruleset)
         #expect(yaml == again)
     }
 
@@ -1446,7 +1446,7 @@ struct BacktestTests {
         let fixture = try await Fixture.make()
         var random = SplitMix64(seed: 2_026_11)
         for index in 0..<60 {
-            _ = try await fixture.ayumi.administration.enrol(residentID: "r-\(index)", birthYear: 1940 + Int(random.next() % 66),
+            _ = try await fixture.ayumi.residents.enrol(residentID: "r-\(index)", birthYear: 1940 + Int(random.next() % 66),
                                                              district: ["14101", "14102", "14103"][index % 3])
         }
         for day in 0..<30 {
@@ -1614,7 +1614,7 @@ struct TimelineTests {
         let directory = try Fixture.rules(editing: ["walk.yaml": { $0.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: 3}") }])
         let lower = try RulesParser.load(directory: directory)
         let merchants = Array(fixture.ayumi.dependencies.program.current.merchants.values)
-        try await fixture.ayumi.administration.install(ruleset: lower, merchants: merchants)
+        try await fixture.ayumi.program.install(ruleset: lower, merchants: merchants)
 
         // Yesterday's walk, sent today, is judged by yesterday's rules; today's by today's.
         let late = try await fixture.submit([fixture.walk("w-late", "r-1", steps: 12_000, on: fixture.today.adding(days: -1))])
@@ -1627,7 +1627,7 @@ struct TimelineTests {
         let activations = try await fixture.ayumi.dependencies.store.activations()
         #expect(activations.map(\.ruleset.version) == [first, lower.version])
         #expect(activations.map(\.activatedBy) == ["Rules/", "Rules/"])
-        try await fixture.ayumi.administration.install(ruleset: lower, merchants: merchants)
+        try await fixture.ayumi.program.install(ruleset: lower, merchants: merchants)
         #expect(try await fixture.ayumi.dependencies.store.activations().count == 2)
         #expect(try await fixture.ayumi.reporting.verifyLedger().violations.isEmpty)
     }
@@ -1678,16 +1678,16 @@ struct TimelineTests {
             files[name] = try String(contentsOfFile: Fixture.rulesDirectory + "/" + name, encoding: .utf8)
         }
         files["walk.yaml"] = files["walk.yaml"]!.replacingOccurrences(of: "{per: day, points: 5}", with: "{per: day, points: 3}")
-        let (version, _, _) = try await fixture.ayumi.administration.validateRules(files: files)
-        try await fixture.ayumi.administration.activateRules(version: version, effectiveFrom: fixture.clock.now.addingTimeInterval(86_400),
+        let (version, _, _) = try await fixture.ayumi.program.validate(files: files)
+        try await fixture.ayumi.program.activate(version: version, effectiveFrom: fixture.clock.now.addingTimeInterval(86_400),
                                                              by: Principal(role: .admin, subject: nil, tokenID: 1))
         #expect(fixture.ayumi.dependencies.program.current.ruleset.version == first)
-        #expect(try await fixture.ayumi.administration.reloadProgramIfScheduled() == false)
+        #expect(try await fixture.ayumi.program.reloadIfScheduled() == false)
         fixture.clock.advance(seconds: 86_400)
-        #expect(try await fixture.ayumi.administration.reloadProgramIfScheduled() == true)
+        #expect(try await fixture.ayumi.program.reloadIfScheduled() == true)
         #expect(fixture.ayumi.dependencies.program.current.ruleset.version == version)
         #expect(try await fixture.submit([fixture.walk("w-1", "r-1", steps: 12_000)]).first?.awards.map(\.points) == [3])
-        #expect(try await fixture.ayumi.administration.rulesHistory().activations.last?.activatedBy == "admin token 1")
+        #expect(try await fixture.ayumi.program.history().activations.last?.activatedBy == "admin token 1")
     }
 
     @Test("effectiveFrom in program.yaml schedules the files: from local midnight of that date, and not before")
@@ -1702,19 +1702,19 @@ struct TimelineTests {
         ])
         try await fixture.install(rules: directory)
         #expect(fixture.ayumi.dependencies.program.current.ruleset.version == first)
-        let activation = try #require(try await fixture.ayumi.administration.rulesHistory().activations.last)
+        let activation = try #require(try await fixture.ayumi.program.history().activations.last)
         #expect(activation.activatedBy == "Rules/")
         #expect(LocalDate(instant: activation.effectiveFrom, timeZone: TimeZone(identifier: "Asia/Tokyo")!) == tomorrow)
         #expect(LocalDate(instant: activation.effectiveFrom.addingTimeInterval(-1), timeZone: TimeZone(identifier: "Asia/Tokyo")!) == fixture.today)
         // Today's steps are still judged by the rules of today; tomorrow's by the new ones.
         #expect(try await fixture.submit([fixture.walk("w-1", "r-1", steps: 12_000)]).first?.awards.map(\.points) == [5])
         fixture.clock.advance(seconds: 86_400)
-        #expect(try await fixture.ayumi.administration.reloadProgramIfScheduled() == true)
+        #expect(try await fixture.ayumi.program.reloadIfScheduled() == true)
         #expect(fixture.ayumi.dependencies.program.current.ruleset.version == activation.ruleset.version)
         #expect(try await fixture.submit([fixture.walk("w-2", "r-1", steps: 12_000)]).first?.awards.map(\.points) == [3])
         // Loading the same files again schedules nothing new.
         try await fixture.install(rules: directory)
-        #expect(try await fixture.ayumi.administration.rulesHistory().activations.count == 2)
+        #expect(try await fixture.ayumi.program.history().activations.count == 2)
     }
 
     @Test("how late an event may come is the program's now, whichever ruleset judges the event")
@@ -1780,9 +1780,9 @@ struct DrawTests {
             try await fixture.enrol("r-\(index)", birthYear: index == 0 ? 2015 : 1960)
             _ = try await fixture.submit([fixture.walk("w-\(index)", "r-\(index)", steps: index < 20 ? 12_000 : 4_000)])
         }
-        await #expect(throws: AyumiError.self) { try await fixture.ayumi.administration.runDraw(id: "autumn-draw", seed: "lottery 4821") }
+        await #expect(throws: AyumiError.self) { try await fixture.ayumi.draws.run(id: "autumn-draw", seed: "lottery 4821") }
         fixture.clock.advance(seconds: 32 * 86_400)
-        let (draw, record, rerun) = try await fixture.ayumi.administration.runDraw(id: "autumn-draw", seed: "lottery 4821")
+        let (draw, record, rerun) = try await fixture.ayumi.draws.run(id: "autumn-draw", seed: "lottery 4821")
         #expect(!rerun)
         // r-1 … r-19 earned 5 points; r-0 too, but is under 18; r-20 … r-29 earned 2.
         #expect(record.eligible == 19)
@@ -1792,10 +1792,10 @@ struct DrawTests {
         let (lines, _) = try await fixture.ayumi.accounts.history(residentID: record.winners[0], cursor: nil, limit: 5)
         #expect(lines.first?.reason.en == "Prize of the autumn draw")
 
-        let again = try await fixture.ayumi.administration.runDraw(id: "autumn-draw", seed: "lottery 4821")
+        let again = try await fixture.ayumi.draws.run(id: "autumn-draw", seed: "lottery 4821")
         #expect(again.rerun && again.record == record)
         for winner in record.winners { #expect(try await fixture.points(winner) == 105) }
-        await #expect(throws: AyumiError.self) { try await fixture.ayumi.administration.runDraw(id: "autumn-draw", seed: "lottery 4822") }
+        await #expect(throws: AyumiError.self) { try await fixture.ayumi.draws.run(id: "autumn-draw", seed: "lottery 4822") }
         // Another seed would pick others: the seed, not the server, decides.
         #expect(draw.winners(eligible: (1..<20).map { "r-\($0)" }, seed: "lottery 4822") != record.winners)
         // A backtest over the days of the prizes compares what rules make: prizes are not among them.
