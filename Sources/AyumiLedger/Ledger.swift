@@ -44,6 +44,13 @@ public enum Account: Sendable, Hashable, Comparable, CustomStringConvertible {
         case .merchant: .merchant
         }
     }
+
+    /// The party's own id (a sponsor's, a resident's pseudonym, a merchant's).
+    public var id: String {
+        switch self {
+        case .sponsor(let id), .resident(let id), .merchant(let id): id
+        }
+    }
 }
 
 /// One leg of a transfer, as audit views show it: points into (positive) or out of (negative) an account.
@@ -93,21 +100,55 @@ public struct Transfer: Sendable, Hashable {
     public var debit: Account
     public var credit: Account
     public var amount: Int64
+    /// The lot a draw, a refund or an expiry moves points of (an award is a lot itself: nil).
+    public var lot: Int64?
 
-    public init(kind: Kind, debit: Account, credit: Account, amount: Int64) {
+    public init(kind: Kind, debit: Account, credit: Account, amount: Int64, lot: Int64? = nil) {
         precondition(amount > 0, "a transfer moves a positive amount")
         precondition(debit != credit, "a transfer moves points between two accounts")
+        precondition((kind == .award) == (lot == nil), "every movement but an award names its lot")
         self.kind = kind
         self.debit = debit
         self.credit = credit
         self.amount = amount
+        self.lot = lot
     }
 
     /// The two legs, which always sum to zero.
     public var postings: [Posting] { [Posting(account: debit, points: -amount), Posting(account: credit, points: amount)] }
 
+    /// What the transfer changes of its lot's remaining points: a draw or an expiry takes them out, a
+    /// refund into the holder's hands puts them back; a refund to the lot's sponsor (a lot past its
+    /// last day) leaves the lot as it is, as does an award (it is the lot).
+    public var lotChange: Int64 {
+        switch kind {
+        case .award: 0
+        case .redemption, .expiry: -amount
+        case .refund: credit.kind == .resident ? amount : 0
+        }
+    }
+
     /// Points move from each funding sponsor to the resident: one transfer (one lot) per sponsor.
     public static func award(_ award: Award, residentID: String) -> [Transfer] {
         award.funding.map { Transfer(kind: .award, debit: .sponsor($0.sponsorID), credit: .resident(residentID), amount: $0.points) }
+    }
+
+    /// A redemption: one transfer per lot drawn, from the resident to the merchant.
+    public static func redemption(_ draws: [LotDraw], residentID: String, merchantID: String) -> [Transfer] {
+        draws.map { Transfer(kind: .redemption, debit: .resident(residentID), credit: .merchant(merchantID), amount: $0.points, lot: $0.lotID) }
+    }
+
+    /// A refund: one transfer per lot given back, from the merchant to the resident, or to the lot's
+    /// sponsor for a lot past its last day.
+    public static func refund(_ shares: [Refunds.Share], residentID: String, merchantID: String) -> [Transfer] {
+        shares.map { share in
+            Transfer(kind: .refund, debit: .merchant(merchantID), credit: share.toSponsor ? .sponsor(share.sponsorID) : .resident(residentID),
+                     amount: share.points, lot: share.lotID)
+        }
+    }
+
+    /// A lot's unspent points back from its holder to its sponsor.
+    public static func expiry(lot: Int64, points: Int64, residentID: String, sponsorID: String) -> Transfer {
+        Transfer(kind: .expiry, debit: .resident(residentID), credit: .sponsor(sponsorID), amount: points, lot: lot)
     }
 }

@@ -66,6 +66,27 @@ extension SQLiteStore {
         }
     }
 
+    /// Writes movements of points as the ledger model makes them (`Transfer.redemption`, `.refund`,
+    /// `.expiry`): each transfer's row with its cause, its lot's remaining points by `lotChange`, and
+    /// the accounts' balances by the postings, summed per account. `accounts` gives the store's
+    /// number for every account the transfers name.
+    static func write(_ transfers: [Transfer], accounts: [Account: Int64], day: LocalDate, redemption: Int64? = nil, refund: Int64? = nil,
+                      at: Int64, _ db: Database) throws {
+        var balances: [Int64: Int64] = [:]
+        for transfer in transfers {
+            precondition(transfer.kind != .award, "awards are written with their lots, by LedgerWriter")
+            let debit = accounts[transfer.debit]!, credit = accounts[transfer.credit]!
+            try db.cachedStatement(sql: """
+                INSERT INTO transfers(kind, debit, credit, amount, day, redemption, lot, refund, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [transfer.kind.code, debit, credit, transfer.amount, day.dayNumber, redemption, transfer.lot, refund, at])
+            if transfer.lotChange != 0, let lot = transfer.lot {
+                try db.cachedStatement(sql: "UPDATE transfers SET remaining = remaining + ? WHERE id = ?").execute(arguments: [transfer.lotChange, lot])
+            }
+            for posting in transfer.postings { balances[posting.account == transfer.debit ? debit : credit, default: 0] += posting.points }
+        }
+        for (account, points) in balances.sorted(by: { $0.key < $1.key }) where points != 0 { try addToBalance(points, account: account, db) }
+    }
+
     /// The one statement that changes a balance: by a delta, never to a value read earlier.
     static func addToBalance(_ points: Int64, account: Int64, _ db: Database) throws {
         try db.cachedStatement(sql: "UPDATE accounts SET balance = balance + ? WHERE id = ?").run(.integer(points), .integer(account))
@@ -131,14 +152,9 @@ extension SQLiteStore {
                 INSERT INTO redemptions(merchant, idempotency_key, code_id, resident, points, day, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [merchant, request.idempotencyKey, request.codeID, resident, request.points, request.localDate.dayNumber, at])
             let redemptionID = db.lastInsertedRowID
-            for draw in draws {
-                try db.cachedStatement(sql: """
-                    INSERT INTO transfers(kind, debit, credit, amount, day, redemption, lot, created_at) VALUES (\(transfer: .redemption), ?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [resident, merchant, draw.points, request.localDate.dayNumber, redemptionID, draw.lotID, at])
-                try db.cachedStatement(sql: "UPDATE transfers SET remaining = remaining - ? WHERE id = ?").execute(arguments: [draw.points, draw.lotID])
-            }
-            try Self.addToBalance(-request.points, account: resident, db)
-            try Self.addToBalance(request.points, account: merchant, db)
+            try Self.write(Transfer.redemption(draws, residentID: residentID, merchantID: request.merchantID),
+                           accounts: [.resident(residentID): resident, .merchant(request.merchantID): merchant], day: request.localDate,
+                           redemption: redemptionID, at: at, db)
             // Built from what is in hand, the way `redemption(merchantID:idempotencyKey:_:)` reads it
             // back for a retry: funding summed per sponsor in sponsor order, time in milliseconds.
             let funding = Dictionary(draws.map { ($0.sponsorID, $0.points) }, uniquingKeysWith: +)
@@ -167,16 +183,17 @@ extension SQLiteStore {
             guard let redemption = try Row.fetchOne(db.cachedStatement(sql: "SELECT resident, day FROM redemptions WHERE id = ? AND merchant = ?"),
                                                     arguments: [request.redemptionID, merchant]) else { throw StoreError.unknownRedemption }
             let resident: Int64 = redemption["resident"]
+            let residentID = try String.fetchOne(db.cachedStatement(sql: "SELECT external_id FROM accounts WHERE id = ?"), arguments: [resident])!
+            var accounts: [Account: Int64] = [.resident(residentID): resident, .merchant(request.merchantID): merchant]
             // What each lot gave and has had back, with its sponsor's account for the points that go
             // straight back to it.
-            var sponsors: [Int64: Int64] = [:]
             let lots = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT t.lot, SUM(t.amount) AS drawn, l.expires_day, l.debit AS sponsor, s.external_id AS sponsor_id,
                        COALESCE((SELECT SUM(f.amount) FROM transfers f WHERE f.kind = \(transfer: .refund) AND f.redemption = t.redemption AND f.lot = t.lot), 0) AS refunded
                 FROM transfers t JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit
                 WHERE t.kind = \(transfer: .redemption) AND t.redemption = ? GROUP BY t.lot
                 """), arguments: [request.redemptionID]).map { row in
-                sponsors[row["lot"]] = row["sponsor"]
+                accounts[.sponsor(row["sponsor_id"])] = row["sponsor"]
                 return Refunds.DrawnLot(lotID: row["lot"], sponsorID: row["sponsor_id"], expiresOn: LocalDate(dayNumber: row["expires_day"]),
                                         drawn: row["drawn"], refunded: row["refunded"])
             }
@@ -193,18 +210,8 @@ extension SQLiteStore {
                 INSERT INTO refunds(redemption, merchant, idempotency_key, points, day, created_at) VALUES (?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [request.redemptionID, merchant, request.idempotencyKey, points, request.localDate.dayNumber, at])
             let refundID = db.lastInsertedRowID
-            for share in shares {
-                let credit = share.toSponsor ? sponsors[share.lotID]! : resident
-                try db.cachedStatement(sql: """
-                    INSERT INTO transfers(kind, debit, credit, amount, day, redemption, lot, refund, created_at) VALUES (\(transfer: .refund), ?, ?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [merchant, credit, share.points, request.localDate.dayNumber, request.redemptionID, share.lotID, refundID, at])
-                // Only points back in the holder's hands are in the lot again.
-                if !share.toSponsor {
-                    try db.cachedStatement(sql: "UPDATE transfers SET remaining = remaining + ? WHERE id = ?").execute(arguments: [share.points, share.lotID])
-                }
-                try Self.addToBalance(share.points, account: credit, db)
-            }
-            try Self.addToBalance(-points, account: merchant, db)
+            try Self.write(Transfer.refund(shares, residentID: residentID, merchantID: request.merchantID), accounts: accounts,
+                           day: request.localDate, redemption: request.redemptionID, refund: refundID, at: at, db)
             return try Self.refund(merchant: merchant, merchantID: request.merchantID, idempotencyKey: request.idempotencyKey, db)!
         }
     }
@@ -261,18 +268,17 @@ extension SQLiteStore {
             // Read and zeroed in one transaction: a second run, here or in another process, finds
             // these lots empty.
             let lots = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT id, debit, credit, remaining, expires_day FROM transfers WHERE remaining > 0 AND expires_day < ? ORDER BY expires_day, id LIMIT ?
+                SELECT t.id, t.debit, t.credit, t.remaining, t.expires_day, s.external_id AS sponsor_id, r.external_id AS resident_id
+                FROM transfers t JOIN accounts s ON s.id = t.debit JOIN accounts r ON r.id = t.credit
+                WHERE t.remaining > 0 AND t.expires_day < ? ORDER BY t.expires_day, t.id LIMIT ?
                 """), arguments: [asOf.dayNumber, limit])
             var points: Int64 = 0
             let at = at.millisecondsSince1970
             for lot in lots {
-                let remaining: Int64 = lot["remaining"], resident: Int64 = lot["credit"], sponsor: Int64 = lot["debit"]
-                try db.cachedStatement(sql: """
-                    INSERT INTO transfers(kind, debit, credit, amount, day, lot, created_at) VALUES (\(transfer: .expiry), ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [resident, sponsor, remaining, (lot["expires_day"] as Int) + 1, lot["id"] as Int64, at])
-                try db.cachedStatement(sql: "UPDATE transfers SET remaining = 0 WHERE id = ?").execute(arguments: [lot["id"] as Int64])
-                try Self.addToBalance(-remaining, account: resident, db)
-                try Self.addToBalance(remaining, account: sponsor, db)
+                let remaining: Int64 = lot["remaining"], residentID: String = lot["resident_id"], sponsorID: String = lot["sponsor_id"]
+                try Self.write([Transfer.expiry(lot: lot["id"], points: remaining, residentID: residentID, sponsorID: sponsorID)],
+                               accounts: [.resident(residentID): lot["credit"], .sponsor(sponsorID): lot["debit"]],
+                               day: LocalDate(dayNumber: (lot["expires_day"] as Int) + 1), at: at, db)
                 points += remaining
             }
             return ExpiryRun(lots: lots.count, points: points)

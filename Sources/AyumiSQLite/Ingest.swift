@@ -57,7 +57,7 @@ extension SQLiteStore {
                         continue
                     }
                     for award in awards {
-                        try writer.record(award, event: eventID, resident: resident.account, day: decision.localDate,
+                        try writer.record(award, event: eventID, resident: (resident.resident.id, resident.account), day: decision.localDate,
                                           expiresOn: decision.expiresOn)
                     }
                     for delta in decision.evaluation.deltas { try writer.add(delta, resident: resident.account) }
@@ -205,24 +205,24 @@ struct LedgerWriter {
         return replacing
     }
 
-    /// One transfer (one lot) per funding sponsor; balances change in `flush()`.
-    /// `event` is nil for a prize of a draw, which no event caused.
-    mutating func record(_ award: Award, event: Int64?, resident: Int64, day: LocalDate, expiresOn: LocalDate) throws {
+    /// One transfer (one lot) per funding sponsor, as `Transfer.award` makes them; balances change by
+    /// their postings in `flush()`. `event` is nil for a prize of a draw, which no event caused.
+    mutating func record(_ award: Award, event: Int64?, resident: (id: String, account: Int64), day: LocalDate, expiresOn: LocalDate) throws {
         let rule = try ruleID(award.ruleID, create: true)!
         let ruleset = try rulesetID(award.rulesetVersion)
-        for share in award.funding {
-            let sponsor = try sponsorAccount(share.sponsorID)
+        for transfer in Transfer.award(award, residentID: resident.id) {
+            let sponsor = try sponsorAccount(transfer.debit.id)
             try db.cachedStatement(sql: """
                 INSERT INTO transfers(kind, debit, credit, amount, day, rule, ruleset, event, remaining, expires_day, created_at, capped,
                                       available_day)
                 VALUES (\(transfer: .award), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).run(.integer(sponsor), .integer(resident), .integer(share.points), .integer(Int64(day.dayNumber)), .integer(rule),
-                         .integer(ruleset), event.map(RawValue.integer) ?? .null, .integer(share.points), .integer(Int64(expiresOn.dayNumber)),
+                """).run(.integer(sponsor), .integer(resident.account), .integer(transfer.amount), .integer(Int64(day.dayNumber)), .integer(rule),
+                         .integer(ruleset), event.map(RawValue.integer) ?? .null, .integer(transfer.amount), .integer(Int64(expiresOn.dayNumber)),
                          .integer(atMilliseconds), award.cappedBy.map { .integer(Int64($0)) } ?? .null,
                          award.availableOn.map { .integer(Int64($0.dayNumber)) } ?? .null)
-            balanceChanges[sponsor, default: 0] -= share.points
+            balanceChanges[sponsor, default: 0] -= transfer.amount
+            balanceChanges[resident.account, default: 0] += transfer.amount
         }
-        balanceChanges[resident, default: 0] += award.points
     }
 
     /// Adds to a counter in memory; written, guarded, in `flush()`. The bound kept is the latest:

@@ -74,7 +74,7 @@ extension SQLiteStore {
                 guard let account = try Self.resident(resident, db)?.account else { throw StoreError.unknownResident }
                 try writer.record(Award(ruleID: ruleID, rulesetVersion: rulesetVersion, points: prizePoints,
                                         funding: [SponsorShare(sponsorID: sponsorID, points: prizePoints)], reason: LocalizedText(ja: "", en: "")),
-                                  event: nil, resident: account, day: day, expiresOn: expiresOn)
+                                  event: nil, resident: (resident, account), day: day, expiresOn: expiresOn)
             }
             try writer.flush()
             return record

@@ -146,4 +146,22 @@ struct LedgerTests {
         #expect(Event.Kind.allCases.map(\.code) == [1, 2, 3])
         #expect(Event.Kind.allCases.allSatisfy { Event.Kind(code: $0.code) == $0 })
     }
+
+    @Test("the movements production writes: draws, refunds and expiries name their lot, move between the right accounts and change the lot as the ledger keeps it")
+    func movements() {
+        let draws = Transfer.redemption([LotDraw(lotID: 7, sponsorID: "city", points: 3), LotDraw(lotID: 9, sponsorID: "shop", points: 1)],
+                                        residentID: "r-1", merchantID: "m-1")
+        #expect(draws == [Transfer(kind: .redemption, debit: .resident("r-1"), credit: .merchant("m-1"), amount: 3, lot: 7),
+                          Transfer(kind: .redemption, debit: .resident("r-1"), credit: .merchant("m-1"), amount: 1, lot: 9)])
+        #expect(draws.map(\.lotChange) == [-3, -1])
+        let refunds = Transfer.refund([Refunds.Share(lotID: 9, sponsorID: "shop", points: 1, toSponsor: false),
+                                       Refunds.Share(lotID: 7, sponsorID: "city", points: 2, toSponsor: true)], residentID: "r-1", merchantID: "m-1")
+        #expect(refunds.map(\.credit) == [.resident("r-1"), .sponsor("city")])
+        #expect(refunds.map(\.lotChange) == [1, 0], "points given to the sponsor of a lot past its last day are not in the lot again")
+        let expiry = Transfer.expiry(lot: 7, points: 4, residentID: "r-1", sponsorID: "city")
+        #expect((expiry.debit, expiry.credit, expiry.lotChange) == (.resident("r-1"), .sponsor("city"), -4))
+        #expect((draws + refunds + [expiry]).flatMap(\.postings).reduce(0) { $0 + $1.points } == 0)
+        #expect(Transfer.award(Award(ruleID: "walk", rulesetVersion: "v", points: 2, funding: [SponsorShare(sponsorID: "city", points: 2)],
+                                     reason: LocalizedText(ja: "", en: "")), residentID: "r-1").map(\.lotChange) == [0])
+    }
 }
