@@ -22,6 +22,10 @@ public struct Evaluation: Sendable, Hashable {
 /// Points one rule grants for one event, with who funds them and why. Produced by the rules engine,
 /// recorded by the ledger as one transfer from the sponsors to the resident.
 public struct Award: Sendable, Hashable {
+    /// The ledger's rule name for prizes of draws: `draw:` and the draw's id. No earning rule's id
+    /// may begin with it, and no ruleset makes such awards from events.
+    public static let drawRulePrefix = "draw:"
+
     public var ruleID: String
     public var rulesetVersion: String
     public var points: Int64

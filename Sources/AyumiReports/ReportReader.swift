@@ -168,6 +168,51 @@ public protocol ReportReader {
     func forEachActivity(from: LocalDate?, to: LocalDate, _ body: (Activity) throws -> Void) throws
     /// What the ledger moved for each resident on the local days `from...to`.
     func residentPoints(from: LocalDate, to: LocalDate) throws -> ResidentPoints
+    /// Every stored event of an enrolled resident on the local days `from...to`, accepted or
+    /// rejected, in the order it was recorded, with who sent it and when: what a backtest replays.
+    func forEachStoredEvent(from: LocalDate, to: LocalDate, _ body: (StoredEvent) throws -> Void) throws
+    /// Every award of the local days `from...to`, prizes of draws included, one call per sponsor's
+    /// share, in the order written: what the ledger paid, beside a backtest's figures.
+    func forEachAwardShare(from: LocalDate, to: LocalDate, _ body: (AwardShare) throws -> Void) throws
+}
+
+/// An event as stored, with its resident and its submitter, for a replay.
+public struct StoredEvent: Sendable {
+    public var event: Event
+    /// Nil for events recorded before Ayumi kept who sent them.
+    public var submitter: Submitter?
+    public var resident: Resident
+    public var receivedAt: Date
+
+    public init(event: Event, submitter: Submitter?, resident: Resident, receivedAt: Date) {
+        self.event = event
+        self.submitter = submitter
+        self.resident = resident
+        self.receivedAt = receivedAt
+    }
+}
+
+/// One sponsor's share of one award as the ledger holds it.
+public struct AwardShare: Sendable {
+    /// Identifies the award (the event and rule it was made for): shares of one award have the same.
+    public var award: Int64
+    /// The rule it was made under: `draw:ID` for a prize of a draw (`Award.drawRulePrefix`).
+    public var ruleID: String
+    public var resident: Resident
+    public var sponsorID: String
+    public var points: Int64
+    public var capped: Bool
+    public var day: LocalDate
+
+    public init(award: Int64, ruleID: String, resident: Resident, sponsorID: String, points: Int64, capped: Bool, day: LocalDate) {
+        self.award = award
+        self.ruleID = ruleID
+        self.resident = resident
+        self.sponsorID = sponsorID
+        self.points = points
+        self.capped = capped
+        self.day = day
+    }
 }
 
 /// A resident as reports count them: the store's number for them (never shown) and the attributes

@@ -490,7 +490,7 @@ public struct Draw: Sendable, Hashable, Codable {
     public var sponsor: String
 
     /// The rule name a prize is recorded under in the ledger.
-    public var ruleID: String { "draw:" + id }
+    public var ruleID: String { Award.drawRulePrefix + id }
 
     /// Whether a resident meets the draw's conditions, judged on its last day.
     public func admits(_ resident: Resident) -> Bool {
@@ -589,7 +589,7 @@ public struct ReasonExplainer: Sendable {
 
     /// The reason of a prize of a draw of this version.
     public func prizeReason(ruleID: String) -> LocalizedText? {
-        guard ruleID.hasPrefix("draw:"), let name = drawNames[String(ruleID.dropFirst("draw:".count))] else { return nil }
+        guard ruleID.hasPrefix(Award.drawRulePrefix), let name = drawNames[String(ruleID.dropFirst(Award.drawRulePrefix.count))] else { return nil }
         return LocalizedText(ja: "\(name.ja)の当選", en: "Prize of the \(name.en)")
     }
 

@@ -1,14 +1,15 @@
 import AyumiCore
+import AyumiReports
 import AyumiStore
 import Foundation
 import GRDB
 
-extension SQLiteStore {
+extension SQLiteReportReader {
     // A backtest reads every event and award of a period: the scans join nothing, and the few
     // residents, sponsors and feeds they name are looked up once each.
 
-    public func forEachEvent(from: LocalDate, to: LocalDate, _ body: @escaping @Sendable (StoredEvent) -> Void) async throws {
-        try await database.read { db in
+    func forEachStoredEvent(from: LocalDate, to: LocalDate, _ body: (StoredEvent) throws -> Void) throws {
+        do {
             var names = Names(db: db)
             try db.makeStatement(sql: """
                 SELECT external_id, kind, day, source, received_at, resident, \(EventColumns.names) FROM events
@@ -20,19 +21,21 @@ extension SQLiteStore {
                 let source = row.integer(3)
                 // A negative source is the resident's own app; 0 marks events from before sources were kept.
                 let submitter: Submitter? = source < 0 ? .resident(resident.id) : source == 0 ? nil : .feed(try names.feed(source))
-                body(StoredEvent(event: Event(id: row.text(0), residentID: resident.id, detail: detail), submitter: submitter,
+                try body(StoredEvent(event: Event(id: row.text(0), residentID: resident.id, detail: detail), submitter: submitter,
                                  resident: resident, receivedAt: Date(millisecondsSince1970: row.integer(4))))
             }
         }
     }
 
-    public func forEachAwardShare(from: LocalDate, to: LocalDate, _ body: @escaping @Sendable (AwardShare) -> Void) async throws {
-        try await database.read { db in
+    func forEachAwardShare(from: LocalDate, to: LocalDate, _ body: (AwardShare) throws -> Void) throws {
+        do {
+            var rules: [Int64: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM rules") { rules[row["id"]] = row["name"] }
             var names = Names(db: db)
             var previous: (event: Int64?, rule: Int64, award: Int64)?
             try db.makeStatement(sql: """
                 SELECT credit, debit, amount, capped, day, event, rule, id FROM transfers
-                WHERE kind = \(transfer: .award) AND day BETWEEN ? AND ? AND rule NOT IN (SELECT id FROM rules WHERE name LIKE 'draw:%') ORDER BY id
+                WHERE kind = \(transfer: .award) AND day BETWEEN ? AND ? ORDER BY id
                 """).forEachRow([.integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber))]) { row in
                 guard let resident = try names.resident(row.integer(0)) else { return }
                 // The shares of one award are written together, consecutive rows of one event and rule:
@@ -40,7 +43,7 @@ extension SQLiteStore {
                 let event = row.optionalInteger(5), rule = row.integer(6), id = row.integer(7)
                 let award = if let previous, previous.event != nil, previous.event == event, previous.rule == rule { previous.award } else { id }
                 previous = (event, rule, award)
-                body(AwardShare(award: award, resident: resident, sponsorID: try names.account(row.integer(1)), points: row.integer(2),
+                try body(AwardShare(award: award, ruleID: rules[rule] ?? "\(rule)", resident: resident, sponsorID: try names.account(row.integer(1)), points: row.integer(2),
                                 capped: row.optionalInteger(3) != nil, day: LocalDate(dayNumber: Int(row.integer(4)))))
             }
         }
@@ -54,7 +57,7 @@ extension SQLiteStore {
             var entrants: [(resident: Resident, points: Int64)] = []
             try db.makeStatement(sql: """
                 SELECT t.credit, SUM(t.amount) FROM transfers t JOIN rules r ON r.id = t.rule
-                WHERE t.kind = \(transfer: .award) AND t.day BETWEEN ? AND ? AND r.name NOT LIKE 'draw:%' GROUP BY t.credit
+                WHERE t.kind = \(transfer: .award) AND t.day BETWEEN ? AND ? AND r.name NOT LIKE '\(Award.drawRulePrefix)%' GROUP BY t.credit
                 """).forEachRow([.integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber))]) { row in
                 if let resident = try names.resident(row.integer(0)) { entrants.append((resident, row.integer(1))) }
             }

@@ -89,24 +89,24 @@ public struct Reporting: Sendable {
     /// empty at `from`, so limits of a week, a month or the program count from the period's start.
     public func backtest(_ candidate: Ruleset, from: LocalDate, to: LocalDate) async throws -> BacktestReport {
         guard from <= to else { throw AyumiError.invalidRequest("from must not be after to") }
-        let store = dependencies.store
         let evaluator = Evaluator(ruleset: candidate)
-        let replay = Mutex(Replay())
-        let actual = Mutex((tally: BacktestTally(), award: Int64?.none))
-        try await store.forEachEvent(from: from, to: to) { stored in
-            replay.withLock { $0.judge(stored, evaluator) }
-        }
-        try await store.forEachAwardShare(from: from, to: to) { share in
-            actual.withLock { state in
-                state.tally.add(resident: share.resident, sponsorID: share.sponsorID, points: share.points, day: share.day,
-                                first: state.award != share.award, capped: share.capped)
-                state.award = share.award
+        // The events and what the ledger paid for them, from one state of the ledger.
+        let (replay, actual) = try await dependencies.reports.readReports { reader in
+            var replay = Replay()
+            try reader.forEachStoredEvent(from: from, to: to) { replay.judge($0, evaluator) }
+            var actual = BacktestTally(), award: Int64?
+            try reader.forEachAwardShare(from: from, to: to) { share in
+                // Prizes of draws: no ruleset makes them from events.
+                guard !share.ruleID.hasPrefix(Award.drawRulePrefix) else { return }
+                actual.add(resident: share.resident, sponsorID: share.sponsorID, points: share.points, day: share.day,
+                           first: award != share.award, capped: share.capped)
+                award = share.award
             }
+            return (replay, actual)
         }
-        let (events, candidateTally) = replay.withLock { ($0.events, $0.tally) }
         let program = dependencies.program.current.ruleset.program
-        return BacktestReport(from: from, to: to, candidateVersion: candidate.version, events: events, actual: actual.withLock { $0.tally },
-                              candidate: candidateTally, yenPerPoint: program.yenPerPoint, candidateYenPerPoint: candidate.program.yenPerPoint,
+        return BacktestReport(from: from, to: to, candidateVersion: candidate.version, events: replay.events, actual: actual,
+                              candidate: replay.tally, yenPerPoint: program.yenPerPoint, candidateYenPerPoint: candidate.program.yenPerPoint,
                               groupSizeMin: program.reportGroupSizeMin)
     }
 }

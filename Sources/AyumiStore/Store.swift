@@ -81,13 +81,6 @@ public protocol Store: Sendable {
     /// an event against, read without writing anything.
     func counters(_ keys: [CounterKey]) async throws -> [CounterKey: Counter]
 
-    /// Every stored event of an enrolled resident on the local days `from...to`, accepted or
-    /// rejected, in the order it was recorded, with who sent it and when: what a backtest replays.
-    /// `body` runs inside one read, so the whole period is one consistent snapshot.
-    func forEachEvent(from: LocalDate, to: LocalDate, _ body: @escaping @Sendable (StoredEvent) -> Void) async throws
-    /// Every award of the local days `from...to` (prizes of draws left out: no ruleset makes them
-    /// from events), one call per sponsor's share: what the ledger paid, beside a backtest's figures.
-    func forEachAwardShare(from: LocalDate, to: LocalDate, _ body: @escaping @Sendable (AwardShare) -> Void) async throws
 
     /// The resident's points that can be spent on `day`, and those past their last day that the
     /// expiry job has not yet returned to their sponsors.
@@ -135,9 +128,6 @@ public protocol Store: Sendable {
     func saveSettlement(_ settlement: StoredSettlement) async throws -> StoredSettlement
 
     func audit() async throws -> LedgerAudit
-
-    /// Writes a consistent copy of the whole database to a new file at `path`, while writers go on.
-    func backup(toPath path: String) async throws
 
     /// The keys that sign redemption codes, oldest first. When there is none and `createIfNone` is
     /// given, it is stored as key 1 first (the first start).
@@ -569,38 +559,3 @@ public struct RedemptionRecord: Sendable, Hashable {
     }
 }
 
-/// An event as stored, with its resident and its submitter, for a replay.
-public struct StoredEvent: Sendable {
-    public var event: Event
-    /// Nil for events recorded before Ayumi kept who sent them.
-    public var submitter: Submitter?
-    public var resident: Resident
-    public var receivedAt: Date
-
-    public init(event: Event, submitter: Submitter?, resident: Resident, receivedAt: Date) {
-        self.event = event
-        self.submitter = submitter
-        self.resident = resident
-        self.receivedAt = receivedAt
-    }
-}
-
-/// One sponsor's share of one award as the ledger holds it.
-public struct AwardShare: Sendable {
-    /// Identifies the award (the event and rule it was made for): shares of one award have the same.
-    public var award: Int64
-    public var resident: Resident
-    public var sponsorID: String
-    public var points: Int64
-    public var capped: Bool
-    public var day: LocalDate
-
-    public init(award: Int64, resident: Resident, sponsorID: String, points: Int64, capped: Bool, day: LocalDate) {
-        self.award = award
-        self.resident = resident
-        self.sponsorID = sponsorID
-        self.points = points
-        self.capped = capped
-        self.day = day
-    }
-}

@@ -7,6 +7,8 @@ struct MemoryReader: ReportReader {
     var residents: [Enrolment] = []
     var events: [Activity] = []
     var points = ResidentPoints()
+    var storedEvents: [StoredEvent] = []
+    var awardShares: [AwardShare] = []
 
     func settlementFacts(from: LocalDate, to: LocalDate) throws -> (facts: [SettlementFact], counts: [String: SettlementCounts]) { ([], [:]) }
     func beneficiaryFacts(from: LocalDate, to: LocalDate) throws -> BeneficiaryFacts { BeneficiaryFacts(totals: [:], cells: [:], links: [:]) }
@@ -15,6 +17,12 @@ struct MemoryReader: ReportReader {
         for event in events where event.day <= to && event.day >= (from ?? event.day) { try body(event) }
     }
     func residentPoints(from: LocalDate, to: LocalDate) throws -> ResidentPoints { points }
+    func forEachStoredEvent(from: LocalDate, to: LocalDate, _ body: (StoredEvent) throws -> Void) throws {
+        for stored in storedEvents where (from...to).contains(stored.event.localDate(in: .gmt)) { try body(stored) }
+    }
+    func forEachAwardShare(from: LocalDate, to: LocalDate, _ body: (AwardShare) throws -> Void) throws {
+        for share in awardShares where (from...to).contains(share.day) { try body(share) }
+    }
 }
 
 @Suite("How reports count activity")
