@@ -114,7 +114,9 @@ struct ParticipantTally {
         if activity.day >= from { participants[activity.resident]!.active = true }
         switch activity.detail {
         case .walk(let steps):
-            // Counted per day, at the day's largest report, when every event is in.
+            // Counted per day, at the day's largest report, when every event is in; days in neither
+            // the baseline nor the period count nowhere, and are not kept.
+            guard activity.day >= from || inBaseline(activity.day, enrolled: participants[activity.resident]!.enrolled) else { return }
             walks.add(resident: activity.resident, day: activity.day, steps: steps)
         case .ride(let mode):
             count(activity.resident, on: activity.day) { $0.rides[mode, default: 0] += 1 }

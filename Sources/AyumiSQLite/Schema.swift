@@ -231,6 +231,23 @@ extension SQLiteStore {
     /// second store keeps the same columns. The table is rebuilt (SQLite cannot add CHECKs) with its
     /// ids, so transfers still name their events; CHECKs tie each kind to its columns.
     static func migrateToEventColumns(_ db: Database) throws {
+        // Every row must split into its kind's columns; one that does not (a detail this Ayumi never
+        // wrote) stops the upgrade with its ids rather than become a wrong count or a bare CHECK failure.
+        let malformed = try String.fetchAll(db, sql: """
+            SELECT external_id FROM events WHERE NOT CASE kind
+              WHEN 1 THEN instr(detail, '|') > 1 AND instr(detail, '|') < length(detail)
+                          AND length(detail) - length(replace(detail, '|', '')) = 1
+                          AND substr(detail, 1, instr(detail, '|') - 1) NOT GLOB '*[^0-9]*'
+              WHEN 2 THEN at IS NOT NULL AND length(detail) - length(replace(detail, '|', '')) = 2
+                          AND detail NOT LIKE '|%' AND detail NOT LIKE '%|' AND instr(detail, '||') = 0
+              WHEN 3 THEN at IS NOT NULL AND length(detail) > 0 AND instr(detail, '|') = 0
+              ELSE 0 END
+            ORDER BY id LIMIT 10
+            """)
+        guard malformed.isEmpty else {
+            throw MigrationError("events whose details do not split into their columns (\(malformed.joined(separator: ", "))): "
+                                 + "restore the database from a backup of this version, or remove them", migration: "v17-event-columns")
+        }
         try db.execute(sql: """
             CREATE TABLE events_v17 (
                 id INTEGER PRIMARY KEY, source INTEGER NOT NULL, external_id TEXT NOT NULL,
@@ -315,7 +332,7 @@ extension SQLiteStore {
 /// A v2 ledger the compact layout cannot carry over as it is: the upgrade stops, nothing changes.
 struct MigrationError: Error, CustomStringConvertible {
     var description: String
-    init(_ description: String) { self.description = "migration v3-compact-ledger: " + description }
+    init(_ description: String, migration: String = "v3-compact-ledger") { self.description = "migration \(migration): " + description }
 }
 
 /// The kinds' stored codes written into SQL text, so every query names the kind it means

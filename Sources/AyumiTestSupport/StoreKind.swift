@@ -30,4 +30,20 @@ public enum StoreKind: String, Sendable, CaseIterable {
                                      environment: environment, logger: logger)
         }
     }
+
+    /// Opens the store a server of this kind uses, as a second process would (a command such as
+    /// `ayumi keys rotate` beside the server): never creating or migrating it.
+    public func openExisting(dataDirectory: String, environment: AyumiEnvironment, logger: Logger) async throws -> Ayumi {
+        switch self {
+        case .sqlite: try await Bootstrap.openExisting(dataDirectory: dataDirectory, readOnly: false, environment: environment, logger: logger)
+        }
+    }
+
+    /// Whether the whole database is one file in the data directory, which `ayumi backup` copies (a
+    /// database server is backed up with its own tools).
+    public var keepsOneFile: Bool {
+        switch self {
+        case .sqlite: true
+        }
+    }
 }

@@ -88,6 +88,13 @@ struct LedgerTests {
                               taken: .init(points: takenPoints, fromResident: takenFromResident)) == .failure(refusal))
     }
 
+    @Test("a shop's limit is the answer even when the points fall short too: a till learns nothing of the balance past its limit")
+    func limitBeforeBalance() {
+        let limits = Spending.Limits(pointsPerDay: 3, pointsPerResidentPerDay: nil)
+        #expect(Spending.plan(5, from: [lot(1, "city", 2, "2027-03-01")], on: today, limits: limits, taken: Self.nothingTaken)
+                == .failure(.merchantDailyLimit(left: 3)))
+    }
+
     @Test("a redemption over the spendable points names the balance, past-expiry and pending lots left out")
     func planInsufficient() {
         var pending = lot(3, "city", 5, "2027-03-01")

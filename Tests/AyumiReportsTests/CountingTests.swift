@@ -6,7 +6,8 @@ import Testing
 struct MemoryReader: ReportReader {
     var residents: [Enrolment] = []
     var events: [Activity] = []
-    var points = ResidentPoints()
+    /// The ledger's points per resident, by the period's first day.
+    var points: [LocalDate: ResidentPoints] = [:]
     var storedEvents: [StoredEvent] = []
     var awardShares: [AwardShare] = []
 
@@ -16,7 +17,7 @@ struct MemoryReader: ReportReader {
     func forEachActivity(from: LocalDate?, to: LocalDate, _ body: (Activity) throws -> Void) throws {
         for event in events where event.day <= to && event.day >= (from ?? event.day) { try body(event) }
     }
-    func residentPoints(from: LocalDate, to: LocalDate) throws -> ResidentPoints { points }
+    func residentPoints(from: LocalDate, to: LocalDate) throws -> ResidentPoints { points[from] ?? ResidentPoints() }
     func forEachStoredEvent(from: LocalDate, to: LocalDate, _ body: (StoredEvent) throws -> Void) throws {
         for stored in storedEvents where (from...to).contains(stored.event.localDate(in: .gmt)) { try body(stored) }
     }
@@ -50,7 +51,8 @@ struct CountingTests {
     func indicatorVisits() throws {
         let reader = MemoryReader(residents: [resident(1, enrolled: 0), resident(2, enrolled: 10)],
                                   events: [visit(1, 2, "centre"), visit(2, 12, "harbour"), ride(2, 12), ride(2, 13)],
-                                  points: ResidentPoints(awarded: [1: 4, 2: 3], redemptions: [1: 2]))
+                                  points: [day(0): ResidentPoints(awarded: [1: 4, 2: 3], redemptions: [1: 2]),
+                                           day(10): ResidentPoints(awarded: [2: 1])])
         let facts = try reader.indicatorFacts([(day(0), day(9)), (day(10), day(19))], visitZones: ["centre"])
         #expect(facts.map(\.enrolled) == [1, 2])
         #expect(facts.map(\.active) == [1, 1])
@@ -59,6 +61,8 @@ struct CountingTests {
         #expect(facts.map(\.rides) == [0, 2])
         #expect(facts.map(\.riders) == [0, 1])
         #expect((facts[0].pointsAwarded, facts[0].awardedResidents, facts[0].redemptions, facts[0].redeemers) == (7, 2, 2, 1))
+        #expect((facts[1].pointsAwarded, facts[1].awardedResidents, facts[1].redemptions, facts[1].redeemers) == (1, 1, 0, 0),
+                "each period's points are its own")
     }
 
     @Test("a participant's days fall in her baseline, the period, and the measured days after her baseline")
@@ -92,11 +96,25 @@ struct CountingTests {
     @Test("points redeemed are those of the period less what shops refunded in it, even when the two cancel out")
     func redeemedPoints() throws {
         let reader = MemoryReader(residents: [resident(1, enrolled: 0), resident(2, enrolled: 0), resident(3, enrolled: 0)],
-                                  points: ResidentPoints(awarded: [1: 9], redeemed: [1: 5, 2: 3], refunded: [1: 2, 2: 3]))
+                                  points: [day(0): ResidentPoints(awarded: [1: 9], redeemed: [1: 5, 2: 3], refunded: [1: 2, 2: 3])])
         let facts = try reader.participantFacts(from: day(0), to: day(9), measuredThrough: day(9), baselineDays: 7, bucketDays: 7, visitZones: nil)
         #expect(facts.participants.map(\.pointsEarned) == [9, 0, 0])
         #expect(facts.participants.map(\.pointsRedeemed) == [3, 0, 0])
         #expect(facts.participants.map(\.redeemedAny) == [true, true, false])
         #expect(facts.participants.map(\.active) == [false, false, false])
+    }
+
+    @Test("a participant is active only with events in the period; events before enrolment count in the period, residents enrolled after it not at all")
+    func activeAndEnrolment() throws {
+        // Resident 1 acted only in her baseline, before the period; resident 2 walked in the period on days before she enrolled;
+        // resident 3 enrolled after the period's last day.
+        let reader = MemoryReader(residents: [resident(1, enrolled: 0), resident(2, enrolled: 12), resident(3, enrolled: 25)],
+                                  events: [walk(1, 1, 5_000), ride(1, 2), walk(2, 10, 4_000), walk(2, 13, 6_000), walk(3, 15, 9_000)])
+        let facts = try reader.participantFacts(from: day(8), to: day(20), measuredThrough: day(20), baselineDays: 7, bucketDays: 7,
+                                                visitZones: nil)
+        #expect(facts.participants.count == 2)
+        #expect(facts.participants.map(\.active) == [false, true])
+        #expect(facts.participants[1].inPeriod.walkDays == 2, "day 10 precedes her enrolment but lies in the period")
+        #expect(facts.participants[1].baseline.walkDays == 1, "her baseline starts on the day she enrolled")
     }
 }

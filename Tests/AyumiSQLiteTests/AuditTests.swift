@@ -16,7 +16,7 @@ struct AuditTests {
     /// r-1 earns 4 points walking (transfer 1, a lot of the city's) and 1 riding (transfer 2), then
     /// spends 2 at shop-1 (redemption 1, transfer 3, drawn from lot 1 on 2026-11-25); r-2 is enrolled.
     func brokenLedger(_ sql: String) async throws -> [String] {
-        let fixture = try await Fixture.make()
+        let fixture = try await Fixture.make(store: .sqlite)
         try await fixture.enrol("r-1")
         try await fixture.enrol("r-2")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 8_000), fixture.tap("t-1", "r-1")])
@@ -91,7 +91,7 @@ struct AuditTests {
 struct ConcurrentIngestTests {
     @Test("caps hold when batches for the same resident arrive at the same time")
     func capsUnderConcurrency() async throws {
-        let fixture = try await Fixture.make()
+        let fixture = try await Fixture.make(store: .sqlite)
         try await fixture.enrol("r-1")
         try await withThrowingTaskGroup(of: Void.self) { group in
             for batch in 0..<8 {
@@ -176,7 +176,7 @@ struct CounterGuardTests {
 
     @Test("an award that would take a counter past its cap is refused in the statement, and the batch changes nothing")
     func guardHolds() async throws {
-        let fixture = try await Fixture.make()
+        let fixture = try await Fixture.make(store: .sqlite)
         try await fixture.enrol("r-1")
         let store = try #require(fixture.ayumi.dependencies.store as? SQLiteStore)
         // No counter yet: the insert itself must fit.
@@ -274,11 +274,41 @@ struct SkeletonFixtureTests {
             "v-1 3 1795640597000 - - - - - downtown",
             "w-1 1 - 8000 phone - - - -", "w-1b 1 - 10000 watch - - - -", "w-2 1 - 12000 watch - - - -",
         ])
+        // The rebuilt table keeps its indexes: ids unique per source, and the reports' (kind, day).
+        let indexes = try await store.database.read { db in try db.indexes(on: "events").map(\.columns) }
+        #expect(indexes.contains(["source", "external_id"]) && indexes.contains(["kind", "day"]), "\(indexes)")
         for broken in ["UPDATE events SET steps = NULL WHERE external_id = 'w-1'", "UPDATE events SET zone = 'downtown' WHERE external_id = 't-1'",
                        "UPDATE events SET at = 0 WHERE external_id = 'w-2'", "UPDATE events SET stop = NULL WHERE external_id = 't-2'"] {
             await #expect(throws: DatabaseError.self, "\(broken)") { try await store.database.write { db in try db.execute(sql: broken) } }
         }
     }
+
+    @Test("an event whose details do not split into its kind's columns stops the upgrade, named, and leaves the database as it was", arguments: [
+        (Int64(1), "8000"), (1, "x|phone"), (1, "8000|"), (2, "bus|r10"), (2, "bus||s1"), (3, "a|b"),
+    ])
+    func malformedEventDetails(kind: Int64, detail: String) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-v16-\(UUID().uuidString).sqlite").path
+        let queue = try DatabaseQueue(path: path)
+        try SQLiteStore.migrator.migrate(queue, upTo: "v16-report-days")
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO accounts(id, kind, external_id) VALUES (7, 2, 'r-1')")
+            try db.execute(sql: """
+                INSERT INTO events(source, external_id, resident, kind, day, at, detail, received_at)
+                VALUES (-7, 'good', 7, 1, 20000, NULL, '8000|phone', 0), (-7, 'bad', 7, ?, 20000, CASE ? WHEN 1 THEN NULL ELSE 0 END, ?, 0)
+                """, arguments: [kind, kind, detail])
+        }
+        try queue.close()
+        #expect {
+            _ = try SQLiteStore(path: path, mode: .createOrMigrate)
+        } throws: { error in
+            "\(error)".contains("migration v17-event-columns: events whose details do not split into their columns (bad)")
+        }
+        let still = try DatabaseQueue(path: path)
+        #expect(try await still.read { db in try Self.migrator.hasCompletedMigrations(db) } == false)
+        #expect(try await still.read { db in try String.fetchOne(db, sql: "SELECT detail FROM events WHERE external_id = 'bad'") } == detail)
+    }
+
+    static var migrator: DatabaseMigrator { SQLiteStore.migrator }
 
     @Test("history reads as the skeleton wrote it, in the sentences it stored")
     func history() async throws {
@@ -339,7 +369,7 @@ struct SkeletonFixtureTests {
 struct ReadOnlyTests {
     @Test("a read-only open reads the ledger and cannot write, leaving the database file as it was")
     func readOnly() async throws {
-        let fixture = try await Fixture.make()
+        let fixture = try await Fixture.make(store: .sqlite)
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 8_000)])
         let path = fixture.directory + "/ayumi.sqlite"

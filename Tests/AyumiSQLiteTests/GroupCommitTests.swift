@@ -13,7 +13,7 @@ struct GroupCommitTests {
 
     @Test("commands that queue during a commit share the next one; one that fails is rolled back alone")
     func grouping() async throws {
-        let fixture = try await Fixture.make()
+        let fixture = try await Fixture.make(store: .sqlite)
         let store = try #require(fixture.ayumi.dependencies.store as? SQLiteStore)
         let before = store.groupCommitCount
         let results = await withTaskGroup(of: (Int, Bool).self) { group in
@@ -50,7 +50,7 @@ struct GroupCommitTests {
 
     @Test("64 tills scanning one code at once: exactly one redemption")
     func redemptionRace() async throws {
-        let fixture = try await Fixture.make()
+        let fixture = try await Fixture.make(store: .sqlite)
         try await fixture.enrol("r-1")
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
         let code = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
@@ -78,7 +78,7 @@ struct GroupCommitTests {
 
     @Test("memory is given back once nothing was written between two looks, once per quiet spell, and reads still work")
     func idleRelease() async throws {
-        let fixture = try await Fixture.make()
+        let fixture = try await Fixture.make(store: .sqlite)
         try await fixture.enrol("r-1")
         let health = fixture.ayumi.health
         #expect(await health.releaseMemoryIfIdle() == false, "the first look only notes the writes so far")
@@ -98,7 +98,7 @@ struct GroupCommitTests {
 struct RawBindingTests {
     @Test("run inserts, firstIntegers reads back or answers nil, and a constraint failure throws SQLite's error")
     func binding() async throws {
-        let fixture = try await Fixture.make()
+        let fixture = try await Fixture.make(store: .sqlite)
         let store = try #require(fixture.ayumi.dependencies.store as? SQLiteStore)
         try await store.database.write { db in
             let insert = try db.cachedStatement(sql: "INSERT INTO feeds(name) VALUES (?)")

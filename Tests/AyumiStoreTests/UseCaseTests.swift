@@ -179,7 +179,8 @@ struct IngestTests {
 
     // A backup copies the database file in the data directory: a store without one (a PostgreSQL
     // server) backs up with its own tools, so this test and the next are for the file store.
-    @Test("a backup holds the same ledger and can be opened on its own; it never overwrites a file")
+    @Test("a backup holds the same ledger and can be opened on its own; it never overwrites a file",
+          .enabled(if: StoreKind.underTest.keepsOneFile, "ayumi backup copies a database kept in one file"))
     func backup() async throws {
         let fixture = try await Fixture.make()
         try await fixture.enrol("r-1")
@@ -203,7 +204,8 @@ struct IngestTests {
         }
     }
 
-    @Test("maintenance opens never create a database: a mistyped directory is named, and stays empty")
+    @Test("maintenance opens never create a database: a mistyped directory is named, and stays empty",
+          .enabled(if: StoreKind.underTest.keepsOneFile, "a database kept in one file is the one a mistyped directory could create"))
     func openExistingOnly() async throws {
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("ayumi-missing-\(UUID().uuidString)").path
         await #expect(throws: AyumiError.databaseMissing(path: Bootstrap.databasePath(missing))) {
@@ -899,8 +901,8 @@ struct RedemptionTests {
         _ = try await fixture.submit([fixture.walk("w-1", "r-1", steps: 10_000)])
         let old = try await fixture.ayumi.redemptions.issueCode(residentID: "r-1").code
         // `ayumi keys rotate` beside the server: another process over the same database.
-        let cli = try await Bootstrap.openExisting(dataDirectory: fixture.directory, readOnly: false, environment: fixture.ayumi.dependencies.environment,
-                                                   logger: .init(label: "test"))
+        let cli = try await fixture.store.openExisting(dataDirectory: fixture.directory, environment: fixture.ayumi.dependencies.environment,
+                                                       logger: .init(label: "test"))
         #expect(try await cli.redemptions.rotateSigningKey().id == 2)
         let fromCLI = try await cli.redemptions.issueCode(residentID: "r-1").code
         // The server has not loaded key 2 yet: the code names it, so the server loads the keys and redeems.

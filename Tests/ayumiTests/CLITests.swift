@@ -1,4 +1,5 @@
 import AyumiBootstrap
+import AyumiCore
 import AyumiServices
 import AyumiTestSupport
 import Foundation
@@ -407,14 +408,13 @@ struct CityProgramSmokeTests {
             let line = try #require(tokens.split(separator: "\n").first { $0.hasSuffix("# ingest feed '\(feed)'") })
             token = String(line.dropFirst("export ".count).drop { $0 != "=" }.dropFirst().prefix { $0 != " " })
         }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = try #require(TimeZone(identifier: program.timeZone))
-        let parts = calendar.dateComponents([.year, .month, .day], from: Date())
-        let today = String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+        let today = LocalDate(instant: Date(), timeZone: try #require(TimeZone(identifier: program.timeZone)))
         let walk = #"[{"id":"w-1","kind":"walk","resident":"r-1","date":"\#(today)","steps":\#(program.stepsPerDayMax)}]"#
         let answer = try CLI.curl(["-X", "POST", "\(server.url)/v1/events", "-H", "Authorization: Bearer \(token)", "-d", walk])
         #expect(answer.status == 200, "\(answer.body)")
-        #expect(answer.body.contains(#""status":"accepted""#), "\(answer.body)")
+        // A program may run on some days only (program.yaml's runs): outside them a walk is judged and refused.
+        let running = program.runsFrom.map { $0 <= today } ?? true && program.runsTo.map { today <= $0 } ?? true
+        #expect(answer.body.contains(running ? #""status":"accepted""# : #""status":"rejected""#), "\(answer.body)")
 
         let verified = try CLI.run(["ledger", "verify", "--data-dir", server.data])
         #expect(verified.status == 0, "\(verified.error)")
