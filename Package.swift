@@ -85,11 +85,11 @@ let package = Package(
         .testTarget(name: "AyumiReportsTests", dependencies: ["AyumiReports", "AyumiCore"]),
         // The store's contract, through the use cases: every Store implementation must pass it.
         .testTarget(name: "AyumiStoreTests", dependencies: [
-            "AyumiStore", "AyumiServices", "AyumiReports", "AyumiRules", "AyumiRedemption", "AyumiTestSupport",
+            "AyumiStore", "AyumiLedger", "AyumiServices", "AyumiReports", "AyumiRules", "AyumiRedemption", "AyumiTestSupport",
         ], exclude: ["Fixtures"]), // golden reports, read from the repository by path
         // What only the SQLite store has: its schema, migrations and audit queries.
         .testTarget(name: "AyumiSQLiteTests", dependencies: [
-            "AyumiSQLite", "AyumiStore", "AyumiServices", "AyumiTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            "AyumiSQLite", "AyumiStore", "AyumiLedger", "AyumiServices", "AyumiTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], exclude: ["Fixtures"]), // read from the repository by path, copied before each use
         .testTarget(name: "AyumiRedemptionTests", dependencies: ["AyumiRedemption", "AyumiTestSupport"]),

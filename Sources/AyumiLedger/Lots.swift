@@ -58,8 +58,62 @@ public enum Lots {
         return left == 0 ? draws : nil
     }
 
+    /// A resident's points as the till and the app show them, from the lots that still hold points:
+    /// spendable on `day` (`Lot.spendable`), held as pending, past their last day, and the spendable
+    /// points whose last day comes within `Balance.expiringDays`, by last day.
+    public static func balance(_ lots: [Lot], on day: LocalDate) -> Balance {
+        var balance = Balance(spendable: 0, pastExpiry: 0)
+        var expiring: [LocalDate: Int64] = [:]
+        for lot in lots where lot.pointsRemaining > 0 {
+            if lot.expiresOn < day {
+                balance.pastExpiry += lot.pointsRemaining
+            } else if !lot.spendable(on: day) {
+                balance.pending += lot.pointsRemaining
+            } else {
+                balance.spendable += lot.pointsRemaining
+                if lot.expiresOn.dayNumber < day.dayNumber + Balance.expiringDays { expiring[lot.expiresOn, default: 0] += lot.pointsRemaining }
+            }
+        }
+        balance.expiring = expiring.keys.sorted().map { ExpiringPoints(lastDay: $0, points: expiring[$0]!) }
+        return balance
+    }
+
     /// The day points earned on `earnedOn` expire: the last day they can still be spent.
     public static func expiry(earnedOn: LocalDate, months: Int) -> LocalDate {
         earnedOn.adding(months: months).adding(days: -1)
+    }
+}
+
+/// Points a resident holds, as the till will see them.
+public struct Balance: Sendable, Hashable {
+    /// What can be redeemed today.
+    public var spendable: Int64
+    /// Past their last day, no longer spendable, not yet returned to their sponsors by the expiry job.
+    public var pastExpiry: Int64
+    /// Awarded but held as pending: visible, not spendable until their release day.
+    public var pending: Int64
+    /// Spendable points whose last day is within the next `Balance.expiringDays` days, by last day,
+    /// soonest first.
+    public var expiring: [ExpiringPoints]
+
+    /// How far ahead the balance warns of expiry.
+    public static let expiringDays = 30
+
+    public init(spendable: Int64, pastExpiry: Int64, pending: Int64 = 0, expiring: [ExpiringPoints] = []) {
+        self.spendable = spendable
+        self.pastExpiry = pastExpiry
+        self.pending = pending
+        self.expiring = expiring
+    }
+}
+
+/// Points that can be spent up to and including `lastDay`, and not after.
+public struct ExpiringPoints: Sendable, Hashable {
+    public var lastDay: LocalDate
+    public var points: Int64
+
+    public init(lastDay: LocalDate, points: Int64) {
+        self.lastDay = lastDay
+        self.points = points
     }
 }

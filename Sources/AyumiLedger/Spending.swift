@@ -25,6 +25,27 @@ public enum Spending {
             self.points = points
             self.fromResident = fromResident
         }
+
+        /// What the shop's redemptions of the day count against its limits: each less what shops
+        /// refunded of it since.
+        public init(_ redemptions: [DayRedemption]) {
+            points = redemptions.reduce(0) { $0 + $1.points - $1.refunded }
+            fromResident = redemptions.filter(\.fromResident).reduce(0) { $0 + $1.points - $1.refunded }
+        }
+    }
+
+    /// One redemption a shop made on a day: its points, what was refunded of them since, and whether
+    /// the resident paying now made it.
+    public struct DayRedemption: Sendable, Hashable {
+        public var points: Int64
+        public var refunded: Int64
+        public var fromResident: Bool
+
+        public init(points: Int64, refunded: Int64, fromResident: Bool) {
+            self.points = points
+            self.refunded = refunded
+            self.fromResident = fromResident
+        }
     }
 
     public enum Refusal: Error, Sendable, Hashable {

@@ -7,23 +7,21 @@ import GRDB
 extension SQLiteStore {
     // MARK: Balance and history
 
-    public func balance(residentID: String, on day: LocalDate) async throws -> Balance {
+    public func openLots(residentID: String) async throws -> [Lot] {
         try await database.read { db in
-            guard let account = try Self.resident(residentID, db)?.account else { return Balance(spendable: 0, pastExpiry: 0) }
-            let row = try Row.fetchOne(db, sql: """
-                SELECT COALESCE(SUM(CASE WHEN expires_day >= ?1 AND COALESCE(available_day, 0) <= ?1 THEN remaining END), 0) AS spendable,
-                       COALESCE(SUM(CASE WHEN expires_day < ?1 THEN remaining END), 0) AS past_expiry,
-                       COALESCE(SUM(CASE WHEN expires_day >= ?1 AND available_day > ?1 THEN remaining END), 0) AS pending
-                FROM transfers WHERE credit = ?2 AND remaining > 0
-                """, arguments: [day.dayNumber, account])!
-            let expiring = try Row.fetchAll(db, sql: """
-                SELECT expires_day, SUM(remaining) AS points FROM transfers
-                WHERE credit = ?2 AND remaining > 0 AND expires_day BETWEEN ?1 AND ?1 + ?3 - 1 AND COALESCE(available_day, 0) <= ?1
-                GROUP BY expires_day ORDER BY expires_day
-                """, arguments: [day.dayNumber, account, Balance.expiringDays]).map {
-                ExpiringPoints(lastDay: LocalDate(dayNumber: $0["expires_day"]), points: $0["points"])
-            }
-            return Balance(spendable: row["spendable"], pastExpiry: row["past_expiry"], pending: row["pending"], expiring: expiring)
+            guard let account = try Self.resident(residentID, db)?.account else { return [] }
+            return try Self.openLots(account, db)
+        }
+    }
+
+    /// The lots of a resident's account that still hold points, first to expire first.
+    static func openLots(_ account: Int64, _ db: Database) throws -> [Lot] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT t.id, s.external_id AS sponsor, t.remaining, t.expires_day, t.available_day FROM transfers t JOIN accounts s ON s.id = t.debit
+            WHERE t.credit = ? AND t.remaining > 0 ORDER BY t.expires_day, t.id
+            """), arguments: [account]).map { row in
+            Lot(id: row["id"], sponsorID: row["sponsor"], pointsRemaining: row["remaining"], expiresOn: LocalDate(dayNumber: row["expires_day"]),
+                availableOn: (row["available_day"] as Int?).map(LocalDate.init(dayNumber:)))
         }
     }
 
@@ -128,18 +126,10 @@ extension SQLiteStore {
             if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM redemptions WHERE code_id = ?)"), arguments: [request.codeID])! {
                 throw StoreError.codeAlreadyUsed
             }
-            let lots = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT t.id, s.external_id AS sponsor, t.remaining, t.expires_day, t.available_day FROM transfers t JOIN accounts s ON s.id = t.debit
-                WHERE t.credit = ? AND t.remaining > 0 ORDER BY t.expires_day, t.id
-                """), arguments: [resident]).map { row in
-                Lot(id: row["id"], sponsorID: row["sponsor"], pointsRemaining: row["remaining"], expiresOn: LocalDate(dayNumber: row["expires_day"]),
-                    availableOn: (row["available_day"] as Int?).map(LocalDate.init(dayNumber:)))
-            }
-            // What the shop took today, read in this transaction, only for the limits it has.
-            let taken = Spending.TakenToday(
-                points: limits.pointsPerDay == nil ? 0 : try Self.takenToday(merchant: merchant, resident: nil, day: request.localDate, db),
-                fromResident: limits.pointsPerResidentPerDay == nil ? 0
-                    : try Self.takenToday(merchant: merchant, resident: resident, day: request.localDate, db))
+            let lots = try Self.openLots(resident, db)
+            // What the shop took today, read in this transaction, only when it has limits.
+            let hasLimits = limits.pointsPerDay != nil || limits.pointsPerResidentPerDay != nil
+            let taken = Spending.TakenToday(hasLimits ? try Self.redemptions(merchant: merchant, day: request.localDate, payer: resident, db) : [])
             let draws: [LotDraw]
             switch Spending.plan(request.points, from: lots, on: request.localDate, limits: limits, taken: taken) {
             case .success(let planned): draws = planned
@@ -250,12 +240,14 @@ extension SQLiteStore {
         return (row["id"], Spending.Limits(pointsPerDay: row["points_per_day"], pointsPerResidentPerDay: row["points_per_resident_per_day"]))
     }
 
-    /// Points the merchant took on `day` (from one resident, or from all), less what it refunded of them.
-    static func takenToday(merchant: Int64, resident: Int64?, day: LocalDate, _ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db.cachedStatement(sql: """
-            SELECT COALESCE(SUM(r.points - COALESCE((SELECT SUM(f.points) FROM refunds f WHERE f.redemption = r.id), 0)), 0)
-            FROM redemptions r WHERE r.merchant = ?1 AND r.day = ?2 AND (?3 IS NULL OR r.resident = ?3)
-            """), arguments: [merchant, day.dayNumber, resident])!
+    /// The merchant's redemptions of `day`, each with what was refunded of it, marked when `payer` made it.
+    static func redemptions(merchant: Int64, day: LocalDate, payer: Int64, _ db: Database) throws -> [Spending.DayRedemption] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT r.resident, r.points, COALESCE((SELECT SUM(f.points) FROM refunds f WHERE f.redemption = r.id), 0) AS refunded
+            FROM redemptions r WHERE r.merchant = ? AND r.day = ?
+            """), arguments: [merchant, day.dayNumber]).map {
+            Spending.DayRedemption(points: $0["points"], refunded: $0["refunded"], fromResident: ($0["resident"] as Int64) == payer)
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import AyumiCore
+import AyumiLedger
 import AyumiRules
 import AyumiStore
 
@@ -13,7 +14,7 @@ public struct Accounts: Sendable {
     /// What the resident can spend today, and what is past its last day but not yet expired: the
     /// same lots a redemption draws from, so the balance and `insufficient-points` never disagree.
     public func balance(residentID: String) async throws -> Balance {
-        try await dependencies.store.balance(residentID: residentID, on: dependencies.today)
+        Lots.balance(try await dependencies.store.openLots(residentID: residentID), on: dependencies.today)
     }
 
     /// Lots expired per transaction of the expiry job: small enough that other writes wait little.

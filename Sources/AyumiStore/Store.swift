@@ -82,9 +82,9 @@ public protocol Store: Sendable {
     func counters(_ keys: [CounterKey]) async throws -> [CounterKey: Counter]
 
 
-    /// The resident's points that can be spent on `day`, and those past their last day that the
-    /// expiry job has not yet returned to their sponsors.
-    func balance(residentID: String, on day: LocalDate) async throws -> Balance
+    /// The resident's lots that still hold points (spendable, pending, or past their last day and not
+    /// yet returned by the expiry job); none for a resident not enrolled. `Lots.balance` reads them.
+    func openLots(residentID: String) async throws -> [Lot]
     /// Returns the unspent points of up to `limit` lots whose last day is before `asOf` to the
     /// sponsors that funded them (one transfer each, kind 4), in one transaction. Each point
     /// expires once, however often and from however many processes it runs: call it until it
@@ -285,40 +285,6 @@ public struct StoredRuleset: Sendable, Hashable {
     public init(version: String, content: String) {
         self.version = version
         self.content = content
-    }
-}
-
-/// Points a resident holds, as the till will see them.
-public struct Balance: Sendable, Hashable {
-    /// What can be redeemed today.
-    public var spendable: Int64
-    /// Past their last day, no longer spendable, not yet returned to their sponsors by the expiry job.
-    public var pastExpiry: Int64
-    /// Awarded but held as pending: visible, not spendable until their release day.
-    public var pending: Int64
-    /// Spendable points whose last day is within the next `Balance.expiringDays` days, by last day,
-    /// soonest first.
-    public var expiring: [ExpiringPoints]
-
-    /// How far ahead the balance warns of expiry.
-    public static let expiringDays = 30
-
-    public init(spendable: Int64, pastExpiry: Int64, pending: Int64 = 0, expiring: [ExpiringPoints] = []) {
-        self.spendable = spendable
-        self.pastExpiry = pastExpiry
-        self.pending = pending
-        self.expiring = expiring
-    }
-}
-
-/// Points that can be spent up to and including `lastDay`, and not after.
-public struct ExpiringPoints: Sendable, Hashable {
-    public var lastDay: LocalDate
-    public var points: Int64
-
-    public init(lastDay: LocalDate, points: Int64) {
-        self.lastDay = lastDay
-        self.points = points
     }
 }
 

@@ -33,6 +33,18 @@ struct LedgerTests {
         #expect(Lots.draw(3, from: lots, on: today) == nil)
     }
 
+    @Test("a balance reads the lots: spendable, pending, past their last day, and what expires within 30 days, by last day")
+    func balance() {
+        var pending = lot(4, "city", 5, "2027-06-01")
+        pending.availableOn = today.adding(days: 2)
+        let lots = [lot(1, "city", 3, "2026-11-24"), lot(2, "shop", 2, "2026-11-25"), lot(3, "city", 1, "2026-11-25"), pending,
+                    lot(5, "bus", 6, "2026-12-24"), lot(6, "bus", 7, "2026-12-25"), lot(7, "bus", 0, "2026-11-30")]
+        #expect(Lots.balance(lots, on: today) == Balance(spendable: 16, pastExpiry: 3, pending: 5, expiring: [
+            ExpiringPoints(lastDay: today, points: 3), ExpiringPoints(lastDay: LocalDate("2026-12-24")!, points: 6),
+        ]), "the 25th of December is 30 days away: not within the next 30")
+        #expect(Lots.balance([], on: today) == Balance(spendable: 0, pastExpiry: 0))
+    }
+
     @Test("points earned on a day expire the day before the same date N months later")
     func expiry() {
         #expect(Lots.expiry(earnedOn: LocalDate("2026-11-25")!, months: 12) == LocalDate("2027-11-24"))
@@ -93,6 +105,14 @@ struct LedgerTests {
         let limits = Spending.Limits(pointsPerDay: 3, pointsPerResidentPerDay: nil)
         #expect(Spending.plan(5, from: [lot(1, "city", 2, "2027-03-01")], on: today, limits: limits, taken: Self.nothingTaken)
                 == .failure(.merchantDailyLimit(left: 3)))
+    }
+
+    @Test("a shop's day counts each redemption less what was refunded of it, and the paying resident's apart")
+    func takenToday() {
+        let taken = Spending.TakenToday([Spending.DayRedemption(points: 5, refunded: 2, fromResident: true),
+                                         Spending.DayRedemption(points: 4, refunded: 4, fromResident: false),
+                                         Spending.DayRedemption(points: 6, refunded: 0, fromResident: false)])
+        #expect(taken == Spending.TakenToday(points: 9, fromResident: 3))
     }
 
     @Test("a redemption over the spendable points names the balance, past-expiry and pending lots left out")

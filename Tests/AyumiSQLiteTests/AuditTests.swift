@@ -3,6 +3,7 @@
 import AyumiStore
 import AyumiBootstrap
 import AyumiCore
+import AyumiLedger
 import AyumiTestSupport
 import Foundation
 import Crypto

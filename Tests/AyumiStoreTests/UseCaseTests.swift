@@ -1,6 +1,7 @@
 @testable import AyumiServices
 import AyumiBootstrap
 import AyumiCore
+import AyumiLedger
 import AyumiRedemption
 import AyumiReports
 import AyumiRules
