@@ -59,7 +59,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "AyumiServer", dependencies: [
-            "AyumiServices", "AyumiCore", "AyumiRules", "AyumiStore", "AyumiRedemption", "AyumiReports",
+            "AyumiServices", "AyumiCore", "AyumiStore", "AyumiRedemption", "AyumiReports",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),

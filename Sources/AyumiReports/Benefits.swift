@@ -205,7 +205,7 @@ public struct BenefitReport: Sendable, Hashable {
         init(_ tally: Tally, assessment: Assessment, k: Int64) throws {
             self.tally = tally
             self.k = k
-            let large = { (groups: [Int64]) in groups.allSatisfy { $0 == 0 || $0 >= k } }
+            let large = { (groups: [Int64]) in Self.large(groups, k: k) }
             let faresDiffer = { (modes: [String: Int64]) in Set(modes.keys.map(assessment.fare(mode:))).count > 1 }
             walkersShown = large([tally.walkers])
             faresShown = large([tally.riders]) && (!faresDiffer(tally.ridersByMode) || large(Array(tally.ridersByMode.values)))
@@ -230,9 +230,11 @@ public struct BenefitReport: Sendable, Hashable {
         }
 
         /// No group of 1 to k − 1 residents behind a figure (none is no group).
-        func large(_ groups: Int64...) -> Bool { groups.allSatisfy { $0 == 0 || $0 >= k } }
+        static func large(_ groups: [Int64], k: Int64) -> Bool { groups.allSatisfy { $0 == 0 || $0 >= k } }
 
-        func shownIf(_ value: Int64, _ groups: Int64...) -> Int64? { groups.allSatisfy { $0 == 0 || $0 >= k } ? value : nil }
+        func large(_ groups: Int64...) -> Bool { Self.large(groups, k: k) }
+
+        func shownIf(_ value: Int64, _ groups: Int64...) -> Int64? { Self.large(groups, k: k) ? value : nil }
 
         /// Each paying party's measured benefit in yen; nil when suppressed.
         func benefit(_ party: Party) -> Int64? {

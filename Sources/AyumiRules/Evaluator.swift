@@ -402,8 +402,8 @@ public struct Evaluator: Sendable {
         var parts = split(points)
         if budgetsNow != nil || rule.hasBudgets {
             let ruleBudgets = budgetsNow.map { now in rule.funding.map { now.budgets[$0.sponsorID] ?? [] } } ?? rule.budgets
-            switch fit(points, parts, to: ruleBudgets, split: split, versionNow: budgetsNow == nil, date: date, paidOn: paidOn,
-                       counters: counters, spent: judging.spent) {
+            switch fit(points, parts, to: ruleBudgets, split: split, budgetsNow: budgetsNow, paidOn: paidOn, counters: counters,
+                       spent: judging.spent) {
             case .failure(let failure):
                 judging.why = judging.why.keeping(.budget(failure.budget))
                 trace.record(rule, .budgetSpent(failure.budget))
@@ -450,10 +450,11 @@ public struct Evaluator: Sendable {
     /// A budget that cannot pay its sponsor's share: `stop` drops the award, `scale` lowers it to the
     /// most every budget can still pay, `pend` holds the whole award for the budget's next period and
     /// pays it from that one. Fails with the budget that cannot pay.
-    func fit(_ points: Int64, _ parts: [Int64], to budgets: [[SponsorBudget]], split: (Int64) -> [Int64], versionNow: Bool, date: LocalDate,
+    /// `budgetsNow`: the budgets of the ruleset in force now, when another judges the event.
+    func fit(_ points: Int64, _ parts: [Int64], to budgets: [[SponsorBudget]], split: (Int64) -> [Int64], budgetsNow: Admitted?,
              paidOn: LocalDate, counters: [CounterKey: Counter], spent: [CounterKey: Int64]) -> Result<Fitted, BudgetFailure> {
         var fitted = Fitted(points: points, parts: parts, cappedBy: nil, payDay: paidOn)
-        let capped = { (budget: SponsorBudget) in versionNow ? -1 - budget.position : Award.cappedByBudgetOfAnotherVersion }
+        let capped = { (budget: SponsorBudget) in budgetsNow == nil ? -1 - budget.position : Award.cappedByBudgetOfAnotherVersion }
         var failing = overspent(budgets, parts, date: paidOn, counters: counters, spent: spent)
         // One sponsor: what is left of its tightest budget is the answer, without a search.
         if let budget = failing, budget.budget.onExhausted == .scale, budgets.count == 1 {

@@ -87,6 +87,9 @@ struct LedgerWriter {
     private var counterChanges: [CounterKey: (subject: Int64, name: Int64, delta: CounterDelta)] = [:]
     private var balanceChanges: [Int64: Int64] = [:]
 
+    /// The source of events recorded before ids were kept per source: they count as sent by every source.
+    static let legacySource: Int64 = 0
+
     /// Whether events from before ids were kept per source (source 0) exist: they count as sent
     /// by every source, which the insert's conflict alone cannot see.
     let hasLegacyEvents: Bool
@@ -112,7 +115,7 @@ struct LedgerWriter {
         case .resident(let id):
             source = -(try SQLiteStore.account(.resident, id, db))
         }
-        hasLegacyEvents = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM events WHERE source = 0)").firstIntegers(1)![0] != 0
+        hasLegacyEvents = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM events WHERE source = \(Self.legacySource))").firstIntegers(1)![0] != 0
     }
 
     /// Whether this source sent the id before. Events recorded before ids were kept per source carry
@@ -121,7 +124,7 @@ struct LedgerWriter {
     func existingEvent(_ externalID: String) throws -> Existing {
         // An accepted row sorts first: it makes the event a duplicate whatever else is there.
         guard let row = try db.cachedStatement(sql: """
-            SELECT id, rejection IS NOT NULL AS rejected FROM events WHERE source IN (?, 0) AND external_id = ?
+            SELECT id, rejection IS NOT NULL AS rejected FROM events WHERE source IN (?, \(Self.legacySource)) AND external_id = ?
             ORDER BY rejection IS NOT NULL LIMIT 1
             """).firstIntegers(2, .integer(source), .text(externalID)) else { return .none }
         return row[1] != 0 ? .rejected(row[0]) : .accepted

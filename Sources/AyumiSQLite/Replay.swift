@@ -20,7 +20,7 @@ extension SQLiteReportReader {
                 else { return }
                 let source = row.integer(3)
                 // A negative source is the resident's own app; 0 marks events from before sources were kept.
-                let submitter: Submitter? = source < 0 ? .resident(resident.id) : source == 0 ? nil : .feed(try names.feed(source))
+                let submitter: Submitter? = source < 0 ? .resident(resident.id) : source == LedgerWriter.legacySource ? nil : .feed(try names.feed(source))
                 try body(StoredEvent(event: Event(id: row.text(0), residentID: resident.id, detail: detail), submitter: submitter,
                                  resident: resident, receivedAt: Date(millisecondsSince1970: row.integer(4))))
             }

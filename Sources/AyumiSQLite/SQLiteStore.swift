@@ -139,8 +139,8 @@ public final class SQLiteStore: Store {
                            arguments: [ruleset.version])
             // A merchant missing from the registry file is kept for its past redemptions, but
             // inactive; merchants the admin API added are not the file's to remove.
-            try db.execute(sql: "UPDATE merchants SET active = 0 WHERE origin = 1")
-            for merchant in merchants { try Self.save(merchant, origin: 1, db) }
+            try db.execute(sql: "UPDATE merchants SET active = 0 WHERE origin = \(MerchantOrigin.registryFile.rawValue)")
+            for merchant in merchants { try Self.save(merchant, origin: .registryFile, db) }
         }
     }
 
@@ -178,10 +178,10 @@ public final class SQLiteStore: Store {
     /// The account of a party, created (with a zero balance) the first time it is named.
     static func account(_ kind: Account.Kind, _ externalID: String, _ db: Database) throws -> Int64 {
         if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM accounts WHERE kind = ? AND external_id = ?"),
-                                       arguments: [kind.rawValue, externalID]) {
+                                       arguments: [kind.code, externalID]) {
             return id
         }
-        try db.cachedStatement(sql: "INSERT INTO accounts(kind, external_id) VALUES (?, ?)").execute(arguments: [kind.rawValue, externalID])
+        try db.cachedStatement(sql: "INSERT INTO accounts(kind, external_id) VALUES (?, ?)").execute(arguments: [kind.code, externalID])
         return db.lastInsertedRowID
     }
 
@@ -287,7 +287,8 @@ public final class SQLiteStore: Store {
             guard let source else { return nil }
             // Events from before sources were kept (source 0) count as sent by every source, as in ingest.
             return try Bool.fetchOne(db, sql: """
-                SELECT rejection IS NULL FROM events WHERE source IN (?, 0) AND external_id = ? ORDER BY rejection IS NOT NULL LIMIT 1
+                SELECT rejection IS NULL FROM events WHERE source IN (?, \(LedgerWriter.legacySource)) AND external_id = ?
+                ORDER BY rejection IS NOT NULL LIMIT 1
                 """, arguments: [source, id])
         }
     }
@@ -300,7 +301,7 @@ public final class SQLiteStore: Store {
                 case .resident(let id): try Self.resident(id, db)?.account
                 case .sponsor(let id):
                     try Int64.fetchOne(db, sql: "SELECT id FROM accounts WHERE kind = ? AND external_id = ?",
-                                       arguments: [Account.Kind.sponsor.rawValue, id])
+                                       arguments: [Account.Kind.sponsor.code, id])
                 case .program: 0
                 }
                 guard let subject, let row = try Row.fetchOne(db, sql: """
@@ -413,9 +414,17 @@ extension Date {
 extension SQLiteStore {
     // MARK: Merchants
 
+    /// Who registered a merchant: the registry file deactivates only its own at a start.
+    enum MerchantOrigin: Int64 {
+        /// `Merchants/merchants.yaml`.
+        case registryFile = 1
+        /// The admin API or `ayumi merchants import`.
+        case administration = 2
+    }
+
     /// Adds or updates a merchant (its suspension is left as it is). `origin` 1: the registry file,
     /// 2: the admin API.
-    static func save(_ merchant: Merchant, origin: Int, _ db: Database) throws {
+    static func save(_ merchant: Merchant, origin: MerchantOrigin, _ db: Database) throws {
         let account = try Self.account(.merchant, merchant.id, db)
         try db.execute(sql: """
             INSERT INTO merchants(account, name_ja, name_en, category, zone_id, settlement_account, active, points_per_day,
@@ -425,12 +434,12 @@ extension SQLiteStore {
               points_per_day = excluded.points_per_day, points_per_resident_per_day = excluded.points_per_resident_per_day,
               origin = excluded.origin
             """, arguments: [account, merchant.name.ja, merchant.name.en, merchant.category, merchant.zoneID, merchant.settlementAccount,
-                             merchant.active, merchant.pointsPerDayMax, merchant.pointsPerResidentPerDayMax, origin])
+                             merchant.active, merchant.pointsPerDayMax, merchant.pointsPerResidentPerDayMax, origin.rawValue])
     }
 
     public func saveMerchants(_ merchants: [Merchant]) async throws {
         try await write { db in
-            for merchant in merchants { try Self.save(merchant, origin: 2, db) }
+            for merchant in merchants { try Self.save(merchant, origin: .administration, db) }
         }
     }
 

@@ -1,4 +1,3 @@
-import AyumiRules
 import AyumiServices
 import Foundation
 import Logging
@@ -16,6 +15,13 @@ public struct BackgroundJobs: Sendable {
 
     public init(reloadProgram: (@Sendable () async throws -> Void)?) {
         self.reloadProgram = reloadProgram
+    }
+
+    /// What `reloadProgram` throws when the files fail their check: the program in force stays.
+    public struct ProgramRefused: Error {
+        public var diagnostics: String
+
+        public init(diagnostics: String) { self.diagnostics = diagnostics }
     }
 
     func services(ayumi: Ayumi, logger: Logger) -> [any Service] {
@@ -36,9 +42,9 @@ struct ProgramReload: Service {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             do {
                 try await reload()
-            } catch let failure as RulesCheckFailure {
+            } catch let failure as BackgroundJobs.ProgramRefused {
                 // Diagnostics name files, lines and keys of the program: nothing personal.
-                logger.error("Program reload refused; the program in force stays", metadata: ["diagnostics": "\(failure.description)"])
+                logger.error("Program reload refused; the program in force stays", metadata: ["diagnostics": "\(failure.diagnostics)"])
             } catch {
                 // A database error while installing (the disk full, a lock held too long) must not
                 // end this service, which would stop the server: the program in force stays.

@@ -12,7 +12,6 @@ public struct Draws: Sendable {
 
     var store: any Store { dependencies.store }
 
-
     /// Runs a prize draw of the program in force: the residents who earned at least its
     /// `pointsMin` in its period and meet its conditions are eligible; `prizes` of them win, picked
     /// from the published `seed` (`Draw.winners`), and their prizes post to the ledger with the

@@ -13,7 +13,6 @@ public struct ProgramAdministration: Sendable {
 
     var store: any Store { dependencies.store }
 
-
     /// Who put a ruleset in force from the files in `Rules/` (at start or on SIGHUP); `start` marks
     /// versions an older Ayumi installed from its files.
     static let fromFiles: Set<String> = ["Rules/", "start"]

@@ -11,7 +11,6 @@ public struct Residents: Sendable {
 
     var store: any Store { dependencies.store }
 
-
     public func enrol(residentID: String, birthYear: Int, district: String) async throws -> (Resident, token: String) {
         let today = dependencies.today
         guard Identifier.isValid(residentID) else {

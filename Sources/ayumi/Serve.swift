@@ -74,7 +74,11 @@ struct Serve: AsyncParsableCommand {
             }
             let (rules, merchants, logger) = (program.resolvedRulesDirectory, program.resolvedMerchantsFile, makeLogger())
             let jobs = BackgroundJobs(reloadProgram: {
-                try await Bootstrap.reload(ayumi, rulesDirectory: rules, merchantsFile: merchants, logger: logger)
+                do {
+                    try await Bootstrap.reload(ayumi, rulesDirectory: rules, merchantsFile: merchants, logger: logger)
+                } catch let failure as RulesCheckFailure {
+                    throw BackgroundJobs.ProgramRefused(diagnostics: failure.description)
+                }
             })
             let app = buildApplication(ayumi: ayumi, host: host, port: port, jobs: jobs, logger: makeLogger())
             try await app.runService()
