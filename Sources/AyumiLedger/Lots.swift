@@ -78,6 +78,9 @@ public enum Lots {
         return balance
     }
 
+    /// The day a lot's unspent points go back to its sponsor: the first day they can no longer be spent.
+    public static func returnDay(lastDay: LocalDate) -> LocalDate { lastDay.adding(days: 1) }
+
     /// The day points earned on `earnedOn` expire: the last day they can still be spent.
     public static func expiry(earnedOn: LocalDate, months: Int) -> LocalDate {
         earnedOn.adding(months: months).adding(days: -1)

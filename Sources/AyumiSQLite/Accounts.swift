@@ -254,7 +254,7 @@ extension SQLiteStore {
 extension SQLiteStore {
     // MARK: Expiry
 
-    /// The expiry transfer's day is the first day the points were no longer valid (the lot's last day + 1).
+    /// The expiry transfer's day is `Lots.returnDay`: the first day the points were no longer valid.
     public func expireLots(before asOf: LocalDate, at: Date, limit: Int) async throws -> ExpiryRun {
         try await write { db in
             // Read and zeroed in one transaction: a second run, here or in another process, finds
@@ -270,7 +270,7 @@ extension SQLiteStore {
                 let remaining: Int64 = lot["remaining"], residentID: String = lot["resident_id"], sponsorID: String = lot["sponsor_id"]
                 try Self.write([Transfer.expiry(lot: lot["id"], points: remaining, residentID: residentID, sponsorID: sponsorID)],
                                accounts: [.resident(residentID): lot["credit"], .sponsor(sponsorID): lot["debit"]],
-                               day: LocalDate(dayNumber: (lot["expires_day"] as Int) + 1), at: at, db)
+                               day: Lots.returnDay(lastDay: LocalDate(dayNumber: lot["expires_day"])), at: at, db)
                 points += remaining
             }
             return ExpiryRun(lots: lots.count, points: points)
