@@ -92,22 +92,37 @@ public struct BeneficiaryReport: Sendable, Hashable {
                             rulesetVersion: String, yenPerPoint: Int64, groupSizeMin: Int, from: LocalDate, to: LocalDate,
                             residentCount: (Measure, Section, [String]) throws -> Int64) throws -> BeneficiaryReport {
         let k = Int64(groupSizeMin)
-        /// A suppressed figure hides its count as well, and every hidden count reads the same: a count,
-        /// or knowing which hidden figure is the small one, beside a fixed-points rule (2 points a
-        /// visit) would give the points back.
-        func figures(_ cell: BeneficiaryFacts.Cell, suppressed: Bool) throws -> Figures {
-            let (yen, overflow) = cell.points.multipliedReportingOverflow(by: yenPerPoint)
-            guard !overflow else { throw ReportError.overflow }
-            precondition(suppressed || cell.residents == 0 || cell.residents >= k, "small groups are always suppressed")
-            return Figures(points: suppressed ? nil : cell.points, yen: suppressed ? nil : yen, residents: suppressed ? nil : cell.residents)
-        }
         var totals: [Measure: Figures] = [:]
         for measure in Measure.allCases {
             let total = facts.totals[measure] ?? .zero
-            totals[measure] = try figures(total, suppressed: total.residents > 0 && total.residents < k)
+            totals[measure] = try figures(total, suppressed: total.residents > 0 && total.residents < k, k: k, yenPerPoint: yenPerPoint)
         }
+        let suppressed = try suppressions(facts, totals: totals, k: k, residentCount: residentCount)
+        var rows = [Row(kind: .program, id: "all", name: programName, awarded: totals[.awarded], redeemed: totals[.redeemed],
+                        expired: totals[.expired])]
+        for section in Section.allCases {
+            rows += try sectionRows(section, facts: facts, listed: listed[section] ?? [], pastNames: pastNames[section] ?? [:], totals: totals,
+                                    suppressed: suppressed, groupSizeMin: groupSizeMin, yenPerPoint: yenPerPoint)
+        }
+        return BeneficiaryReport(from: from, to: to, rulesetVersion: rulesetVersion, groupSizeMin: groupSizeMin, rows: rows)
+    }
 
-        var suppressed: [Measure: [Section: (ids: Set<String>, residents: Int64)]] = [:]
+    /// A suppressed figure hides its count as well, and every hidden count reads the same: a count,
+    /// or knowing which hidden figure is the small one, beside a fixed-points rule (2 points a
+    /// visit) would give the points back.
+    static func figures(_ cell: BeneficiaryFacts.Cell, suppressed: Bool, k: Int64, yenPerPoint: Int64) throws -> Figures {
+        let (yen, overflow) = cell.points.multipliedReportingOverflow(by: yenPerPoint)
+        guard !overflow else { throw ReportError.overflow }
+        precondition(suppressed || cell.residents == 0 || cell.residents >= k, "small groups are always suppressed")
+        return Figures(points: suppressed ? nil : cell.points, yen: suppressed ? nil : yen, residents: suppressed ? nil : cell.residents)
+    }
+
+    typealias Suppressed = [Measure: [Section: (ids: Set<String>, residents: Int64)]]
+
+    /// Which figures of each measure and section are hidden, and the residents behind them together.
+    static func suppressions(_ facts: BeneficiaryFacts, totals: [Measure: Figures], k: Int64,
+                             residentCount: (Measure, Section, [String]) throws -> Int64) throws -> Suppressed {
+        var suppressed: Suppressed = [:]
         for measure in Measure.allCases {
             let totalIsSmall = totals[measure]?.points == nil
             func suppress(_ section: Section, forced: Set<String>) throws -> (ids: Set<String>, residents: Int64) {
@@ -136,38 +151,37 @@ public struct BeneficiaryReport: Sendable, Hashable {
                 (forcedRules, forcedSponsors) = (moreRules, moreSponsors)
             }
         }
+        return suppressed
+    }
 
-        var rows = [Row(kind: .program, id: "all", name: programName, awarded: totals[.awarded], redeemed: totals[.redeemed],
-                        expired: totals[.expired])]
-        for section in Section.allCases {
-            let shown = listed[section] ?? []
-            var known = Set<String>()
-            for measure in Measure.allCases { known.formUnion(facts.cells[measure]?[section].map { Array($0.keys) } ?? []) }
-            let order = shown + known.subtracting(shown.map(\.id)).sorted().map {
-                (id: $0, name: pastNames[section]?[$0] ?? LocalizedText(ja: $0, en: $0))
+    /// One section's rows: the listed ones in order, then any others with figures, sorted; and a row
+    /// holding the suppressed ones together when any is.
+    static func sectionRows(_ section: Section, facts: BeneficiaryFacts, listed: [(id: String, name: LocalizedText)],
+                            pastNames: [String: LocalizedText], totals: [Measure: Figures], suppressed: Suppressed, groupSizeMin: Int,
+                            yenPerPoint: Int64) throws -> [Row] {
+        let k = Int64(groupSizeMin)
+        var known = Set<String>()
+        for measure in Measure.allCases { known.formUnion(facts.cells[measure]?[section].map { Array($0.keys) } ?? []) }
+        let order = listed + known.subtracting(listed.map(\.id)).sorted().map { (id: $0, name: pastNames[$0] ?? LocalizedText(ja: $0, en: $0)) }
+        let kind = Row.Kind(rawValue: section.rawValue)!
+        var rows = order.map { Row(kind: kind, id: $0.id, name: $0.name) }
+        var remainder = Row(kind: kind, id: suppressedRowID,
+                            name: LocalizedText(ja: "秘匿区分の合計（\(groupSizeMin)人未満を含む）",
+                                                en: "Suppressed groups combined (under \(groupSizeMin) residents)"))
+        var anySuppressed = false
+        for measure in Measure.allCases where BeneficiaryFacts.applies(measure, to: section) {
+            let cells = facts.cells[measure]?[section] ?? [:]
+            let hidden = suppressed[measure]?[section] ?? ([], 0)
+            for index in rows.indices {
+                rows[index].set(measure, try figures(cells[rows[index].id] ?? .zero, suppressed: hidden.ids.contains(rows[index].id), k: k,
+                                                     yenPerPoint: yenPerPoint))
             }
-            let kind = Row.Kind(rawValue: section.rawValue)!
-            var sectionRows = order.map { Row(kind: kind, id: $0.id, name: $0.name) }
-            var remainder = Row(kind: kind, id: suppressedRowID,
-                                name: LocalizedText(ja: "秘匿区分の合計（\(groupSizeMin)人未満を含む）",
-                                                    en: "Suppressed groups combined (under \(groupSizeMin) residents)"))
-            var anySuppressed = false
-            for measure in Measure.allCases where BeneficiaryFacts.applies(measure, to: section) {
-                let cells = facts.cells[measure]?[section] ?? [:]
-                let hidden = suppressed[measure]?[section] ?? ([], 0)
-                for index in sectionRows.indices {
-                    sectionRows[index].set(measure, try figures(cells[sectionRows[index].id] ?? .zero,
-                                                                suppressed: hidden.ids.contains(sectionRows[index].id)))
-                }
-                let sum = hidden.ids.reduce(Int64(0)) { $0 + (cells[$1]?.points ?? 0) }
-                let combined = try figures(.init(points: sum, residents: hidden.residents), suppressed: totals[measure]?.points == nil)
-                remainder.set(measure, combined)
-                anySuppressed = anySuppressed || !hidden.ids.isEmpty
-            }
-            rows += sectionRows
-            if anySuppressed { rows.append(remainder) }
+            let sum = hidden.ids.reduce(Int64(0)) { $0 + (cells[$1]?.points ?? 0) }
+            remainder.set(measure, try figures(.init(points: sum, residents: hidden.residents), suppressed: totals[measure]?.points == nil, k: k,
+                                               yenPerPoint: yenPerPoint))
+            anySuppressed = anySuppressed || !hidden.ids.isEmpty
         }
-        return BeneficiaryReport(from: from, to: to, rulesetVersion: rulesetVersion, groupSizeMin: groupSizeMin, rows: rows)
+        return anySuppressed ? rows + [remainder] : rows
     }
 
     /// The ids of one section and measure whose figures are suppressed, and the distinct residents
