@@ -154,13 +154,12 @@ public struct BeneficiaryFacts: Sendable, Hashable {
 
 /// What reports read, inside one read transaction (`ReportSource.readReports`).
 public protocol ReportReader {
-    /// Each merchant's points from each sponsor's lots on the local days `from...to`: redeemed, and
-    /// refunded (of redemptions of those days, or of earlier ones), with its distinct redemptions and
-    /// refunds.
-    func settlementFacts(from: LocalDate, to: LocalDate) throws -> (facts: [SettlementFact], counts: [String: SettlementCounts])
-    /// Points and residents per sponsor, rule and merchant for a period of local days, from what the
-    /// ledger holds (rules and sponsors no longer in the ruleset included).
-    func beneficiaryFacts(from: LocalDate, to: LocalDate) throws -> BeneficiaryFacts
+    /// Every movement of points on the local days `from...to`, grouped by kind, the rule and sponsor
+    /// of the lot it moved, merchant, resident and (for refunds) whether the redemption was made
+    /// before `from`; rules and sponsors no longer in the ruleset included.
+    func ledgerMovements(from: LocalDate, to: LocalDate) throws -> [LedgerMovement]
+    /// How many redemptions and refunds each merchant made on the local days `from...to`.
+    func merchantCounts(from: LocalDate, to: LocalDate) throws -> [String: SettlementCounts]
     /// Every resident enrolled on or before `through`, in the order of the store's numbers for them.
     func enrolments(through: LocalDate) throws -> [Enrolment]
     /// Calls `body` with every accepted event of the local days `from...to` (from the first day the
@@ -212,6 +211,44 @@ public struct AwardShare: Sendable {
         self.points = points
         self.capped = capped
         self.day = day
+    }
+}
+
+/// Points the ledger moved on some days, added up per group: what the beneficiary report's ledger
+/// summary and the settlement read.
+public struct LedgerMovement: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable, CaseIterable {
+        /// From a sponsor to a resident: a lot.
+        case awarded
+        /// From a resident to a merchant, drawn from lots.
+        case redeemed
+        /// From a merchant back to the lots a redemption drew (or their sponsors).
+        case refunded
+        /// A lot's unspent points back to its sponsor.
+        case expired
+    }
+
+    public var kind: Kind
+    /// The rule and the sponsor of the lot the points came from (or went back to).
+    public var rule: String
+    public var sponsor: String
+    /// The merchant of a redemption or refund.
+    public var merchant: String?
+    /// The store's number for the resident (never shown): the holder of the lot, the payer of the redemption.
+    public var resident: Int64
+    /// For a refund: its redemption was made before the period's first day.
+    public var ofEarlierRedemption: Bool
+    /// Positive.
+    public var points: Int64
+
+    public init(kind: Kind, rule: String, sponsor: String, merchant: String?, resident: Int64, ofEarlierRedemption: Bool = false, points: Int64) {
+        self.kind = kind
+        self.rule = rule
+        self.sponsor = sponsor
+        self.merchant = merchant
+        self.resident = resident
+        self.ofEarlierRedemption = ofEarlierRedemption
+        self.points = points
     }
 }
 

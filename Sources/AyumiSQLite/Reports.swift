@@ -5,38 +5,6 @@ import AyumiStore
 import Foundation
 import GRDB
 
-extension SQLiteStore {
-    /// (rule, sponsor, merchant, resident, points) of one measure for the day numbers ?1 to ?2, grouped.
-    /// Sponsor and rule of a redemption are those of the lot each draw took from; a refund counts
-    /// against redemptions on the day it is made, the points a shop gave back, negative, under the
-    /// redemption's resident. Merchant is NULL where it does not apply.
-    static func groupedFacts(_ measure: BeneficiaryFacts.Measure) -> String {
-        switch measure {
-        case .awarded:
-            """
-            SELECT t.rule AS rule, t.debit AS sponsor, NULL AS merchant, t.credit AS resident, SUM(t.amount) AS points
-            FROM transfers t WHERE t.kind = \(transfer: .award) AND t.day BETWEEN ?1 AND ?2 GROUP BY t.rule, t.debit, t.credit
-            """
-        case .redeemed:
-            """
-            SELECT rule, sponsor, merchant, resident, SUM(points) AS points FROM (
-              SELECT l.rule AS rule, l.debit AS sponsor, t.credit AS merchant, t.debit AS resident, t.amount AS points
-              FROM transfers t JOIN transfers l ON l.id = t.lot WHERE t.kind = \(transfer: .redemption) AND t.day BETWEEN ?1 AND ?2
-              UNION ALL
-              SELECT l.rule, l.debit, t.debit, d.resident, -t.amount
-              FROM transfers t JOIN transfers l ON l.id = t.lot JOIN redemptions d ON d.id = t.redemption WHERE t.kind = \(transfer: .refund) AND t.day BETWEEN ?1 AND ?2)
-            GROUP BY rule, sponsor, merchant, resident
-            """
-        case .expired:
-            """
-            SELECT l.rule AS rule, t.credit AS sponsor, NULL AS merchant, t.debit AS resident, SUM(t.amount) AS points
-            FROM transfers t JOIN transfers l ON l.id = t.lot WHERE t.kind = \(transfer: .expiry) AND t.day BETWEEN ?1 AND ?2 GROUP BY l.rule, t.credit, t.debit
-            """
-        }
-    }
-
-}
-
 extension SQLiteStore: ReportSource {
     public func readReports<T: Sendable>(_ body: @escaping @Sendable (any ReportReader) throws -> T) async throws -> T {
         try await database.read { db in try body(SQLiteReportReader(db: db)) }
@@ -47,46 +15,62 @@ extension SQLiteStore: ReportSource {
 struct SQLiteReportReader: ReportReader {
     let db: Database
 
-    /// One grouped pass over the period's transfers per measure, by rule, sponsor, merchant and
-    /// resident; the totals, the rows of every section, their residents and the rule–sponsor links
-    /// are added up from it (a query per figure read the period four times over).
-    func beneficiaryFacts(from: LocalDate, to: LocalDate) throws -> BeneficiaryFacts {
+    /// One grouped pass over the period's transfers of each kind, through the (kind, day) index: the
+    /// rule and sponsor of the lot each moved, the merchant, the resident (a refund's is its
+    /// redemption's). Accounts and rules are named once each.
+    func ledgerMovements(from: LocalDate, to: LocalDate) throws -> [LedgerMovement] {
         let range: StatementArguments = [from.dayNumber, to.dayNumber]
         let ruleNames = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, name FROM rules").map { ($0["id"] as Int64, $0["name"] as String) })
-        let accountNames = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, external_id FROM accounts WHERE kind IN (\(account: .sponsor), \(account: .merchant))").map {
-            ($0["id"] as Int64, $0["external_id"] as String)
-        })
-        var totals: [BeneficiaryFacts.Measure: BeneficiaryFacts.Cell] = [:]
-        var cells: [BeneficiaryFacts.Measure: [BeneficiaryFacts.Section: [String: BeneficiaryFacts.Cell]]] = [:]
-        var links: [BeneficiaryFacts.Measure: Set<BeneficiaryFacts.Link>] = [:]
-        var residentSets: [BeneficiaryFacts.Measure: [BeneficiaryFacts.Section: [String: Set<Int64>]]] = [:]
-        for measure in BeneficiaryFacts.Measure.allCases {
-            var points: Int64 = 0, residents = Set<Int64>()
-            var sections: [BeneficiaryFacts.Section: [String: (points: Int64, residents: Set<Int64>)]] = [:]
-            var measureLinks = Set<BeneficiaryFacts.Link>()
-            for row in try Row.fetchAll(db, sql: SQLiteStore.groupedFacts(measure), arguments: range) {
-                let resident: Int64 = row["resident"], amount: Int64 = row["points"]
-                let rule = ruleNames[row["rule"]] ?? "", sponsor = accountNames[row["sponsor"]] ?? ""
-                points += amount
-                residents.insert(resident)
-                var keys: [(BeneficiaryFacts.Section, String)] = [(.rule, rule), (.sponsor, sponsor)]
-                if let merchant: Int64 = row["merchant"] { keys.append((.merchant, accountNames[merchant] ?? "")) }
-                for (section, key) in keys {
-                    sections[section, default: [:]][key, default: (0, [])].points += amount
-                    sections[section, default: [:]][key, default: (0, [])].residents.insert(resident)
-                }
-                measureLinks.insert(BeneficiaryFacts.Link(rule: rule, sponsor: sponsor))
+        let accountNames = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: """
+            SELECT id, external_id FROM accounts WHERE kind IN (\(account: .sponsor), \(account: .merchant))
+            """).map { ($0["id"] as Int64, $0["external_id"] as String) })
+        let queries: [(LedgerMovement.Kind, String)] = [
+            (.awarded, """
+                SELECT t.rule AS rule, t.debit AS sponsor, NULL AS merchant, t.credit AS resident, 0 AS earlier, SUM(t.amount) AS points
+                FROM transfers t WHERE t.kind = \(transfer: .award) AND t.day BETWEEN ?1 AND ?2 GROUP BY t.rule, t.debit, t.credit
+                """),
+            (.redeemed, """
+                SELECT l.rule AS rule, l.debit AS sponsor, t.credit AS merchant, t.debit AS resident, 0 AS earlier, SUM(t.amount) AS points
+                FROM transfers t JOIN transfers l ON l.id = t.lot WHERE t.kind = \(transfer: .redemption) AND t.day BETWEEN ?1 AND ?2
+                GROUP BY l.rule, l.debit, t.credit, t.debit
+                """),
+            (.refunded, """
+                SELECT l.rule AS rule, l.debit AS sponsor, t.debit AS merchant, d.resident AS resident, d.day < ?1 AS earlier, SUM(t.amount) AS points
+                FROM transfers t JOIN transfers l ON l.id = t.lot JOIN redemptions d ON d.id = t.redemption
+                WHERE t.kind = \(transfer: .refund) AND t.day BETWEEN ?1 AND ?2 GROUP BY l.rule, l.debit, t.debit, d.resident, earlier
+                """),
+            (.expired, """
+                SELECT l.rule AS rule, t.credit AS sponsor, NULL AS merchant, t.debit AS resident, 0 AS earlier, SUM(t.amount) AS points
+                FROM transfers t JOIN transfers l ON l.id = t.lot WHERE t.kind = \(transfer: .expiry) AND t.day BETWEEN ?1 AND ?2
+                GROUP BY l.rule, t.credit, t.debit
+                """),
+        ]
+        return try queries.flatMap { kind, sql in
+            try Row.fetchAll(db, sql: sql, arguments: range).map { row in
+                LedgerMovement(kind: kind, rule: ruleNames[row["rule"]] ?? "", sponsor: accountNames[row["sponsor"]] ?? "",
+                               merchant: (row["merchant"] as Int64?).map { accountNames[$0] ?? "" }, resident: row["resident"],
+                               ofEarlierRedemption: row["earlier"], points: row["points"])
             }
-            totals[measure] = .init(points: points, residents: Int64(residents.count))
-            for section in BeneficiaryFacts.Section.allCases where BeneficiaryFacts.applies(measure, to: section) {
-                cells[measure, default: [:]][section] = (sections[section] ?? [:]).mapValues { .init(points: $0.points, residents: Int64($0.residents.count)) }
-                residentSets[measure, default: [:]][section] = (sections[section] ?? [:]).mapValues(\.residents)
-            }
-            links[measure] = measureLinks
         }
-        return BeneficiaryFacts(totals: totals, cells: cells, links: links, residents: residentSets)
     }
 
+    func merchantCounts(from: LocalDate, to: LocalDate) throws -> [String: SettlementCounts] {
+        let range: StatementArguments = [from.dayNumber, to.dayNumber]
+        var counts: [String: SettlementCounts] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT m.external_id AS merchant, COUNT(*) AS n FROM redemptions r JOIN accounts m ON m.id = r.merchant
+            WHERE r.day BETWEEN ?1 AND ?2 GROUP BY m.external_id
+            """, arguments: range) {
+            counts[row["merchant"], default: SettlementCounts(redemptions: 0, refunds: 0)].redemptions = row["n"]
+        }
+        for row in try Row.fetchAll(db, sql: """
+            SELECT m.external_id AS merchant, COUNT(*) AS n FROM refunds f JOIN accounts m ON m.id = f.merchant
+            WHERE f.day BETWEEN ?1 AND ?2 GROUP BY m.external_id
+            """, arguments: range) {
+            counts[row["merchant"], default: SettlementCounts(redemptions: 0, refunds: 0)].refunds = row["n"]
+        }
+        return counts
+    }
 }
 
 extension SQLiteStore {
@@ -200,47 +184,6 @@ extension SQLiteStore {
     }
 }
 
-extension SQLiteReportReader {
-    // MARK: Settlement
-
-    func settlementFacts(from: LocalDate, to: LocalDate) throws -> (facts: [SettlementFact], counts: [String: SettlementCounts]) {
-        do {
-            let range: StatementArguments = [from.dayNumber, to.dayNumber]
-            var facts: [SettlementFact] = []
-            for row in try Row.fetchAll(db, sql: """
-                SELECT m.external_id AS merchant, s.external_id AS sponsor, SUM(t.amount) AS points
-                FROM transfers t JOIN accounts m ON m.id = t.credit JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit
-                WHERE t.kind = \(transfer: .redemption) AND t.day BETWEEN ?1 AND ?2 GROUP BY m.external_id, s.external_id
-                """, arguments: range) {
-                facts.append(SettlementFact(merchantID: row["merchant"], sponsorID: row["sponsor"], kind: .redemption, points: row["points"]))
-            }
-            // A refund of a redemption of an earlier period adjusts that period, here.
-            for row in try Row.fetchAll(db, sql: """
-                SELECT m.external_id AS merchant, s.external_id AS sponsor, d.day < ?1 AS earlier, SUM(t.amount) AS points
-                FROM transfers t JOIN accounts m ON m.id = t.debit JOIN transfers l ON l.id = t.lot JOIN accounts s ON s.id = l.debit
-                  JOIN redemptions d ON d.id = t.redemption
-                WHERE t.kind = \(transfer: .refund) AND t.day BETWEEN ?1 AND ?2 GROUP BY m.external_id, s.external_id, earlier
-                """, arguments: range) {
-                facts.append(SettlementFact(merchantID: row["merchant"], sponsorID: row["sponsor"],
-                                            kind: (row["earlier"] as Bool) ? .adjustment : .refund, points: row["points"]))
-            }
-            var counts: [String: SettlementCounts] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT m.external_id AS merchant, COUNT(*) AS n FROM redemptions r JOIN accounts m ON m.id = r.merchant
-                WHERE r.day BETWEEN ?1 AND ?2 GROUP BY m.external_id
-                """, arguments: range) {
-                counts[row["merchant"], default: SettlementCounts(redemptions: 0, refunds: 0)].redemptions = row["n"]
-            }
-            for row in try Row.fetchAll(db, sql: """
-                SELECT m.external_id AS merchant, COUNT(*) AS n FROM refunds f JOIN accounts m ON m.id = f.merchant
-                WHERE f.day BETWEEN ?1 AND ?2 GROUP BY m.external_id
-                """, arguments: range) {
-                counts[row["merchant"], default: SettlementCounts(redemptions: 0, refunds: 0)].refunds = row["n"]
-            }
-            return (facts, counts)
-        }
-    }
-}
 
 extension SQLiteReportReader {
     // MARK: Residents' activity, as the reports' counting reads it

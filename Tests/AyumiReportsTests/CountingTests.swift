@@ -11,8 +11,11 @@ struct MemoryReader: ReportReader {
     var storedEvents: [StoredEvent] = []
     var awardShares: [AwardShare] = []
 
-    func settlementFacts(from: LocalDate, to: LocalDate) throws -> (facts: [SettlementFact], counts: [String: SettlementCounts]) { ([], [:]) }
-    func beneficiaryFacts(from: LocalDate, to: LocalDate) throws -> BeneficiaryFacts { BeneficiaryFacts(totals: [:], cells: [:], links: [:]) }
+    var movements: [LedgerMovement] = []
+    var counts: [String: SettlementCounts] = [:]
+
+    func ledgerMovements(from: LocalDate, to: LocalDate) throws -> [LedgerMovement] { movements }
+    func merchantCounts(from: LocalDate, to: LocalDate) throws -> [String: SettlementCounts] { counts }
     func enrolments(through: LocalDate) throws -> [Enrolment] { residents.filter { $0.enrolled <= through } }
     func forEachActivity(from: LocalDate?, to: LocalDate, _ body: (Activity) throws -> Void) throws {
         for event in events where event.day <= to && event.day >= (from ?? event.day) { try body(event) }
@@ -116,5 +119,37 @@ struct CountingTests {
         #expect(facts.participants.map(\.active) == [false, true])
         #expect(facts.participants[1].inPeriod.walkDays == 2, "day 10 precedes her enrolment but lies in the period")
         #expect(facts.participants[1].baseline.walkDays == 1, "her baseline starts on the day she enrolled")
+    }
+
+    static let movements = [
+        LedgerMovement(kind: .awarded, rule: "walk", sponsor: "city", merchant: nil, resident: 1, points: 10),
+        LedgerMovement(kind: .awarded, rule: "ride", sponsor: "bus", merchant: nil, resident: 2, points: 4),
+        LedgerMovement(kind: .redeemed, rule: "walk", sponsor: "city", merchant: "shop-a", resident: 1, points: 6),
+        LedgerMovement(kind: .refunded, rule: "walk", sponsor: "city", merchant: "shop-a", resident: 1, points: 2),
+        LedgerMovement(kind: .refunded, rule: "ride", sponsor: "bus", merchant: "shop-b", resident: 2, ofEarlierRedemption: true, points: 3),
+        LedgerMovement(kind: .expired, rule: "ride", sponsor: "bus", merchant: nil, resident: 2, points: 1),
+    ]
+
+    @Test("the ledger summary counts a refund against redemptions on its day, under the redemption's resident, even one of an earlier period")
+    func ledgerSummary() throws {
+        let facts = try MemoryReader(movements: Self.movements).beneficiaryFacts(from: day(0), to: day(9))
+        #expect(facts.totals[.awarded] == .init(points: 14, residents: 2))
+        #expect(facts.totals[.redeemed] == .init(points: 1, residents: 2), "6 redeemed, 2 and 3 given back")
+        #expect(facts.cells[.redeemed]?[.merchant] == ["shop-a": .init(points: 4, residents: 1), "shop-b": .init(points: -3, residents: 1)])
+        #expect(facts.cells[.redeemed]?[.sponsor]?["bus"] == .init(points: -3, residents: 1))
+        #expect(facts.cells[.expired]?[.rule] == ["ride": .init(points: 1, residents: 1)])
+        #expect(facts.cells[.awarded]?[.merchant] == nil, "merchants award nothing")
+        #expect(facts.links[.redeemed] == [.init(rule: "walk", sponsor: "city"), .init(rule: "ride", sponsor: "bus")])
+        #expect(facts.residentCount(.redeemed, .merchant, ids: ["shop-a", "shop-b"]) == 2)
+    }
+
+    @Test("a statement splits a shop's points by sponsor: redeemed, refunded of the month's redemptions, and adjusted for earlier ones")
+    func settlementFacts() throws {
+        let reader = MemoryReader(movements: Self.movements, counts: ["shop-a": SettlementCounts(redemptions: 2, refunds: 1)])
+        let (facts, counts) = try reader.settlementFacts(from: day(0), to: day(9))
+        #expect(facts == [SettlementFact(merchantID: "shop-a", sponsorID: "city", kind: .redemption, points: 6),
+                          SettlementFact(merchantID: "shop-a", sponsorID: "city", kind: .refund, points: 2),
+                          SettlementFact(merchantID: "shop-b", sponsorID: "bus", kind: .adjustment, points: 3)])
+        #expect(counts["shop-a"]?.redemptions == 2)
     }
 }

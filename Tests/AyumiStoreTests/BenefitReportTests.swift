@@ -85,7 +85,7 @@ struct BenefitReportTests {
         // Costs: a whole month of each layer; each sponsor's yen as the ledger summary has it.
         #expect(benefits.layers.map(\.yen) == [600_000, 250_000, 120_000])
         #expect(benefits.layers[1].paidBy == [.government: 200_000, .transit: 50_000, .merchants: 0])
-        // Each sponsor's yen is what the settlement (its own queries) traces to that sponsor's lots.
+        // Each sponsor's yen is what the settlement traces to that sponsor's lots.
         let settled = try await fixture.ayumi.dependencies.reports.settlementFacts(from: LocalDate("2026-11-01")!, to: LocalDate("2026-11-30")!).facts
             .reduce(into: [String: Int64]()) { $0[$1.sponsorID, default: 0] += $1.kind == .redemption ? $1.points : -$1.points }
         #expect(benefits.sponsors.map(\.id) == ["health-office", "metro-company", "traders"])
