@@ -307,13 +307,11 @@ public struct Evaluator: Sendable {
             }
         }
         guard !chosen.isEmpty else { return Decision(outcome: .accepted([], why: judging.why), deltas: judging.deltas, date: date) }
-        // A budget is the sponsor's money per period of payment: a late event draws on this period's.
-        let paidOn = LocalDate(localSeconds: localSeconds(now))
         // The sponsors' budgets of the ruleset in force now, when another ruleset judges this event.
         let budgetsNow = admitted.flatMap { $0.version == ruleset.version ? nil : $0 }
         var awards: [Decision.Decided] = []
         for candidate in chosen {
-            if let award = award(candidate, event: event, date: date, paidOn: paidOn, budgetsNow: budgetsNow, counters: counters,
+            if let award = award(candidate, event: event, date: date, now: now, budgetsNow: budgetsNow, counters: counters,
                                  judging: &judging, trace: &trace) {
                 awards.append(award)
             }
@@ -327,7 +325,7 @@ public struct Evaluator: Sendable {
     /// Progress of streaks and milestones is counted whether or not they pay.
     func candidate<Trace: DecisionTrace>(_ rule: CompiledRule, facts: Facts, counters: [CounterKey: Counter], judging: inout Judging,
                                          trace: inout Trace) -> Candidate? {
-        let (event, date) = (facts.event, facts.date)
+        let date = facts.date
         if let failed = facts.failure(of: rule.condition) {
             judging.why = judging.why.keeping(.condition(rule: rule, failed: failed))
             trace.record(rule, .conditionNotMet(failed))
@@ -336,7 +334,7 @@ public struct Evaluator: Sendable {
         var due: Int64
         var countsAgain = false
         if let computed = rule.computed {
-            let (reached, progress) = self.progress(rule, computed, event: event, date: date, counters: counters)
+            let (reached, progress) = self.progress(rule, computed, event: facts.event, date: date, counters: counters)
             judging.deltas += progress
             guard reached > 0, case .fixed(let fixed) = rule.points else {
                 judging.why = judging.why.keeping(.goalNotYet(rule: rule))
@@ -344,7 +342,7 @@ public struct Evaluator: Sendable {
                 return nil
             }
             due = (rule.percent(on: date).map { fixed * $0 / 100 } ?? fixed) * reached
-        } else if rule.trigger == .walk, case .walk(_, let steps, _) = event.detail {
+        } else if rule.trigger == .walk, case .walk(_, let steps, _) = facts.event.detail {
             var total = rule.points.dayTotal(steps: steps)
             if let percent = rule.percent(on: date) { total = total * percent / 100 }
             guard total > 0 else {
@@ -352,7 +350,7 @@ public struct Evaluator: Sendable {
                 trace.record(rule, .nothingDue)
                 return nil
             }
-            let day = counters[dayKey(rule, residentID: event.residentID, date: date)] ?? .zero
+            let day = counters[dayKey(rule, residentID: facts.event.residentID, date: date)] ?? .zero
             due = total - day.points
             countsAgain = day.count > 0
             guard due > 0 else {
@@ -367,7 +365,7 @@ public struct Evaluator: Sendable {
         }
         var cappedBy: Int?
         for (position, limit) in rule.limits.enumerated() where applies(limit, on: date) {
-            let counter = counters[key(rule, position, residentID: event.residentID, date: date)] ?? .zero
+            let counter = counters[key(rule, position, residentID: facts.event.residentID, date: date)] ?? .zero
             let room = switch limit.metric {
             case .points: limit.max - counter.points
             case .count: countsAgain || counter.count < limit.max ? due : 0
@@ -388,20 +386,22 @@ public struct Evaluator: Sendable {
     /// A chosen candidate as paid: split among its sponsors (carried splits included), fitted to the
     /// sponsors' budgets, with the counter changes it makes; nil, with the reason kept, when a budget
     /// cannot pay it.
-    func award<Trace: DecisionTrace>(_ candidate: Candidate, event: Event, date: LocalDate, paidOn: LocalDate, budgetsNow: Admitted?,
+    func award<Trace: DecisionTrace>(_ candidate: Candidate, event: Event, date: LocalDate, now: Date, budgetsNow: Admitted?,
                                      counters: [CounterKey: Counter], judging: inout Judging, trace: inout Trace) -> Decision.Decided? {
         let rule = candidate.rule
         var points = candidate.points
         var cappedBy = candidate.cappedBy
         var pendingDays = rule.pendingDays
         let splitKeys = rule.splitName.map { name in rule.funding.map { CounterKey(subject: .sponsor($0.sponsorID), name: name, period: 0) } }
-        let split = { (points: Int64) -> [Int64] in
+        func split(_ points: Int64) -> [Int64] {
             guard let splitKeys else { return [points] }
             return carriedSplit(points: points, weights: rule.weights, funded: splitKeys.map { (counters[$0] ?? .zero).points })
         }
         var parts = split(points)
         if budgetsNow != nil || rule.hasBudgets {
             let ruleBudgets = budgetsNow.map { now in rule.funding.map { now.budgets[$0.sponsorID] ?? [] } } ?? rule.budgets
+            // A budget is the sponsor's money per period of payment: a late event draws on this period's.
+            let paidOn = LocalDate(localSeconds: localSeconds(now))
             switch fit(points, parts, to: ruleBudgets, split: split, budgetsNow: budgetsNow, paidOn: paidOn, counters: counters,
                        spent: judging.spent) {
             case .failure(let failure):

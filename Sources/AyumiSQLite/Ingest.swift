@@ -184,8 +184,13 @@ struct LedgerWriter {
     /// id, or nil when the id is already accepted: a duplicate, which changes nothing.
     func recordEvent(_ event: Event, resident: Int64, day: LocalDate, rejection: LocalizedText?, existing: Existing) throws -> Int64? {
         let rejectionText = try rejection.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        let fields: [RawValue] = [.integer(resident), .integer(event.kind.code), .integer(Int64(day.dayNumber))]
-            + EventColumns(event.detail).values + [rejectionText.map(RawValue.text) ?? .null, .integer(atMilliseconds)]
+        // One array, built once: this runs for every event of every batch.
+        var values: [RawValue] = []
+        values.reserveCapacity(15)
+        values += [.integer(source), .text(event.id), .integer(resident), .integer(event.kind.code), .integer(Int64(day.dayNumber))]
+        EventColumns(event.detail).append(to: &values)
+        values.append(rejectionText.map(RawValue.text) ?? .null)
+        values.append(.integer(atMilliseconds))
         var existing = existing
         switch existing {
         case .accepted: return nil
@@ -194,7 +199,7 @@ struct LedgerWriter {
             try db.cachedStatement(sql: """
                 INSERT INTO events(source, external_id, resident, kind, day, \(EventColumns.names), rejection, received_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, external_id) DO NOTHING
-                """).run([.integer(source), .text(event.id)] + fields)
+                """).run(values)
             if db.changesCount == 1 { return db.lastInsertedRowID }
             // This source sent the id before.
             existing = try existingEvent(event.id)
@@ -204,7 +209,7 @@ struct LedgerWriter {
             UPDATE events SET resident = ?, kind = ?, day = ?, at = ?, steps = ?, device = ?, mode = ?, route = ?, stop = ?, zone = ?,
                               rejection = ?, received_at = ?
             WHERE id = ?
-            """).run(fields + [.integer(replacing)])
+            """).run(Array(values.dropFirst(2)) + [.integer(replacing)])
         return replacing
     }
 
@@ -325,8 +330,15 @@ struct EventColumns {
         zone = row["zone"]
     }
 
-    var values: [RawValue] {
-        [at.map(RawValue.integer) ?? .null, steps.map(RawValue.integer) ?? .null] + [device, mode, route, stop, zone].map { $0.map(RawValue.text) ?? .null }
+    /// Appends the columns in the order `names` lists them.
+    func append(to values: inout [RawValue]) {
+        values.append(at.map(RawValue.integer) ?? .null)
+        values.append(steps.map(RawValue.integer) ?? .null)
+        values.append(device.map(RawValue.text) ?? .null)
+        values.append(mode.map(RawValue.text) ?? .null)
+        values.append(route.map(RawValue.text) ?? .null)
+        values.append(stop.map(RawValue.text) ?? .null)
+        values.append(zone.map(RawValue.text) ?? .null)
     }
 
     /// The event's details back; nil if the kind's columns are missing (the CHECKs make that impossible).
