@@ -8,6 +8,7 @@ import ServiceLifecycle
 /// and a fixed clock.
 public func buildRouter(ayumi: Ayumi) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: NoSniffMiddleware())
     router.add(middleware: RequestLogMiddleware())
     let routes = RouteTable()
     router.add(middleware: ProblemMiddleware(routes: routes))

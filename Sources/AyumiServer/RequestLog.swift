@@ -19,3 +19,15 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         return response
     }
 }
+
+/// `X-Content-Type-Options: nosniff` on every answer, problems included (the outermost middleware,
+/// outside the one that turns errors into problem+json): a browser never runs a JSON body, a QR
+/// image or a CSV as a script or a page because it looked like one.
+struct NoSniffMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.xContentTypeOptions] = "nosniff"
+        return response
+    }
+}
+

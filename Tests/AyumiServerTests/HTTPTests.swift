@@ -26,6 +26,25 @@ func withServer(logger: Logger = Logger(label: "test"), rulesDirectory: String? 
     }
 }
 
+@Suite("Answers of every kind")
+struct NoSniffTests {
+    @Test("every answer says nosniff: JSON, problem+json (401, 404, 405, 400) and a page")
+    func nosniff() async throws {
+        try await withServer { context in
+            let answers = [
+                try await context.call(.get, "/healthz", token: nil),
+                try await context.call(.get, "/v1/me/balance", token: nil),
+                try await context.call(.get, "/v1/no-such-route", token: nil),
+                try await context.call(.delete, "/v1/events", token: context.ingest),
+                try await context.call(.post, "/v1/events", token: context.ingest, json: "{not json"),
+                try await context.call(.get, "/merchant", token: nil),
+            ]
+            #expect(answers.map(\.status.code) == [200, 401, 404, 405, 400, 200])
+            for answer in answers { #expect(answer.headers[.xContentTypeOptions] == "nosniff", "\(answer.status)") }
+        }
+    }
+}
+
 struct TestContext: Sendable {
     let fixture: Fixture
     let admin: String
