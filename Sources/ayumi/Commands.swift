@@ -466,9 +466,7 @@ struct ResidentsCommand: AsyncParsableCommand {
                 let card = try await ayumi.cards.issue(residentID: resident)
                 let name = ayumi.dependencies.program.current.ruleset.program.name
                 let path = output ?? "card-\(resident).svg"
-                guard FileManager.default.createFile(atPath: path, contents: Data(try CardPrint.svg(number: card.number, programName: (name.ja, name.en)).utf8)) else {
-                    throw CLIFailure("error: cannot write \(path)")
-                }
+                try writeOwnerOnly(Data(try CardPrint.svg(number: card.number, programName: (name.ja, name.en)).utf8), to: path)
                 print("card \(card.number) written to \(path)")
                 print("PIN \(card.pin) (hand it to the resident apart from the card; it is not shown again)")
             }
@@ -496,5 +494,13 @@ struct ResidentsCommand: AsyncParsableCommand {
 /// A report's bytes to `--output`, or to standard output when none is given.
 func write(_ data: Data, to output: String?) throws {
     guard let output else { return FileHandle.standardOutput.write(data) }
-    guard FileManager.default.createFile(atPath: output, contents: data) else { throw CLIFailure("error: cannot write \(output)") }
+    try writeOwnerOnly(data, to: output)
+}
+
+/// Writes a file only its owner can read, as the server's files are: reports name residents' groups
+/// and shops' takings, a card page holds the number a till accepts.
+func writeOwnerOnly(_ data: Data, to path: String) throws {
+    guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
+        throw CLIFailure("error: cannot write \(path)")
+    }
 }

@@ -329,6 +329,8 @@ struct CLITests {
         let report = try CLI.run(["report", "beneficiaries", "--from", "2026-11-01", "--to", "2026-11-30", "--output", file,
                                   "--language", "ja", "--data-dir", server.data], directory: elsewhere)
         #expect(report.status == 0)
+        // Like the server's files, what the CLI writes only its owner can read.
+        #expect((try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         // Read as bytes: String(contentsOfFile:) would drop the byte order mark Excel needs.
         let csv = String(decoding: try Data(contentsOf: URL(fileURLWithPath: file)), as: UTF8.self)
         #expect(csv.hasPrefix("\u{FEFF}区分,ID,名称,付与ポイント,付与額（円）,付与対象住民数,利用ポイント,利用額（円）,利用住民数,失効ポイント,失効額（円）,失効住民数\r\n"))
@@ -378,6 +380,20 @@ struct CLITests {
 /// test runs the tests' own program in `Tests/Fixtures`.
 @Suite("The city's own program")
 struct CityProgramSmokeTests {
+    @Test("a printed card page is written for its owner only: it holds the number a till accepts")
+    func cardFileIsPrivate() async throws {
+        let server = try await Server.start()
+        defer { server.stop() }
+        let admin = try server.token("AYUMI_ADMIN_TOKEN")
+        #expect(try CLI.curl(["-X", "POST", "\(server.url)/v1/residents", "-H", "Authorization: Bearer \(admin)",
+                              "-d", #"{"resident":"r-1","birthYear":1950,"district":"14101"}"#]).status == 201)
+        let path = CLI.temporaryDirectory() + "/card.svg"
+        let issued = try CLI.run(["residents", "card", "--resident", "r-1", "--output", path, "--data-dir", server.data])
+        #expect(issued.status == 0, "\(issued.error)")
+        #expect((try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        #expect(try String(contentsOfFile: path, encoding: .utf8).hasPrefix("<"))
+    }
+
     @Test("the city's own Rules/ and Merchants/ load, check and serve a walk")
     func citysOwnProgram() async throws {
         let checked = try CLI.run(["rules", "check"], directory: Fixture.repositoryRoot)
