@@ -8,6 +8,21 @@ public enum CSVDocument {
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
+    /// A text cell a spreadsheet must not run: one that begins like a formula (`=`, `+`, `-`, `@`, a
+    /// tab or a carriage return) gets a leading apostrophe, and so does one that begins with an
+    /// apostrophe, so that `restored` gives every cell back exactly (a file Ayumi exports imports back
+    /// unchanged).
+    public static func neutralised(_ text: String) -> String {
+        guard let first = text.first, "=+-@\t\r'".contains(first) else { return text }
+        return "'" + text
+    }
+
+    /// A cell as `neutralised` wrote it, given back: the apostrophe it added is dropped.
+    public static func restored(_ text: String) -> String {
+        guard text.hasPrefix("'"), let second = text.dropFirst().first, "=+-@\t\r'".contains(second) else { return text }
+        return String(text.dropFirst())
+    }
+
     /// The rows, each field quoted as it needs; an empty row is an empty line.
     public static func text(_ rows: [[String]]) -> String {
         "\u{FEFF}" + rows.map { $0.map(field).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"

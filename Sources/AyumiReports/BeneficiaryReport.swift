@@ -237,7 +237,7 @@ public struct BeneficiaryReport: Sendable, Hashable {
         }
         var lines = [Self.headers.map { $0.text(language) }]
         for row in rows {
-            lines.append([Self.kindName(row.kind).text(language), row.id, Self.csvText(row.name.text(language))]
+            lines.append([Self.kindName(row.kind).text(language), Self.csvText(row.id), Self.csvText(row.name.text(language))]
                          + cells(row.awarded) + cells(row.redeemed) + cells(row.expired))
         }
         // The benefit tables follow, each after an empty line, its rows named by the table's id.

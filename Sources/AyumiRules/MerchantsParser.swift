@@ -58,7 +58,12 @@ public enum MerchantsParser {
                     throw RulesDiagnostic(file: file, line: row.line, column: 1,
                                           message: "expected \(csvColumns.count) fields, found \(row.fields.count)")
                 }
-                func field(_ index: Int) -> CSV.Field { row.fields[index] }
+                // Text cells as `csv` neutralised them, given back.
+                func field(_ index: Int) -> CSV.Field {
+                    var field = row.fields[index]
+                    if index <= 5 { field.text = CSVDocument.restored(field.text) }
+                    return field
+                }
                 func error(_ index: Int, _ message: String) -> RulesDiagnostic {
                     RulesDiagnostic(file: file, line: field(index).line, column: field(index).column, message: message)
                 }
@@ -90,12 +95,13 @@ public enum MerchantsParser {
         }
     }
 
-    /// The merchants as CSV (`CSVDocument`): names as they are, so the file imports back unchanged.
+    /// The merchants as CSV (`CSVDocument`): text cells neutralised so that a spreadsheet runs none of
+    /// them as a formula, and restored by `parseCSV`, so the file imports back unchanged.
     public static func csv(_ merchants: [Merchant]) -> String {
         CSVDocument.text([csvColumns] + merchants.map { merchant in
-            [merchant.id, merchant.name.ja, merchant.name.en, merchant.category, merchant.zoneID, merchant.settlementAccount,
-             merchant.pointsPerDayMax.map(String.init) ?? "", merchant.pointsPerResidentPerDayMax.map(String.init) ?? "",
-             merchant.active ? "true" : "false"]
+            [merchant.id, merchant.name.ja, merchant.name.en, merchant.category, merchant.zoneID, merchant.settlementAccount].map(CSVDocument.neutralised)
+                + [merchant.pointsPerDayMax.map(String.init) ?? "", merchant.pointsPerResidentPerDayMax.map(String.init) ?? "",
+                   merchant.active ? "true" : "false"]
         })
     }
 

@@ -49,7 +49,11 @@ struct MerchantsCommand: AsyncParsableCommand {
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print every registered merchant, as YAML (the registry file's form) or CSV (UTF-8 with BOM, CRLF).",
-            discussion: "Suspensions are not part of the registry and are not exported; `GET /v1/admin/merchants` shows them.")
+            discussion: """
+                Suspensions are not part of the registry and are not exported; `GET /v1/admin/merchants` shows them. In the CSV a \
+                cell that begins like a spreadsheet formula (=, +, -, @) or with an apostrophe gets a leading apostrophe, which \
+                `merchants import` drops again.
+                """)
 
         @OptionGroup var data: DataOptions
 

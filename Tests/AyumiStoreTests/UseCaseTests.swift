@@ -795,6 +795,21 @@ struct MerchantTests {
         #expect(yaml == again)
     }
 
+    @Test("the merchant export runs no formula in a spreadsheet, and imports back unchanged", arguments: [
+        "=HYPERLINK(\"http://evil.example\",\"pay\")", "+81 3 0000", "-", "@SUM(A1)", "'quoted", "''two", "\tTab", "plain",
+    ])
+    func exportNeutralised(name: String) async throws {
+        let fixture = try await Fixture.make()
+        let ruleset = fixture.ayumi.dependencies.program.current.ruleset
+        let merchant = Merchant(id: "m-201", name: LocalizedText(ja: name, en: name), category: name, zoneID: "centre", settlementAccount: name,
+                                active: true)
+        let exported = MerchantsParser.csv([merchant])
+        let cell = CSVDocument.field(CSVDocument.neutralised(name))
+        #expect(exported.contains(",\(cell),\(cell),\(cell),centre,\(cell),"), "\(exported)")
+        if let first = name.first, "=+-@\t".contains(first) { #expect(cell.hasPrefix("'") || cell.hasPrefix("\"'")) }
+        #expect(try MerchantsParser.parseCSV(exported, file: "export.csv", ruleset: ruleset) == [merchant])
+    }
+
     @Test("a CSV with a mistake names its line and column", arguments: [
         ("m-103,a,b,cafe,uptown,S,,,", "new.csv:2:16: error: unknown zone 'uptown' (see zones.geojson)"),
         ("m-103,a,b,cafe,centre,S,0,,", "new.csv:2:25: error: expected a whole number from 1 to 1,000,000,000, or nothing"),
