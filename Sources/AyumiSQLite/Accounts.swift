@@ -66,7 +66,7 @@ extension SQLiteStore {
 
     /// Writes movements of points as the ledger model makes them (`Transfer.redemption`, `.refund`,
     /// `.expiry`): each transfer's row with its cause, its lot's remaining points by `lotChange`, and
-    /// the accounts' balances by the postings, summed per account. `accounts` gives the store's
+    /// the accounts' balances by its two legs, summed per account. `accounts` gives the store's
     /// number for every account the transfers name.
     static func write(_ transfers: [Transfer], accounts: [Account: Int64], day: LocalDate, redemption: Int64? = nil, refund: Int64? = nil,
                       at: Int64, _ db: Database) throws {
@@ -80,7 +80,8 @@ extension SQLiteStore {
             if transfer.lotChange != 0, let lot = transfer.lot {
                 try db.cachedStatement(sql: "UPDATE transfers SET remaining = remaining + ? WHERE id = ?").execute(arguments: [transfer.lotChange, lot])
             }
-            for posting in transfer.postings { balances[posting.account == transfer.debit ? debit : credit, default: 0] += posting.points }
+            balances[debit, default: 0] -= transfer.amount
+            balances[credit, default: 0] += transfer.amount
         }
         for (account, points) in balances.sorted(by: { $0.key < $1.key }) where points != 0 { try addToBalance(points, account: account, db) }
     }
@@ -170,10 +171,11 @@ extension SQLiteStore {
                 return earlier
             }
             // Another merchant's redemption is as unknown as one never made.
-            guard let redemption = try Row.fetchOne(db.cachedStatement(sql: "SELECT resident, day FROM redemptions WHERE id = ? AND merchant = ?"),
-                                                    arguments: [request.redemptionID, merchant]) else { throw StoreError.unknownRedemption }
-            let resident: Int64 = redemption["resident"]
-            let residentID = try String.fetchOne(db.cachedStatement(sql: "SELECT external_id FROM accounts WHERE id = ?"), arguments: [resident])!
+            guard let redemption = try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT r.resident, r.day, a.external_id AS resident_id FROM redemptions r JOIN accounts a ON a.id = r.resident
+                WHERE r.id = ? AND r.merchant = ?
+                """), arguments: [request.redemptionID, merchant]) else { throw StoreError.unknownRedemption }
+            let resident: Int64 = redemption["resident"], residentID: String = redemption["resident_id"]
             var accounts: [Account: Int64] = [.resident(residentID): resident, .merchant(request.merchantID): merchant]
             // What each lot gave and has had back, with its sponsor's account for the points that go
             // straight back to it.

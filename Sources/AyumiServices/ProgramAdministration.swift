@@ -105,15 +105,15 @@ public struct ProgramAdministration: Sendable {
     public func explain(_ event: Event, from submitter: Submitter) async throws -> Explanation {
         let now = dependencies.environment.now()
         let program = dependencies.program.current, evaluator = program.evaluator(for: event)
-        guard let resident = try await dependencies.store.resident(event.residentID) else {
+        guard let resident = try await store.resident(event.residentID) else {
             throw AyumiError.unknownResident(event.residentID)
         }
         // As ingest judges it: who may send it, how late, and the budgets, by the program in force now.
         let inForce = program.evaluator(at: now), admitted = inForce.admitted
-        let counters = try await dependencies.store.counters(evaluator.counterKeys(for: event, now: now, admitted: admitted))
+        let counters = try await store.counters(evaluator.counterKeys(for: event, now: now, admitted: admitted))
         var explanation = evaluator.explain(event, from: submitter, resident: resident, counters: counters, now: now, admitted: admitted)
         if let rejection = inForce.admission(event, from: submitter, now: now) { explanation.rejection = rejection }
-        explanation.alreadyRecorded = try await dependencies.store.recordedEvent(event.id, from: submitter) == true
+        explanation.alreadyRecorded = try await store.recordedEvent(event.id, from: submitter) == true
         return explanation
     }
 }

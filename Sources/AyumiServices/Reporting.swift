@@ -55,9 +55,11 @@ public struct Reporting: Sendable {
             guard let assessment = ruleset.assessment else { return report }
             let participants = try reader.participantFacts(from: from, to: to, measuredThrough: measuredThrough, baselineDays: assessment.baselineDays,
                                                            bucketDays: BenefitReport.bucketDays(from: from, to: to), visitZones: assessment.visitZones)
-            let counts = try reader.indicatorFacts([(from, to)], visitZones: assessment.visitZones)[0]
+            // The period's redemptions and the residents who made them: the ledger's own counts.
+            let redemptions = try reader.residentPoints(from: from, to: to).redemptions
             report.benefits = try BenefitReport.make(
-                facts: participants, ledgerRows: report.rows, sponsorParties: sponsorParties, redemptions: (counts.redemptions, counts.redeemers),
+                facts: participants, ledgerRows: report.rows, sponsorParties: sponsorParties,
+                redemptions: (redemptions.values.reduce(0, +), Int64(redemptions.count)),
                 assessment: assessment, yenPerPoint: ruleset.program.yenPerPoint, groupSizeMin: ruleset.program.reportGroupSizeMin, from: from, to: to,
                 measuredThrough: measuredThrough)
             return report
