@@ -242,13 +242,15 @@ extension SQLiteStore {
         return (row["id"], Spending.Limits(pointsPerDay: row["points_per_day"], pointsPerResidentPerDay: row["points_per_resident_per_day"]))
     }
 
-    /// The merchant's redemptions of `day`, each with what was refunded of it, marked when `payer` made it.
+    /// The merchant's redemptions of `day` with what was refunded of them, summed in two rows: those
+    /// `payer` made and the others (a busy shop's day is not read into memory at every redemption).
     static func redemptions(merchant: Int64, day: LocalDate, payer: Int64, _ db: Database) throws -> [Spending.DayRedemption] {
         try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT r.resident, r.points, COALESCE((SELECT SUM(f.points) FROM refunds f WHERE f.redemption = r.id), 0) AS refunded
-            FROM redemptions r WHERE r.merchant = ? AND r.day = ?
-            """), arguments: [merchant, day.dayNumber]).map {
-            Spending.DayRedemption(points: $0["points"], refunded: $0["refunded"], fromResident: ($0["resident"] as Int64) == payer)
+            SELECT r.resident = ?3 AS mine, SUM(r.points) AS points,
+                   COALESCE(SUM((SELECT SUM(f.points) FROM refunds f WHERE f.redemption = r.id)), 0) AS refunded
+            FROM redemptions r WHERE r.merchant = ?1 AND r.day = ?2 GROUP BY mine
+            """), arguments: [merchant, day.dayNumber, payer]).map {
+            Spending.DayRedemption(points: $0["points"], refunded: $0["refunded"], fromResident: $0["mine"])
         }
     }
 }

@@ -21,7 +21,9 @@ struct MerchantsCommand: AsyncParsableCommand {
             discussion: """
                 FILE.yaml is read like Merchants/merchants.yaml. FILE.csv is RFC 4180, UTF-8 (a byte order mark is \
                 fine), with the header id,name_ja,name_en,category,zone,settlement_account,points_per_day,\
-                points_per_resident_per_day,active (the last three may be empty). Errors name FILE:LINE:COL. \
+                points_per_resident_per_day,active (the last three may be empty); one leading apostrophe before =, +, -, @, \
+                a tab, a carriage return or another apostrophe is dropped from a text cell, as `merchants export` adds it. \
+                Errors name FILE:LINE:COL. \
                 Every zone must exist in the program in force. Prints how many merchants were saved.
                 """)
 
@@ -51,8 +53,8 @@ struct MerchantsCommand: AsyncParsableCommand {
             abstract: "Print every registered merchant, as YAML (the registry file's form) or CSV (UTF-8 with BOM, CRLF).",
             discussion: """
                 Suspensions are not part of the registry and are not exported; `GET /v1/admin/merchants` shows them. In the CSV a \
-                cell that begins like a spreadsheet formula (=, +, -, @) or with an apostrophe gets a leading apostrophe, which \
-                `merchants import` drops again.
+                text cell that begins like a spreadsheet formula (=, +, -, @, a tab or a carriage return) or with an apostrophe \
+                gets a leading apostrophe; `merchants import` drops one leading apostrophe before any of those in every CSV it reads.
                 """)
 
         @OptionGroup var data: DataOptions

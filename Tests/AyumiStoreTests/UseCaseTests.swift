@@ -796,18 +796,25 @@ struct MerchantTests {
     }
 
     @Test("the merchant export runs no formula in a spreadsheet, and imports back unchanged", arguments: [
-        "=HYPERLINK(\"http://evil.example\",\"pay\")", "+81 3 0000", "-", "@SUM(A1)", "'quoted", "''two", "\tTab", "plain",
+        ("=HYPERLINK(\"http://evil.example\",\"pay\")", "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"pay\"\")\""), ("+81 3 0000", "'+81 3 0000"),
+        ("-", "'-"), ("@SUM(A1)", "'@SUM(A1)"), ("'quoted", "''quoted"), ("''two", "'''two"), ("\tTab", "'\tTab"), ("plain", "plain"),
     ])
-    func exportNeutralised(name: String) async throws {
+    func exportNeutralised(name: String, expected: String) async throws {
         let fixture = try await Fixture.make()
         let ruleset = fixture.ayumi.dependencies.program.current.ruleset
         let merchant = Merchant(id: "m-201", name: LocalizedText(ja: name, en: name), category: name, zoneID: "centre", settlementAccount: name,
                                 active: true)
         let exported = MerchantsParser.csv([merchant])
-        let cell = CSVDocument.field(CSVDocument.neutralised(name))
-        #expect(exported.contains(",\(cell),\(cell),\(cell),centre,\(cell),"), "\(exported)")
-        if let first = name.first, "=+-@\t".contains(first) { #expect(cell.hasPrefix("'") || cell.hasPrefix("\"'")) }
+        #expect(exported.contains(",\(expected),\(expected),\(expected),centre,\(expected),"), "\(exported)")
         #expect(try MerchantsParser.parseCSV(exported, file: "export.csv", ruleset: ruleset) == [merchant])
+    }
+
+    @Test("a hand-made CSV loses one leading apostrophe before a formula character or an apostrophe, as the README says; others stay")
+    func importDropsOneApostrophe() throws {
+        let ruleset = try RulesParser.load(directory: Fixture.rulesDirectory)
+        let csv = MerchantsParser.csvColumns.joined(separator: ",") + "\n" + "m-301,'=ACC,Shop,'cafe,centre,''x,,,\n"
+        let merchant = try #require(try MerchantsParser.parseCSV(csv, file: "hand.csv", ruleset: ruleset).first)
+        #expect((merchant.name.ja, merchant.category, merchant.settlementAccount) == ("=ACC", "'cafe", "'x"))
     }
 
     @Test("a CSV with a mistake names its line and column", arguments: [
